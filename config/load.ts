@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import {
+  channelsFileSchema,
+  geoFileSchema,
+  pipelineFileSchema,
+  usersFileSchema,
+  type ChannelsFile,
+  type GeoFile,
+  type PipelineFile,
+  type UsersFile,
+} from './schema.js';
+
+export const CONFIG_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+export type Channel = ChannelsFile['channels'][number];
+export type Region = GeoFile['regions'][number];
+export type Store = Region['stores'][number] & { region: string };
+export type Pipeline = PipelineFile;
+export type User = UsersFile['users'][number];
+
+export interface AppConfig {
+  dir: string;
+  channels: Channel[];
+  channelById: Map<string, Channel>;
+  regions: Region[];
+  regionById: Map<string, Region>;
+  storeById: Map<string, Store>;
+  pipeline: Pipeline;
+  users: User[];
+  /** utcOffset of pipeline.windows in ms, e.g. +08:00 → 28 800 000 */
+  dayOffsetMs: number;
+}
+
+export const REQUIRED_CHANNELS = ['douyin', 'wechat', 'xiaohongshu', 'baidu', 'taobao', 'jd', 'app', 'wecom', 'sms', 'email', 'store'];
+
+/** A configuration problem, naming the file, the path inside it and the reason. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${path || '(top level)'}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i ? '.' : ''}${String(part)}`)).join('');
+}
+
+function readYaml<S extends z.ZodType>(dir: string, name: string, schema: S): z.output<S> {
+  const file = join(dir, name);
+  const shown = relative(process.cwd(), file) || file;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(shown, '', `cannot read: ${(err as Error).message}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) {
+    const first = doc.errors[0]!;
+    throw new ConfigError(shown, `line ${first.linePos?.[0]?.line ?? '?'}`, `YAML syntax: ${first.message.split('\n')[0]}`);
+  }
+  const parsed = schema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(shown, formatPath(issue.path), issue.message);
+  }
+  return parsed.data;
+}
+
+function assertUnique(file: string, items: Array<{ id: string }>, pathOf: (i: number) => string): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.id)) throw new ConfigError(file, pathOf(i), `duplicate id "${item.id}"`);
+    seen.add(item.id);
+  });
+}
+
+function offsetMs(utcOffset: string): number {
+  const sign = utcOffset.startsWith('-') ? -1 : 1;
+  const [h, m] = utcOffset.slice(1).split(':').map(Number);
+  return sign * (h! * 60 + m!) * 60_000;
+}
+
+/** Loads and validates every YAML file of config/; throws ConfigError on the first problem. */
+export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR): AppConfig {
+  const { channels } = readYaml(dir, 'channels.yaml', channelsFileSchema);
+  assertUnique('channels.yaml', channels, (i) => `channels[${i}].id`);
+  for (const required of REQUIRED_CHANNELS) {
+    if (!channels.some((c) => c.id === required)) throw new ConfigError('channels.yaml', 'channels', `missing the channel "${required}"`);
+  }
+
+  const { regions } = readYaml(dir, 'geo.yaml', geoFileSchema);
+  assertUnique('geo.yaml', regions, (i) => `regions[${i}].id`);
+  const storeById = new Map<string, Store>();
+  regions.forEach((region, r) => {
+    const adcodes = new Set(region.provinces.map((p) => p.adcode));
+    region.stores.forEach((store, s) => {
+      const path = `regions[${r}].stores[${s}]`;
+      if (storeById.has(store.id)) throw new ConfigError('geo.yaml', `${path}.id`, `duplicate store id "${store.id}"`);
+      if (!adcodes.has(store.province)) {
+        throw new ConfigError('geo.yaml', `${path}.province`, `${store.province} is not a province of region "${region.id}"`);
+      }
+      storeById.set(store.id, { ...store, region: region.id });
+    });
+  });
+
+  const pipeline = readYaml(dir, 'pipeline.yaml', pipelineFileSchema);
+  const { users } = readYaml(dir, 'users.yaml', usersFileSchema);
+  const regionIds = new Set<string>(regions.map((r) => r.id));
+  users.forEach((user, i) => {
+    if (user.role === 'manager' && !user.regions?.length) {
+      throw new ConfigError('users.yaml', `users[${i}].regions`, 'a manager needs at least one region');
+    }
+    user.regions?.forEach((region, j) => {
+      if (!regionIds.has(region)) throw new ConfigError('users.yaml', `users[${i}].regions[${j}]`, `unknown region "${region}"`);
+    });
+  });
+
+  return {
+    dir,
+    channels,
+    channelById: new Map(channels.map((c) => [c.id, c])),
+    regions,
+    regionById: new Map(regions.map((r) => [r.id, r])),
+    storeById,
+    pipeline,
+    users,
+    dayOffsetMs: offsetMs(pipeline.windows.utcOffset),
+  };
+}

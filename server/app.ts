@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/load.js';
+import type { RedisKeys } from '../stream/redis-keys.js';
+import type { Auth } from './auth.js';
+import { healthRouter } from './health.js';
+import { ingestRouter } from './ingest.js';
+import { queryRouter } from './query-routes.js';
+import { renderMetrics, type ServerMetrics } from './server-metrics.js';
+
+export interface AppDeps {
+  cfg: AppConfig;
+  redis: Redis;
+  pool: Pool;
+  keys: RedisKeys;
+  auth: Auth;
+  apiKeys: () => string[];
+  metrics: ServerMetrics;
+  log: Logger;
+  /** the built screen (vite build output), served at / when present */
+  screenDir?: string;
+}
+
+export function createApp(deps: AppDeps) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpSeconds.startTimer();
+    res.on('finish', () => end({ route: req.route?.path ?? 'other', status: String(res.statusCode) }));
+    next();
+  });
+
+  app.use(healthRouter(deps.redis, deps.pool));
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await renderMetrics(deps.metrics, deps.redis, deps.keys);
+    res.type(contentType).send(body);
+  });
+  app.use(ingestRouter(deps));
+  app.use(queryRouter(deps));
+  app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route' }));
+
+  if (deps.screenDir && existsSync(join(deps.screenDir, 'index.html'))) {
+    app.use(express.static(deps.screenDir, { index: 'index.html', maxAge: '1h' }));
+    app.get('/{*path}', (_req, res) => res.sendFile(join(deps.screenDir!, 'index.html')));
+  }
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: number }).status;
+    if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
+    deps.log.error({ err: (err as Error).message, path: req.path }, 'request failed');
+    const unavailable = /ECONNREFUSED|Connection is closed|ETIMEDOUT|terminat|connect/i.test(String((err as Error).message));
+    res.status(unavailable ? 503 : 500).json({ error: unavailable ? 'a data store is unavailable; retry later' : 'internal error' });
+  });
+  return app;
+}

@@ -1,0 +1,74 @@
+import bcrypt from 'bcryptjs';
+import type { NextFunction, Request, Response } from 'express';
+import { SignJWT, jwtVerify } from 'jose';
+import type { User } from '../config/load.js';
+import type { Role } from '../stream/types.js';
+
+export interface Principal {
+  username: string;
+  role: Role;
+  /** the regions a manager may read; null = all */
+  regions: string[] | null;
+}
+
+export interface AuthOptions {
+  users: User[];
+  secret: string;
+  demoMode: boolean;
+  tokenTtlSeconds?: number;
+}
+
+const ALGORITHM = 'HS256';
+const ISSUER = 'marketing-wall';
+
+export function createAuth(options: AuthOptions) {
+  const key = new TextEncoder().encode(options.secret);
+  const ttl = options.tokenTtlSeconds ?? 12 * 3600;
+  const usable = options.users.filter((u) => options.demoMode || !u.demo);
+  const byName = new Map(usable.map((u) => [u.username, u]));
+  // compared against when the user is unknown, so both paths take a bcrypt's time
+  const decoyHash = bcrypt.hashSync('decoy-password', 10);
+
+  async function login(username: string, password: string): Promise<{ token: string; role: Role; regions: string[] | null } | null> {
+    const user = byName.get(username);
+    const matches = await bcrypt.compare(password, user?.passwordHash ?? decoyHash);
+    if (!user || !matches) return null;
+    const regions = user.role === 'manager' ? (user.regions ?? []) : null;
+    const token = await new SignJWT({ role: user.role, regions })
+      .setProtectedHeader({ alg: ALGORITHM })
+      .setSubject(user.username)
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime(`${ttl}s`)
+      .sign(key);
+    return { token, role: user.role, regions };
+  }
+
+  async function verify(token: string): Promise<Principal | null> {
+    try {
+      const { payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: ISSUER });
+      const user = byName.get(String(payload.sub));
+      if (!user) return null;
+      return { username: user.username, role: user.role, regions: user.role === 'manager' ? (user.regions ?? []) : null };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Express middleware: a valid bearer token or 401; the principal goes to res.locals.principal. */
+  async function requireAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const header = req.get('authorization') ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const principal = token ? await verify(token) : null;
+    if (!principal) {
+      res.status(401).json({ error: token ? 'invalid or expired token' : 'missing bearer token (POST /api/v1/auth/login)' });
+      return;
+    }
+    res.locals.principal = principal;
+    next();
+  }
+
+  return { login, verify, requireAuth };
+}
+
+export type Auth = ReturnType<typeof createAuth>;

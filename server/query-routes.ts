@@ -1,0 +1,105 @@
+import express, { type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { AppConfig } from '../config/load.js';
+import { STEP_MS, liveWindowRange } from '../stream/buckets.js';
+import { MAX_POINTS_PER_SERIES, alignedRange, queryMetrics } from '../stream/db/queries.js';
+import { readHotWindows } from '../stream/hot-read.js';
+import type { RedisKeys } from '../stream/redis-keys.js';
+import { scopeKeyOf } from '../stream/scopes.js';
+import { LIVE_WINDOWS, type GeoResponse, type LiveResponse, type Scope } from '../stream/types.js';
+import { authorizeScope } from './access.js';
+import type { Auth, Principal } from './auth.js';
+import { describeParamError, geoParams, liveParams, loginBody, metricsParams } from './query-params.js';
+
+export interface QueryDeps {
+  cfg: AppConfig;
+  redis: Redis;
+  pool: Pool;
+  keys: RedisKeys;
+  auth: Auth;
+}
+
+const DEFAULT_RANGE_MS = 3_600_000;
+
+export function queryRouter(deps: QueryDeps) {
+  const { cfg, redis, pool, keys, auth } = deps;
+  const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
+  const router = express.Router();
+  const json = express.json({ limit: '16kb' });
+  const principalOf = (res: Response) => res.locals.principal as Principal;
+
+  router.post('/api/v1/auth/login', json, async (req: Request, res: Response) => {
+    const body = loginBody.safeParse(req.body);
+    if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
+    const session = await auth.login(body.data.username, body.data.password);
+    if (!session) return void res.status(401).json({ error: 'wrong username or password' });
+    res.json(session);
+  });
+
+  router.get('/api/v1/metrics', auth.requireAuth, async (req: Request, res: Response) => {
+    const params = metricsParams.safeParse(req.query);
+    if (!params.success) return void res.status(400).json({ error: describeParamError(params.error) });
+    const { from: fromParam, to: toParam, step, groupBy, ...filter } = params.data;
+    const to = toParam ?? Date.now();
+    const from = fromParam ?? to - DEFAULT_RANGE_MS;
+    if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
+    const decision = authorizeScope(principalOf(res), filter, cfg);
+    if (!decision.ok) return void res.status(decision.status).json({ error: decision.error });
+    const aligned = alignedRange({ from, to, step }, cfg.dayOffsetMs);
+    const points = (aligned.to - aligned.from) / STEP_MS[step];
+    if (points > MAX_POINTS_PER_SERIES) {
+      return void res.status(400).json({ error: `step: ${points} buckets of ${step} in that range; at most ${MAX_POINTS_PER_SERIES}, use a larger step` });
+    }
+    res.json(await queryMetrics(pool, { from, to, step, groupBy, filter: decision.scope, regionsAllowed: decision.regionsAllowed }, cfg.dayOffsetMs));
+  });
+
+  router.get('/api/v1/live', auth.requireAuth, async (req: Request, res: Response) => {
+    const params = liveParams.safeParse(req.query);
+    if (!params.success) return void res.status(400).json({ error: describeParamError(params.error) });
+    const principal = principalOf(res);
+    let scope: Scope = params.data;
+    if (principal.regions !== null && scope.region === undefined && scope.store === undefined) {
+      if (principal.regions.length !== 1) return void res.status(400).json({ error: 'region: required for a manager of several regions' });
+      scope = { ...scope, region: principal.regions[0]! };
+    }
+    const decision = authorizeScope(principal, scope, cfg);
+    if (!decision.ok) return void res.status(decision.status).json({ error: decision.error });
+    const scopeKey = scopeKeyOf(decision.scope)!;
+    const now = Date.now();
+    const ranges = LIVE_WINDOWS.map((window) => ({ scope: scopeKey, ...liveWindowRange(window, now) }));
+    const values = await readHotWindows(redis, keys, ranges, moneyScale);
+    const windows = Object.fromEntries(
+      LIVE_WINDOWS.map((window, i) => [window, { from: new Date(ranges[i]!.from).toISOString(), to: new Date(ranges[i]!.to).toISOString(), ...values[i]! }]),
+    ) as LiveResponse['windows'];
+    const response: LiveResponse = { scope: decision.scope, asOf: new Date(now).toISOString(), windows };
+    res.json(response);
+  });
+
+  router.get('/api/v1/geo', auth.requireAuth, async (req: Request, res: Response) => {
+    const params = geoParams.safeParse(req.query);
+    if (!params.success) return void res.status(400).json({ error: describeParamError(params.error) });
+    const principal = principalOf(res);
+    const regions = cfg.regions.filter((r) => principal.regions === null || principal.regions.includes(r.id));
+    const now = Date.now();
+    const range = liveWindowRange(params.data.window, now);
+    const scopes = regions.flatMap((r) => [`r:${r.id}`, ...r.stores.map((s) => `s:${s.id}`)]);
+    const values = await readHotWindows(redis, keys, scopes.map((scope) => ({ scope, ...range })), moneyScale);
+    let i = 0;
+    const response: GeoResponse = {
+      window: params.data.window,
+      asOf: new Date(now).toISOString(),
+      regions: regions.map((region) => ({
+        id: region.id, name: region.name, nameEn: region.nameEn, provinces: region.provinces,
+        live: values[i++]!,
+        stores: region.stores.map((store) => ({
+          id: store.id, name: store.name, nameEn: store.nameEn, city: store.city, province: store.province, lng: store.lng, lat: store.lat,
+          live: values[i++]!,
+        })),
+      })),
+    };
+    res.json(response);
+  });
+
+  return router;
+}

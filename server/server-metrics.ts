@@ -1,0 +1,54 @@
+import type { Redis } from 'ioredis';
+import client from 'prom-client';
+import type { RedisKeys } from '../stream/redis-keys.js';
+
+export function createServerMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'mw_server_' });
+  const registers = [registry];
+  return {
+    registry,
+    ingestRequests: new client.Counter({ name: 'mw_ingest_requests_total', help: 'Ingest requests by HTTP status', labelNames: ['status'], registers }),
+    ingestAccepted: new client.Counter({ name: 'mw_ingest_events_accepted_total', help: 'Events accepted into the stream', registers }),
+    ingestRejected: new client.Counter({ name: 'mw_ingest_events_rejected_total', help: 'Events rejected, by the field at fault', labelNames: ['field'], registers }),
+    ingestDuplicates: new client.Counter({ name: 'mw_ingest_duplicate_events_total', help: 'Events repeated within one request', registers }),
+    ingestBackpressure: new client.Counter({ name: 'mw_ingest_backpressure_total', help: 'Requests answered 429 because the stream backlog was full', registers }),
+    httpSeconds: new client.Histogram({
+      name: 'mw_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
+    }),
+  };
+}
+
+export type ServerMetrics = ReturnType<typeof createServerMetrics>;
+
+/** Gauges read at scrape time from the stream itself. */
+export function registerStreamGauges(metrics: ServerMetrics, redis: Redis, keys: RedisKeys): void {
+  const registers = [metrics.registry];
+  new client.Gauge({
+    name: 'mw_stream_backlog_entries', help: 'Stream entries not yet processed (each up to eventsPerStreamEntry events)', registers,
+    async collect() { this.set(await redis.xlen(keys.stream).catch(() => -1)); },
+  });
+  new client.Gauge({
+    name: 'mw_stream_pending_entries', help: 'Entries delivered to a processor and not yet acknowledged', registers,
+    async collect() {
+      const summary = (await redis.xpending(keys.stream, keys.group).catch(() => [0])) as [number];
+      this.set(Number(summary[0] ?? 0));
+    },
+  });
+  new client.Gauge({
+    name: 'mw_stream_dead_letters', help: 'Entries in the dead-letter stream', registers,
+    async collect() { this.set(await redis.xlen(keys.deadLetter).catch(() => -1)); },
+  });
+}
+
+/** The server's metrics plus every live processor's, summed (processors publish theirs to Redis). */
+export async function renderMetrics(metrics: ServerMetrics, redis: Redis, keys: RedisKeys): Promise<{ contentType: string; body: string }> {
+  const consumers = await redis.smembers(keys.processorIndex).catch(() => [] as string[]);
+  const published = consumers.length ? await redis.mget(...consumers.map(keys.processorStats)).catch(() => []) : [];
+  const gone = consumers.filter((_, i) => !published[i]);
+  if (gone.length) await redis.srem(keys.processorIndex, ...gone).catch(() => {});
+  const processors = published.filter((text): text is string => !!text).map((text) => JSON.parse(text) as client.MetricObjectWithValues<client.MetricValue<string>>[]);
+  const processorText = processors.length ? await client.AggregatorRegistry.aggregate(processors).metrics() : '';
+  return { contentType: metrics.registry.contentType, body: `${await metrics.registry.metrics()}\n${processorText}` };
+}

@@ -1,0 +1,110 @@
+import type { Pool, PoolClient } from 'pg';
+import type { AppConfig } from '../../config/load.js';
+
+export type Storage = 'timescaledb' | 'postgres';
+
+const interval = (ms: number) => `INTERVAL '${Math.round(ms / 1000)} seconds'`;
+const SUMS_SQL = `sum(exposure)::bigint AS exposure, sum(clicks)::bigint AS clicks, sum(visits)::bigint AS visits,
+  sum(conversions)::bigint AS conversions, sum(revenue) AS revenue, sum(spend) AS spend`;
+const DIMS = 'channel text NOT NULL, region text NOT NULL, store text NOT NULL, campaign text NOT NULL';
+const MEASURES = `exposure bigint NOT NULL, clicks bigint NOT NULL, visits bigint NOT NULL, conversions bigint NOT NULL,
+  revenue numeric(24,4) NOT NULL, spend numeric(24,4) NOT NULL`;
+
+const rollupTable = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
+  bucket timestamptz NOT NULL, ${DIMS}, ${MEASURES}, updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (bucket, channel, region, store, campaign))`;
+
+/** Tables both storage paths share. */
+const CORE = [
+  `CREATE TABLE IF NOT EXISTS pipeline_meta (key text PRIMARY KEY, value text NOT NULL)`,
+  // the de-duplication ledger: which stream entry first brought each event id
+  `CREATE TABLE IF NOT EXISTS event_ids (id text PRIMARY KEY, ts timestamptz NOT NULL, stream_id text NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS event_ids_ts ON event_ids USING brin (ts)`,
+  `CREATE TABLE IF NOT EXISTS events (
+     ts timestamptz NOT NULL, id text NOT NULL, type text NOT NULL, channel text NOT NULL,
+     region text, store text, campaign text, user_id text, count integer NOT NULL, value numeric(20,4) NOT NULL)`,
+  rollupTable('rollup_10s'),
+];
+
+function timescaleSteps(cfg: AppConfig): string[] {
+  const { lateness } = cfg.pipeline.events;
+  const { rawEvents, rollup10s, rollup1h, rollup1d } = cfg.pipeline.retention;
+  const compressAfter = interval(lateness + 86_400_000);
+  const dayOffset = interval(-cfg.dayOffsetMs);
+  return [
+    `SELECT create_hypertable('events', 'ts', chunk_time_interval => INTERVAL '1 day', if_not_exists => true)`,
+    `SELECT create_hypertable('rollup_10s', 'bucket', chunk_time_interval => INTERVAL '1 day', if_not_exists => true)`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_1h WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+       SELECT time_bucket(INTERVAL '1 hour', bucket) AS bucket, channel, region, store, campaign, ${SUMS_SQL}
+       FROM rollup_10s GROUP BY 1, 2, 3, 4, 5 WITH NO DATA`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_1d WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+       SELECT time_bucket(INTERVAL '1 day', bucket, ${dayOffset}) AS bucket, channel, region, store, campaign, ${SUMS_SQL}
+       FROM rollup_1h GROUP BY 1, 2, 3, 4, 5 WITH NO DATA`,
+    // late events (up to the lateness) change past buckets: keep refreshing that far back
+    `SELECT add_continuous_aggregate_policy('rollup_1h', start_offset => ${interval(lateness + 7_200_000)}, end_offset => NULL,
+       schedule_interval => INTERVAL '1 minute', if_not_exists => true)`,
+    `SELECT add_continuous_aggregate_policy('rollup_1d', start_offset => ${interval(lateness + 2 * 86_400_000)}, end_offset => NULL,
+       schedule_interval => INTERVAL '5 minutes', if_not_exists => true)`,
+    `ALTER TABLE events SET (timescaledb.compress, timescaledb.compress_segmentby = 'channel', timescaledb.compress_orderby = 'ts')`,
+    `ALTER TABLE rollup_10s SET (timescaledb.compress, timescaledb.compress_segmentby = 'channel', timescaledb.compress_orderby = 'bucket')`,
+    `SELECT add_compression_policy('events', ${compressAfter}, if_not_exists => true)`,
+    `SELECT add_compression_policy('rollup_10s', ${compressAfter}, if_not_exists => true)`,
+    `SELECT add_retention_policy('events', ${interval(rawEvents)}, if_not_exists => true)`,
+    `SELECT add_retention_policy('rollup_10s', ${interval(rollup10s)}, if_not_exists => true)`,
+    `SELECT add_retention_policy('rollup_1h', ${interval(rollup1h)}, if_not_exists => true)`,
+    `SELECT add_retention_policy('rollup_1d', ${interval(rollup1d)}, if_not_exists => true)`,
+  ];
+}
+
+const POSTGRES_STEPS = [
+  `CREATE INDEX IF NOT EXISTS events_ts ON events (ts)`,
+  `CREATE INDEX IF NOT EXISTS rollup_10s_updated ON rollup_10s USING brin (updated_at)`,
+  rollupTable('rollup_1h'),
+  rollupTable('rollup_1d'),
+];
+
+async function timescaleAvailable(client: PoolClient): Promise<boolean> {
+  if (process.env.STORAGE === 'postgres') return false;
+  const { rows } = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`);
+  if (!rows.length) return false;
+  try {
+    await client.query('SAVEPOINT ts_ext');
+    await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    await client.query('RELEASE SAVEPOINT ts_ext');
+    return true;
+  } catch {
+    // installed but not preloaded (shared_preload_libraries): use the plain path
+    await client.query('ROLLBACK TO SAVEPOINT ts_ext');
+    return false;
+  }
+}
+
+/**
+ * Creates the schema (and the tables in it) if missing. Safe to run again and from several
+ * processes at once: it runs in one transaction under an advisory lock. The storage path is
+ * chosen once, when the schema is first created, and recorded in pipeline_meta.
+ */
+export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promise<Storage> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('marketing-wall-migrate'))`);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    await client.query(`SET LOCAL search_path TO "${schema}", public`);
+    for (const sql of CORE) await client.query(sql);
+    const recorded = await client.query(`SELECT value FROM pipeline_meta WHERE key = 'storage'`);
+    let storage = recorded.rows[0]?.value as Storage | undefined;
+    if (!storage) {
+      storage = (await timescaleAvailable(client)) ? 'timescaledb' : 'postgres';
+      for (const sql of storage === 'timescaledb' ? timescaleSteps(cfg) : POSTGRES_STEPS) await client.query(sql);
+      await client.query(`INSERT INTO pipeline_meta (key, value) VALUES ('storage', $1)`, [storage]);
+    }
+    await client.query('COMMIT');
+    return storage;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw new Error(`database migration failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    client.release();
+  }
+}

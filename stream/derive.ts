@@ -1,0 +1,20 @@
+import type { MetricValues, Sums } from './types.js';
+
+export const EMPTY_SUMS: Readonly<Sums> = Object.freeze({ exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 });
+
+const ratio = (numerator: number, denominator: number): number | null => (denominator === 0 ? null : numerator / denominator);
+
+/**
+ * Adds the derived ratios (CONTRACT §4). For store scopes the conversion rate is over
+ * foot traffic (visits), elsewhere over clicks; a zero denominator gives null.
+ */
+export function deriveMetrics(sums: Sums, uniqueUsers: number, storeScope = false): MetricValues {
+  return {
+    ...sums,
+    uniqueUsers,
+    ctr: ratio(sums.clicks, sums.exposure),
+    cvr: ratio(sums.conversions, storeScope ? sums.visits : sums.clicks),
+    roi: ratio(sums.revenue, sums.spend),
+    cac: ratio(sums.spend, sums.conversions),
+  };
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import type { AppConfig } from '../config/load.js';
+import { EVENT_TYPES, type MarketingEvent } from './types.js';
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const MAX_VALUE = 1e10;
+
+const eventShape = z.object({
+  id: z.string().min(1).max(128),
+  type: z.enum(EVENT_TYPES),
+  ts: z.union([z.number().int().nonnegative(), z.string().max(40)]),
+  channel: z.string().max(64),
+  count: z.number().int().min(1).max(1_000_000).optional(),
+  value: z.number().nonnegative().max(MAX_VALUE).optional(),
+  region: z.string().max(64).optional(),
+  store: z.string().max(64).optional(),
+  campaign: z.string().min(1).max(128).optional(),
+  userId: z.string().min(1).max(128).optional(),
+});
+
+export type Validation = { ok: true; event: MarketingEvent } | { ok: false; error: string };
+
+function describe(issue: z.core.$ZodIssue): string {
+  const field = issue.path.length ? issue.path.join('.') : 'event';
+  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return `${field}: required`;
+  return `${field}: ${issue.message}`;
+}
+
+function parseTs(ts: number | string): number | null {
+  if (typeof ts === 'number') return ts;
+  if (!ISO_WITH_ZONE.test(ts)) return null;
+  const ms = Date.parse(ts);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/**
+ * Validates one incoming event against CONTRACT §2 and normalizes it (ts → epoch ms, region
+ * from the store, value rounded to the configured decimals). `nowMs` is the arrival time the
+ * lateness and future bounds are measured from.
+ */
+export function createEventValidator(cfg: AppConfig) {
+  const { lateness, futureTolerance, valueDecimals } = cfg.pipeline.events;
+  const scale = 10 ** valueDecimals;
+
+  return function validateEvent(raw: unknown, nowMs: number | null): Validation {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, error: 'event: must be a JSON object' };
+    const parsed = eventShape.safeParse(raw);
+    if (!parsed.success) return { ok: false, error: describe(parsed.error.issues[0]!) };
+    const input = parsed.data;
+
+    const ts = parseTs(input.ts);
+    if (ts === null) return { ok: false, error: 'ts: must be epoch milliseconds or ISO-8601 with a zone (e.g. 2026-11-23T08:00:00+08:00)' };
+    if (nowMs !== null) {
+      if (ts > nowMs + futureTolerance) return { ok: false, error: `ts: more than ${futureTolerance / 60_000} minutes in the future` };
+      if (ts < nowMs - lateness) return { ok: false, error: `ts: older than the allowed lateness of ${lateness / 3_600_000} hours` };
+    }
+
+    if (!cfg.channelById.has(input.channel)) return { ok: false, error: `channel: unknown channel "${input.channel}"` };
+
+    let region = input.region;
+    if (input.store !== undefined) {
+      const store = cfg.storeById.get(input.store);
+      if (!store) return { ok: false, error: `store: unknown store "${input.store}"` };
+      if (region !== undefined && region !== store.region) {
+        return { ok: false, error: `region: "${region}" does not match store "${store.id}", which is in "${store.region}"` };
+      }
+      region = store.region;
+    } else if (input.type === 'visit') {
+      return { ok: false, error: 'store: required for visit events' };
+    }
+    if (region !== undefined && !cfg.regionById.has(region)) return { ok: false, error: `region: unknown region "${region}"` };
+
+    if ((input.type === 'conversion' || input.type === 'spend') && input.value === undefined) {
+      return { ok: false, error: `value: required for ${input.type} events` };
+    }
+
+    const event: MarketingEvent = {
+      id: input.id,
+      type: input.type,
+      ts,
+      channel: input.channel,
+      count: input.count ?? 1,
+      value: Math.round((input.value ?? 0) * scale) / scale,
+    };
+    if (region !== undefined) event.region = region;
+    if (input.store !== undefined) event.store = input.store;
+    if (input.campaign !== undefined) event.campaign = input.campaign;
+    if (input.userId !== undefined) event.userId = input.userId;
+    return { ok: true, event };
+  };
+}
+
+export type EventValidator = ReturnType<typeof createEventValidator>;

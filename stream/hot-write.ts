@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import type { ClientContext, Redis, Result } from 'ioredis';
+import { HOUR } from './buckets.js';
+import type { HotDelta } from './aggregate.js';
+import { HOT_FIELDS, type RedisKeys } from './redis-keys.js';
+
+const APPLY_ENTRY_LUA = readFileSync(new URL('./lua/apply-entry.lua', import.meta.url), 'utf8');
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    applyEntry(stream: string, dirty: string, ...args: Array<string | number>): Result<number, Context>;
+  }
+}
+
+export function defineHotScripts(redis: Redis): void {
+  redis.defineCommand('applyEntry', { numberOfKeys: 2, lua: APPLY_ENTRY_LUA });
+}
+
+/** How long a hot bucket lives past its start: the hourly level must cover a full 24 h window. */
+export function hotExpireAtSec(levelMs: number, start: number, hotRetentionMs: number): number {
+  const keep = hotRetentionMs + (levelMs === HOUR ? 2 * HOUR : 10 * 60_000);
+  return Math.ceil((start + levelMs + keep) / 1000);
+}
+
+/** The argument list of apply-entry.lua for one entry's delta. */
+export function applyEntryArgs(keys: RedisKeys, entryId: string, delta: HotDelta, hotRetentionMs: number): Array<string | number> {
+  const args: Array<string | number> = [keys.group, entryId, delta.sums.size];
+  for (const [key, sums] of delta.sums) {
+    const [levelMs, start, scope] = splitDeltaKey(key);
+    args.push(keys.bucket(levelMs, start, scope), hotExpireAtSec(levelMs, start, hotRetentionMs));
+    for (const field of HOT_FIELDS) args.push(sums[field]);
+  }
+  args.push(delta.users.size);
+  for (const [key, users] of delta.users) {
+    const [levelMs, start, scope] = splitDeltaKey(key);
+    args.push(keys.users(levelMs, start, scope), hotExpireAtSec(levelMs, start, hotRetentionMs), users.size, ...users);
+  }
+  args.push(delta.scopes.size, ...delta.scopes);
+  return args;
+}
+
+function splitDeltaKey(key: string): [number, number, string] {
+  const first = key.indexOf('|');
+  const second = key.indexOf('|', first + 1);
+  return [Number(key.slice(0, first)), Number(key.slice(first + 1, second)), key.slice(second + 1)];
+}

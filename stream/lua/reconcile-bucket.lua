@@ -1,0 +1,17 @@
+-- Sets a hot bucket to the database's sums, but only if it still holds what the reconciler read
+-- (a delta applied in between wins; the next run looks again).
+-- KEYS[1] bucket hash   KEYS[2] dirty-scope set
+-- ARGV: expireAt, scope, 6 × expected, 6 × wanted   (fields: exposure clicks visits conversions revenue spend)
+local fields = { 'exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend' }
+local current = redis.call('HMGET', KEYS[1], unpack(fields))
+for f = 1, 6 do
+  if (current[f] or '0') ~= ARGV[2 + f] then return 0 end
+end
+redis.call('DEL', KEYS[1])
+for f = 1, 6 do
+  local wanted = ARGV[8 + f]
+  if wanted ~= '0' then redis.call('HSET', KEYS[1], fields[f], wanted) end
+end
+redis.call('EXPIREAT', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1

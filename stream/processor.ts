@@ -1,0 +1,148 @@
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/load.js';
+import { hotDelta } from './aggregate.js';
+import { writeBatch, type SinkOptions } from './db/sink.js';
+import { dropRepeatedIds, parseEntries, type RawEntry } from './entries.js';
+import { createEventValidator } from './event-validate.js';
+import { applyEntryArgs } from './hot-write.js';
+import type { ProcessorMetrics } from './processor-metrics.js';
+import type { RedisKeys } from './redis-keys.js';
+import type { MarketingEvent } from './types.js';
+
+export interface ProcessorDeps {
+  cfg: AppConfig;
+  /** for commands; scripts defined with defineHotScripts */
+  redis: Redis;
+  /** a connection of its own for the blocking XREADGROUP */
+  blockingRedis: Redis;
+  pool: Pool;
+  keys: RedisKeys;
+  sink: SinkOptions;
+  consumer: string;
+  log: Logger;
+  metrics: ProcessorMetrics;
+}
+
+const DEAD_LETTER_MAXLEN = 100_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Creates the consumer group (from the start of the stream, so nothing written earlier is skipped). */
+export async function ensureConsumerGroup(redis: Redis, keys: RedisKeys): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', keys.stream, keys.group, '0', 'MKSTREAM');
+  } catch (err) {
+    if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+  }
+}
+
+/**
+ * One member of the consumer group: reads batches of entries, stores them in the database
+ * (idempotent on event id), then applies each entry's increments to the hot buckets and
+ * acknowledges it in one Lua call. Killed at any point, it loses and double-counts nothing.
+ */
+export class StreamProcessor {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private readonly validate;
+  private readonly moneyScale: number;
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.validate = createEventValidator(deps.cfg);
+    this.moneyScale = 10 ** deps.cfg.pipeline.events.valueDecimals;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in flight, then returns. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { log, cfg } = this.deps;
+    let ownPendingFirst = true;
+    let lastClaimAt = 0;
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (ownPendingFirst) {
+          await ensureConsumerGroup(this.deps.redis, this.deps.keys);
+          const own = await this.read('0', false);
+          if (own.length) await this.processEntries(own);
+          else ownPendingFirst = false;
+        } else if (Date.now() - lastClaimAt > cfg.pipeline.processor.claimIdleMs / 2) {
+          lastClaimAt = Date.now();
+          const claimed = await this.claimAbandoned();
+          if (claimed.length) await this.processEntries(claimed);
+        } else {
+          const fresh = await this.read('>', true);
+          if (fresh.length) await this.processEntries(fresh);
+        }
+        failures = 0;
+      } catch (err) {
+        this.deps.metrics.failures.inc();
+        failures++;
+        log.warn({ err: (err as Error).message, failures }, 'batch failed; it stays pending and is retried');
+        ownPendingFirst = true;
+        await sleep(Math.min(200 * 2 ** failures, 5000));
+      }
+    }
+  }
+
+  private async read(from: '0' | '>', block: boolean): Promise<RawEntry[]> {
+    const { keys, consumer, cfg } = this.deps;
+    const connection = block ? this.deps.blockingRedis : this.deps.redis;
+    const args: Array<string | number> = ['GROUP', keys.group, consumer, 'COUNT', cfg.pipeline.processor.readEntries];
+    if (block) args.push('BLOCK', cfg.pipeline.processor.blockMs);
+    const reply = (await connection.call('XREADGROUP', ...args, 'STREAMS', keys.stream, from)) as Array<[string, RawEntry[]]> | null;
+    return reply?.[0]?.[1] ?? [];
+  }
+
+  private async claimAbandoned(): Promise<RawEntry[]> {
+    const { keys, consumer, cfg } = this.deps;
+    const reply = (await this.deps.redis.call(
+      'XAUTOCLAIM', keys.stream, keys.group, consumer, cfg.pipeline.processor.claimIdleMs, '0-0', 'COUNT', cfg.pipeline.processor.readEntries,
+    )) as [string, RawEntry[], string[]?];
+    return reply[1];
+  }
+
+  /** Exposed for tests that drive the processor step by step. */
+  async processEntries(entries: RawEntry[]): Promise<void> {
+    const { redis, pool, keys, sink, metrics, cfg } = this.deps;
+    const endTimer = metrics.batchSeconds.startTimer();
+    const parsed = parseEntries(entries, this.validate);
+    const { unique, repeated } = dropRepeatedIds(parsed.events);
+    const result = await writeBatch(pool, unique, sink);
+
+    const countedByEntry = new Map<string, MarketingEvent[]>(parsed.entryIds.map((id) => [id, []]));
+    for (const item of unique) if (result.countedIds.has(item.event.id)) countedByEntry.get(item.entryId)!.push(item.event);
+
+    const hotRetention = cfg.pipeline.windows.hotRetention;
+    const oldestKept = Date.now() - hotRetention;
+    const pipeline = redis.pipeline();
+    for (const dead of parsed.deadLetters) {
+      pipeline.xadd(keys.deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*',
+        'entry', dead.entryId, 'index', dead.index === null ? '' : String(dead.index), 'reason', dead.reason, 'payload', dead.payload);
+    }
+    for (const [entryId, events] of countedByEntry) {
+      const delta = hotDelta(events, this.moneyScale, oldestKept);
+      pipeline.applyEntry(keys.stream, keys.dirty, ...applyEntryArgs(keys, entryId, delta, hotRetention));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+
+    metrics.processed.inc(result.inserted);
+    metrics.duplicates.inc(repeated + unique.length - result.inserted);
+    metrics.deadLetters.inc(parsed.deadLetters.length);
+    metrics.batches.inc();
+    endTimer();
+  }
+}

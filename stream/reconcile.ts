@@ -1,0 +1,161 @@
+// Heals the hot (Redis) buckets from the database, the source of truth.
+//
+// Why it cannot race the processors: a bucket is only corrected when its rows have not changed in
+// the database for `settle` (so no processor sits between its commit and its Redis apply for it),
+// Redis is read *before* the database, and the write is a compare-and-set against what was read.
+// A stuck entry (pending longer than settle/2, e.g. a killed processor not yet replaced) postpones
+// the whole run, since its delta may still be applied on redelivery.
+
+import { readFileSync } from 'node:fs';
+import type { ClientContext, Redis, Result } from 'ioredis';
+import type { Pool } from 'pg';
+import type { AppConfig } from '../config/load.js';
+import { BUCKET_MS, HOUR, MINUTE, floorTo } from './buckets.js';
+import { hotExpireAtSec } from './hot-write.js';
+import { HOT_FIELDS, type RedisKeys } from './redis-keys.js';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    reconcileBucket(hash: string, dirty: string, ...args: Array<string | number>): Result<number, Context>;
+  }
+}
+
+const RECONCILE_LUA = readFileSync(new URL('./lua/reconcile-bucket.lua', import.meta.url), 'utf8');
+
+export function defineReconcileScript(redis: Redis): void {
+  redis.defineCommand('reconcileBucket', { numberOfKeys: 2, lua: RECONCILE_LUA });
+}
+
+interface DbBucket {
+  scope: string;
+  start: number;
+  sums: string[];
+  settled: boolean;
+}
+
+const GROUPING = `GROUPING SETS ((t), (t, region), (t, store), (t, channel), (t, region, channel), (t, store, channel), (t, campaign))`;
+
+/** The hot scope a grouping-sets row stands for, or null for a set whose dimension is empty. */
+function scopeOfRow(row: { grp: number; channel: string | null; region: string | null; store: string | null; campaign: string | null }): string | null {
+  // GROUPING(channel, region, store, campaign): a bit is set for each column NOT grouped
+  const has = (bit: number) => (row.grp & bit) === 0;
+  const channel = has(8), region = has(4), store = has(2), campaign = has(1);
+  if (campaign) return row.campaign ? `k:${row.campaign}` : null;
+  if (store) return row.store ? (channel ? `sc:${row.store}:${row.channel}` : `s:${row.store}`) : null;
+  if (region) return row.region ? (channel ? `rc:${row.region}:${row.channel}` : `r:${row.region}`) : null;
+  if (channel) return `c:${row.channel}`;
+  return 'all';
+}
+
+async function databaseBuckets(pool: Pool, levelMs: number, from: number, to: number, scale: number, settledBefore: number): Promise<DbBucket[]> {
+  const { rows } = await pool.query(
+    `SELECT t, channel, region, store, campaign, GROUPING(channel, region, store, campaign) AS grp,
+            sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits, sum(conversions)::text AS conversions,
+            round(sum(revenue) * $4)::bigint::text AS revenue, round(sum(spend) * $4)::bigint::text AS spend, max(updated_at) AS updated
+     FROM (SELECT date_bin($1::interval, bucket, 'epoch'::timestamptz) AS t, * FROM rollup_10s WHERE bucket >= $2 AND bucket < $3) x
+     GROUP BY ${GROUPING}`,
+    [`${levelMs / 1000} seconds`, new Date(from).toISOString(), new Date(to).toISOString(), scale],
+  );
+  const buckets: DbBucket[] = [];
+  for (const row of rows) {
+    const scope = scopeOfRow(row);
+    if (!scope) continue;
+    buckets.push({ scope, start: row.t.getTime(), sums: HOT_FIELDS.map((f) => row[f] as string), settled: row.updated.getTime() < settledBefore });
+  }
+  return buckets;
+}
+
+async function databaseUsers(pool: Pool, levelMs: number, from: number, to: number): Promise<Map<string, string[]>> {
+  const { rows } = await pool.query(
+    `SELECT t, channel, region, store, campaign, GROUPING(channel, region, store, campaign) AS grp, array_agg(DISTINCT user_id) AS users
+     FROM (SELECT date_bin($1::interval, ts, 'epoch'::timestamptz) AS t, channel, coalesce(region, '') AS region,
+                  coalesce(store, '') AS store, coalesce(campaign, '') AS campaign, user_id
+           FROM events WHERE ts >= $2 AND ts < $3 AND user_id IS NOT NULL) x
+     GROUP BY ${GROUPING}`,
+    [`${levelMs / 1000} seconds`, new Date(from).toISOString(), new Date(to).toISOString()],
+  );
+  const users = new Map<string, string[]>();
+  for (const row of rows) {
+    const scope = scopeOfRow(row);
+    if (scope) users.set(`${row.t.getTime()}|${scope}`, row.users);
+  }
+  return users;
+}
+
+export interface ReconcileResult {
+  skipped?: string;
+  checked: number;
+  corrected: number;
+}
+
+/** Compares one level over [from, to); returns the starts of the (scope-independent) ranges that were wrong. */
+async function reconcileLevel(
+  redis: Redis, pool: Pool, keys: RedisKeys, cfg: AppConfig, levelMs: number, from: number, to: number, now: number, result: ReconcileResult,
+): Promise<Set<number>> {
+  const scale = 10 ** cfg.pipeline.events.valueDecimals;
+  const settledBefore = now - cfg.pipeline.reconcile.settle;
+  const hotRetention = cfg.pipeline.windows.hotRetention;
+  const listed = await databaseBuckets(pool, levelMs, from, to, scale, settledBefore);
+  const candidates = listed.filter((b) => b.settled);
+  if (!candidates.length) return new Set();
+
+  // Redis first, then the database again: see the ordering argument at the top of this file
+  const read = redis.pipeline();
+  for (const b of candidates) read.hmget(keys.bucket(levelMs, b.start, b.scope), ...HOT_FIELDS);
+  const redisValues = ((await read.exec()) ?? []).map(([err, values]) => {
+    if (err) throw err;
+    return (values as Array<string | null>).map((v) => v ?? '0');
+  });
+  const fresh = new Map((await databaseBuckets(pool, levelMs, from, to, scale, settledBefore)).map((b) => [`${b.start}|${b.scope}`, b]));
+
+  const wrong: Array<{ bucket: DbBucket; expected: string[] }> = [];
+  candidates.forEach((b, i) => {
+    const now = fresh.get(`${b.start}|${b.scope}`);
+    result.checked++;
+    if (!now?.settled) return;
+    const expected = redisValues[i]!;
+    if (expected.some((value, f) => value !== now.sums[f])) wrong.push({ bucket: now, expected });
+  });
+  if (!wrong.length) return new Set();
+
+  const write = redis.pipeline();
+  for (const { bucket, expected } of wrong) {
+    write.reconcileBucket(keys.bucket(levelMs, bucket.start, bucket.scope), keys.dirty,
+      hotExpireAtSec(levelMs, bucket.start, hotRetention), bucket.scope, ...expected, ...bucket.sums);
+  }
+  const written = (await write.exec()) ?? [];
+  result.corrected += written.filter(([, ok]) => ok === 1).length;
+
+  // unique users: adding the true members to a HyperLogLog is always safe
+  const users = await databaseUsers(pool, levelMs, Math.min(...wrong.map((w) => w.bucket.start)), Math.max(...wrong.map((w) => w.bucket.start)) + levelMs);
+  const hll = redis.pipeline();
+  for (const { bucket } of wrong) {
+    const members = users.get(`${bucket.start}|${bucket.scope}`);
+    if (!members?.length) continue;
+    const key = keys.users(levelMs, bucket.start, bucket.scope);
+    for (let i = 0; i < members.length; i += 5000) hll.pfadd(key, ...members.slice(i, i + 5000));
+    hll.expireat(key, hotExpireAtSec(levelMs, bucket.start, hotRetention));
+  }
+  await hll.exec();
+  return new Set(wrong.map((w) => w.bucket.start));
+}
+
+/**
+ * Checks the last `lookback` of hot buckets against the database: hours first, then the minutes
+ * and 10 s buckets of the hours that differ, correcting what is settled.
+ */
+export async function reconcileHotBuckets(redis: Redis, pool: Pool, keys: RedisKeys, cfg: AppConfig, now = Date.now()): Promise<ReconcileResult> {
+  const result: ReconcileResult = { checked: 0, corrected: 0 };
+  const { settle, lookback } = cfg.pipeline.reconcile;
+  const stuck = (await redis.call('XPENDING', keys.stream, keys.group, 'IDLE', Math.floor(settle / 2), '-', '+', 1).catch(() => [])) as unknown[];
+  if (stuck.length) return { ...result, skipped: 'an entry has been pending too long; waiting for it to be claimed' };
+
+  const oldest = Math.max(now - Math.min(lookback, cfg.pipeline.windows.hotRetention), 0);
+  const to = floorTo(now, BUCKET_MS) + BUCKET_MS;
+  const wrongHours = await reconcileLevel(redis, pool, keys, cfg, HOUR, floorTo(oldest, HOUR), to, now, result);
+  for (const hour of wrongHours) {
+    await reconcileLevel(redis, pool, keys, cfg, MINUTE, hour, Math.min(hour + HOUR, to), now, result);
+    await reconcileLevel(redis, pool, keys, cfg, BUCKET_MS, hour, Math.min(hour + HOUR, to), now, result);
+  }
+  return result;
+}

@@ -1,0 +1,53 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/load.js';
+import { createPool, createRedis, type StoreSettings } from './connect.js';
+import { migrate } from './db/migrate.js';
+import { defineHotScripts } from './hot-write.js';
+import { StreamProcessor } from './processor.js';
+import { createProcessorMetrics } from './processor-metrics.js';
+import { redisKeys } from './redis-keys.js';
+
+export interface RunningProcessor {
+  processor: StreamProcessor;
+  stop(): Promise<void>;
+}
+
+const STATS_EVERY_MS = 5000;
+
+/** Connects to the stores, makes sure the schema exists, and starts one consumer. */
+export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: Logger, consumer = `${hostname()}-${process.pid}`): Promise<RunningProcessor> {
+  const redis = createRedis(stores.redisUrl, `processor:${consumer}`);
+  const blockingRedis = createRedis(stores.redisUrl, `processor-read:${consumer}`);
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
+  defineHotScripts(redis);
+  const storage = await migrate(pool, cfg, stores.dbSchema);
+  const keys = redisKeys(stores.redisPrefix, cfg.pipeline);
+  const metrics = createProcessorMetrics();
+  const processor = new StreamProcessor({
+    cfg, redis, blockingRedis, pool, keys, consumer, log, metrics,
+    sink: { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs },
+  });
+  processor.start();
+  const publishStats = async () => {
+    const json = JSON.stringify(await metrics.registry.getMetricsAsJSON());
+    await redis
+      .multi()
+      .set(keys.processorStats(consumer), json, 'EX', Math.ceil((STATS_EVERY_MS * 6) / 1000))
+      .sadd(keys.processorIndex, consumer)
+      .exec()
+      .catch(() => {});
+  };
+  const statsTimer = setInterval(publishStats, STATS_EVERY_MS);
+  log.info({ consumer, storage }, 'stream processor started');
+  return {
+    processor,
+    async stop() {
+      clearInterval(statsTimer);
+      await processor.stop();
+      await publishStats();
+      blockingRedis.disconnect();
+      await Promise.allSettled([redis.quit(), pool.end()]);
+    },
+  };
+}

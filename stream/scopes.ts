@@ -1,0 +1,36 @@
+// The scopes kept in the hot (Redis) windows: every event counts towards each scope it belongs to.
+
+import type { MarketingEvent, Scope } from './types.js';
+
+/** Scope keys: all | r:<region> | s:<store> | c:<channel> | rc:<region>:<channel> | sc:<store>:<channel> | k:<campaign> */
+export function scopesOfEvent(event: MarketingEvent): string[] {
+  const keys = ['all', `c:${event.channel}`];
+  if (event.region !== undefined) keys.push(`r:${event.region}`, `rc:${event.region}:${event.channel}`);
+  if (event.store !== undefined) keys.push(`s:${event.store}`, `sc:${event.store}:${event.channel}`);
+  if (event.campaign !== undefined) keys.push(`k:${event.campaign}`);
+  return keys;
+}
+
+/** The hot scope key answering a live query, or null when the combination is not kept hot. */
+export function scopeKeyOf(scope: Scope): string | null {
+  const { region, store, channel, campaign } = scope;
+  if (campaign !== undefined) return region === undefined && store === undefined && channel === undefined ? `k:${campaign}` : null;
+  if (store !== undefined) return channel !== undefined ? `sc:${store}:${channel}` : `s:${store}`;
+  if (region !== undefined) return channel !== undefined ? `rc:${region}:${channel}` : `r:${region}`;
+  if (channel !== undefined) return `c:${channel}`;
+  return 'all';
+}
+
+/** The scope a hot key stands for (inverse of scopeKeyOf). */
+export function scopeOfKey(key: string): Scope {
+  const [kind, a, b] = key.split(':');
+  switch (kind) {
+    case 'r': return { region: a! };
+    case 's': return { store: a! };
+    case 'c': return { channel: a! };
+    case 'rc': return { region: a!, channel: b! };
+    case 'sc': return { store: a!, channel: b! };
+    case 'k': return { campaign: a! };
+    default: return {};
+  }
+}
