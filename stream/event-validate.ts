@@ -20,9 +20,11 @@ const eventShape = z.object({
 
 export type Validation = { ok: true; event: MarketingEvent } | { ok: false; error: string };
 
-function describe(issue: z.core.$ZodIssue): string {
+function describe(issue: z.core.$ZodIssue, raw: object): string {
   const field = issue.path.length ? issue.path.join('.') : 'event';
-  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return `${field}: required`;
+  const missing = issue.path.length === 1 && (raw as Record<PropertyKey, unknown>)[issue.path[0]!] === undefined;
+  if (missing) return `${field}: required`;
+  if (field === 'ts') return 'ts: must be epoch milliseconds or ISO-8601 with a zone (e.g. 2026-11-23T08:00:00+08:00)';
   return `${field}: ${issue.message}`;
 }
 
@@ -45,7 +47,7 @@ export function createEventValidator(cfg: AppConfig) {
   return function validateEvent(raw: unknown, nowMs: number | null): Validation {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, error: 'event: must be a JSON object' };
     const parsed = eventShape.safeParse(raw);
-    if (!parsed.success) return { ok: false, error: describe(parsed.error.issues[0]!) };
+    if (!parsed.success) return { ok: false, error: describe(parsed.error.issues[0]!, raw) };
     const input = parsed.data;
 
     const ts = parseTs(input.ts);

@@ -1,0 +1,83 @@
+// `npm start`: everything on one machine: API + screen, stream processors, the reconciliation
+// job and (unless SIMULATE=0) the traffic simulator.
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { storeSettingsFromEnv } from '../stream/connect.js';
+import { createLogger } from '../stream/log.js';
+import { ensureLocalStores } from './local-stores.js';
+import { superviseProcessors } from './processes.js';
+import { startSimulator } from './simulator/run-simulator.js';
+import { startServer } from './start-server.js';
+
+const log = createLogger('server');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DEMO_KEY = 'demo-key';
+
+function fail(message: string): never {
+  process.stderr.write(`\n${message}\n\n`);
+  process.exit(1);
+}
+
+const demoMode = process.env.NODE_ENV !== 'production';
+let cfg;
+try {
+  cfg = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) fail(`Configuration error: ${err.message}`);
+  throw err;
+}
+
+const envKeys = (process.env.INGEST_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+if (!demoMode) {
+  if (!process.env.AUTH_SECRET || process.env.AUTH_SECRET.length < 32) fail('Production mode needs AUTH_SECRET (at least 32 characters).');
+  if (!envKeys.length) fail('Production mode needs INGEST_API_KEYS (comma-separated ingest keys).');
+}
+const apiKeys = demoMode ? [...envKeys, DEMO_KEY] : envKeys;
+const authSecret = process.env.AUTH_SECRET || randomBytes(32).toString('hex');
+
+let local;
+try {
+  local = await ensureLocalStores(`${ROOT}.data`, log);
+} catch (err) {
+  fail((err as Error).message);
+}
+const stores = { ...storeSettingsFromEnv(), redisUrl: local.redisUrl, databaseUrl: local.databaseUrl };
+const port = Number(process.env.PORT || 8080);
+const server = await startServer({
+  cfg, stores, port, demoMode, authSecret, apiKeys: () => apiKeys, log, screenDir: `${ROOT}dist/screen`,
+});
+const processors = superviseProcessors(Number(process.env.PROCESSORS || 1), stores, log);
+const simulator =
+  process.env.SIMULATE === '0'
+    ? null
+    : startSimulator({
+        cfg, log, ingestUrl: `${server.url}/api/v1/events`, apiKey: apiKeys[0]!,
+        scale: Number(process.env.SIM_SCALE || 1), anomalyEveryMinutes: Number(process.env.SIM_ANOMALY_MINUTES || 20),
+      });
+
+const managers = cfg.users.filter((u) => u.demo && u.role === 'manager').map((u) => u.username).join(', ');
+process.stdout.write(`
+  营销实时监控大屏 · Marketing operations wall is running (${server.storage}${demoMode ? ', demo mode' : ''})
+
+  Wall screen:  http://localhost:${server.port}/
+  API:          http://localhost:${server.port}/api/v1/live   (health: /readyz, metrics: /metrics)
+${demoMode ? `  Demo logins:  ops, oncall, admin, ${managers} — password "demo"
+  Ingest key:   ${DEMO_KEY}   (X-Api-Key header on POST /api/v1/events)
+` : ''}  Simulator:    ${simulator ? 'on (SIMULATE=0 turns it off)' : 'off'}
+
+`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  simulator?.stop();
+  await processors.stop();
+  await server.close();
+  await local!.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { StoreSettings } from '../stream/connect.js';
+
+const PROCESSOR_ENTRY = fileURLToPath(new URL('../stream/main.ts', import.meta.url));
+
+/** Runs N stream processors as child processes, restarting any that dies, until stopped. */
+export function superviseProcessors(count: number, stores: StoreSettings, log: Logger) {
+  const children = new Map<number, ChildProcess>();
+  let stopping = false;
+
+  const launch = (slot: number) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', PROCESSOR_ENTRY], {
+      env: {
+        ...process.env,
+        REDIS_URL: stores.redisUrl,
+        DATABASE_URL: stores.databaseUrl,
+        REDIS_PREFIX: stores.redisPrefix,
+        DB_SCHEMA: stores.dbSchema,
+        // a stable name lets a restarted processor take back its own pending entries at once
+        PROCESSOR_NAME: `${hostname()}-p${slot}`,
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.set(slot, child);
+    child.on('exit', (code, signal) => {
+      children.delete(slot);
+      if (stopping) return;
+      log.warn({ slot, code, signal }, 'stream processor exited; restarting it');
+      setTimeout(() => launch(slot), 1000);
+    });
+  };
+  for (let slot = 1; slot <= count; slot++) launch(slot);
+
+  return {
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        [...children.values()].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+              child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}

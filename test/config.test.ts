@@ -1,0 +1,38 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CONFIG_DIR, ConfigError, loadConfig } from '../config/load.js';
+
+let dir: string;
+function withEdit(file: string, edit: (text: string) => string): string {
+  dir = mkdtempSync(join(tmpdir(), 'mw-config-'));
+  cpSync(CONFIG_DIR, dir, { recursive: true });
+  writeFileSync(join(dir, file), edit(readFileSync(join(dir, file), 'utf8')));
+  return dir;
+}
+afterEach(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+describe('configuration', () => {
+  it('loads the shipped files: 11 channels, 7 regions, at least 60 stores', () => {
+    const cfg = loadConfig();
+    expect(cfg.channels.map((c) => c.id)).toEqual(expect.arrayContaining(['douyin', 'wechat', 'xiaohongshu', 'baidu', 'taobao', 'jd', 'app', 'wecom', 'sms', 'email', 'store']));
+    expect(cfg.regions.map((r) => r.id)).toEqual(['east', 'north', 'south', 'central', 'southwest', 'northwest', 'northeast']);
+    expect(cfg.storeById.size).toBeGreaterThanOrEqual(60);
+    expect(cfg.storeById.get('cd-chunxi')!.region).toBe('southwest');
+  });
+
+  it.each([
+    ['geo.yaml', (t: string) => t.replace('lat: 31.229', 'lat: 91.229'), /geo\.yaml: regions\[0\]\.stores\[0\]\.lat: /],
+    ['geo.yaml', (t: string) => t.replace('province: 310000, lng: 121.448', 'province: 110000, lng: 121.448'), /geo\.yaml: regions\[0\]\.stores\[0\]\.province: 110000 is not a province of region "east"/],
+    ['channels.yaml', (t: string) => t.replace('id: jd,', 'id: jd2,'), /channels\.yaml: channels: missing the channel "jd"/],
+    ['channels.yaml', (t: string) => t.replace('kind: search', 'kind: billboard'), /channels\.yaml: channels\[3\]\.kind: /],
+    ['pipeline.yaml', (t: string) => t.replace('lateness: 48h', 'lateness: two days'), /pipeline\.yaml: events\.lateness: "two days" is not a duration/],
+    ['pipeline.yaml', (t: string) => t.replace('ingest:', 'ingest: [\n'), /pipeline\.yaml: line \d+: YAML syntax/],
+    ['users.yaml', (t: string) => t.replace('regions: [east]', 'regions: [mars]'), /users\.yaml: users\[3\]\.regions\[0\]: unknown region "mars"/],
+  ])('a bad %s stops the start naming file, path and reason', (file, edit, message) => {
+    const bad = withEdit(file, edit);
+    expect(() => loadConfig(bad)).toThrow(ConfigError);
+    expect(() => loadConfig(bad)).toThrow(message);
+  });
+});

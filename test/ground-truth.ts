@@ -1,0 +1,55 @@
+// The expected numbers, computed here from the generated events without the pipeline's code.
+
+export interface TruthEvent {
+  id: string;
+  type: 'exposure' | 'click' | 'visit' | 'conversion' | 'spend';
+  ts: number;
+  channel: string;
+  count?: number;
+  value?: number;
+  region?: string;
+  store?: string;
+  campaign?: string;
+  userId?: string;
+}
+
+export interface TruthSums {
+  exposure: number;
+  clicks: number;
+  visits: number;
+  conversions: number;
+  revenueCents: number;
+  spendCents: number;
+  users: Set<string>;
+}
+
+export function truthSums(events: TruthEvent[], match: (e: TruthEvent) => boolean): TruthSums {
+  const sums: TruthSums = { exposure: 0, clicks: 0, visits: 0, conversions: 0, revenueCents: 0, spendCents: 0, users: new Set() };
+  for (const e of events) {
+    if (!match(e)) continue;
+    const n = e.count ?? 1;
+    if (e.type === 'exposure') sums.exposure += n;
+    if (e.type === 'click') sums.clicks += n;
+    if (e.type === 'visit') sums.visits += n;
+    if (e.type === 'conversion') {
+      sums.conversions += n;
+      sums.revenueCents += Math.round(e.value! * 100);
+    }
+    if (e.type === 'spend') sums.spendCents += Math.round(e.value! * 100);
+    if (e.userId) sums.users.add(e.userId);
+  }
+  return sums;
+}
+
+/** The API's numbers in the same shape (money to cents, exact for 2-decimal inputs). */
+export function apiSums(point: { exposure: number; clicks: number; visits: number; conversions: number; revenue: number; spend: number }) {
+  return {
+    exposure: point.exposure, clicks: point.clicks, visits: point.visits, conversions: point.conversions,
+    revenueCents: Math.round(point.revenue * 100), spendCents: Math.round(point.spend * 100),
+  };
+}
+
+export function withoutUsers(sums: TruthSums) {
+  const { users: _users, ...rest } = sums;
+  return rest;
+}

@@ -1,0 +1,113 @@
+// Shared test harness: each test file gets its own Redis key prefix and PostgreSQL schema,
+// talks to the real Redis and PostgreSQL of the machine, and cleans up after itself.
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { loadConfig, type AppConfig } from '../config/load.js';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, type StoreSettings } from '../stream/connect.js';
+import { createLogger } from '../stream/log.js';
+import { runProcessor, type RunningProcessor } from '../stream/run-processor.js';
+import { startServer, type RunningServer } from '../server/start-server.js';
+
+export const API_KEY = 'test-key';
+export const AUTH_SECRET = 'test-secret-test-secret-test-secret-0123';
+
+export function testStores(name: string): StoreSettings {
+  const unique = `${name}_${process.pid}_${Date.now().toString(36)}`;
+  return {
+    redisUrl: process.env.REDIS_URL || DEFAULT_REDIS_URL,
+    databaseUrl: process.env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    redisPrefix: `t:${unique}:`,
+    dbSchema: `t_${unique}`.toLowerCase(),
+  };
+}
+
+export function testConfig(adjust?: (cfg: AppConfig) => void): AppConfig {
+  const cfg = loadConfig();
+  adjust?.(cfg);
+  return cfg;
+}
+
+export interface TestApp {
+  cfg: AppConfig;
+  stores: StoreSettings;
+  server: RunningServer;
+  redis: Redis;
+  db: pg.Pool;
+  processor: RunningProcessor | null;
+  startProcessor(name?: string): Promise<RunningProcessor>;
+  token(username?: string): Promise<string>;
+  post(events: unknown, init?: { contentType?: string; apiKey?: string | null; raw?: string }): Promise<Response>;
+  get(path: string, username?: string): Promise<Response>;
+  /** waits until the stream holds no unprocessed entries */
+  drained(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(name: string, options: { cfg?: AppConfig; processor?: boolean } = {}): Promise<TestApp> {
+  const cfg = options.cfg ?? testConfig();
+  const stores = testStores(name);
+  const log = createLogger(name);
+  const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY], log, reconcile: false });
+  const redis = new Redis(stores.redisUrl, { protocol: 2 });
+  const db = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"`, max: 3 });
+  const tokens = new Map<string, string>();
+
+  const app: TestApp = {
+    cfg, stores, server, redis, db, processor: null,
+    async startProcessor(consumer = `${name}-proc`) {
+      app.processor = await runProcessor(cfg, stores, log, consumer);
+      return app.processor;
+    },
+    async token(username = 'ops') {
+      if (!tokens.has(username)) {
+        const response = await fetch(`${server.url}/api/v1/auth/login`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: 'demo' }),
+        });
+        if (response.status !== 200) throw new Error(`login ${username}: ${response.status}`);
+        tokens.set(username, ((await response.json()) as { token: string }).token);
+      }
+      return tokens.get(username)!;
+    },
+    post(events, init = {}) {
+      const headers: Record<string, string> = { 'content-type': init.contentType ?? 'application/json' };
+      if (init.apiKey !== null) headers['x-api-key'] = init.apiKey ?? API_KEY;
+      return fetch(`${server.url}/api/v1/events`, { method: 'POST', headers, body: init.raw ?? JSON.stringify(events) });
+    },
+    async get(path, username = 'ops') {
+      return fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${await app.token(username)}` } });
+    },
+    async drained(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const [length, pending] = await Promise.all([
+          redis.xlen(`${stores.redisPrefix}${cfg.pipeline.stream.name}`),
+          redis.xpending(`${stores.redisPrefix}${cfg.pipeline.stream.name}`, cfg.pipeline.stream.group) as Promise<[number]>,
+        ]);
+        if (length === 0 && Number(pending[0]) === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error('the stream was not drained in time');
+    },
+    async close() {
+      await app.processor?.stop();
+      await server.close();
+      await db.query(`DROP SCHEMA IF EXISTS "${stores.dbSchema}" CASCADE`).catch(() => {});
+      await db.end();
+      await deleteKeys(redis, stores.redisPrefix);
+      redis.disconnect();
+    },
+  };
+  if (options.processor !== false) await app.startProcessor();
+  return app;
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR, MINUTE } from '../stream/buckets.js';
+import { reconcileHotBuckets } from '../stream/reconcile.js';
+import { redisKeys } from '../stream/redis-keys.js';
+import type { LiveResponse } from '../stream/types.js';
+import { generateStream, postAll } from './event-factory.js';
+import { apiSums, truthSums, withoutUsers } from './ground-truth.js';
+import { deleteKeys, startTestApp, testConfig, type TestApp } from './harness.js';
+import { defineReconcileScript } from '../stream/reconcile.js';
+
+let app: TestApp;
+const now = Date.now();
+
+beforeAll(async () => {
+  // settle 0: buckets may be corrected as soon as the database has them (no writer is running then)
+  app = await startTestApp('recovery', { cfg: testConfig((cfg) => (cfg.pipeline.reconcile.settle = 0)) });
+  defineReconcileScript(app.redis);
+});
+afterAll(async () => app?.close());
+
+describe('producers that XADD directly', () => {
+  it('have their good events counted and their bad entries dead-lettered with the reason', async () => {
+    const keys = redisKeys(app.stores.redisPrefix, app.cfg.pipeline);
+    const goodEvent = { id: 'x-1', type: 'exposure', ts: now - 5000, channel: 'sms', count: 321 };
+    await app.redis.xadd(keys.stream, '*', 'event', JSON.stringify(goodEvent));
+    await app.redis.xadd(keys.stream, '*', 'event', '{broken');
+    await app.redis.xadd(keys.stream, '*', 'events', JSON.stringify([{ ...goodEvent, id: 'x-2', count: 1 }, { ...goodEvent, id: 'x-3', channel: 'fax' }]));
+    await app.redis.xadd(keys.stream, '*', 'something', 'else');
+    await app.drained();
+    const dead = (await app.redis.xrange(keys.deadLetter, '-', '+')).map(([, f]) => Object.fromEntries(f.reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1]!.push(v) : acc.push([v]), acc), [])));
+    expect(dead.map((d) => d.reason)).toEqual([
+      expect.stringMatching(/^not JSON/),
+      'channel: unknown channel "fax"',
+      'entry has neither an "events" nor an "event" field',
+    ]);
+    expect(dead[1]!.index).toBe('1');
+    const live = (await (await app.get('/api/v1/live?channel=sms')).json()) as LiveResponse;
+    expect(live.windows['1h'].exposure).toBe(322);
+  });
+});
+
+describe('reconciliation from the database', () => {
+  it('rebuilds hot buckets that Redis lost or that drifted, at every level', async () => {
+    const stream = generateStream(app.cfg, 3000, 23, now);
+    await postAll((events) => app.post(events), stream.deliveries);
+    await app.drained();
+    const keys = redisKeys(app.stores.redisPrefix, app.cfg.pipeline);
+
+    // Redis loses every hot bucket, and one that survives drifts
+    await deleteKeys(app.redis, `${app.stores.redisPrefix}h:${HOUR}:`);
+    await deleteKeys(app.redis, `${app.stores.redisPrefix}h:${MINUTE}:`);
+    await deleteKeys(app.redis, `${app.stores.redisPrefix}u:`);
+    const tenSecond = (await app.redis.keys(`${app.stores.redisPrefix}h:10000:*:all`))[0]!;
+    await app.redis.hincrby(tenSecond, 'exposure', 999);
+    const broken = (await (await app.get('/api/v1/live')).json()) as LiveResponse;
+    const window = broken.windows['24h'];
+    const truth = truthSums(stream.unique.concat(), (e) => e.ts >= Date.parse(window.from) && e.ts < Date.parse(window.to));
+    expect(apiSums(window)).not.toEqual(withoutUsers(truth));
+
+    const result = await reconcileHotBuckets(app.redis, app.db, keys, app.cfg);
+    expect(result.corrected).toBeGreaterThan(0);
+    const healed = (await (await app.get('/api/v1/live?channel=douyin')).json()) as LiveResponse;
+    for (const w of Object.values(healed.windows)) {
+      const t = truthSums(stream.unique, (e) => e.channel === 'douyin' && e.ts >= Date.parse(w.from) && e.ts < Date.parse(w.to));
+      expect(apiSums(w)).toEqual(withoutUsers(t));
+      expect(Math.abs(w.uniqueUsers - t.users.size)).toBeLessThanOrEqual(Math.max(2, t.users.size * 0.03));
+    }
+    const all = (await (await app.get('/api/v1/live')).json()) as LiveResponse;
+    for (const w of Object.values(all.windows)) {
+      const t = truthSums(stream.unique.concat([{ id: 'x-1', type: 'exposure', ts: now - 5000, channel: 'sms', count: 321 }, { id: 'x-2', type: 'exposure', ts: now - 5000, channel: 'sms', count: 1 }]),
+        (e) => e.ts >= Date.parse(w.from) && e.ts < Date.parse(w.to));
+      expect(apiSums(w)).toEqual(withoutUsers(t));
+    }
+    // a second run finds nothing left to correct
+    expect((await reconcileHotBuckets(app.redis, app.db, keys, app.cfg)).corrected).toBe(0);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { hotDelta, rollupRows } from '../stream/aggregate.js';
+import { DAY, HOUR, MINUTE, decomposeRange, floorTo, liveWindowRange } from '../stream/buckets.js';
+import { unitsToDecimal } from '../stream/db/money.js';
+import { deriveMetrics } from '../stream/derive.js';
+import { scopeKeyOf, scopesOfEvent } from '../stream/scopes.js';
+import type { MarketingEvent } from '../stream/types.js';
+
+describe('bucket arithmetic', () => {
+  it('aligns 1 d buckets to local midnight (+08:00)', () => {
+    const t = Date.parse('2026-11-23T01:30:00+08:00');
+    expect(new Date(floorTo(t, DAY, 8 * HOUR)).toISOString()).toBe('2026-11-22T16:00:00.000Z');
+    expect(new Date(floorTo(t, HOUR)).toISOString()).toBe('2026-11-22T17:00:00.000Z');
+  });
+
+  it('splits a 24 h window into few aligned buckets that cover it exactly', () => {
+    const { from, to } = liveWindowRange('24h', Date.parse('2026-11-23T08:17:43Z'));
+    const parts = decomposeRange(from, to);
+    expect(parts.reduce((sum, p) => sum + p.levelMs, 0)).toBe(to - from);
+    expect(parts.every((p) => p.start % p.levelMs === 0)).toBe(true);
+    expect(parts.filter((p) => p.levelMs === HOUR)).toHaveLength(23);
+    expect(parts.length).toBeLessThan(150);
+    for (let i = 1; i < parts.length; i++) expect(parts[i]!.start).toBe(parts[i - 1]!.start + parts[i - 1]!.levelMs);
+    expect(decomposeRange(0, MINUTE)).toEqual([{ levelMs: MINUTE, start: 0 }]);
+  });
+});
+
+describe('scopes and derived metrics', () => {
+  const event: MarketingEvent = { id: 'a', type: 'conversion', ts: 0, channel: 'store', count: 2, value: 10.5, region: 'east', store: 'sh-jingan', campaign: 'c1' };
+  it('an event counts towards every scope it belongs to', () => {
+    expect(scopesOfEvent(event).sort()).toEqual(['all', 'c:store', 'k:c1', 'r:east', 'rc:east:store', 's:sh-jingan', 'sc:sh-jingan:store']);
+    expect(scopesOfEvent({ ...event, region: undefined, store: undefined, campaign: undefined })).toEqual(['all', 'c:store']);
+    expect(scopeKeyOf({ region: 'east', channel: 'jd' })).toBe('rc:east:jd');
+    expect(scopeKeyOf({ campaign: 'c1', region: 'east' })).toBeNull();
+  });
+
+  it('ratios are null on a zero denominator; store scopes convert over visits', () => {
+    const sums = { exposure: 0, clicks: 10, visits: 40, conversions: 2, revenue: 300, spend: 0 };
+    expect(deriveMetrics(sums, 0)).toMatchObject({ ctr: null, cvr: 0.2, roi: null, cac: 0 });
+    expect(deriveMetrics(sums, 0, true).cvr).toBe(0.05);
+  });
+
+  it('money is summed in integer units and written as exact decimals', () => {
+    const events = [0.1, 0.2, 0.7].map((value, i) => ({ ...event, id: `m${i}`, value }));
+    const rows = rollupRows(events, 10_000);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.sums.revenue).toBe(10_000);
+    expect(unitsToDecimal(rows[0]!.sums.revenue, 4)).toBe('1.0000');
+    expect(unitsToDecimal(5, 4)).toBe('0.0005');
+    const delta = hotDelta(events, 10_000, -1);
+    expect(delta.sums.get(`${HOUR}|0|all`)!.conversions).toBe(6);
+  });
+});
