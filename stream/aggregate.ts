@@ -2,8 +2,8 @@
 // Money is carried as integer units (value × 10^valueDecimals) so that every sum is exact.
 
 import { BUCKET_MS, HOT_LEVELS, floorTo } from './buckets.js';
-import { scopesOfEvent } from './scopes.js';
-import type { MarketingEvent, SumField } from './types.js';
+import { scopesOf } from './scopes.js';
+import { SUM_FIELDS, type MarketingEvent, type SumField } from './types.js';
 
 export type UnitSums = Record<SumField, number>;
 
@@ -30,6 +30,8 @@ export interface RollupRow {
   store: string;
   campaign: string;
   sums: UnitSums;
+  /** user ids seen in this row (for the hot unique-user counts) */
+  users: Set<string>;
 }
 
 /** Database rollup rows at 10 s grain by (bucket, channel, region, store, campaign); '' = none. */
@@ -43,10 +45,11 @@ export function rollupRows(events: MarketingEvent[], moneyScale: number): Rollup
     const key = `${bucket}\u0000${event.channel}\u0000${region}\u0000${store}\u0000${campaign}`;
     let row = rows.get(key);
     if (!row) {
-      row = { bucket, channel: event.channel, region, store, campaign, sums: newUnitSums() };
+      row = { bucket, channel: event.channel, region, store, campaign, sums: newUnitSums(), users: new Set() };
       rows.set(key, row);
     }
     addEvent(row.sums, event, moneyScale);
+    if (event.userId !== undefined) row.users.add(event.userId);
   }
   // a stable order keeps concurrent upserts from deadlocking
   return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
@@ -60,23 +63,27 @@ export interface HotDelta {
   scopes: Set<string>;
 }
 
-/** Increments for the Redis hot buckets at every level, for every scope the events belong to. */
-export function hotDelta(events: MarketingEvent[], moneyScale: number, oldestKeptMs: number): HotDelta {
+/**
+ * Increments for the Redis hot buckets at every level, for every scope the events belong to.
+ * Built from the 10 s rollup rows, so its cost follows the number of distinct dimension
+ * combinations rather than the number of events.
+ */
+export function hotDelta(rows: RollupRow[], oldestKeptMs: number): HotDelta {
   const delta: HotDelta = { sums: new Map(), users: new Map(), scopes: new Set() };
-  for (const event of events) {
-    if (event.ts < oldestKeptMs) continue;
-    const scopes = scopesOfEvent(event);
+  for (const row of rows) {
+    if (row.bucket + BUCKET_MS <= oldestKeptMs) continue;
+    const scopes = scopesOf(row);
     for (const levelMs of HOT_LEVELS) {
-      const start = floorTo(event.ts, levelMs);
+      const start = floorTo(row.bucket, levelMs);
       for (const scope of scopes) {
         const key = `${levelMs}|${start}|${scope}`;
         let sums = delta.sums.get(key);
         if (!sums) delta.sums.set(key, (sums = newUnitSums()));
-        addEvent(sums, event, moneyScale);
-        if (event.userId !== undefined) {
+        for (const field of SUM_FIELDS) sums[field] += row.sums[field];
+        if (row.users.size) {
           let users = delta.users.get(key);
           if (!users) delta.users.set(key, (users = new Set()));
-          users.add(event.userId);
+          for (const user of row.users) users.add(user);
         }
       }
     }

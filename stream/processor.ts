@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
-import { hotDelta } from './aggregate.js';
+import { hotDelta, rollupRows } from './aggregate.js';
 import { writeBatch, type SinkOptions } from './db/sink.js';
 import { dropRepeatedIds, parseEntries, type RawEntry } from './entries.js';
 import { createEventValidator } from './event-validate.js';
@@ -132,7 +132,7 @@ export class StreamProcessor {
         'entry', dead.entryId, 'index', dead.index === null ? '' : String(dead.index), 'reason', dead.reason, 'payload', dead.payload);
     }
     for (const [entryId, events] of countedByEntry) {
-      const delta = hotDelta(events, this.moneyScale, oldestKept);
+      const delta = hotDelta(rollupRows(events, this.moneyScale), oldestKept);
       pipeline.applyEntry(keys.stream, keys.dirty, ...applyEntryArgs(keys, entryId, delta, hotRetention));
     }
     const replies = (await pipeline.exec()) ?? [];

@@ -1,13 +1,21 @@
 // The scopes kept in the hot (Redis) windows: every event counts towards each scope it belongs to.
 
-import type { MarketingEvent, Scope } from './types.js';
+import type { Scope } from './types.js';
+
+/** The dimensions that decide scopes; an empty or absent value means "none". */
+export interface ScopeDimensions {
+  channel: string;
+  region?: string;
+  store?: string;
+  campaign?: string;
+}
 
 /** Scope keys: all | r:<region> | s:<store> | c:<channel> | rc:<region>:<channel> | sc:<store>:<channel> | k:<campaign> */
-export function scopesOfEvent(event: MarketingEvent): string[] {
-  const keys = ['all', `c:${event.channel}`];
-  if (event.region !== undefined) keys.push(`r:${event.region}`, `rc:${event.region}:${event.channel}`);
-  if (event.store !== undefined) keys.push(`s:${event.store}`, `sc:${event.store}:${event.channel}`);
-  if (event.campaign !== undefined) keys.push(`k:${event.campaign}`);
+export function scopesOf(d: ScopeDimensions): string[] {
+  const keys = ['all', `c:${d.channel}`];
+  if (d.region) keys.push(`r:${d.region}`, `rc:${d.region}:${d.channel}`);
+  if (d.store) keys.push(`s:${d.store}`, `sc:${d.store}:${d.channel}`);
+  if (d.campaign) keys.push(`k:${d.campaign}`);
   return keys;
 }
 

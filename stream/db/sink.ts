@@ -1,9 +1,10 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
-import { DAY, HOUR, floorTo } from '../buckets.js';
-import { rollupRows, type RollupRow } from '../aggregate.js';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { MarketingEvent } from '../types.js';
+import { copyLine } from './copy-text.js';
 import type { Storage } from './migrate.js';
-import { unitsToDecimal } from './money.js';
 
 export interface StreamedEvent {
   event: MarketingEvent;
@@ -23,36 +24,73 @@ export interface SinkOptions {
   dayOffsetMs: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+// one per connection; emptied at every commit
+const INCOMING_TABLE = `CREATE TEMP TABLE IF NOT EXISTS incoming (
+  stream_id text NOT NULL, ts timestamptz NOT NULL, id text NOT NULL, type text NOT NULL, channel text NOT NULL,
+  region text, store text, campaign text, user_id text, count integer NOT NULL, value numeric(20,4) NOT NULL
+) ON COMMIT DELETE ROWS`;
+
+const SUMS = `coalesce(sum(count) FILTER (WHERE type = 'exposure'), 0), coalesce(sum(count) FILTER (WHERE type = 'click'), 0),
+  coalesce(sum(count) FILTER (WHERE type = 'visit'), 0), coalesce(sum(count) FILTER (WHERE type = 'conversion'), 0),
+  coalesce(sum(value) FILTER (WHERE type = 'conversion'), 0), coalesce(sum(value) FILTER (WHERE type = 'spend'), 0), now()`;
+
+/** An upsert of one rollup level from the freshly stored rows (ordered, so concurrent batches lock alike). */
+const rollupUpsert = (table: string, bucket: string) => `INSERT INTO ${table}
+    (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend, updated_at)
+  SELECT ${bucket}, channel, coalesce(region, ''), coalesce(store, ''), coalesce(campaign, ''), ${SUMS}
+  FROM stored GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (bucket, channel, region, store, campaign) DO UPDATE SET
+    exposure = ${table}.exposure + EXCLUDED.exposure, clicks = ${table}.clicks + EXCLUDED.clicks,
+    visits = ${table}.visits + EXCLUDED.visits, conversions = ${table}.conversions + EXCLUDED.conversions,
+    revenue = ${table}.revenue + EXCLUDED.revenue, spend = ${table}.spend + EXCLUDED.spend, updated_at = now()`;
+
+function storeStatement(options: SinkOptions): string {
+  const dayOrigin = new Date(-options.dayOffsetMs).toISOString();
+  const levels = [`r10 AS (${rollupUpsert('rollup_10s', `date_bin('10 seconds', ts, 'epoch'::timestamptz)`)})`];
+  if (options.storage === 'postgres') {
+    // on TimescaleDB continuous aggregates keep these; on plain PostgreSQL the same statement does
+    levels.push(`r1h AS (${rollupUpsert('rollup_1h', `date_bin('1 hour', ts, 'epoch'::timestamptz)`)})`);
+    levels.push(`r1d AS (${rollupUpsert('rollup_1d', `date_bin('1 day', ts, '${dayOrigin}'::timestamptz)`)})`);
+  }
+  return `WITH fresh AS (
+      INSERT INTO event_ids (id, ts, stream_id) SELECT id, ts, stream_id FROM incoming ORDER BY id
+      ON CONFLICT (id) DO NOTHING RETURNING id
+    ), stored AS (
+      INSERT INTO events (ts, id, type, channel, region, store, campaign, user_id, count, value)
+      SELECT i.ts, i.id, i.type, i.channel, i.region, i.store, i.campaign, i.user_id, i.count, i.value
+      FROM incoming i JOIN fresh USING (id)
+      RETURNING ts, type, channel, region, store, campaign, count, value
+    ), ${levels.join(', ')}
+    SELECT id FROM fresh`;
+}
+
+function copyText(batch: StreamedEvent[], decimals: number): string {
+  let text = '';
+  for (const { event, entryId } of batch) {
+    text += copyLine([
+      entryId, new Date(event.ts).toISOString(), event.id, event.type, event.channel, event.region, event.store,
+      event.campaign, event.userId, event.count, event.value.toFixed(decimals),
+    ]);
+  }
+  return text;
+}
 
 /**
- * Writes a batch in one transaction: the id ledger decides which events are new, only those
- * go to the raw table and the rollups. Redelivering the same batch changes nothing.
+ * Writes a batch in one transaction: the id ledger decides which events are new; only those go
+ * to the raw table and the rollups (all in one statement, aggregated by PostgreSQL). Redelivering
+ * the same batch changes nothing. `batch` must not repeat an id.
  */
 export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: SinkOptions): Promise<SinkResult> {
   if (!batch.length) return { inserted: 0, countedIds: new Set() };
-  const sorted = [...batch].sort((a, b) => (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const newIds = await claimIds(client, sorted);
-    const countedIds = new Set(newIds);
-    if (newIds.size < sorted.length) {
-      for (const id of await idsBroughtBySameEntry(client, sorted.filter((s) => !newIds.has(s.event.id)))) countedIds.add(id);
-    }
-    const fresh = sorted.filter((s) => newIds.has(s.event.id)).map((s) => s.event);
-    if (fresh.length) {
-      await insertRawEvents(client, fresh, options.valueDecimals);
-      const rows = rollupRows(fresh, 10 ** options.valueDecimals);
-      await upsertRollups(client, 'rollup_10s', rows, options.valueDecimals);
-      if (options.storage === 'postgres') {
-        // on TimescaleDB continuous aggregates keep these; on plain PostgreSQL the same transaction does
-        await upsertRollups(client, 'rollup_1h', coarsen(rows, HOUR, 0), options.valueDecimals);
-        await upsertRollups(client, 'rollup_1d', coarsen(rows, DAY, options.dayOffsetMs), options.valueDecimals);
-      }
-    }
+    await client.query(INCOMING_TABLE);
+    await pipeline(Readable.from([copyText(batch, options.valueDecimals)]), client.query(copyFrom('COPY incoming FROM STDIN')));
+    const fresh = await client.query<{ id: string }>(storeStatement(options));
+    const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : new Set(fresh.rows.map((r) => r.id));
     await client.query('COMMIT');
-    return { inserted: fresh.length, countedIds };
+    return { inserted: fresh.rows.length, countedIds };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
@@ -61,84 +99,10 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
   }
 }
 
-async function claimIds(client: PoolClient, sorted: StreamedEvent[]): Promise<Set<string>> {
+/** The incoming ids that the ledger credits to the same stream entry: new now, or stored by it before a crash. */
+async function idsOfTheirEntries(client: PoolClient): Promise<Set<string>> {
   const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO event_ids (id, ts, stream_id)
-     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[]) ORDER BY 1
-     ON CONFLICT (id) DO NOTHING RETURNING id`,
-    [sorted.map((s) => s.event.id), sorted.map((s) => iso(s.event.ts)), sorted.map((s) => s.entryId)],
+    `SELECT i.id FROM incoming i JOIN event_ids e ON e.id = i.id AND e.stream_id = i.stream_id`,
   );
   return new Set(rows.map((r) => r.id));
-}
-
-async function idsBroughtBySameEntry(client: PoolClient, known: StreamedEvent[]): Promise<string[]> {
-  const { rows } = await client.query<{ id: string }>(
-    `SELECT e.id FROM event_ids e JOIN unnest($1::text[], $2::text[]) AS k(id, stream_id)
-       ON e.id = k.id AND e.stream_id = k.stream_id`,
-    [known.map((s) => s.event.id), known.map((s) => s.entryId)],
-  );
-  return rows.map((r) => r.id);
-}
-
-async function insertRawEvents(client: PoolClient, events: MarketingEvent[], decimals: number): Promise<void> {
-  const scale = 10 ** decimals;
-  await client.query(
-    `INSERT INTO events (ts, id, type, channel, region, store, campaign, user_id, count, value)
-     SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::numeric[])`,
-    [
-      events.map((e) => iso(e.ts)),
-      events.map((e) => e.id),
-      events.map((e) => e.type),
-      events.map((e) => e.channel),
-      events.map((e) => e.region ?? null),
-      events.map((e) => e.store ?? null),
-      events.map((e) => e.campaign ?? null),
-      events.map((e) => e.userId ?? null),
-      events.map((e) => e.count),
-      events.map((e) => unitsToDecimal(Math.round(e.value * scale), decimals)),
-    ],
-  );
-}
-
-/** Re-buckets 10 s rollup rows to a coarser step (rows stay sorted by their new key). */
-function coarsen(rows: RollupRow[], stepMs: number, dayOffsetMs: number): RollupRow[] {
-  const merged = new Map<string, RollupRow>();
-  for (const row of rows) {
-    const bucket = floorTo(row.bucket, stepMs, dayOffsetMs);
-    const key = `${bucket}\u0000${row.channel}\u0000${row.region}\u0000${row.store}\u0000${row.campaign}`;
-    const existing = merged.get(key);
-    if (!existing) {
-      merged.set(key, { ...row, bucket, sums: { ...row.sums } });
-      continue;
-    }
-    for (const field of Object.keys(row.sums) as Array<keyof RollupRow['sums']>) existing.sums[field] += row.sums[field];
-  }
-  return [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
-}
-
-async function upsertRollups(client: PoolClient, table: string, rows: RollupRow[], decimals: number): Promise<void> {
-  if (!rows.length) return;
-  await client.query(
-    `INSERT INTO ${table} (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend, updated_at)
-     SELECT b, ch, r, s, c, e, k, v, cv, rv, sp, now()
-     FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],
-                 $9::bigint[], $10::numeric[], $11::numeric[]) AS t(b, ch, r, s, c, e, k, v, cv, rv, sp)
-     ON CONFLICT (bucket, channel, region, store, campaign) DO UPDATE SET
-       exposure = ${table}.exposure + EXCLUDED.exposure, clicks = ${table}.clicks + EXCLUDED.clicks,
-       visits = ${table}.visits + EXCLUDED.visits, conversions = ${table}.conversions + EXCLUDED.conversions,
-       revenue = ${table}.revenue + EXCLUDED.revenue, spend = ${table}.spend + EXCLUDED.spend, updated_at = now()`,
-    [
-      rows.map((r) => iso(r.bucket)),
-      rows.map((r) => r.channel),
-      rows.map((r) => r.region),
-      rows.map((r) => r.store),
-      rows.map((r) => r.campaign),
-      rows.map((r) => r.sums.exposure),
-      rows.map((r) => r.sums.clicks),
-      rows.map((r) => r.sums.visits),
-      rows.map((r) => r.sums.conversions),
-      rows.map((r) => unitsToDecimal(r.sums.revenue, decimals)),
-      rows.map((r) => unitsToDecimal(r.sums.spend, decimals)),
-    ],
-  );
 }

@@ -16,11 +16,15 @@ local i = 3
 local hashes = tonumber(ARGV[i]); i = i + 1
 for _ = 1, hashes do
   local key = ARGV[i]
+  local created = false
   for f = 1, 6 do
     local inc = ARGV[i + 1 + f]
-    if inc ~= '0' then redis.call('HINCRBY', key, fields[f], inc) end
+    if inc ~= '0' then
+      -- a field whose new value equals the increment was just created: the key may be new
+      if redis.call('HINCRBY', key, fields[f], inc) == tonumber(inc) then created = true end
+    end
   end
-  redis.call('EXPIREAT', key, ARGV[i + 1])
+  if created then redis.call('EXPIREAT', key, ARGV[i + 1]) end
   i = i + 8
 end
 
@@ -30,10 +34,11 @@ for _ = 1, hlls do
   local users = {}
   for u = 1, n do users[u] = ARGV[i + 2 + u] end
   -- PFADD takes at most a few thousand arguments comfortably; chunk to stay well under Lua's stack limit
+  local changed = 0
   for s = 1, n, 4000 do
-    redis.call('PFADD', key, unpack(users, s, math.min(s + 3999, n)))
+    changed = changed + redis.call('PFADD', key, unpack(users, s, math.min(s + 3999, n)))
   end
-  redis.call('EXPIREAT', key, expireAt)
+  if changed > 0 then redis.call('EXPIREAT', key, expireAt) end
   i = i + 3 + n
 end
 

@@ -1,0 +1,185 @@
+// Ingest throughput (HTTP → windows visible) and POST → visible-in-/live latency.
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { AppConfig } from '../../config/load.js';
+import type { StoreSettings } from '../../stream/connect.js';
+import type { LiveResponse } from '../../stream/types.js';
+import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { percentile, type BenchResult } from './report.js';
+
+const BATCH = 1000;
+const CHANNELS = ['douyin', 'wechat', 'xiaohongshu', 'baidu', 'taobao', 'jd', 'app', 'wecom', 'sms'];
+const REGIONS = ['east', 'north', 'south', 'central', 'southwest', 'northwest', 'northeast'];
+
+interface Totals { exposure: number; clicks: number; conversions: number; revenueCents: number }
+
+/**
+ * A batch shaped like real traffic (and like the simulator's): tracked clicks and orders of known
+ * users, pre-aggregated impressions and spend per channel × region × campaign, and store traffic.
+ * Per 10 s bucket that is a few hundred distinct dimension combinations, as in production.
+ */
+function makeBatch(cfg: AppConfig, runId: string, seq: { n: number }, totals: Totals): string {
+  const stores = [...cfg.storeById.keys()];
+  const now = Date.now();
+  const events = [];
+  for (let i = 0; i < BATCH; i++) {
+    const n = seq.n++;
+    const r = (Math.imul(n, 2654435761) >>> 0) / 4294967296;
+    const id = `${runId}-${n}`;
+    const ts = now - (n % 3000);
+    const channel = CHANNELS[n % CHANNELS.length]!;
+    const region = REGIONS[(n >>> 3) % REGIONS.length]!;
+    const campaign = `${channel}-${n % 2}`;
+    const userId = `u${(n * 7919) % 50_000}`;
+    if (r < 0.55) {
+      events.push({ id, type: 'click', ts, channel, region, campaign, userId });
+      totals.clicks += 1;
+    } else if (r < 0.75) {
+      events.push({ id, type: 'exposure', ts, channel, region, campaign, count: 200 });
+      totals.exposure += 200;
+    } else if (r < 0.83) {
+      events.push({ id, type: 'conversion', ts, channel, region, campaign, value: 128.4, userId });
+      totals.conversions += 1;
+      totals.revenueCents += 12840;
+    } else if (r < 0.88) {
+      events.push({ id, type: 'spend', ts, channel, region, campaign, value: 3.5 });
+    } else {
+      const store = stores[n % stores.length]!;
+      if (r < 0.97) events.push({ id, type: 'visit', ts, channel: 'store', store, count: 3 });
+      else {
+        events.push({ id, type: 'conversion', ts, channel: 'store', store, value: 299, userId });
+        totals.conversions += 1;
+        totals.revenueCents += 29900;
+      }
+    }
+  }
+  return JSON.stringify(events);
+}
+
+async function login(url: string): Promise<string> {
+  const r = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ops', password: 'demo' }) });
+  return ((await r.json()) as { token: string }).token;
+}
+
+/** Posts batches at `rate` events/s for `seconds` (open loop, up to 16 requests in flight). */
+async function drive(url: string, cfg: AppConfig, runId: string, seq: { n: number }, totals: Totals, rate: number, seconds: number) {
+  const statuses = new Map<number, number>();
+  let accepted = 0;
+  const batchesPerSec = rate / BATCH;
+  const started = performance.now();
+  const total = Math.round(batchesPerSec * seconds);
+  let inFlight = 0;
+  const inflight: Promise<void>[] = [];
+  for (let b = 0; b < total; b++) {
+    const due = started + (b / batchesPerSec) * 1000;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    while (inFlight >= 16) await Promise.race(inflight);
+    const body = makeBatch(cfg, runId, seq, totals);
+    inFlight++;
+    const p = fetch(`${url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'demo-key' }, body })
+      .then(async (r) => {
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        if (r.status === 202) accepted += ((await r.json()) as { accepted: number }).accepted;
+        else await r.text();
+      })
+      .finally(() => {
+        inFlight--;
+        inflight.splice(inflight.indexOf(p), 1);
+      });
+    inflight.push(p);
+  }
+  await Promise.all(inflight);
+  return { accepted, statuses: Object.fromEntries(statuses), sendSeconds: (performance.now() - started) / 1000 };
+}
+
+export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options: { seconds: number; rate: number; latencyRate: number; processors: number; ceilings: { streamEventsPerSec: number; copyRowsPerSec: number } }): Promise<BenchResult[]> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
+  await waitReady(url);
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...storeEnv(stores), PROCESSOR_NAME: `bench-${i + 1}` }));
+  const redis = new Redis(stores.redisUrl, { protocol: 2 });
+  const streamKey = `${stores.redisPrefix}${cfg.pipeline.stream.name}`;
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, ...processors.map((p) => rssMb(p.pid!)))), 250);
+  const token = await login(url);
+  const results: BenchResult[] = [];
+  try {
+    // --- throughput -------------------------------------------------------------------------
+    const runId = `tp${Date.now().toString(36)}`;
+    const totals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
+    const seq = { n: 0 };
+    const started = performance.now();
+    const sent = await drive(url, cfg, runId, seq, totals, options.rate, options.seconds);
+    const backlogAtEnd = await redis.xlen(streamKey);
+    while ((await redis.xlen(streamKey)) > 0 || Number(((await redis.xpending(streamKey, cfg.pipeline.stream.group)) as [number])[0]) > 0) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const visibleSeconds = (performance.now() - started) / 1000;
+    const live = (await (await fetch(`${url}/api/v1/live`, { headers: { authorization: `Bearer ${token}` } })).json()) as LiveResponse;
+    const db = new pg.Client({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"` });
+    await db.connect();
+    const stored = Number((await db.query('SELECT count(*) AS n FROM events')).rows[0].n);
+    await db.end();
+    const w = live.windows['1h'];
+    const exact = stored === sent.accepted && w.exposure === totals.exposure && w.clicks === totals.clicks && w.conversions === totals.conversions && Math.round(w.revenue * 100) === totals.revenueCents;
+    const counted = sent.accepted / visibleSeconds;
+    results.push({
+      name: 'ingest-throughput',
+      events: sent.accepted,
+      eventsPerSec: counted,
+      p50Ms: null, p95Ms: null, p99Ms: null,
+      peakRssMb: peakRss,
+      ceiling: { name: 'XADD 1000-event entries', perSec: options.ceilings.streamEventsPerSec },
+      ratio: counted / options.ceilings.streamEventsPerSec,
+      notes: `offered ${options.rate}/s for ${options.seconds}s; HTTP statuses ${JSON.stringify(sent.statuses)}; backlog at end of sending ${backlogAtEnd} entries; ` +
+        `all visible after ${visibleSeconds.toFixed(1)} s with ${options.processors} processor(s); exact: ${exact} (db ${stored}, live exposure ${w.exposure}/${totals.exposure}); ` +
+        `vs raw COPY ${Math.round(options.ceilings.copyRowsPerSec)} rows/s: ${((counted / options.ceilings.copyRowsPerSec) * 100).toFixed(1)} %; peak RSS of one processor ${peakRss.toFixed(0)} MB`,
+      extra: { offeredRate: options.rate, seconds: options.seconds, statuses: sent.statuses, exact, stored, accepted: sent.accepted, visibleSeconds, copyRowsPerSec: options.ceilings.copyRowsPerSec },
+    });
+    if (!exact) throw new Error(`ingest benchmark counted inexactly: db ${stored} vs accepted ${sent.accepted}`);
+
+    // --- latency under background load -----------------------------------------------------
+    const bgTotals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
+    const background = drive(url, cfg, `${runId}bg`, { n: 0 }, bgTotals, options.latencyRate, options.seconds);
+    const latencies: number[] = [];
+    const probeRun = `probe${Date.now().toString(36)}`;
+    const base = ((await (await fetch(`${url}/api/v1/live?channel=email`, { headers: { authorization: `Bearer ${token}` } })).json()) as LiveResponse).windows['1h'].exposure;
+    const deadline = Date.now() + options.seconds * 1000;
+    let probes = 0;
+    while (Date.now() < deadline) {
+      const t0 = performance.now();
+      await fetch(`${url}/api/v1/events`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'demo-key' },
+        body: JSON.stringify([{ id: `${probeRun}-${probes}`, type: 'exposure', ts: Date.now(), channel: 'email', count: 1 }]),
+      });
+      probes++;
+      for (;;) {
+        const live = (await (await fetch(`${url}/api/v1/live?channel=email`, { headers: { authorization: `Bearer ${token}` } })).json()) as LiveResponse;
+        if (live.windows['1h'].exposure >= base + probes) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const bg = await background;
+    latencies.sort((a, b) => a - b);
+    results.push({
+      name: 'ingest-to-live-latency',
+      events: probes,
+      eventsPerSec: null,
+      p50Ms: percentile(latencies, 50), p95Ms: percentile(latencies, 95), p99Ms: percentile(latencies, 99),
+      peakRssMb: peakRss,
+      ceiling: null, ratio: null,
+      notes: `POST of a probe event → visible in GET /api/v1/live, ${probes} probes with ${options.latencyRate} events/s background (statuses ${JSON.stringify(bg.statuses)})`,
+      extra: { maxMs: latencies.at(-1) },
+    });
+  } finally {
+    clearInterval(rssTimer);
+    redis.disconnect();
+    await Promise.all(processors.map(stop));
+    await stop(server);
+  }
+  return results;
+}

@@ -1,0 +1,52 @@
+// npm run bench: the benchmark suite (CONTRACT §9). BENCH_SECONDS (default 60), BENCH_RATE
+// (default 30000 events/s offered), BENCH_LATENCY_RATE (default 5000 events/s background),
+// BENCH_PROCESSORS (default 2 stream processors in the consumer group).
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { loadConfig } from '../../config/load.js';
+import { storeSettingsFromEnv } from '../../stream/connect.js';
+import { postgresCopyRows, redisPipelinedWrites, redisStreamAppend } from './ceilings.js';
+import { benchIngest } from './ingest.js';
+import { printTable, saveResult, type BenchResult } from './report.js';
+
+const seconds = Number(process.env.BENCH_SECONDS || 60);
+const rate = Number(process.env.BENCH_RATE || 30_000);
+const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
+const processors = Number(process.env.BENCH_PROCESSORS || 2);
+const cfg = loadConfig();
+const runId = `bench_${Date.now().toString(36)}`;
+const stores = { ...storeSettingsFromEnv(), redisPrefix: `${runId}:`, dbSchema: runId };
+
+const sampleEntry = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({
+  id: `sample-${i}`, type: 'click', ts: Date.now(), channel: 'douyin', count: 1, value: 0, region: 'east', store: 'sh-jingan', userId: `u${i}`,
+})));
+
+process.stdout.write(`measuring the machine's ceilings…\n`);
+const redisOps = await redisPipelinedWrites(stores.redisUrl, stores.redisPrefix);
+const streamEvents = await redisStreamAppend(stores.redisUrl, stores.redisPrefix, sampleEntry, 1000);
+const copyRows = await postgresCopyRows(stores.databaseUrl);
+const results: BenchResult[] = [
+  { name: 'ceiling-redis-pipelined-hincrby', events: 0, eventsPerSec: redisOps, p50Ms: null, p95Ms: null, p99Ms: null, peakRssMb: null, ceiling: null, ratio: null },
+  { name: 'ceiling-redis-xadd-events', events: 0, eventsPerSec: streamEvents, p50Ms: null, p95Ms: null, p99Ms: null, peakRssMb: null, ceiling: null, ratio: null },
+  { name: 'ceiling-postgres-copy-rows', events: 500_000, eventsPerSec: copyRows, p50Ms: null, p95Ms: null, p99Ms: null, peakRssMb: null, ceiling: null, ratio: null },
+];
+
+process.stdout.write(`ingest: ${rate} events/s offered for ${seconds} s, then latency at ${latencyRate} events/s…\n`);
+try {
+  results.push(...(await benchIngest(cfg, stores, { seconds, rate, latencyRate, processors, ceilings: { streamEventsPerSec: streamEvents, copyRowsPerSec: copyRows } })));
+} finally {
+  const redis = new Redis(stores.redisUrl, { protocol: 2 });
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${stores.redisPrefix}*`, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  const db = new pg.Client({ connectionString: stores.databaseUrl });
+  await db.connect();
+  await db.query(`DROP SCHEMA IF EXISTS "${stores.dbSchema}" CASCADE`);
+  await db.end();
+}
+for (const r of results) saveResult(r);
+printTable(results);
