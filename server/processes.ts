@@ -6,13 +6,17 @@ import type { StoreSettings } from '../stream/connect.js';
 
 const PROCESSOR_ENTRY = fileURLToPath(new URL('../stream/main.ts', import.meta.url));
 
+/** V8 collects lazily up to its default heap size; a batch's garbage is short-lived, so a tighter
+ *  heap keeps a processor's RSS near its working set (about 120 MB at rest) instead of 300+ MB. */
+export const PROCESSOR_NODE_FLAGS = ['--max-old-space-size=200'];
+
 /** Runs N stream processors as child processes, restarting any that dies, until stopped. */
 export function superviseProcessors(count: number, stores: StoreSettings, log: Logger) {
   const children = new Map<number, ChildProcess>();
   let stopping = false;
 
   const launch = (slot: number) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', PROCESSOR_ENTRY], {
+    const child = spawn(process.execPath, [...PROCESSOR_NODE_FLAGS, '--import', 'tsx', PROCESSOR_ENTRY], {
       env: {
         ...process.env,
         REDIS_URL: stores.redisUrl,

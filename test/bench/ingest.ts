@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import type { StoreSettings } from '../../stream/connect.js';
 import type { LiveResponse } from '../../stream/types.js';
+import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
 import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
 import { percentile, type BenchResult } from './report.js';
 
@@ -18,7 +19,7 @@ interface Totals { exposure: number; clicks: number; conversions: number; revenu
  * users, pre-aggregated impressions and spend per channel × region × campaign, and store traffic.
  * Per 10 s bucket that is a few hundred distinct dimension combinations, as in production.
  */
-function makeBatch(cfg: AppConfig, runId: string, seq: { n: number }, totals: Totals): string {
+export function makeBatch(cfg: AppConfig, runId: string, seq: { n: number }, totals: Totals): string {
   const stores = [...cfg.storeById.keys()];
   const now = Date.now();
   const events = [];
@@ -98,7 +99,7 @@ export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options
   const url = `http://127.0.0.1:${port}`;
   const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
   await waitReady(url);
-  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...storeEnv(stores), PROCESSOR_NAME: `bench-${i + 1}` }));
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...storeEnv(stores), PROCESSOR_NAME: `bench-${i + 1}` }, PROCESSOR_NODE_FLAGS));
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
   const streamKey = `${stores.redisPrefix}${cfg.pipeline.stream.name}`;
   let peakRss = 0;

@@ -20,8 +20,8 @@ export function storeEnv(stores: StoreSettings): NodeJS.ProcessEnv {
   return { REDIS_URL: stores.redisUrl, DATABASE_URL: stores.databaseUrl, REDIS_PREFIX: stores.redisPrefix, DB_SCHEMA: stores.dbSchema };
 }
 
-export function spawnTs(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', `${ROOT}${entry}`], {
+export function spawnTs(entry: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', `${ROOT}${entry}`], {
     cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
