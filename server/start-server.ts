@@ -5,10 +5,11 @@ import type { AppConfig } from '../config/load.js';
 import { createPool, createRedis, type StoreSettings } from '../stream/connect.js';
 import { migrate, type Storage } from '../stream/db/migrate.js';
 import { ensureConsumerGroup } from '../stream/processor.js';
-import { defineReconcileScript, reconcileHotBuckets } from '../stream/reconcile.js';
+import { defineReconcileScript } from '../stream/reconcile.js';
 import { redisKeys } from '../stream/redis-keys.js';
 import { createApp } from './app.js';
 import { createAuth } from './auth.js';
+import { startPipelineJobs } from './jobs.js';
 import { createServerMetrics, registerStreamGauges } from './server-metrics.js';
 
 export interface ServerOptions {
@@ -21,8 +22,8 @@ export interface ServerOptions {
   apiKeys: () => string[];
   log: Logger;
   screenDir?: string;
-  /** run the periodic Redis-vs-database reconciliation in this process (default true) */
-  reconcile?: boolean;
+  /** run the pipeline jobs (reconciliation, retention purge) in this process (default true) */
+  jobs?: boolean;
 }
 
 export interface RunningServer {
@@ -52,27 +53,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await new Promise<void>((resolve) => http.listen(options.port, options.host ?? '0.0.0.0', resolve));
   const port = (http.address() as AddressInfo).port;
 
-  let reconcileTimer: NodeJS.Timeout | undefined;
-  if (options.reconcile !== false) {
-    let running = false;
-    reconcileTimer = setInterval(async () => {
-      if (running) return;
-      running = true;
-      // one reconciler at a time across servers
-      const locked = await redis.set(keys.reconcileLock, String(process.pid), 'PX', cfg.pipeline.reconcile.every * 2, 'NX').catch(() => null);
-      try {
-        if (locked) {
-          const result = await reconcileHotBuckets(redis, pool, keys, cfg);
-          if (result.corrected) log.warn(result, 'reconciliation corrected hot buckets');
-        }
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'reconciliation failed; will retry');
-      } finally {
-        if (locked) await redis.del(keys.reconcileLock).catch(() => {});
-        running = false;
-      }
-    }, cfg.pipeline.reconcile.every);
-  }
+  const jobs = options.jobs === false ? null : startPipelineJobs({ cfg, redis, pool, keys, storage, log });
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -80,7 +61,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     storage,
     http,
     async close() {
-      clearInterval(reconcileTimer);
+      jobs?.stop();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await Promise.allSettled([redis.quit(), pool.end()]);

@@ -11,7 +11,6 @@ export function redisKeys(prefix: string, pipeline: Pipeline) {
     dirty: `${prefix}dirty`,
     /** present while the hot buckets are known to mirror the database */
     hotEpoch: `${prefix}hot:epoch`,
-    reconcileLock: `${prefix}lock:reconcile`,
     processorStats: (consumer: string) => `${prefix}stats:processor:${consumer}`,
     /** names of processors that publish stats (their stats keys expire when they stop) */
     processorIndex: `${prefix}stats:processors`,

@@ -47,7 +47,7 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
   const cfg = options.cfg ?? testConfig();
   const stores = testStores(name);
   const log = createLogger(name);
-  const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY], log, reconcile: false });
+  const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY], log, jobs: false });
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
   const db = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"`, max: 3 });
   const tokens = new Map<string, string>();

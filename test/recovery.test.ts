@@ -7,6 +7,7 @@ import { generateStream, postAll } from './event-factory.js';
 import { apiSums, truthSums, withoutUsers } from './ground-truth.js';
 import { deleteKeys, startTestApp, testConfig, type TestApp } from './harness.js';
 import { defineReconcileScript } from '../stream/reconcile.js';
+import { purgeExpired } from '../stream/db/retention.js';
 
 let app: TestApp;
 const now = Date.now();
@@ -73,5 +74,22 @@ describe('reconciliation from the database', () => {
     }
     // a second run finds nothing left to correct
     expect((await reconcileHotBuckets(app.redis, app.db, keys, app.cfg)).corrected).toBe(0);
+  });
+});
+
+describe('retention', () => {
+  it('purges what is past retention and keeps the rest', async () => {
+    const old = new Date(now - 100 * 86_400_000);
+    await app.db.query(`INSERT INTO event_ids (id, ts, stream_id) VALUES ('ancient', $1, '1-0')`, [old]);
+    await app.db.query(`INSERT INTO events (ts, id, type, channel, count, value) VALUES ($1, 'ancient', 'click', 'jd', 1, 0)`, [old]);
+    await app.db.query(
+      `INSERT INTO rollup_10s (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend) VALUES ($1, 'jd', '', '', '', 0, 1, 0, 0, 0, 0)`,
+      [old],
+    );
+    const before = (await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n;
+    const deleted = await purgeExpired(app.db, app.cfg, app.server.storage, now);
+    expect(deleted).toMatchObject({ event_ids: 1, events: 1, rollup_10s: 1 });
+    expect((await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n).toBe(before - 1);
+    expect((await app.db.query(`SELECT count(*)::int AS n FROM event_ids WHERE id = 'ancient'`)).rows[0].n).toBe(0);
   });
 });

@@ -1,0 +1,36 @@
+import type { Pool } from 'pg';
+import type { AppConfig } from '../../config/load.js';
+import type { Storage } from './migrate.js';
+
+const DELETE_BATCH = 50_000;
+
+async function deleteOlderThan(pool: Pool, table: string, column: string, cutoff: Date): Promise<number> {
+  let total = 0;
+  for (;;) {
+    // small batches keep locks short while the processors write
+    const { rowCount } = await pool.query(
+      `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${DELETE_BATCH})`,
+      [cutoff],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < DELETE_BATCH) return total;
+  }
+}
+
+/**
+ * Drops what is past its retention. The id ledger is kept for twice the lateness: a duplicate can
+ * only arrive while its event is within the lateness, so older ids can never match again. On
+ * TimescaleDB the other tables have retention policies; on plain PostgreSQL this does their work.
+ */
+export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage, now = Date.now()): Promise<Record<string, number>> {
+  const { retention, events } = cfg.pipeline;
+  const deleted: Record<string, number> = {};
+  deleted.event_ids = await deleteOlderThan(pool, 'event_ids', 'ts', new Date(now - 2 * events.lateness));
+  if (storage === 'postgres') {
+    deleted.events = await deleteOlderThan(pool, 'events', 'ts', new Date(now - retention.rawEvents));
+    deleted.rollup_10s = await deleteOlderThan(pool, 'rollup_10s', 'bucket', new Date(now - retention.rollup10s));
+    deleted.rollup_1h = await deleteOlderThan(pool, 'rollup_1h', 'bucket', new Date(now - retention.rollup1h));
+    deleted.rollup_1d = await deleteOlderThan(pool, 'rollup_1d', 'bucket', new Date(now - retention.rollup1d));
+  }
+  return deleted;
+}
