@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
+import type { Storage } from '../stream/db/migrate.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
 import type { Auth } from './auth.js';
 import { healthRouter } from './health.js';
@@ -18,6 +19,7 @@ export interface AppDeps {
   pool: Pool;
   keys: RedisKeys;
   auth: Auth;
+  storage: Storage;
   apiKeys: () => string[];
   metrics: ServerMetrics;
   log: Logger;

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/load.js';
 import { STEP_MS, liveWindowRange } from '../stream/buckets.js';
 import { MAX_POINTS_PER_SERIES, alignedRange, queryMetrics } from '../stream/db/queries.js';
 import { readHotWindows } from '../stream/hot-read.js';
+import type { Storage } from '../stream/db/migrate.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
 import { scopeKeyOf } from '../stream/scopes.js';
 import { LIVE_WINDOWS, type GeoResponse, type LiveResponse, type Scope } from '../stream/types.js';
@@ -18,12 +19,13 @@ export interface QueryDeps {
   pool: Pool;
   keys: RedisKeys;
   auth: Auth;
+  storage: Storage;
 }
 
 const DEFAULT_RANGE_MS = 3_600_000;
 
 export function queryRouter(deps: QueryDeps) {
-  const { cfg, redis, pool, keys, auth } = deps;
+  const { cfg, redis, pool, keys, auth, storage } = deps;
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
@@ -51,7 +53,8 @@ export function queryRouter(deps: QueryDeps) {
     if (points > MAX_POINTS_PER_SERIES) {
       return void res.status(400).json({ error: `step: ${points} buckets of ${step} in that range; at most ${MAX_POINTS_PER_SERIES}, use a larger step` });
     }
-    res.json(await queryMetrics(pool, { from, to, step, groupBy, filter: decision.scope, regionsAllowed: decision.regionsAllowed }, cfg.dayOffsetMs));
+    const context = { storage, dayOffsetMs: cfg.dayOffsetMs, latenessMs: cfg.pipeline.events.lateness };
+    res.json(await queryMetrics(pool, { from, to, step, groupBy, filter: decision.scope, regionsAllowed: decision.regionsAllowed }, context));
   });
 
   router.get('/api/v1/live', auth.requireAuth, async (req: Request, res: Response) => {

@@ -48,7 +48,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = createServerMetrics();
   registerStreamGauges(metrics, redis, keys);
   const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode });
-  const app = createApp({ cfg, redis, pool, keys, auth, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir });
+  const app = createApp({ cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir });
   const http = createServer(app);
   await new Promise<void>((resolve) => http.listen(options.port, options.host ?? '0.0.0.0', resolve));
   const port = (http.address() as AddressInfo).port;

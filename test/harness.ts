@@ -43,9 +43,9 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(name: string, options: { cfg?: AppConfig; processor?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(name: string, options: { cfg?: AppConfig; processor?: boolean; databaseUrl?: string } = {}): Promise<TestApp> {
   const cfg = options.cfg ?? testConfig();
-  const stores = testStores(name);
+  const stores = { ...testStores(name), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) };
   const log = createLogger(name);
   const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY], log, jobs: false });
   const redis = new Redis(stores.redisUrl, { protocol: 2 });

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, deriveMetrics } from '../derive.js';
+import type { Storage } from './migrate.js';
 import type { GroupBy, MetricPoint, MetricsResponse, Scope, Step, Sums } from '../types.js';
 
 export interface MetricsQuery {
@@ -15,7 +16,38 @@ export interface MetricsQuery {
 
 export const MAX_POINTS_PER_SERIES = 10_000;
 
-const SOURCE_TABLE: Record<Step, string> = { '10s': 'rollup_10s', '1m': 'rollup_10s', '5m': 'rollup_10s', '15m': 'rollup_10s', '1h': 'rollup_1h', '1d': 'rollup_1d' };
+const COARSE_TABLE: Partial<Record<Step, string>> = { '1h': 'rollup_1h', '1d': 'rollup_1d' };
+const SUM_COLUMNS = 'exposure, clicks, visits, conversions, revenue, spend';
+
+export interface QueryContext {
+  storage: Storage;
+  dayOffsetMs: number;
+  latenessMs: number;
+  now?: number;
+}
+
+/**
+ * The rows a query reads, as a subquery over (bucket, dims, sums). Fine steps read the 10 s
+ * rollup. 1 h / 1 d read their rollup tables on plain PostgreSQL; on TimescaleDB the continuous
+ * aggregates are read only where no late event can change them any more (older than the
+ * lateness plus the refresh margin), and the recent part is aggregated from the 10 s rollup,
+ * so late events show at once on both paths.
+ */
+function sourceRows(step: Step, ctx: QueryContext, params: unknown[]): string {
+  const table = COARSE_TABLE[step];
+  if (!table) return 'rollup_10s';
+  if (ctx.storage === 'postgres') return table;
+  const stepMs = STEP_MS[step];
+  const finalBefore = floorTo((ctx.now ?? Date.now()) - ctx.latenessMs - 3_600_000, stepMs, ctx.dayOffsetMs);
+  params.push(new Date(finalBefore).toISOString());
+  const cutoff = `$${params.length}::timestamptz`;
+  const origin = new Date(step === '1d' ? -ctx.dayOffsetMs : 0).toISOString();
+  return `(SELECT bucket, channel, region, store, campaign, ${SUM_COLUMNS} FROM ${table} WHERE bucket < ${cutoff}
+           UNION ALL
+           SELECT date_bin('${stepMs / 1000} seconds', bucket, '${origin}'::timestamptz), channel, region, store, campaign,
+                  sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
+           FROM rollup_10s WHERE bucket >= ${cutoff} GROUP BY 1, 2, 3, 4, 5) AS coarse`;
+}
 const DIMENSIONS: Array<keyof Scope> = ['region', 'store', 'channel', 'campaign'];
 
 /** Bucket range of a query after alignment to its step. */
@@ -48,23 +80,25 @@ interface Row {
  * Sums per bucket (and group) from the rollups, exact; unique users counted exactly from the
  * raw events. Buckets without data are returned as zeros so series are dense.
  */
-export async function queryMetrics(pool: Pool, query: MetricsQuery, dayOffsetMs: number): Promise<MetricsResponse> {
+export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryContext): Promise<MetricsResponse> {
+  const { dayOffsetMs } = ctx;
   const stepMs = STEP_MS[query.step];
   const { from, to } = alignedRange(query, dayOffsetMs);
   const origin = new Date(query.step === '1d' ? -dayOffsetMs : 0).toISOString();
   const stride = `${stepMs / 1000} seconds`;
   const group = query.groupBy ?? null;
-  const table = SOURCE_TABLE[query.step];
 
   const sumParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const sumWhere = whereClause(query, 'bucket', sumParams);
   sumParams.push(stride, origin);
+  const [strideAt, originAt] = [sumParams.length - 1, sumParams.length];
+  const source = sourceRows(query.step, ctx, sumParams);
   const sums = await pool.query<Row & Record<string, string>>(
-    `SELECT date_bin($${sumParams.length - 1}::interval, bucket, $${sumParams.length}::timestamptz) AS t,
+    `SELECT date_bin($${strideAt}::interval, bucket, $${originAt}::timestamptz) AS t,
             ${group ? `NULLIF(${group}, '')` : 'NULL'} AS g,
             sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
             sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
-     FROM ${table} WHERE ${sumWhere} GROUP BY 1, 2`,
+     FROM ${source} WHERE ${sumWhere} GROUP BY 1, 2`,
     sumParams,
   );
 
