@@ -37,9 +37,11 @@ function timescaleSteps(cfg: AppConfig): string[] {
     `CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_1h WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
        SELECT time_bucket(INTERVAL '1 hour', bucket) AS bucket, channel, region, store, campaign, ${SUMS_SQL}
        FROM rollup_10s GROUP BY 1, 2, 3, 4, 5 WITH NO DATA`,
+    // from the 10 s rollup, not from rollup_1h: a hierarchical aggregate must keep its parent's bucket
+    // offset, and days start at local midnight
     `CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_1d WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
        SELECT time_bucket(INTERVAL '1 day', bucket, ${dayOffset}) AS bucket, channel, region, store, campaign, ${SUMS_SQL}
-       FROM rollup_1h GROUP BY 1, 2, 3, 4, 5 WITH NO DATA`,
+       FROM rollup_10s GROUP BY 1, 2, 3, 4, 5 WITH NO DATA`,
     // late events (up to the lateness) change past buckets: keep refreshing that far back
     `SELECT add_continuous_aggregate_policy('rollup_1h', start_offset => ${interval(lateness + 7_200_000)}, end_offset => NULL,
        schedule_interval => INTERVAL '1 minute', if_not_exists => true)`,
