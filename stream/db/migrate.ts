@@ -68,15 +68,18 @@ const POSTGRES_STEPS = [
 
 async function timescaleAvailable(client: PoolClient): Promise<boolean> {
   if (process.env.STORAGE === 'postgres') return false;
-  const { rows } = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`);
-  if (!rows.length) return false;
+  const { rows } = await client.query<{ installed: boolean; preloaded: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS installed,
+            current_setting('shared_preload_libraries') ~ '(^|[\s,])timescaledb([\s,]|$)' AS preloaded`,
+  );
+  // installed but not preloaded: CREATE EXTENSION would end the connection (FATAL), so don't try
+  if (!rows[0]!.installed || !rows[0]!.preloaded) return false;
   try {
     await client.query('SAVEPOINT ts_ext');
     await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
     await client.query('RELEASE SAVEPOINT ts_ext');
     return true;
   } catch {
-    // installed but not preloaded (shared_preload_libraries): use the plain path
     await client.query('ROLLBACK TO SAVEPOINT ts_ext');
     return false;
   }
