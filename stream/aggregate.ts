@@ -1,7 +1,7 @@
 // Pure aggregation of a batch of (already de-duplicated) events into the two sinks' deltas.
 // Money is carried as integer units (value × 10^valueDecimals) so that every sum is exact.
 
-import { BUCKET_MS, HOT_LEVELS, floorTo } from './buckets.js';
+import { BUCKET_MS, floorTo } from './buckets.js';
 import { scopesOf } from './scopes.js';
 import { SUM_FIELDS, type MarketingEvent, type SumField } from './types.js';
 
@@ -56,38 +56,35 @@ export function rollupRows(events: MarketingEvent[], moneyScale: number): Rollup
 }
 
 export interface HotDelta {
-  /** "<levelMs>|<bucketStart>|<scope>" → sums */
+  /** "<bucketStart>|<scope>" (10 s bucket) → sums; apply-entry.lua adds them at every hot level */
   sums: Map<string, UnitSums>;
   /** same key → user ids seen */
-  users: Map<string, Set<string>>;
+  users: Map<string, string[]>;
   scopes: Set<string>;
 }
 
 /**
- * Increments for the Redis hot buckets at every level, for every scope the events belong to.
- * Built from the 10 s rollup rows, so its cost follows the number of distinct dimension
- * combinations rather than the number of events.
+ * Increments for the Redis hot buckets, per scope and 10 s bucket, for every scope the events
+ * belong to. Built from the 10 s rollup rows, so its cost follows the number of distinct
+ * dimension combinations rather than the number of events.
  */
 export function hotDelta(rows: RollupRow[], oldestKeptMs: number): HotDelta {
   const delta: HotDelta = { sums: new Map(), users: new Map(), scopes: new Set() };
   for (const row of rows) {
     if (row.bucket + BUCKET_MS <= oldestKeptMs) continue;
-    const scopes = scopesOf(row);
-    for (const levelMs of HOT_LEVELS) {
-      const start = floorTo(row.bucket, levelMs);
-      for (const scope of scopes) {
-        const key = `${levelMs}|${start}|${scope}`;
-        let sums = delta.sums.get(key);
-        if (!sums) delta.sums.set(key, (sums = newUnitSums()));
-        for (const field of SUM_FIELDS) sums[field] += row.sums[field];
-        if (row.users.size) {
-          let users = delta.users.get(key);
-          if (!users) delta.users.set(key, (users = new Set()));
-          for (const user of row.users) users.add(user);
-        }
+    for (const scope of scopesOf(row)) {
+      const key = `${row.bucket}|${scope}`;
+      let sums = delta.sums.get(key);
+      if (!sums) delta.sums.set(key, (sums = newUnitSums()));
+      for (const field of SUM_FIELDS) sums[field] += row.sums[field];
+      if (row.users.size) {
+        // a HyperLogLog ignores repeats, so a plain list will do
+        const users = delta.users.get(key);
+        if (users) users.push(...row.users);
+        else delta.users.set(key, [...row.users]);
       }
+      delta.scopes.add(scope);
     }
-    for (const scope of scopes) delta.scopes.add(scope);
   }
   return delta;
 }

@@ -16,7 +16,8 @@ export function defineHotScripts(redis: Redis): void {
   redis.defineCommand('applyEntry', { numberOfKeys: 2, lua: APPLY_ENTRY_LUA });
 }
 
-/** How long a hot bucket lives past its start: the hourly level must cover a full 24 h window. */
+/** How long a hot bucket lives past its start: the hourly level must cover a full 24 h window.
+ *  apply-entry.lua applies the same rule (EXTRA) when it creates buckets. */
 export function hotExpireAtSec(levelMs: number, start: number, hotRetentionMs: number): number {
   const keep = hotRetentionMs + (levelMs === HOUR ? 2 * HOUR : 10 * 60_000);
   return Math.ceil((start + levelMs + keep) / 1000);
@@ -24,23 +25,22 @@ export function hotExpireAtSec(levelMs: number, start: number, hotRetentionMs: n
 
 /** The argument list of apply-entry.lua for one entry's delta. */
 export function applyEntryArgs(keys: RedisKeys, entryId: string, delta: HotDelta, hotRetentionMs: number): Array<string | number> {
-  const args: Array<string | number> = [keys.group, entryId, delta.sums.size];
+  const args: Array<string | number> = [keys.group, entryId, keys.prefix, hotRetentionMs, delta.sums.size];
   for (const [key, sums] of delta.sums) {
-    const [levelMs, start, scope] = splitDeltaKey(key);
-    args.push(keys.bucket(levelMs, start, scope), hotExpireAtSec(levelMs, start, hotRetentionMs));
+    const [bucket, scope] = splitDeltaKey(key);
+    args.push(scope, bucket);
     for (const field of HOT_FIELDS) args.push(sums[field]);
   }
   args.push(delta.users.size);
   for (const [key, users] of delta.users) {
-    const [levelMs, start, scope] = splitDeltaKey(key);
-    args.push(keys.users(levelMs, start, scope), hotExpireAtSec(levelMs, start, hotRetentionMs), users.size, ...users);
+    const [bucket, scope] = splitDeltaKey(key);
+    args.push(scope, bucket, users.length, ...users);
   }
   args.push(delta.scopes.size, ...delta.scopes);
   return args;
 }
 
-function splitDeltaKey(key: string): [number, number, string] {
-  const first = key.indexOf('|');
-  const second = key.indexOf('|', first + 1);
-  return [Number(key.slice(0, first)), Number(key.slice(first + 1, second)), key.slice(second + 1)];
+function splitDeltaKey(key: string): [string, string] {
+  const bar = key.indexOf('|');
+  return [key.slice(0, bar), key.slice(bar + 1)];
 }

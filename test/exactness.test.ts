@@ -93,6 +93,24 @@ describe('exact numbers from a stream with duplicates, late and out-of-order eve
     expect(body.windows['24h'].exposure + body.windows['24h'].visits).toBeGreaterThan(0);
   });
 
+  it('every hot bucket expires (hourly ones after 26 h, the others after 24 h, past their end)', async () => {
+    let cursor = '0';
+    let checked = 0;
+    do {
+      const [next, keys] = await app.redis.scan(cursor, 'MATCH', `${app.stores.redisPrefix}[hu]:*`, 'COUNT', 2000);
+      cursor = next;
+      for (const key of keys) {
+        const [, , levelMs, start] = key.slice(app.stores.redisPrefix.length - 1).split(':');
+        const expiresAt = await app.redis.pexpiretime(key);
+        const end = Number(start) + Number(levelMs);
+        const keep = 24 * 3_600_000 + (levelMs === '3600000' ? 2 * 3_600_000 : 600_000);
+        expect(Math.abs(expiresAt - (end + keep))).toBeLessThan(1000);
+        checked++;
+      }
+    } while (cursor !== '0');
+    expect(checked).toBeGreaterThan(1000);
+  });
+
   it('a batch sent again changes nothing', async () => {
     const before = await (await app.get('/api/v1/live')).json() as LiveResponse;
     await postAll((events) => app.post(events), stream.deliveries.slice(0, 2000));

@@ -46,7 +46,7 @@ describe('scopes and derived metrics', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]!.sums.revenue).toBe(10_000);
     const delta = hotDelta(rows, -1);
-    expect(delta.sums.get(`${HOUR}|0|all`)!.conversions).toBe(6);
+    expect(delta.sums.get(`0|all`)!.conversions).toBe(6);
   });
 
   it('COPY rows escape what would break the format', () => {

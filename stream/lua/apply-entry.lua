@@ -2,50 +2,64 @@
 -- If the entry is no longer pending (another consumer already applied it) nothing is changed,
 -- so a redelivered or claimed entry is counted exactly once.
 --
+-- Each increment names a scope and a 10 s bucket; the script adds it to the 10 s, 1 min and 1 h
+-- buckets that hold it (keys <prefix>h:<levelMs>:<start>:<scope>, HyperLogLogs <prefix>u:…).
+--
 -- KEYS[1] stream   KEYS[2] dirty-scope set
--- ARGV: group, entryId,
---       H, then H × (hashKey, expireAt, exposure, clicks, visits, conversions, revenue, spend),
---       U, then U × (hllKey, expireAt, n, user × n),
+-- ARGV: group, entryId, keyPrefix, hotRetentionMs,
+--       H, then H × (scope, bucketStart, exposure, clicks, visits, conversions, revenue, spend),
+--       U, then U × (scope, bucketStart, n, user × n),
 --       D, then D × scope
 local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 if acked == 0 then return 0 end
 redis.call('XDEL', KEYS[1], ARGV[2])
 
+local prefix, retention = ARGV[3], tonumber(ARGV[4])
+local LEVELS = { 10000, 60000, 3600000 }
+-- how long past its end a bucket is kept: the hourly level must cover a whole 24 h window
+local EXTRA = { 600000, 600000, 7200000 }
 local fields = { 'exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend' }
-local i = 3
+
+local function level_key(kind, l, bucket, scope)
+  local start = bucket - (bucket % LEVELS[l])
+  return string.format('%s%s:%d:%d:%s', prefix, kind, LEVELS[l], start, scope),
+    math.ceil((start + LEVELS[l] + retention + EXTRA[l]) / 1000)
+end
+
+local i = 5
 local hashes = tonumber(ARGV[i]); i = i + 1
 for _ = 1, hashes do
-  local key = ARGV[i]
-  local created = false
-  for f = 1, 6 do
-    local inc = ARGV[i + 1 + f]
-    if inc ~= '0' then
+  local scope, bucket = ARGV[i], tonumber(ARGV[i + 1])
+  for l = 1, 3 do
+    local key, expire_at = level_key('h', l, bucket, scope)
+    local created = false
+    for f = 1, 6 do
+      local inc = ARGV[i + 1 + f]
       -- a field whose new value equals the increment was just created: the key may be new
-      if redis.call('HINCRBY', key, fields[f], inc) == tonumber(inc) then created = true end
+      if inc ~= '0' and redis.call('HINCRBY', key, fields[f], inc) == tonumber(inc) then created = true end
     end
+    if created then redis.call('EXPIREAT', key, expire_at) end
   end
-  if created then redis.call('EXPIREAT', key, ARGV[i + 1]) end
   i = i + 8
 end
 
 local hlls = tonumber(ARGV[i]); i = i + 1
 for _ = 1, hlls do
-  local key, expireAt, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  local users = {}
-  for u = 1, n do users[u] = ARGV[i + 2 + u] end
-  -- PFADD takes at most a few thousand arguments comfortably; chunk to stay well under Lua's stack limit
-  local changed = 0
-  for s = 1, n, 4000 do
-    changed = changed + redis.call('PFADD', key, unpack(users, s, math.min(s + 3999, n)))
+  local scope, bucket, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  for l = 1, 3 do
+    local key, expire_at = level_key('u', l, bucket, scope)
+    local changed = 0
+    -- unpack in chunks to stay under Lua's stack limit
+    for s = i + 3, i + 2 + n, 4000 do
+      changed = changed + redis.call('PFADD', key, unpack(ARGV, s, math.min(s + 3999, i + 2 + n)))
+    end
+    if changed > 0 then redis.call('EXPIREAT', key, expire_at) end
   end
-  if changed > 0 then redis.call('EXPIREAT', key, expireAt) end
   i = i + 3 + n
 end
 
 local dirty = tonumber(ARGV[i]); i = i + 1
-if dirty > 0 then
-  for s = i, i + dirty - 1, 4000 do
-    redis.call('SADD', KEYS[2], unpack(ARGV, s, math.min(s + 3999, i + dirty - 1)))
-  end
+for s = i, i + dirty - 1, 4000 do
+  redis.call('SADD', KEYS[2], unpack(ARGV, s, math.min(s + 3999, i + dirty - 1)))
 end
 return 1
