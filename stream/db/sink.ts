@@ -26,19 +26,25 @@ export interface SinkOptions {
 
 // one per connection; emptied at every commit
 const INCOMING_TABLE = `CREATE TEMP TABLE IF NOT EXISTS incoming (
-  stream_id text NOT NULL, ts timestamptz NOT NULL, id text NOT NULL, type text NOT NULL, channel text NOT NULL,
-  region text, store text, campaign text, user_id text, count integer NOT NULL, value numeric(20,4) NOT NULL
+  stream_id text COLLATE "C" NOT NULL, ts timestamptz NOT NULL, id text COLLATE "C" NOT NULL, type text COLLATE "C" NOT NULL,
+  channel text COLLATE "C" NOT NULL, region text COLLATE "C", store text COLLATE "C", campaign text COLLATE "C",
+  user_id text COLLATE "C", count integer NOT NULL, value numeric(20,4) NOT NULL
 ) ON COMMIT DELETE ROWS`;
 
-const SUMS = `coalesce(sum(count) FILTER (WHERE type = 'exposure'), 0), coalesce(sum(count) FILTER (WHERE type = 'click'), 0),
-  coalesce(sum(count) FILTER (WHERE type = 'visit'), 0), coalesce(sum(count) FILTER (WHERE type = 'conversion'), 0),
-  coalesce(sum(value) FILTER (WHERE type = 'conversion'), 0), coalesce(sum(value) FILTER (WHERE type = 'spend'), 0), now()`;
+/** The fresh rows summed per 10 s bucket and dimensions, once; every rollup level is built from it. */
+const AGGREGATE_10S = `SELECT date_bin('10 seconds', ts, 'epoch'::timestamptz) AS bucket, channel,
+    coalesce(region, '') AS region, coalesce(store, '') AS store, coalesce(campaign, '') AS campaign,
+    coalesce(sum(count) FILTER (WHERE type = 'exposure'), 0) AS exposure, coalesce(sum(count) FILTER (WHERE type = 'click'), 0) AS clicks,
+    coalesce(sum(count) FILTER (WHERE type = 'visit'), 0) AS visits, coalesce(sum(count) FILTER (WHERE type = 'conversion'), 0) AS conversions,
+    coalesce(sum(value) FILTER (WHERE type = 'conversion'), 0) AS revenue, coalesce(sum(value) FILTER (WHERE type = 'spend'), 0) AS spend
+  FROM stored GROUP BY 1, 2, 3, 4, 5`;
 
-/** An upsert of one rollup level from the freshly stored rows (ordered, so concurrent batches lock alike). */
+/** An upsert of one rollup level from the 10 s sums (ordered, so concurrent batches lock alike). */
 const rollupUpsert = (table: string, bucket: string) => `INSERT INTO ${table}
     (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend, updated_at)
-  SELECT ${bucket}, channel, coalesce(region, ''), coalesce(store, ''), coalesce(campaign, ''), ${SUMS}
-  FROM stored GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  SELECT ${bucket}, channel, region, store, campaign,
+         sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend), now()
+  FROM sums10 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (bucket, channel, region, store, campaign) DO UPDATE SET
     exposure = ${table}.exposure + EXCLUDED.exposure, clicks = ${table}.clicks + EXCLUDED.clicks,
     visits = ${table}.visits + EXCLUDED.visits, conversions = ${table}.conversions + EXCLUDED.conversions,
@@ -46,11 +52,11 @@ const rollupUpsert = (table: string, bucket: string) => `INSERT INTO ${table}
 
 function storeStatement(options: SinkOptions): string {
   const dayOrigin = new Date(-options.dayOffsetMs).toISOString();
-  const levels = [`r10 AS (${rollupUpsert('rollup_10s', `date_bin('10 seconds', ts, 'epoch'::timestamptz)`)})`];
+  const levels = [`r10 AS (${rollupUpsert('rollup_10s', 'bucket')})`];
   if (options.storage === 'postgres') {
     // on TimescaleDB continuous aggregates keep these; on plain PostgreSQL the same statement does
-    levels.push(`r1h AS (${rollupUpsert('rollup_1h', `date_bin('1 hour', ts, 'epoch'::timestamptz)`)})`);
-    levels.push(`r1d AS (${rollupUpsert('rollup_1d', `date_bin('1 day', ts, '${dayOrigin}'::timestamptz)`)})`);
+    levels.push(`r1h AS (${rollupUpsert('rollup_1h', `date_bin('1 hour', bucket, 'epoch'::timestamptz)`)})`);
+    levels.push(`r1d AS (${rollupUpsert('rollup_1d', `date_bin('1 day', bucket, '${dayOrigin}'::timestamptz)`)})`);
   }
   return `WITH fresh AS (
       INSERT INTO event_ids (id, ts, stream_id) SELECT id, ts, stream_id FROM incoming ORDER BY id
@@ -60,7 +66,8 @@ function storeStatement(options: SinkOptions): string {
       SELECT i.ts, i.id, i.type, i.channel, i.region, i.store, i.campaign, i.user_id, i.count, i.value
       FROM incoming i JOIN fresh USING (id)
       RETURNING ts, type, channel, region, store, campaign, count, value
-    ), ${levels.join(', ')}
+    ), sums10 AS MATERIALIZED (${AGGREGATE_10S}),
+    ${levels.join(', ')}
     SELECT id FROM fresh`;
 }
 
