@@ -2,7 +2,7 @@
 // with their data under .data/ (a redis-server from PATH, an embedded PostgreSQL from npm).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -102,7 +102,6 @@ async function startEmbeddedPostgres(dataDir: string, log: Logger) {
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
   });
-  const { existsSync } = await import('node:fs');
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   const url = `postgres://postgres:postgres@127.0.0.1:${LOCAL_PG_PORT}/postgres`;

@@ -5,8 +5,11 @@ import { EVENT_TYPES, type MarketingEvent } from './types.js';
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const MAX_VALUE = 1e10;
 
+// PostgreSQL text cannot hold NUL: such a value would fail every write of its batch
+const text = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000]*$/, 'must not contain NUL characters');
+
 const eventShape = z.object({
-  id: z.string().min(1).max(128),
+  id: text(128),
   type: z.enum(EVENT_TYPES),
   ts: z.union([z.number().int().nonnegative(), z.string().max(40)]),
   channel: z.string().max(64),
@@ -14,8 +17,8 @@ const eventShape = z.object({
   value: z.number().nonnegative().max(MAX_VALUE).optional(),
   region: z.string().max(64).optional(),
   store: z.string().max(64).optional(),
-  campaign: z.string().min(1).max(128).optional(),
-  userId: z.string().min(1).max(128).optional(),
+  campaign: text(128).optional(),
+  userId: text(128).optional(),
 });
 
 export type Validation = { ok: true; event: MarketingEvent } | { ok: false; error: string };

@@ -110,11 +110,11 @@ async function reconcileLevel(
 
   const wrong: Array<{ bucket: DbBucket; expected: string[] }> = [];
   candidates.forEach((b, i) => {
-    const now = fresh.get(`${b.start}|${b.scope}`);
+    const current = fresh.get(`${b.start}|${b.scope}`);
     result.checked++;
-    if (!now?.settled) return;
+    if (!current?.settled) return;
     const expected = redisValues[i]!;
-    if (expected.some((value, f) => value !== now.sums[f])) wrong.push({ bucket: now, expected });
+    if (expected.some((value, f) => value !== current.sums[f])) wrong.push({ bucket: current, expected });
   });
   if (!wrong.length) return new Set();
 

@@ -28,17 +28,3 @@ export function scopeKeyOf(scope: Scope): string | null {
   if (channel !== undefined) return `c:${channel}`;
   return 'all';
 }
-
-/** The scope a hot key stands for (inverse of scopeKeyOf). */
-export function scopeOfKey(key: string): Scope {
-  const [kind, a, b] = key.split(':');
-  switch (kind) {
-    case 'r': return { region: a! };
-    case 's': return { store: a! };
-    case 'c': return { channel: a! };
-    case 'rc': return { region: a!, channel: b! };
-    case 'sc': return { store: a!, channel: b! };
-    case 'k': return { campaign: a! };
-    default: return {};
-  }
-}

@@ -3,6 +3,21 @@
 export const EVENT_TYPES = ['exposure', 'click', 'visit', 'conversion', 'spend'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** An event as producers send it (CONTRACT §2), before validation. */
+export interface IncomingEvent {
+  id: string;
+  type: EventType;
+  /** ISO-8601 with a zone, or epoch milliseconds */
+  ts: string | number;
+  channel: string;
+  count?: number;
+  value?: number;
+  region?: string;
+  store?: string;
+  campaign?: string;
+  userId?: string;
+}
+
 /** An event after validation: ts in epoch ms, region filled in from the store, value rounded. */
 export interface MarketingEvent {
   id: string;

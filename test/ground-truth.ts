@@ -1,17 +1,9 @@
 // The expected numbers, computed here from the generated events without the pipeline's code.
 
-export interface TruthEvent {
-  id: string;
-  type: 'exposure' | 'click' | 'visit' | 'conversion' | 'spend';
-  ts: number;
-  channel: string;
-  count?: number;
-  value?: number;
-  region?: string;
-  store?: string;
-  campaign?: string;
-  userId?: string;
-}
+import type { IncomingEvent } from '../stream/types.js';
+
+/** The events a test sends, with their time in epoch milliseconds. */
+export type TruthEvent = IncomingEvent & { ts: number };
 
 export interface TruthSums {
   exposure: number;

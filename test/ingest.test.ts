@@ -36,6 +36,8 @@ describe('POST /api/v1/events rejects each bad event with its index and reason',
     ['visit without store', { type: 'visit' }, /^store: required for visit events/],
     ['unknown region', { region: 'atlantis' }, /^region: unknown region "atlantis"/],
     ['value as a string', { type: 'conversion', value: '12' }, /^value:/],
+    ['NUL in the id', { id: 'a\u0000b' }, /^id: must not contain NUL/],
+    ['NUL in the user id', { userId: 'u\u0000' }, /^userId: must not contain NUL/],
   ];
 
   it.each(cases)('%s', async (_name, change, reason) => {

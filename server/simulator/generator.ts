@@ -1,19 +1,9 @@
 import type { AppConfig } from '../../config/load.js';
-import type { EventType } from '../../stream/types.js';
+import type { IncomingEvent } from '../../stream/types.js';
 import { CHANNEL_PROFILES, REGION_WEIGHTS, isOpen, onlineActivity, storeActivity } from './profiles.js';
 
-export interface SimEvent {
-  id: string;
-  type: EventType;
-  ts: number;
-  channel: string;
-  count?: number;
-  value?: number;
-  region?: string;
-  store?: string;
-  campaign?: string;
-  userId?: string;
-}
+/** What the simulator sends: events with their time in epoch milliseconds. */
+export type SimEvent = IncomingEvent & { ts: number };
 
 export interface Anomaly {
   kind: 'channel-conversion-collapse' | 'store-traffic-drop';
