@@ -106,7 +106,9 @@ export function generateSecond(cfg: AppConfig, state: GeneratorState, nowMs: num
   for (const store of cfg.storeById.values()) {
     if (!isOpen(store.hours, localHours)) continue;
     const drop = anomaly?.kind === 'store-traffic-drop' && anomaly.target === store.id ? 0.15 : 1;
-    const visitors = draw(random, 0.9 * storeFactor * drop * scale);
+    // about 430 visitors an hour at the evening peak; in-store promotion costs about 20 CNY an hour
+    if (random() < 0.1) events.push({ id: nextId(), type: 'spend', ts: jitter(), channel: 'store', store: store.id, value: round2(0.4 + random() * 0.8) * 10 });
+    const visitors = draw(random, 0.12 * storeFactor * drop * scale);
     if (!visitors) continue;
     events.push({ id: nextId(), type: 'visit', ts: jitter(), channel: 'store', store: store.id, count: visitors });
     const orders = draw(random, visitors * 0.22);

@@ -7,7 +7,7 @@ export interface SimulatorOptions {
   ingestUrl: string;
   apiKey: string;
   log: Logger;
-  /** volume multiplier (SIM_SCALE), 1 ≈ 300 events/s at the evening peak */
+  /** volume multiplier (SIM_SCALE), 1 ≈ 250 events/s at the evening peak */
   scale: number;
   /** mean minutes between injected anomalies (SIM_ANOMALY_MINUTES) */
   anomalyEveryMinutes: number;
