@@ -34,7 +34,8 @@ export interface RollupRow {
   users: Set<string>;
 }
 
-/** Database rollup rows at 10 s grain by (bucket, channel, region, store, campaign); '' = none. */
+/** Sums at 10 s grain by (bucket, channel, region, store, campaign), '' = none: the source of the hot deltas
+ *  (the database aggregates the same way in SQL, see db/sink.ts). */
 export function rollupRows(events: MarketingEvent[], moneyScale: number): RollupRow[] {
   const rows = new Map<string, RollupRow>();
   for (const event of events) {
@@ -51,8 +52,7 @@ export function rollupRows(events: MarketingEvent[], moneyScale: number): Rollup
     addEvent(row.sums, event, moneyScale);
     if (event.userId !== undefined) row.users.add(event.userId);
   }
-  // a stable order keeps concurrent upserts from deadlocking
-  return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+  return [...rows.values()];
 }
 
 export interface HotDelta {

@@ -8,6 +8,8 @@ export interface HotRange {
   scope: string;
   from: number;
   to: number;
+  /** count unique users (a HyperLogLog union over the range's buckets); default true, else 0 */
+  users?: boolean;
 }
 
 const isStoreScope = (scope: string) => scope.startsWith('s:') || scope.startsWith('sc:');
@@ -24,7 +26,7 @@ export async function readHotWindows(redis: Redis, keys: RedisKeys, ranges: HotR
     const parts = decomposeRange(range.from, range.to);
     partCounts.push(parts.length);
     for (const part of parts) pipeline.hmget(keys.bucket(part.levelMs, part.start, range.scope), ...HOT_FIELDS);
-    pipeline.pfcount(...parts.map((part) => keys.users(part.levelMs, part.start, range.scope)));
+    if (range.users !== false) pipeline.pfcount(...parts.map((part) => keys.users(part.levelMs, part.start, range.scope)));
   }
   const replies = (await pipeline.exec()) ?? [];
   let cursor = 0;
@@ -37,8 +39,12 @@ export async function readHotWindows(redis: Redis, keys: RedisKeys, ranges: HotR
         if (value !== null) units[f]! += Number(value);
       });
     }
-    const [err, uniqueUsers] = replies[cursor++]!;
-    if (err) throw err;
+    let uniqueUsers: unknown = 0;
+    if (range.users !== false) {
+      const [err, count] = replies[cursor++]!;
+      if (err) throw err;
+      uniqueUsers = count;
+    }
     const sums: Sums = {
       exposure: units[0]!,
       clicks: units[1]!,

@@ -13,6 +13,8 @@ import type { AppConfig } from '../config/load.js';
 import { BUCKET_MS, HOUR, MINUTE, floorTo } from './buckets.js';
 import { hotExpireAtSec } from './hot-write.js';
 import { HOT_FIELDS, type RedisKeys } from './redis-keys.js';
+import { scopeKeyOf } from './scopes.js';
+import type { Scope } from './types.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
@@ -36,15 +38,15 @@ interface DbBucket {
 const GROUPING = `GROUPING SETS ((t), (t, region), (t, store), (t, channel), (t, region, channel), (t, store, channel), (t, campaign))`;
 
 /** The hot scope a grouping-sets row stands for, or null for a set whose dimension is empty. */
-function scopeOfRow(row: { grp: number; channel: string | null; region: string | null; store: string | null; campaign: string | null }): string | null {
+function scopeOfRow(row: { grp: number } & Record<'channel' | 'region' | 'store' | 'campaign', string | null>): string | null {
   // GROUPING(channel, region, store, campaign): a bit is set for each column NOT grouped
-  const has = (bit: number) => (row.grp & bit) === 0;
-  const channel = has(8), region = has(4), store = has(2), campaign = has(1);
-  if (campaign) return row.campaign ? `k:${row.campaign}` : null;
-  if (store) return row.store ? (channel ? `sc:${row.store}:${row.channel}` : `s:${row.store}`) : null;
-  if (region) return row.region ? (channel ? `rc:${row.region}:${row.channel}` : `r:${row.region}`) : null;
-  if (channel) return `c:${row.channel}`;
-  return 'all';
+  const scope: Scope = {};
+  for (const [dimension, bit] of [['channel', 8], ['region', 4], ['store', 2], ['campaign', 1]] as const) {
+    if (row.grp & bit) continue;
+    if (!row[dimension]) return null;
+    scope[dimension] = row[dimension];
+  }
+  return scopeKeyOf(scope);
 }
 
 async function databaseBuckets(pool: Pool, levelMs: number, from: number, to: number, scale: number, settledBefore: number): Promise<DbBucket[]> {

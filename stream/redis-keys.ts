@@ -11,6 +11,10 @@ export function redisKeys(prefix: string, pipeline: Pipeline) {
     dirty: `${prefix}dirty`,
     /** present while the hot buckets are known to mirror the database */
     hotEpoch: `${prefix}hot:epoch`,
+    /** screen views (hot scope keys) with subscribers on some server → last time a server saw them */
+    screenViews: `${prefix}screen:views`,
+    /** held by the one server that computes and emits the screen frames */
+    pushLeader: `${prefix}lock:push`,
     processorStats: (consumer: string) => `${prefix}stats:processor:${consumer}`,
     /** names of processors that publish stats (their stats keys expire when they stop) */
     processorIndex: `${prefix}stats:processors`,

@@ -83,6 +83,8 @@ export interface LiveResponse {
   scope: Scope;
   asOf: string;
   windows: Record<LiveWindow, LiveWindowValues>;
+  /** since local midnight (pipeline utcOffset): what the wall's tiles show */
+  today: LiveWindowValues;
 }
 
 export interface GeoStoreNode {
@@ -118,3 +120,95 @@ export interface IngestResponse {
 }
 
 export type Role = 'ops' | 'manager' | 'oncall' | 'admin';
+
+// ── The wall screen's Socket.IO wire format (namespace /screen, CONTRACT §5) ──
+
+/**
+ * Figures without unique users, for the wall's breakdowns (children, channels, trend points):
+ * a HyperLogLog union per child and bucket would cost more Redis time than the rest of a frame.
+ */
+export type FlowValues = Omit<MetricValues, 'uniqueUsers'>;
+export interface FlowPoint extends FlowValues {
+  t: string;
+}
+
+/** What a screen subscribes to: a nation, region or store view, optionally one channel's slice. */
+export interface ScreenSubscription {
+  region?: string;
+  store?: string;
+  channel?: string;
+}
+
+export type ScreenLevel = 'nation' | 'region' | 'store';
+
+export interface ScreenNamed {
+  id: string;
+  name: string;
+  nameEn: string;
+}
+
+/** A drill-down child (a region of the nation, a store of a region) with its figures for today. */
+export interface ScreenChild extends ScreenNamed {
+  today: FlowValues;
+  /** regions: the provinces (adcodes) they cover, for the map */
+  provinces?: number[];
+  /** stores: their region and where they are */
+  region?: string;
+  city?: string;
+  lng?: number;
+  lat?: number;
+}
+
+export interface ScreenChannel extends ScreenNamed {
+  kind: string;
+  color: string;
+  today: FlowValues;
+  /** 1-minute points; the whole last hour in a snapshot, the newest few in a frame */
+  trend: FlowPoint[];
+}
+
+export interface ScreenToday {
+  /** local midnight (pipeline utcOffset) to the end of the current 10 s bucket */
+  from: string;
+  to: string;
+  values: MetricValues;
+  /** the same span of yesterday, from the database; null until it has been read */
+  yesterday: Sums | null;
+}
+
+/**
+ * One view's figures. A snapshot (the `subscribe` ack) carries the whole last hour of trends;
+ * a `metrics` frame carries the same fields with only the newest trend points (`partial`).
+ */
+export interface ScreenFrame {
+  viewKey: string;
+  level: ScreenLevel;
+  scope: ScreenSubscription;
+  /** the view's own name (nation: 全国 / Nation) and its parents for the breadcrumb */
+  path: ScreenNamed[];
+  asOf: string;
+  partial: boolean;
+  windows: Record<LiveWindow, LiveWindowValues>;
+  today: ScreenToday;
+  /** 10-second points; the last 60 minutes in a snapshot, the newest few in a frame */
+  trend: FlowPoint[];
+  channels: ScreenChannel[];
+  /** nation: regions; region: its stores; store: none */
+  children: ScreenChild[];
+  /** every store in view with today's figures, for the foot-traffic ranking (a store view: the store itself) */
+  stores: ScreenChild[];
+  /** region views: the region's provinces (adcodes), to draw its map */
+  provinces?: number[];
+}
+
+export type ScreenSubscribeAck = { snapshot: ScreenFrame } | { error: string };
+
+/** The `alert` event on /screen (fired, resolved, acknowledged); the alerts issue fills it. */
+export interface ScreenAlert {
+  id: string;
+  state: 'pending' | 'firing' | 'resolved' | 'acknowledged';
+  severity?: string;
+  /** one line for the ticker, e.g. "抖音 转化率 下降 62%" */
+  summary?: string;
+  at: string;
+}

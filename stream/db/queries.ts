@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, deriveMetrics } from '../derive.js';
 import type { Storage } from './migrate.js';
-import type { GroupBy, MetricPoint, MetricsResponse, Scope, Step, Sums } from '../types.js';
+import type { GroupBy, MetricPoint, MetricsResponse, Scope, Step, SumField, Sums } from '../types.js';
 
 export interface MetricsQuery {
   from: number;
@@ -143,4 +143,37 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
       return { key: group ? { [group]: g } : {}, points: dense };
     });
   return { step: query.step, from: new Date(from).toISOString(), to: new Date(to).toISOString(), series };
+}
+
+/**
+ * Exact sums of one scope over [from, to) (multiples of 10 s): whole hours from the hourly
+ * rollup, the ragged ends from the 10 s rollup. Used for "the same span yesterday".
+ */
+export async function sumsOverRange(pool: Pool, range: { from: number; to: number; filter: Scope }, ctx: QueryContext): Promise<Sums> {
+  const hourFrom = Math.min(ceilTo(range.from, STEP_MS['1h']), range.to);
+  const hourTo = Math.max(floorTo(range.to, STEP_MS['1h']), hourFrom);
+  const params: unknown[] = [range.from, hourFrom, hourTo, range.to].map((ms) => new Date(ms).toISOString());
+  const dims: string[] = [];
+  for (const dim of DIMENSIONS) {
+    const value = range.filter[dim];
+    if (value === undefined) continue;
+    params.push(value);
+    dims.push(` AND ${dim} = $${params.length}`);
+  }
+  const dimWhere = dims.join('');
+  const hourly = sourceRows('1h', ctx, params);
+  const { rows } = await pool.query<Record<SumField, string | null>>(
+    `SELECT sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
+            sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
+     FROM (SELECT ${SUM_COLUMNS} FROM ${hourly} WHERE bucket >= $2 AND bucket < $3${dimWhere}
+           UNION ALL
+           SELECT ${SUM_COLUMNS} FROM rollup_10s
+           WHERE ((bucket >= $1 AND bucket < $2) OR (bucket >= $3 AND bucket < $4))${dimWhere}) AS parts`,
+    params,
+  );
+  const row = rows[0]!;
+  return {
+    exposure: Number(row.exposure ?? 0), clicks: Number(row.clicks ?? 0), visits: Number(row.visits ?? 0),
+    conversions: Number(row.conversions ?? 0), revenue: Number(row.revenue ?? 0), spend: Number(row.spend ?? 0),
+  };
 }
