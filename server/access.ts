@@ -35,3 +35,16 @@ export function authorizeScope(principal: Principal, requested: Scope, cfg: AppC
   }
   return { ok: true, scope: requested, regionsAllowed: allowed };
 }
+
+/**
+ * A live view's scope: a manager who asks for no region or store is given its own region
+ * (a manager of several regions must name one); then the one rule above.
+ */
+export function authorizeLiveScope(principal: Principal, requested: Scope, cfg: AppConfig): ScopeDecision {
+  let scope = requested;
+  if (principal.regions !== null && scope.region === undefined && scope.store === undefined) {
+    if (principal.regions.length !== 1) return { ok: false, status: 400, error: 'region: required for a manager of several regions' };
+    scope = { ...scope, region: principal.regions[0]! };
+  }
+  return authorizeScope(principal, scope, cfg);
+}

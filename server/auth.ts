@@ -11,6 +11,14 @@ export interface Principal {
   regions: string[] | null;
 }
 
+export interface Session {
+  token: string;
+  role: Role;
+  regions: string[] | null;
+  /** seconds until the token expires */
+  expiresIn: number;
+}
+
 export interface AuthOptions {
   users: User[];
   secret: string;
@@ -29,10 +37,20 @@ export function createAuth(options: AuthOptions) {
   // compared against when the user is unknown, so both paths take a bcrypt's time
   const decoyHash = bcrypt.hashSync('decoy-password', 10);
 
-  async function login(username: string, password: string): Promise<{ token: string; role: Role; regions: string[] | null } | null> {
+  async function login(username: string, password: string): Promise<Session | null> {
     const user = byName.get(username);
     const matches = await bcrypt.compare(password, user?.passwordHash ?? decoyHash);
     if (!user || !matches) return null;
+    return sessionFor(user);
+  }
+
+  /** A fresh token for a still-valid session: a wall left on for weeks keeps its login. */
+  async function refresh(principal: Principal): Promise<Session | null> {
+    const user = byName.get(principal.username);
+    return user ? sessionFor(user) : null;
+  }
+
+  async function sessionFor(user: User): Promise<Session> {
     const regions = user.role === 'manager' ? (user.regions ?? []) : null;
     const token = await new SignJWT({ role: user.role, regions })
       .setProtectedHeader({ alg: ALGORITHM })
@@ -41,7 +59,7 @@ export function createAuth(options: AuthOptions) {
       .setIssuedAt()
       .setExpirationTime(`${ttl}s`)
       .sign(key);
-    return { token, role: user.role, regions };
+    return { token, role: user.role, regions, expiresIn: ttl };
   }
 
   async function verify(token: string): Promise<Principal | null> {
@@ -68,7 +86,7 @@ export function createAuth(options: AuthOptions) {
     next();
   }
 
-  return { login, verify, requireAuth };
+  return { login, refresh, verify, requireAuth };
 }
 
 export type Auth = ReturnType<typeof createAuth>;

@@ -1,6 +1,8 @@
 // `npm start`: everything on one machine: API + screen, stream processors, the reconciliation
 // job and (unless SIMULATE=0) the traffic simulator.
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { storeSettingsFromEnv } from '../stream/connect.js';
@@ -8,7 +10,8 @@ import { createLogger } from '../stream/log.js';
 import { ensureLocalStores } from './local-stores.js';
 import { superviseProcessors } from './processes.js';
 import { startSimulator } from './simulator/run-simulator.js';
-import { startServer } from './start-server.js';
+import { backfillIfEmpty } from './simulator/backfill.js';
+import { DEFAULT_PUSH_INTERVAL_MS, startServer } from './start-server.js';
 
 const log = createLogger('server');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -34,7 +37,19 @@ if (!demoMode) {
   if (!envKeys.length) fail('Production mode needs INGEST_API_KEYS (comma-separated ingest keys).');
 }
 const apiKeys = demoMode ? [...envKeys, DEMO_KEY] : envKeys;
-const authSecret = process.env.AUTH_SECRET || randomBytes(32).toString('hex');
+const authSecret = process.env.AUTH_SECRET || demoSecret(`${ROOT}.data/demo-auth-secret`);
+
+/** Demo mode's signing secret, kept under .data/ so signed-in walls stay signed in across restarts. */
+function demoSecret(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    const secret = randomBytes(32).toString('hex');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
 
 let local;
 try {
@@ -46,6 +61,7 @@ const stores = { ...storeSettingsFromEnv(), redisUrl: local.redisUrl, databaseUr
 const port = Number(process.env.PORT || 8080);
 const server = await startServer({
   cfg, stores, port, demoMode, authSecret, apiKeys: () => apiKeys, log, screenDir: `${ROOT}dist/screen`,
+  pushIntervalMs: Number(process.env.PUSH_INTERVAL_MS || DEFAULT_PUSH_INTERVAL_MS),
 });
 const processors = superviseProcessors(Number(process.env.PROCESSORS || 1), stores, log);
 const simulator =
@@ -55,6 +71,11 @@ const simulator =
         cfg, log, ingestUrl: `${server.url}/api/v1/events`, apiKey: apiKeys[0]!,
         scale: Number(process.env.SIM_SCALE || 1), anomalyEveryMinutes: Number(process.env.SIM_ANOMALY_MINUTES || 20),
       });
+
+// a fresh demo gets yesterday and today so far, so the wall and its comparisons are full at once
+if (simulator && process.env.SIM_BACKFILL !== '0') {
+  void backfillIfEmpty(cfg, stores, `${server.url}/api/v1/events`, apiKeys[0]!, log).catch((err) => log.warn({ err: (err as Error).message }, 'demo backfill failed'));
+}
 
 const managers = cfg.users.filter((u) => u.demo && u.role === 'manager').map((u) => u.username).join(', ');
 process.stdout.write(`

@@ -2,14 +2,14 @@ import express, { type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/load.js';
-import { STEP_MS, liveWindowRange } from '../stream/buckets.js';
+import { DAY, STEP_MS, floorTo, liveWindowRange } from '../stream/buckets.js';
 import { MAX_POINTS_PER_SERIES, alignedRange, queryMetrics } from '../stream/db/queries.js';
 import { readHotWindows } from '../stream/hot-read.js';
 import type { Storage } from '../stream/db/migrate.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
 import { scopeKeyOf } from '../stream/scopes.js';
-import { LIVE_WINDOWS, type GeoResponse, type LiveResponse, type Scope } from '../stream/types.js';
-import { authorizeScope } from './access.js';
+import { LIVE_WINDOWS, type GeoResponse, type LiveResponse } from '../stream/types.js';
+import { authorizeLiveScope, authorizeScope } from './access.js';
 import type { Auth, Principal } from './auth.js';
 import { describeParamError, geoParams, liveParams, loginBody, metricsParams } from './query-params.js';
 
@@ -39,6 +39,12 @@ export function queryRouter(deps: QueryDeps) {
     res.json(session);
   });
 
+  router.post('/api/v1/auth/refresh', auth.requireAuth, async (_req: Request, res: Response) => {
+    const session = await auth.refresh(principalOf(res));
+    if (!session) return void res.status(401).json({ error: 'this user no longer exists' });
+    res.json(session);
+  });
+
   router.get('/api/v1/metrics', auth.requireAuth, async (req: Request, res: Response) => {
     const params = metricsParams.safeParse(req.query);
     if (!params.success) return void res.status(400).json({ error: describeParamError(params.error) });
@@ -60,22 +66,16 @@ export function queryRouter(deps: QueryDeps) {
   router.get('/api/v1/live', auth.requireAuth, async (req: Request, res: Response) => {
     const params = liveParams.safeParse(req.query);
     if (!params.success) return void res.status(400).json({ error: describeParamError(params.error) });
-    const principal = principalOf(res);
-    let scope: Scope = params.data;
-    if (principal.regions !== null && scope.region === undefined && scope.store === undefined) {
-      if (principal.regions.length !== 1) return void res.status(400).json({ error: 'region: required for a manager of several regions' });
-      scope = { ...scope, region: principal.regions[0]! };
-    }
-    const decision = authorizeScope(principal, scope, cfg);
+    const decision = authorizeLiveScope(principalOf(res), params.data, cfg);
     if (!decision.ok) return void res.status(decision.status).json({ error: decision.error });
     const scopeKey = scopeKeyOf(decision.scope)!;
     const now = Date.now();
     const ranges = LIVE_WINDOWS.map((window) => ({ scope: scopeKey, ...liveWindowRange(window, now) }));
+    ranges.push({ scope: scopeKey, from: floorTo(now, DAY, cfg.dayOffsetMs), to: ranges[0]!.to });
     const values = await readHotWindows(redis, keys, ranges, moneyScale);
-    const windows = Object.fromEntries(
-      LIVE_WINDOWS.map((window, i) => [window, { from: new Date(ranges[i]!.from).toISOString(), to: new Date(ranges[i]!.to).toISOString(), ...values[i]! }]),
-    ) as LiveResponse['windows'];
-    const response: LiveResponse = { scope: decision.scope, asOf: new Date(now).toISOString(), windows };
+    const withRange = (i: number) => ({ from: new Date(ranges[i]!.from).toISOString(), to: new Date(ranges[i]!.to).toISOString(), ...values[i]! });
+    const windows = Object.fromEntries(LIVE_WINDOWS.map((window, i) => [window, withRange(i)])) as LiveResponse['windows'];
+    const response: LiveResponse = { scope: decision.scope, asOf: new Date(now).toISOString(), windows, today: withRange(LIVE_WINDOWS.length) };
     res.json(response);
   });
 

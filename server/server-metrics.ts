@@ -13,6 +13,13 @@ export function createServerMetrics() {
     ingestRejected: new client.Counter({ name: 'mw_ingest_events_rejected_total', help: 'Events rejected, by the field at fault', labelNames: ['field'], registers }),
     ingestDuplicates: new client.Counter({ name: 'mw_ingest_duplicate_events_total', help: 'Events repeated within one request', registers }),
     ingestBackpressure: new client.Counter({ name: 'mw_ingest_backpressure_total', help: 'Requests answered 429 because the stream backlog was full', registers }),
+    pushReadSeconds: new client.Histogram({
+      name: 'mw_push_frame_read_seconds', help: 'Time to read one screen view for a pushed frame',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5], registers,
+    }),
+    watchScreens(count: () => number) {
+      new client.Gauge({ name: 'mw_screen_sockets', help: 'Screens connected to this server', registers, collect() { this.set(count()); } });
+    },
     httpSeconds: new client.Histogram({
       name: 'mw_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['route', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,

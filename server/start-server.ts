@@ -10,7 +10,12 @@ import { redisKeys } from '../stream/redis-keys.js';
 import { createApp } from './app.js';
 import { createAuth } from './auth.js';
 import { startPipelineJobs } from './jobs.js';
+import { startPushLoop } from './screen/push-loop.js';
+import { attachScreenSocket, type ScreenSocket } from './screen/socket.js';
+import { createViewReader } from './screen/view-read.js';
 import { createServerMetrics, registerStreamGauges } from './server-metrics.js';
+
+export const DEFAULT_PUSH_INTERVAL_MS = 500;
 
 export interface ServerOptions {
   cfg: AppConfig;
@@ -24,6 +29,8 @@ export interface ServerOptions {
   screenDir?: string;
   /** run the pipeline jobs (reconciliation, retention purge) in this process (default true) */
   jobs?: boolean;
+  /** screens get at most one frame per view this often (PUSH_INTERVAL_MS, default 500) */
+  pushIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -31,6 +38,7 @@ export interface RunningServer {
   port: number;
   storage: Storage;
   http: Server;
+  screen: ScreenSocket;
   close(): Promise<void>;
 }
 
@@ -50,20 +58,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode });
   const app = createApp({ cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir });
   const http = createServer(app);
+  const reader = createViewReader({ cfg, redis, pool, keys, storage });
+  const screen = attachScreenSocket({ http, cfg, redis, keys, auth, reader, log });
   await new Promise<void>((resolve) => http.listen(options.port, options.host ?? '0.0.0.0', resolve));
   const port = (http.address() as AddressInfo).port;
 
   const jobs = options.jobs === false ? null : startPipelineJobs({ cfg, redis, pool, keys, storage, log });
+  const push = startPushLoop({
+    cfg, redis, keys, reader, nsp: screen.nsp, intervalMs: options.pushIntervalMs ?? DEFAULT_PUSH_INTERVAL_MS, log,
+    onFrame: (_view, readMs) => metrics.pushReadSeconds.observe(readMs / 1000),
+  });
+  metrics.watchScreens(() => screen.nsp.sockets.size);
 
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     storage,
     http,
+    screen,
     async close() {
       jobs?.stop();
+      await push.stop();
       http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await screen.close(); // closes the HTTP server too
       await Promise.allSettled([redis.quit(), pool.end()]);
     },
   };

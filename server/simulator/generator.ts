@@ -22,7 +22,7 @@ export interface GeneratorState {
 
 const USER_POOL = 200_000;
 const RECENT_USERS = 5_000;
-const CAMPAIGNS: Record<string, string[]> = {
+export const CAMPAIGNS: Record<string, string[]> = {
   douyin: ['dy-double11', 'dy-live-brand'], wechat: ['wx-moments-winter'], xiaohongshu: ['xhs-kol-seeding'],
   baidu: ['bd-brand-search'], taobao: ['tb-double11'], jd: ['jd-double11'], app: ['app-member-day'],
   wecom: ['wecom-vip-care'], sms: ['sms-recall'], email: ['edm-weekly'],
@@ -41,7 +41,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** A Poisson-ish integer with mean `mean` (normal approximation above 30). */
-function draw(random: () => number, mean: number): number {
+export function draw(random: () => number, mean: number): number {
   if (mean <= 0) return 0;
   if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * (random() + random() + random() - 1.5) * 2));
   let count = 0;
@@ -106,8 +106,8 @@ export function generateSecond(cfg: AppConfig, state: GeneratorState, nowMs: num
   for (const store of cfg.storeById.values()) {
     if (!isOpen(store.hours, localHours)) continue;
     const drop = anomaly?.kind === 'store-traffic-drop' && anomaly.target === store.id ? 0.15 : 1;
-    // about 430 visitors an hour at the evening peak; in-store promotion costs about 20 CNY an hour
-    if (random() < 0.1) events.push({ id: nextId(), type: 'spend', ts: jitter(), channel: 'store', store: store.id, value: round2(0.4 + random() * 0.8) * 10 });
+    // about 430 visitors an hour at the evening peak; in-store promotion about 2 900 CNY an hour
+    if (random() < 0.1) events.push({ id: nextId(), type: 'spend', ts: jitter(), channel: 'store', store: store.id, value: round2(4 + random() * 8) });
     const visitors = draw(random, 0.12 * storeFactor * drop * scale);
     if (!visitors) continue;
     events.push({ id: nextId(), type: 'visit', ts: jitter(), channel: 'store', store: store.id, count: visitors });

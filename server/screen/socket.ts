@@ -1,0 +1,99 @@
+// The /screen namespace: token auth in the handshake, `subscribe` answered with the view's
+// snapshot (or {error}), one view room per socket. Frames are emitted by the push loop.
+
+import type { Server as HttpServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Server, type Namespace } from 'socket.io';
+import { z } from 'zod';
+import type { AppConfig } from '../../config/load.js';
+import type { RedisKeys } from '../../stream/redis-keys.js';
+import type { ScreenSubscribeAck } from '../../stream/types.js';
+import { authorizeLiveScope } from '../access.js';
+import type { Auth, Principal } from '../auth.js';
+import { describeParamError } from '../query-params.js';
+import { planView } from './view-plan.js';
+import type { ViewReader } from './view-read.js';
+
+export const VIEW_ROOM_PREFIX = 'view:';
+const ROOMS_REFRESH_MS = 2_000;
+
+const subscription = z.strictObject({
+  region: z.string().min(1).max(64).optional(),
+  store: z.string().min(1).max(64).optional(),
+  channel: z.string().min(1).max(64).optional(),
+});
+
+export interface ScreenSocketDeps {
+  http: HttpServer;
+  cfg: AppConfig;
+  redis: Redis;
+  keys: RedisKeys;
+  auth: Auth;
+  reader: ViewReader;
+  log: Logger;
+}
+
+export interface ScreenSocket {
+  io: Server;
+  nsp: Namespace;
+  close(): Promise<void>;
+}
+
+export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
+  const { cfg, redis, keys, auth, reader, log } = deps;
+  const pub = redis.duplicate();
+  const sub = redis.duplicate();
+  for (const client of [pub, sub]) client.on('error', (err) => log.debug({ err: err.message }, 'socket adapter redis error'));
+  const io = new Server(deps.http, { serveClient: false, adapter: createAdapter(pub, sub, { key: `${keys.prefix}socket.io` }) });
+  const nsp = io.of('/screen');
+
+  nsp.use(async (socket, next) => {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const principal = typeof token === 'string' && token ? await auth.verify(token) : null;
+    if (!principal) return next(new Error(token ? 'invalid or expired token' : 'missing token (POST /api/v1/auth/login)'));
+    socket.data.principal = principal;
+    next();
+  });
+
+  const registerView = (viewKey: string) => redis.zadd(keys.screenViews, Date.now(), viewKey).catch(() => 0);
+
+  nsp.on('connection', (socket) => {
+    socket.on('subscribe', async (payload: unknown, ack: unknown) => {
+      if (typeof ack !== 'function') return;
+      const reply = ack as (answer: ScreenSubscribeAck) => void;
+      const parsed = subscription.safeParse(payload ?? {});
+      if (!parsed.success) return reply({ error: describeParamError(parsed.error) });
+      const decision = authorizeLiveScope(socket.data.principal as Principal, parsed.data, cfg);
+      if (!decision.ok) return reply({ error: decision.error });
+      const plan = planView(cfg, decision.scope);
+      for (const room of socket.rooms) if (room.startsWith(VIEW_ROOM_PREFIX)) await socket.leave(room);
+      await socket.join(VIEW_ROOM_PREFIX + plan.viewKey);
+      await registerView(plan.viewKey);
+      try {
+        reply({ snapshot: await reader.readView(plan, true) });
+      } catch (err) {
+        log.warn({ err: (err as Error).message, view: plan.viewKey }, 'snapshot failed');
+        reply({ error: 'the live data store is unavailable; retrying' });
+      }
+    });
+  });
+
+  // every server says which views its sockets watch, so the push leader computes only those
+  const refresh = setInterval(() => {
+    const views = [...nsp.adapter.rooms.keys()].filter((room) => room.startsWith(VIEW_ROOM_PREFIX));
+    for (const room of views) void registerView(room.slice(VIEW_ROOM_PREFIX.length));
+  }, ROOMS_REFRESH_MS);
+
+  return {
+    io,
+    nsp,
+    async close() {
+      clearInterval(refresh);
+      nsp.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}
