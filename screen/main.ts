@@ -1,4 +1,7 @@
+import { createPinia } from 'pinia';
 import { createApp } from 'vue';
-import LiveSummary from './LiveSummary.vue';
+import App from './App.vue';
+import './charts/echarts.js';
+import { i18n } from './i18n.js';
 
-createApp(LiveSummary).mount('#app');
+createApp(App).use(createPinia()).use(i18n).mount('#app');

@@ -1,0 +1,24 @@
+// The query API with the session's token; a 401 signs the display out.
+import type { MetricsResponse } from '../stream/types.js';
+import { useSessionStore } from './stores/session.js';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function apiGet<T>(path: string): Promise<T> {
+  const session = useSessionStore();
+  const response = await fetch(path, { headers: { authorization: `Bearer ${session.token}` } });
+  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (response.status === 401) session.logout();
+  if (!response.ok) throw new ApiError(response.status, (body as { error?: string }).error ?? `HTTP ${response.status}`);
+  return body as T;
+}
+
+export function getMetrics(params: Record<string, string | number | undefined>): Promise<MetricsResponse> {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, String(value));
+  return apiGet<MetricsResponse>(`/api/v1/metrics?${query}`);
+}

@@ -1,0 +1,112 @@
+// The map: the nation coloured by each region's revenue today, with its stores as dots; a region
+// drawn alone with its stores sized by foot traffic. Clicks carry regionId / storeId.
+import type { ScreenChild } from '../../stream/types.js';
+import { formatCount, formatMoney } from '../format.js';
+import type { Locale } from '../i18n.js';
+import { chinaGeoJson } from './china-geo.js';
+import type { ChartOptions } from './options.js';
+import { COLORS } from './theme.js';
+
+const nameOf = (node: { name: string; nameEn: string }, locale: Locale) => (locale === 'zh' ? node.name : node.nameEn);
+const provinceByCode = new Map(chinaGeoJson.features.map((f) => [Number(f.id), f.properties]));
+
+/** Where each region's name sits (the region ids are fixed by the contract); others use their provinces' centre. */
+const LABEL_AT: Record<string, [number, number]> = {
+  east: [121.3, 30.2], central: [110.6, 31.2], north: [114.6, 40.8], south: [111.6, 23.2],
+  southwest: [99.8, 27.8], northwest: [94.5, 38.5], northeast: [126.8, 46.5],
+};
+
+function centroid(adcodes: number[]): [number, number] {
+  const points = adcodes.map((code) => provinceByCode.get(code)?.cp).filter((cp): cp is [number, number] => !!cp);
+  const lng = points.reduce((sum, p) => sum + p[0], 0) / Math.max(points.length, 1);
+  const lat = points.reduce((sum, p) => sum + p[1], 0) / Math.max(points.length, 1);
+  return [lng, lat];
+}
+
+const storeDots = (stores: ScreenChild[], locale: Locale, labelled: boolean) => {
+  const most = Math.max(1, ...stores.map((s) => s.today.visits));
+  return {
+    // a static glow, not effectScatter's ripples: those animate forever and keep the main thread busy
+    id: 'stores', type: 'scatter', coordinateSystem: 'geo', cursor: 'pointer', zlevel: 2,
+    itemStyle: { color: 'rgba(255, 181, 71, 0.9)', shadowBlur: 10, shadowColor: COLORS.warn, borderColor: 'rgba(255, 230, 180, 0.9)', borderWidth: 1 },
+    label: { show: labelled, position: 'right', color: COLORS.text, fontSize: 16, formatter: '{b}' },
+    labelLayout: { hideOverlap: true },
+    symbolSize: (value: number[]) => (labelled ? 8 + 14 * Math.sqrt((value[2] ?? 0) / most) : 4 + 6 * Math.sqrt((value[2] ?? 0) / most)),
+    data: stores.map((s) => ({ name: nameOf(s, locale), value: [s.lng, s.lat, s.today.visits], storeId: s.id })),
+    tooltip: { formatter: (p: { name: string; value: number[] }) => `${p.name}<br/>${formatCount(p.value[2] ?? 0, locale)}` },
+  };
+};
+
+export function nationMapOption(regions: ScreenChild[], stores: ScreenChild[], locale: Locale, metricLabel: string): ChartOptions {
+  const regionOfProvince = new Map(regions.flatMap((r) => (r.provinces ?? []).map((code) => [code, r] as const)));
+  const max = Math.max(1, ...regions.map((r) => r.today.revenue));
+  return {
+    base: {
+      animation: false,
+      tooltip: { trigger: 'item' },
+      geo: { map: 'china', roam: false, top: 20, bottom: 20, left: 'center', itemStyle: { areaColor: '#0f2148', borderColor: '#2f5ba6' } },
+      visualMap: {
+        type: 'continuous', min: 0, max, seriesIndex: 0, calculable: false, left: 16, bottom: 16, itemHeight: 140, itemWidth: 14,
+        text: [formatMoney(max, locale), metricLabel], textStyle: { color: COLORS.muted, fontSize: 15 },
+        inRange: { color: ['#12305e', '#1e6fd9', '#36d1ff'] },
+      },
+    },
+    data: {
+      visualMap: { max, text: [formatMoney(max, locale), metricLabel] },
+      series: [
+        {
+          id: 'provinces', type: 'map', geoIndex: 0, cursor: 'pointer',
+          data: chinaGeoJson.features.map((f) => {
+            const region = regionOfProvince.get(Number(f.id));
+            return region ? { name: f.properties.name, value: region.today.revenue, regionId: region.id, regionName: nameOf(region, locale) } : { name: f.properties.name, value: null };
+          }),
+          tooltip: { formatter: (p: { name: string; data?: { regionName?: string; value: number | null } }) => p.data?.regionName ? `${p.data.regionName} · ${p.name}<br/>${formatMoney(p.data.value, locale)}` : p.name },
+        },
+        {
+          id: 'regionLabels', type: 'scatter', coordinateSystem: 'geo', symbolSize: 0, silent: true, zlevel: 3,
+          label: { show: true, color: COLORS.text, fontSize: 19, fontWeight: 700, lineHeight: 24, textBorderColor: '#04122a', textBorderWidth: 4, formatter: (p: { data: { label: string } }) => p.data.label },
+          data: regions.map((r) => ({ value: LABEL_AT[r.id] ?? centroid(r.provinces ?? []), label: `${nameOf(r, locale)}\n${formatMoney(r.today.revenue, locale)}` })),
+        },
+        storeDots(stores, locale, false),
+      ],
+    },
+  };
+}
+
+/** A region on the whole map, framed to its provinces and stores; its stores sized by foot traffic. */
+export function regionMapOption(provinces: number[], stores: ScreenChild[], locale: Locale): ChartOptions {
+  const inRegion = new Set(provinces);
+  const points = [
+    ...provinces.map((code) => provinceByCode.get(code)?.cp).filter((cp): cp is [number, number] => !!cp),
+    ...stores.map((s) => [s.lng ?? 0, s.lat ?? 0] as [number, number]),
+  ];
+  const lngs = points.map((p) => p[0]);
+  const lats = points.map((p) => p[1]);
+  const margin = 2.2;
+  return {
+    base: {
+      animation: false,
+      tooltip: { trigger: 'item' },
+      geo: {
+        map: 'china', roam: false, top: 10, bottom: 10, left: 10, right: 10,
+        boundingCoords: [[Math.min(...lngs) - margin, Math.max(...lats) + margin], [Math.max(...lngs) + margin, Math.min(...lats) - margin]],
+        itemStyle: { areaColor: '#0b1a38', borderColor: '#1d3a6e' },
+        emphasis: { disabled: true },
+        regions: chinaGeoJson.features.filter((f) => inRegion.has(Number(f.id))).map((f) => ({
+          name: f.properties.name,
+          itemStyle: { areaColor: '#16407f', borderColor: '#4f8ae0', borderWidth: 1.5 },
+          label: { show: true, color: COLORS.muted, fontSize: 18 },
+        })),
+      },
+    },
+    data: { series: [storeDots(stores, locale, true)] },
+  };
+}
+
+const adcodeByName = new Map(chinaGeoJson.features.map((f) => [f.properties.name, Number(f.id)]));
+
+/** The region a clicked province belongs to (clicks on the map can come from the geo component, which knows only the name). */
+export function regionOfProvince(provinceName: string, regions: ScreenChild[]): string | undefined {
+  const adcode = adcodeByName.get(provinceName);
+  return adcode === undefined ? undefined : regions.find((r) => r.provinces?.includes(adcode))?.id;
+}

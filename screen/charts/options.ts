@@ -1,0 +1,175 @@
+// ECharts options built from the view model. Each chart has a `base` (set once, and again when
+// the language changes) and `data` (only the series and axis data, set on every update).
+import type { FlowPoint, ScreenChannel, ScreenChild } from '../../stream/types.js';
+import { formatCount, formatMoney, formatPercent, formatRatio } from '../format.js';
+import type { Locale } from '../i18n.js';
+import { COLORS } from './theme.js';
+
+export type Option = Record<string, unknown>;
+export interface ChartOptions {
+  base: Option;
+  data: Option;
+}
+
+const nameOf = (node: { name: string; nameEn: string }, locale: Locale) => (locale === 'zh' ? node.name : node.nameEn);
+export const ROI_FLOOR = 1.5;
+
+const timeAxisBase = (locale: Locale) => ({
+  type: 'time',
+  axisLabel: { color: COLORS.muted, fontSize: 16, hideOverlap: true, formatter: (value: number) => new Date(value).toLocaleTimeString(locale === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit', hour12: false }) },
+  splitLine: { show: false },
+});
+
+/**
+ * The points whose bucket has ended by `asOf`: the bucket in progress would always show as a
+ * sudden drop at the right edge, which on a wall reads as an incident.
+ */
+export function completePoints(points: FlowPoint[], asOf: string): FlowPoint[] {
+  if (points.length < 2) return points;
+  const step = Date.parse(points[1]!.t) - Date.parse(points[0]!.t);
+  const end = Date.parse(asOf);
+  let count = points.length;
+  while (count > 0 && Date.parse(points[count - 1]!.t) + step > end) count--;
+  return count === points.length ? points : points.slice(0, count);
+}
+
+/** Revenue per channel over time (live: per minute; history: per step). */
+export function channelTrendOption(channels: ScreenChannel[], locale: Locale, dayAxis: boolean, asOf: string): ChartOptions {
+  return {
+    base: {
+      animation: false,
+      // English names are longer: the eleven channels need a third legend row
+      grid: { left: 70, right: 20, top: locale === 'zh' ? 64 : 86, bottom: 36 },
+      legend: { top: 0, left: 0, right: 0, itemGap: 12, textStyle: { color: COLORS.muted, fontSize: 15 } },
+      tooltip: { trigger: 'axis', valueFormatter: (v: number) => formatMoney(v, locale) },
+      xAxis: dayAxis ? { type: 'time', axisLabel: { color: COLORS.muted, fontSize: 16, hideOverlap: true } } : timeAxisBase(locale),
+      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
+    },
+    data: {
+      series: channels.filter((c) => c.today.revenue > 0 || c.today.exposure > 0).map((c) => ({
+        id: c.id, name: nameOf(c, locale), type: 'line', showSymbol: false, color: c.color,
+        lineStyle: { width: 2.5 }, emphasis: { focus: 'series' },
+        data: completePoints(c.trend, asOf).map((p) => [p.t, p.revenue]),
+      })),
+    },
+  };
+}
+
+/** ROI by channel, lowest first, with the 1.5 floor drawn; channels below it in red. */
+export function roiOption(channels: ScreenChannel[], locale: Locale, floorLabel: string): ChartOptions {
+  const rows = channels.filter((c) => c.today.roi !== null).sort((a, b) => (b.today.roi ?? 0) - (a.today.roi ?? 0));
+  return {
+    base: {
+      animation: false,
+      grid: { left: 120, right: 70, top: 28, bottom: 28 },
+      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: (v: number) => formatRatio(v) },
+      // ROI spans 0.5 to 1 000 across channels: a log axis keeps the ones near the floor readable
+      xAxis: { type: 'log', logBase: 10, min: 0.1, axisLabel: { fontSize: 15, formatter: (v: number) => String(v) } },
+      yAxis: { type: 'category', inverse: true, axisLabel: { color: COLORS.text, fontSize: 17, interval: 0 } },
+    },
+    data: {
+      yAxis: { data: rows.map((c) => nameOf(c, locale)) },
+      series: [{
+        id: 'roi', type: 'bar', barMaxWidth: 22,
+        data: rows.map((c) => ({ value: Math.max(c.today.roi ?? 0, 0.1), roi: c.today.roi, itemStyle: { color: (c.today.roi ?? 0) < ROI_FLOOR ? COLORS.bad : c.color } })),
+        label: { show: true, position: 'right', color: COLORS.text, fontSize: 16, formatter: (p: { data: { roi: number } }) => formatRatio(p.data.roi) },
+        markLine: {
+          symbol: 'none', silent: true,
+          lineStyle: { color: COLORS.bad, type: 'dashed', width: 2 },
+          label: { color: COLORS.bad, fontSize: 15, formatter: floorLabel, position: 'start' },
+          data: [{ xAxis: ROI_FLOOR }],
+        },
+      }],
+    },
+  };
+}
+
+export interface FunnelStage {
+  label: string;
+  value: number;
+}
+
+/** Stages drawn at fixed widths (real funnels span four orders of magnitude), labelled with the real numbers and step rates. */
+export function funnelOption(stages: FunnelStage[], locale: Locale): ChartOptions {
+  return {
+    base: { animation: false, tooltip: { show: false } },
+    data: {
+      series: [{
+        id: 'funnel', type: 'funnel', left: '6%', width: '88%', top: 8, bottom: 8, sort: 'none', gap: 6, minSize: '48%',
+        label: {
+          position: 'inside', fontSize: 18, color: '#04122a', fontWeight: 600,
+          formatter: (p: { dataIndex: number }) => {
+            const stage = stages[p.dataIndex]!;
+            const before = stages[p.dataIndex - 1];
+            const rate = before && before.value > 0 ? `  ${formatPercent(stage.value / before.value, 2)}` : '';
+            return `${stage.label} ${formatCount(stage.value, locale)}${rate}`;
+          },
+        },
+        itemStyle: { borderWidth: 0 },
+        color: ['#36d1ff', '#34e39f', '#ffb547'],
+        data: stages.map((s, i) => ({ name: s.label, value: stages.length - i })),
+      }],
+    },
+  };
+}
+
+/** The top stores by foot traffic. */
+export function rankingOption(stores: ScreenChild[], locale: Locale, top = 10): ChartOptions {
+  const rows = [...stores].sort((a, b) => b.today.visits - a.today.visits).slice(0, top);
+  return {
+    base: {
+      animation: false,
+      grid: { left: 190, right: 70, top: 8, bottom: 8 },
+      xAxis: { type: 'value', show: false },
+      yAxis: { type: 'category', inverse: true, axisLabel: { color: COLORS.text, fontSize: 17, width: 180, overflow: 'truncate' }, axisLine: { show: false } },
+      tooltip: { show: false },
+    },
+    data: {
+      yAxis: { data: rows.map((s) => nameOf(s, locale)) },
+      series: [{
+        id: 'visits', type: 'bar', barMaxWidth: 18, cursor: 'pointer',
+        itemStyle: { color: { type: 'linear', x: 0, y: 0, x2: 1, y2: 0, colorStops: [{ offset: 0, color: '#1a5bd6' }, { offset: 1, color: COLORS.accent }] } },
+        label: { show: true, position: 'right', color: COLORS.text, fontSize: 16, formatter: (p: { value: number }) => formatCount(p.value, locale) },
+        data: rows.map((s) => ({ value: s.today.visits, storeId: s.id })),
+      }],
+    },
+  };
+}
+
+/** The scope's own 10 s trend: conversions as bars, revenue as a line (stores: foot traffic). */
+export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: Locale, labels: { left: string; right: string }, storeView: boolean, dayAxis: boolean): ChartOptions {
+  // a store's door counter sees a few people per 10 s: per minute reads better
+  const points = storeView && !dayAxis ? perMinute(completePoints(allPoints, asOf)) : completePoints(allPoints, asOf);
+  return {
+    base: {
+      animation: false,
+      grid: { left: 64, right: 80, top: 44, bottom: 34 },
+      legend: { top: 0, textStyle: { color: COLORS.muted, fontSize: 16 } },
+      tooltip: { trigger: 'axis' },
+      xAxis: dayAxis ? { type: 'time', axisLabel: { color: COLORS.muted, fontSize: 16, hideOverlap: true } } : timeAxisBase(locale),
+      yAxis: [
+        { type: 'value', splitNumber: 3, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
+        { type: 'value', splitNumber: 3, splitLine: { show: false }, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
+      ],
+    },
+    data: {
+      series: [
+        { id: 'left', name: labels.left, type: 'bar', barMaxWidth: storeView ? 10 : 6, color: '#2a66c4', data: points.map((p) => [p.t, storeView ? p.visits : p.conversions]) },
+        { id: 'right', name: labels.right, type: 'line', yAxisIndex: 1, showSymbol: false, color: COLORS.good, data: points.map((p) => [p.t, storeView ? p.conversions : p.revenue]) },
+      ],
+    },
+  };
+}
+
+/** 10 s points summed into whole minutes (a partial first minute is dropped). */
+export function perMinute(points: FlowPoint[]): FlowPoint[] {
+  const minutes = new Map<number, FlowPoint>();
+  for (const p of points) {
+    const minute = Math.floor(Date.parse(p.t) / 60_000) * 60_000;
+    const sum = minutes.get(minute);
+    if (!sum) minutes.set(minute, { ...p, t: new Date(minute).toISOString() });
+    else for (const field of ['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend'] as const) sum[field] += p[field];
+  }
+  const result = [...minutes.values()];
+  return points.length && Date.parse(points[0]!.t) % 60_000 !== 0 ? result.slice(1) : result;
+}

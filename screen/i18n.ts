@@ -1,0 +1,67 @@
+// Chinese by default, English switchable; the choice is remembered on this display.
+import { createI18n } from 'vue-i18n';
+
+const zh = {
+  title: '营销实时监控大屏',
+  nation: '全国',
+  login: { title: '登录', username: '用户名', password: '密码', submit: '登录', failed: '用户名或密码错误', unreachable: '无法连接服务器' },
+  logout: '退出',
+  range: { live: '实时', today: '今日', '7d': '近7天', '30d': '近30天' },
+  connection: { live: '实时连接', connecting: '连接中…', lost: '连接中断，正在重连' },
+  asOf: '数据时间',
+  stale: '数据已 {seconds} 秒未更新',
+  kpi: {
+    exposure: '曝光', clicks: '点击', conversions: '转化', revenue: '销售额', spend: '花费', roi: 'ROI',
+    visits: '到店客流', uniqueUsers: '独立用户', cvr: '转化率', ctr: '点击率', posConversions: '门店成交', aov: '客单价',
+  },
+  vsYesterday: '较昨日同期', vsPrevious: '较上一周期', noCompare: '无对比数据', dailyAverage: '日均',
+  panel: {
+    channelTrend: '渠道销售额趋势', roi: '渠道 ROI', funnel: '转化漏斗', map: '区域分布', storeRanking: '门店客流排行',
+    alerts: '实时告警', segments: '客户分层', attribution: '多触点归因', scopeTrend: '实时趋势', trend: '趋势',
+    children: '下钻', storeTraffic: '门店客流趋势', channels: '渠道表现', storeCard: '门店概况',
+  },
+  unit: { perMinute: '每分钟', perTenSeconds: '每 10 秒' },
+  store: { city: '城市', region: '所属区域', revenuePerVisitor: '人均消费', conversionRate: '进店转化' },
+  noAlerts: '当前无告警', waitingForJob: '等待首次作业运行', forbidden: '无权查看该区域',
+  roiLine: 'ROI 警戒线 1.5', mapMetric: '今日销售额', clickToDrill: '点击下钻',
+  column: { name: '名称', visits: '客流', conversions: '转化', revenue: '销售额', roi: 'ROI' },
+};
+
+type Messages = typeof zh;
+
+const en: Messages = {
+  title: 'Marketing Operations Live',
+  nation: 'Nation',
+  login: { title: 'Sign in', username: 'Username', password: 'Password', submit: 'Sign in', failed: 'Wrong username or password', unreachable: 'Cannot reach the server' },
+  logout: 'Sign out',
+  range: { live: 'Live', today: 'Today', '7d': '7 days', '30d': '30 days' },
+  connection: { live: 'Live', connecting: 'Connecting…', lost: 'Connection lost, reconnecting' },
+  asOf: 'Data as of',
+  stale: 'No update for {seconds} s',
+  kpi: {
+    exposure: 'Exposure', clicks: 'Clicks', conversions: 'Conversions', revenue: 'Revenue', spend: 'Spend', roi: 'ROI',
+    visits: 'Foot traffic', uniqueUsers: 'Unique users', cvr: 'Conv. rate', ctr: 'CTR', posConversions: 'POS sales', aov: 'Avg. order',
+  },
+  vsYesterday: 'vs yesterday', vsPrevious: 'vs previous period', noCompare: 'no comparison', dailyAverage: 'daily avg',
+  panel: {
+    channelTrend: 'Revenue by channel', roi: 'ROI by channel', funnel: 'Funnel', map: 'Regions', storeRanking: 'Store foot traffic',
+    alerts: 'Live alerts', segments: 'Segments', attribution: 'Attribution', scopeTrend: 'Live trend', trend: 'Trend',
+    children: 'Drill down', storeTraffic: 'Store foot traffic', channels: 'Channels', storeCard: 'Store',
+  },
+  unit: { perMinute: 'per minute', perTenSeconds: 'per 10 s' },
+  store: { city: 'City', region: 'Region', revenuePerVisitor: 'Revenue / visitor', conversionRate: 'Visit → sale' },
+  noAlerts: 'No active alerts', waitingForJob: 'Waiting for the first job run', forbidden: 'You may not open that region',
+  roiLine: 'ROI floor 1.5', mapMetric: 'Revenue today', clickToDrill: 'click to drill down',
+  column: { name: 'Name', visits: 'Visits', conversions: 'Conv.', revenue: 'Revenue', roi: 'ROI' },
+};
+
+export type Locale = 'zh' | 'en';
+export const LOCALE_KEY = 'wall.locale';
+
+export function initialLocale(): Locale {
+  const fromUrl = new URLSearchParams(location.search).get('lang');
+  if (fromUrl === 'en' || fromUrl === 'zh') return fromUrl;
+  return localStorage.getItem(LOCALE_KEY) === 'en' ? 'en' : 'zh';
+}
+
+export const i18n = createI18n({ legacy: false, locale: initialLocale(), fallbackLocale: 'zh', messages: { zh, en } });

@@ -1,0 +1,88 @@
+// The socket to /screen: one subscription at a time, its snapshot and merged frames, the
+// connection state. A reconnect re-subscribes, which brings a fresh snapshot.
+import { defineStore } from 'pinia';
+import { io, type Socket } from 'socket.io-client';
+import { ref, shallowRef } from 'vue';
+import type { ScreenAlert, ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
+import { mergeFrame } from '../view-model.js';
+import { useSessionStore } from './session.js';
+
+export type ConnectionState = 'connecting' | 'live' | 'lost';
+
+/** a fresh snapshot now and then heals anything a frame could not carry (e.g. late events older than its tail) */
+const RESYNC_EVERY_MS = 10 * 60_000;
+const ALERTS_KEPT = 20;
+
+export const useLiveStore = defineStore('live', () => {
+  const session = useSessionStore();
+  const connection = ref<ConnectionState>('connecting');
+  const frame = shallowRef<ScreenFrame | null>(null);
+  /** when the last snapshot or frame arrived (client clock) */
+  const receivedAt = ref(0);
+  const refusal = ref('');
+  const alerts = shallowRef<ScreenAlert[]>([]);
+  const segments = shallowRef<unknown>(null);
+  const attribution = shallowRef<unknown>(null);
+  let socket: Socket | null = null;
+  let wanted: ScreenSubscription = {};
+  let resync: ReturnType<typeof setInterval> | undefined;
+
+  async function subscribe(subscription: ScreenSubscription): Promise<string | null> {
+    wanted = subscription;
+    if (!socket?.connected) return null;
+    let ack: ScreenSubscribeAck;
+    try {
+      ack = (await socket.timeout(10_000).emitWithAck('subscribe', subscription)) as ScreenSubscribeAck;
+    } catch {
+      return null; // no answer: the reconnect will subscribe again
+    }
+    if (subscription !== wanted) return null; // the viewer moved on meanwhile
+    if ('error' in ack) {
+      refusal.value = ack.error;
+      return ack.error;
+    }
+    refusal.value = '';
+    frame.value = ack.snapshot;
+    receivedAt.value = Date.now();
+    connection.value = 'live';
+    return null;
+  }
+
+  function start() {
+    if (socket) return;
+    socket = io('/screen', {
+      auth: (send) => send({ token: session.token }),
+      transports: ['websocket'],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5_000,
+    });
+    socket.on('connect', () => void subscribe(wanted));
+    socket.on('disconnect', () => (connection.value = 'lost'));
+    socket.on('connect_error', (err) => {
+      connection.value = 'lost';
+      if (/token/.test(err.message)) session.logout();
+    });
+    socket.on('metrics', (update: ScreenFrame) => {
+      if (update.viewKey !== frame.value?.viewKey) return;
+      frame.value = mergeFrame(frame.value, update);
+      receivedAt.value = Date.now();
+      connection.value = 'live';
+    });
+    socket.on('alert', (notice: ScreenAlert) => {
+      alerts.value = [notice, ...alerts.value.filter((a) => a.id !== notice.id)].slice(0, ALERTS_KEPT);
+    });
+    socket.on('segments', (data: unknown) => (segments.value = data));
+    socket.on('attribution', (data: unknown) => (attribution.value = data));
+    resync = setInterval(() => void subscribe(wanted), RESYNC_EVERY_MS);
+  }
+
+  function stop() {
+    clearInterval(resync);
+    socket?.disconnect();
+    socket = null;
+    frame.value = null;
+    connection.value = 'connecting';
+  }
+
+  return { connection, frame, receivedAt, refusal, alerts, segments, attribution, start, stop, subscribe };
+});

@@ -1,0 +1,172 @@
+// What the wall shows: which view (nation → region → store), which time range, and in kiosk
+// mode the rotation through views. Live ranges come from the socket, the others from the API.
+import { defineStore } from 'pinia';
+import { computed, ref, shallowRef, watch } from 'vue';
+import type { ScreenSubscription } from '../../stream/types.js';
+import { getMetrics } from '../api.js';
+import { modelFromFrame, modelFromHistory, type HistoryAnswers, type TimeRange, type ViewModel } from '../view-model.js';
+import { useLiveStore } from './live.js';
+import { useSessionStore } from './session.js';
+import { useSettingsStore } from './settings.js';
+
+const DAY_MS = 86_400_000;
+/** local midnight of the business's zone (China, UTC+8) */
+const ZONE_OFFSET_MS = 8 * 3_600_000;
+const HISTORY_REFRESH_MS = 60_000;
+const TREND_STEP: Record<Exclude<TimeRange, 'live'>, string> = { today: '15m', '7d': '1h', '30d': '1d' };
+const RANGE_DAYS: Record<Exclude<TimeRange, 'live'>, number> = { today: 1, '7d': 7, '30d': 30 };
+
+/** Views have addresses (#/region/east, #/store/sh-jingan), so a TV can be pointed at one. */
+export function viewFromHash(hash = location.hash): ScreenSubscription | null {
+  const [, kind, id] = hash.replace(/^#/, '').split('/');
+  if (!kind) return hash ? {} : null;
+  if (kind === 'region' && id) return { region: decodeURIComponent(id) };
+  if (kind === 'store' && id) return { store: decodeURIComponent(id) };
+  return null;
+}
+
+export function hashOf(view: ScreenSubscription): string {
+  const query = location.search;
+  if (view.store) return `${query}#/store/${encodeURIComponent(view.store)}`;
+  if (view.region) return `${query}#/region/${encodeURIComponent(view.region)}`;
+  return `${query}#/`;
+}
+
+export const useViewStore = defineStore('view', () => {
+  const live = useLiveStore();
+  const session = useSessionStore();
+  const settings = useSettingsStore();
+  const subscription = ref<ScreenSubscription>(viewFromHash() ?? homeView());
+  const range = ref<TimeRange>('live');
+  const rangeAnswers = shallowRef<HistoryAnswers | null>(null);
+  const historyError = ref('');
+  const notice = ref('');
+  let historyTimer: ReturnType<typeof setInterval> | undefined;
+  let rotateTimer: ReturnType<typeof setInterval> | undefined;
+  let rotation = 0;
+
+  function homeView(): ScreenSubscription {
+    const regions = session.regions;
+    return regions && regions.length ? { region: regions[0]! } : {};
+  }
+
+  const model = computed<ViewModel | null>(() => {
+    const frame = live.frame;
+    if (!frame) return null;
+    if (range.value === 'live') return modelFromFrame(frame);
+    return rangeAnswers.value && rangeAnswers.value.range === range.value ? modelFromHistory(rangeAnswers.value, frame) : null;
+  });
+
+  function mayOpen(target: ScreenSubscription): boolean {
+    const regions = session.regions;
+    if (!regions) return true;
+    const frame = live.frame;
+    const region = target.region ?? (target.store && frame ? [...frame.stores, ...frame.children].find((s) => s.id === target.store)?.region : undefined);
+    return region !== undefined && regions.includes(region);
+  }
+
+  function refuse() {
+    notice.value = 'forbidden';
+    setTimeout(() => (notice.value = ''), 4_000);
+    history.replaceState(null, '', hashOf(subscription.value));
+  }
+
+  async function open(target: ScreenSubscription) {
+    if (!mayOpen(target)) return refuse();
+    const previous = subscription.value;
+    subscription.value = target;
+    history.replaceState(null, '', hashOf(target));
+    const refused = await live.subscribe(target);
+    if (refused) {
+      subscription.value = previous;
+      refuse();
+      await live.subscribe(previous);
+    }
+  }
+
+  const onHashChange = () => {
+    const target = viewFromHash();
+    if (target && hashOf(target) !== hashOf(subscription.value)) void open(target);
+  };
+
+  const openRegion = (region: string) => open({ region });
+  const openStore = (store: string) => open({ store });
+  /** the breadcrumb: 0 = nation, 1 = region */
+  function openLevel(depth: number) {
+    const path = live.frame?.path ?? [];
+    if (depth === 0) return open(homeView().region ? homeView() : {});
+    if (depth === 1 && path[1]) return open({ region: path[1].id });
+  }
+
+  async function loadHistory() {
+    const frame = live.frame;
+    const current = range.value;
+    if (current === 'live' || !frame) return;
+    const now = Date.now();
+    const dayStart = Math.floor((now + ZONE_OFFSET_MS) / DAY_MS) * DAY_MS - ZONE_OFFSET_MS;
+    const from = dayStart - (RANGE_DAYS[current] - 1) * DAY_MS;
+    const span = now - from;
+    const scope = { region: frame.scope.store ? undefined : frame.scope.region, store: frame.scope.store, channel: frame.scope.channel };
+    try {
+      const [totals, previous, byChannel, byChild, byStore] = await Promise.all([
+        getMetrics({ ...scope, from, to: now, step: '1d' }),
+        getMetrics({ ...scope, from: from - span, to: now - span, step: '1d' }),
+        getMetrics({ ...scope, from, to: now, step: TREND_STEP[current], groupBy: 'channel' }),
+        frame.level === 'store' ? null : getMetrics({ ...scope, from, to: now, step: '1d', groupBy: frame.level === 'nation' ? 'region' : 'store' }),
+        frame.level === 'nation' ? getMetrics({ ...scope, from, to: now, step: '1d', groupBy: 'store' }) : null,
+      ]);
+      if (range.value !== current) return;
+      rangeAnswers.value = { range: current, asOf: new Date(now).toISOString(), totals, previous, byChannel, byChild, byStore };
+      historyError.value = '';
+    } catch (err) {
+      historyError.value = (err as Error).message;
+    }
+  }
+
+  watch([range, () => live.frame?.viewKey], () => {
+    clearInterval(historyTimer);
+    rangeAnswers.value = null;
+    if (range.value === 'live') return;
+    void loadHistory();
+    historyTimer = setInterval(loadHistory, HISTORY_REFRESH_MS);
+  });
+
+  /** kiosk: nation then each region (ops), or a manager's region then its stores */
+  function rotationViews(): ScreenSubscription[] {
+    const regions = session.regions;
+    if (regions) {
+      const stores = live.frame?.level === 'region' ? live.frame.children.map((c) => ({ store: c.id })) : [];
+      return [...regions.map((region) => ({ region })), ...stores];
+    }
+    const all = live.frame?.level === 'nation' ? live.frame.children.map((c) => ({ region: c.id })) : [];
+    return [{}, ...all];
+  }
+
+  function startRotation() {
+    if (!settings.kiosk) return;
+    let views: ScreenSubscription[] = [];
+    rotateTimer = setInterval(() => {
+      if (rotation === 0 || !views.length) views = rotationViews();
+      rotation = (rotation + 1) % Math.max(views.length, 1);
+      void open(views[rotation] ?? homeView());
+    }, settings.rotateMs);
+  }
+
+  function start() {
+    window.addEventListener('hashchange', onHashChange);
+    live.start();
+    void open(subscription.value);
+    startRotation();
+  }
+
+  function stop() {
+    window.removeEventListener('hashchange', onHashChange);
+    clearInterval(rotateTimer);
+    clearInterval(historyTimer);
+    live.stop();
+    subscription.value = homeView();
+    range.value = 'live';
+  }
+
+  return { subscription, range, model, rangeAnswers, historyError, notice, start, stop, open, openRegion, openStore, openLevel, mayOpen };
+});

@@ -1,0 +1,45 @@
+// The headline tiles of a view: which figures, their values and their change against the comparison.
+import { deriveMetrics } from '../stream/derive.js';
+import type { MetricValues } from '../stream/types.js';
+import { change, formatCount, formatMoney, formatPercent, formatRatio } from './format.js';
+import type { Locale } from './i18n.js';
+import type { ViewModel } from './view-model.js';
+
+export type TileField = 'exposure' | 'clicks' | 'conversions' | 'revenue' | 'spend' | 'roi' | 'visits' | 'uniqueUsers' | 'cvr' | 'aov';
+
+export interface Tile {
+  field: TileField;
+  /** i18n key of the label */
+  label: string;
+  text: string;
+  value: number | null;
+  change: number | null;
+  /** a rise is good for most figures, bad for spend */
+  higherIsBetter: boolean;
+  warn: boolean;
+}
+
+const AREA_TILES: TileField[] = ['exposure', 'clicks', 'conversions', 'revenue', 'spend', 'roi', 'visits', 'uniqueUsers'];
+const STORE_TILES: TileField[] = ['visits', 'conversions', 'cvr', 'revenue', 'aov', 'spend', 'roi', 'uniqueUsers'];
+
+export function tilesOf(model: ViewModel, locale: Locale, roiFloor: number): Tile[] {
+  const storeScope = model.level === 'store';
+  const before: MetricValues | null = model.compare ? deriveMetrics(model.compare, 0, storeScope) : null;
+  const aov = (v: MetricValues | null) => (v && v.conversions > 0 ? v.revenue / v.conversions : null);
+  return (storeScope ? STORE_TILES : AREA_TILES).map((field) => {
+    const value = field === 'aov' ? aov(model.totals) : model.totals[field];
+    const text = field === 'revenue' || field === 'spend' || field === 'aov' ? formatMoney(value, locale)
+      : field === 'roi' ? formatRatio(value)
+      : field === 'cvr' ? formatPercent(value, 2)
+      : formatCount(value, locale);
+    return {
+      field,
+      label: storeScope && field === 'conversions' ? 'kpi.posConversions' : `kpi.${field}`,
+      text,
+      value,
+      change: field === 'uniqueUsers' || !before ? null : change(value, field === 'aov' ? aov(before) : before[field]),
+      higherIsBetter: field !== 'spend',
+      warn: field === 'roi' && value !== null && value < roiFloor,
+    };
+  });
+}

@@ -1,0 +1,123 @@
+// What the wall's panels show, whatever the source: the live socket frames or a history range
+// from the query API. Pure functions; the stores hold the state.
+import { deriveMetrics, EMPTY_SUMS } from '../stream/derive.js';
+import type {
+  FlowPoint, MetricPoint, MetricValues, MetricsResponse, ScreenChannel, ScreenChild, ScreenFrame, ScreenLevel, ScreenNamed, ScreenSubscription, Sums,
+} from '../stream/types.js';
+
+export type TimeRange = 'live' | 'today' | '7d' | '30d';
+export const TIME_RANGES: TimeRange[] = ['live', 'today', '7d', '30d'];
+
+export const TREND_CAP = 360;
+export const CHANNEL_TREND_CAP = 60;
+
+export interface ViewModel {
+  range: TimeRange;
+  level: ScreenLevel;
+  scope: ScreenSubscription;
+  path: ScreenNamed[];
+  asOf: string;
+  totals: MetricValues;
+  /** the same span yesterday (live) or the previous period (history); null when unknown */
+  compare: Sums | null;
+  /** unique users over several days cannot be summed: the tile shows the daily average */
+  uniqueUsersIsDailyAverage: boolean;
+  trend: FlowPoint[];
+  channels: ScreenChannel[];
+  children: ScreenChild[];
+  stores: ScreenChild[];
+}
+
+/** Newest points replace the ones with the same time and extend the series, which stays capped. */
+export function mergePoints<P extends FlowPoint>(existing: P[], tail: P[], cap: number): P[] {
+  if (!tail.length) return existing;
+  const firstNew = tail[0]!.t;
+  let keep = existing.length;
+  while (keep > 0 && existing[keep - 1]!.t >= firstNew) keep--;
+  const merged = existing.slice(0, keep).concat(tail);
+  return merged.length > cap ? merged.slice(merged.length - cap) : merged;
+}
+
+/** A pushed frame applied to the current snapshot of the same view. */
+export function mergeFrame(current: ScreenFrame | null, frame: ScreenFrame): ScreenFrame {
+  if (!frame.partial || !current || current.viewKey !== frame.viewKey) return frame;
+  const previousTrend = new Map(current.channels.map((c) => [c.id, c.trend]));
+  return {
+    ...frame,
+    today: { ...frame.today, yesterday: frame.today.yesterday ?? current.today.yesterday },
+    trend: mergePoints(current.trend, frame.trend, TREND_CAP),
+    channels: frame.channels.map((c) => ({ ...c, trend: mergePoints(previousTrend.get(c.id) ?? [], c.trend, CHANNEL_TREND_CAP) })),
+  };
+}
+
+export function modelFromFrame(frame: ScreenFrame): ViewModel {
+  return {
+    range: 'live', level: frame.level, scope: frame.scope, path: frame.path, asOf: frame.asOf,
+    totals: frame.today.values, compare: frame.today.yesterday, uniqueUsersIsDailyAverage: false,
+    trend: frame.trend, channels: frame.channels, children: frame.children, stores: frame.stores,
+  };
+}
+
+export function sumPoints(points: FlowPoint[]): Sums {
+  const sums = { ...EMPTY_SUMS };
+  for (const p of points) {
+    sums.exposure += p.exposure; sums.clicks += p.clicks; sums.visits += p.visits;
+    sums.conversions += p.conversions; sums.revenue += p.revenue; sums.spend += p.spend;
+  }
+  // money sums of many points: keep them at the pipeline's 4 decimals
+  sums.revenue = Math.round(sums.revenue * 1e4) / 1e4;
+  sums.spend = Math.round(sums.spend * 1e4) / 1e4;
+  return sums;
+}
+
+const totalOf = (points: MetricPoint[], storeScope: boolean): MetricValues => {
+  const users = points.map((p) => p.uniqueUsers);
+  const uniqueUsers = users.length === 1 ? users[0]! : users.length ? Math.round(users.reduce((a, b) => a + b, 0) / users.length) : 0;
+  return deriveMetrics(sumPoints(points), uniqueUsers, storeScope);
+};
+
+export interface HistoryAnswers {
+  range: Exclude<TimeRange, 'live'>;
+  asOf: string;
+  /** step 1d over the range: totals */
+  totals: MetricsResponse;
+  /** step 1d over the period before: the comparison */
+  previous: MetricsResponse;
+  /** grouped by channel at the trend step */
+  byChannel: MetricsResponse;
+  /** grouped by region (nation) or store (region), step 1d */
+  byChild: MetricsResponse | null;
+  /** grouped by store, step 1d (nation only; a region's children are its stores) */
+  byStore: MetricsResponse | null;
+}
+
+/** A history range shaped like a live view, names and places taken from the live snapshot. */
+export function modelFromHistory(answers: HistoryAnswers, live: ScreenFrame): ViewModel {
+  const storeScope = live.level === 'store';
+  const seriesOf = (response: MetricsResponse | null, dim: 'channel' | 'region' | 'store') =>
+    new Map((response?.series ?? []).map((s) => [s.key[dim] ?? '', s.points]));
+  const channelSeries = seriesOf(answers.byChannel, 'channel');
+  const childDim = live.level === 'nation' ? 'region' : 'store';
+  const childSeries = seriesOf(answers.byChild, childDim);
+  const storeSeries = live.level === 'nation' ? seriesOf(answers.byStore, 'store') : childSeries;
+  const trendLength = answers.byChannel.series[0]?.points.length ?? 0;
+  const trend: FlowPoint[] = [];
+  for (let i = 0; i < trendLength; i++) {
+    const at = answers.byChannel.series.map((s) => s.points[i]!);
+    trend.push({ t: at[0]!.t, ...deriveMetrics(sumPoints(at), 0, storeScope) });
+  }
+  const children = live.children.map((c) => ({ ...c, today: totalOf(childSeries.get(c.id) ?? [], childDim === 'store') }));
+  return {
+    range: answers.range, level: live.level, scope: live.scope, path: live.path, asOf: answers.asOf,
+    totals: totalOf(answers.totals.series[0]?.points ?? [], storeScope),
+    compare: answers.previous.series.length ? sumPoints(answers.previous.series[0]!.points) : null,
+    uniqueUsersIsDailyAverage: (answers.totals.series[0]?.points.length ?? 0) > 1,
+    trend,
+    channels: live.channels.map((c) => {
+      const points = channelSeries.get(c.id) ?? [];
+      return { ...c, today: totalOf(points, storeScope), trend: points };
+    }),
+    children,
+    stores: live.level === 'nation' ? live.stores.map((s) => ({ ...s, today: totalOf(storeSeries.get(s.id) ?? [], true) })) : children,
+  };
+}
