@@ -61,11 +61,9 @@ describe('a processor killed with SIGKILL in the middle of batches', () => {
       child.kill('SIGKILL');
       await exited(child);
       kills++;
-      const pending = (await app.redis.xpending(streamKey(), app.cfg.pipeline.stream.group)) as [number];
       lastLength = await app.redis.xlen(streamKey());
       expect(lastLength).toBeLessThan(total); // progress was made before the kill
       if (lastLength === 0) break;
-      void pending;
     }
     expect(kills).toBeGreaterThanOrEqual(3);
 

@@ -1,0 +1,173 @@
+import { io } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../server/start-server.js';
+import { createLogger } from '../stream/log.js';
+import type { ScreenFrame } from '../stream/types.js';
+import { API_KEY, AUTH_SECRET, sleep, startTestApp, type TestApp } from './harness.js';
+import { connectScreen, type ScreenClient } from './screen-client.js';
+
+let app: TestApp;
+const clients: ScreenClient[] = [];
+beforeAll(async () => (app = await startTestApp('screensock', { pushIntervalMs: 200 })));
+afterAll(async () => {
+  for (const client of clients) client.close();
+  await app?.close();
+});
+
+const open = async (username: string | undefined, subscription = {}) => {
+  const client = connectScreen(app.server.url, username ? await app.token(username) : undefined, subscription);
+  clients.push(client);
+  return client;
+};
+
+let seq = 0;
+/** `visits` foot traffic at a store, now */
+async function postVisits(store: string, visits: number) {
+  const response = await app.post([{ id: `sv-${seq++}`, type: 'visit', ts: Date.now(), channel: 'store', store, count: visits }]);
+  expect(response.status).toBe(202);
+}
+const visits5m = (frame: ScreenFrame) => frame.windows['5m'].visits;
+
+describe('the /screen namespace', () => {
+  it('refuses a connection without a token or with a bad one', async () => {
+    for (const auth of [{}, { token: 'not-a-token' }]) {
+      const socket = io(`${app.server.url}/screen`, { auth, transports: ['websocket'], reconnection: false });
+      const error = await new Promise<Error>((resolve) => socket.on('connect_error', resolve));
+      expect(error.message).toMatch(/token/);
+      socket.close();
+    }
+  });
+
+  it('answers subscribe with the full snapshot of the view, equal to /api/v1/live', async () => {
+    await postVisits('sh-jingan', 7);
+    await app.post([{ id: `sv-${seq++}`, type: 'conversion', ts: Date.now(), channel: 'douyin', region: 'east', value: 199.5, userId: 'u-1' }]);
+    await app.drained();
+    const client = await open('ops');
+    const ack = await client.subscribed;
+    if (!('snapshot' in ack)) throw new Error(ack.error);
+    const snapshot = ack.snapshot;
+    expect(snapshot).toMatchObject({ viewKey: 'all', level: 'nation', partial: false });
+    expect(snapshot.trend).toHaveLength(360);
+    expect(snapshot.channels).toHaveLength(app.cfg.channels.length);
+    expect(snapshot.channels.every((c) => c.trend.length === 60)).toBe(true);
+    expect(snapshot.children.map((c) => c.id)).toEqual(app.cfg.regions.map((r) => r.id));
+    expect(snapshot.stores).toHaveLength(app.cfg.storeById.size);
+    const live = await (await app.get('/api/v1/live')).json();
+    for (const window of ['1m', '5m', '15m', '1h', '24h'] as const) {
+      expect(snapshot.windows[window]).toEqual(live.windows[window]);
+    }
+    expect(snapshot.windows['1h']).toMatchObject({ visits: 7, conversions: 1, revenue: 199.5 });
+    expect(snapshot.trend.reduce((sum, p) => sum + p.visits, 0)).toBe(7);
+    expect(snapshot.children.find((c) => c.id === 'east')!.today.visits).toBeGreaterThanOrEqual(7);
+    expect(snapshot.channels.find((c) => c.id === 'douyin')!.trend.reduce((sum, p) => sum + p.revenue, 0)).toBe(199.5);
+  });
+
+  it('compares today with the same span of yesterday, read from the database', async () => {
+    const justAfterMidnight = 180_000 - ((Date.now() + 8 * 3_600_000) % 86_400_000);
+    if (justAfterMidnight > 0) await sleep(justAfterMidnight); // yesterday's span must be longer than the 2 min used below
+    const now = Date.now();
+    const sinceMidnight = (now + 8 * 3_600_000) % 86_400_000;
+    const yesterdayTs = now - 86_400_000 - Math.min(60_000, sinceMidnight / 2); // inside yesterday's span up to this time
+    const tooLate = now - 86_400_000 + 120_000; // yesterday, but after this time of day: not compared
+    expect((await app.post([
+      { id: 'y-1', type: 'visit', ts: yesterdayTs, channel: 'store', store: 'wx-zhongshan', count: 9 },
+      { id: 'y-2', type: 'visit', ts: tooLate, channel: 'store', store: 'wx-zhongshan', count: 4 },
+    ])).status).toBe(202);
+    await app.drained();
+    const client = await open('ops', { store: 'wx-zhongshan' });
+    const ack = await client.subscribed;
+    if (!('snapshot' in ack)) throw new Error(ack.error);
+    expect(ack.snapshot.today.yesterday).toMatchObject({ visits: 9, conversions: 0 });
+    expect(ack.snapshot.today.values.visits).toBe(0);
+  });
+
+  it('pushes changes to the rooms that watch them, and only to those', async () => {
+    const east = await open('ops', { region: 'east' });
+    const north = await open('ops', { region: 'north' });
+    const [eastAck, northAck] = await Promise.all([east.subscribed, north.subscribed]);
+    if (!('snapshot' in eastAck) || !('snapshot' in northAck)) throw new Error('refused');
+    const eastBefore = visits5m(eastAck.snapshot);
+    const northBefore = visits5m(northAck.snapshot);
+    await postVisits('hz-wulin', 11);
+    const frame = await east.waitFor((f) => visits5m(f) === eastBefore + 11, 3_000);
+    expect(frame.partial).toBe(true);
+    expect(frame.children.find((c) => c.id === 'hz-wulin')!.today.visits).toBeGreaterThanOrEqual(11);
+    await sleep(600);
+    expect(east.frames.every((f) => f.viewKey === 'r:east')).toBe(true);
+    expect(north.frames.every((f) => f.viewKey === 'r:north' && visits5m(f) === northBefore)).toBe(true);
+  });
+
+  it('pushes a changing view at most once per PUSH_INTERVAL_MS, and a quiet one at once', async () => {
+    const client = await open('ops', { store: 'hf-huaihe' });
+    const ack = await client.subscribed;
+    if (!('snapshot' in ack)) throw new Error('refused');
+    await sleep(600); // past the interval since the snapshot
+    const quietBefore = visits5m(ack.snapshot);
+    const posted = Date.now();
+    await postVisits('hf-huaihe', 1);
+    await client.waitFor((f) => visits5m(f) === quietBefore + 1, 2_000);
+    const quietLatency = Date.now() - posted;
+    client.frames.length = 0;
+    const until = Date.now() + 2_000;
+    while (Date.now() < until) {
+      await postVisits('hf-huaihe', 1);
+      await sleep(40);
+    }
+    await sleep(300);
+    const times = client.frames.map((f) => Date.parse(f.asOf));
+    expect(times.length).toBeGreaterThanOrEqual(6); // about one per 200 ms while it changes
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(190);
+    expect(quietLatency).toBeLessThan(200 + 150); // not left waiting for a fixed tick
+  });
+
+  it('refuses a manager another region, its stores and its channels, in the ack', async () => {
+    for (const subscription of [{ region: 'north' }, { store: 'bj-sanlitun' }, { region: 'north', channel: 'douyin' }]) {
+      const client = await open('manager-east', subscription);
+      const ack = await client.subscribed;
+      expect(ack).toEqual({ error: expect.stringMatching(/may not read region "north"/) });
+      client.close();
+    }
+    const own = await open('manager-east');
+    const ack = await own.subscribed;
+    expect('snapshot' in ack && ack.snapshot.viewKey).toBe('r:east');
+  });
+
+  it('names a malformed subscription', async () => {
+    const client = await open('ops', { region: 'east', colour: 'red' });
+    expect(await client.subscribed).toEqual({ error: expect.stringMatching(/colour|Unrecognized/) });
+  });
+
+  it('gives a reconnecting screen a fresh snapshot with what happened meanwhile', async () => {
+    const client = await open('ops', { store: 'nj-xinjiekou' });
+    const ack = await client.subscribed;
+    if (!('snapshot' in ack)) throw new Error(ack.error);
+    const before = visits5m(ack.snapshot);
+    client.socket.io.engine.close(); // the transport drops, as on a network blip
+    await postVisits('nj-xinjiekou', 5);
+    await app.drained();
+    await client.waitFor((f) => !f.partial && visits5m(f) === before + 5, 5_000);
+    expect(client.snapshots.length).toBe(2);
+  });
+
+  it('serves one wall from two server instances that share rooms through Redis', async () => {
+    const second: RunningServer = await startServer({
+      cfg: app.cfg, stores: app.stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET,
+      apiKeys: () => [API_KEY], log: createLogger('screensock-2'), jobs: false, pushIntervalMs: 200,
+    });
+    try {
+      const onFirst = await open('ops', { store: 'sz-guanqian' });
+      const onSecond = connectScreen(second.url, await app.token('ops'), { store: 'sz-guanqian' });
+      clients.push(onSecond);
+      const [a, b] = await Promise.all([onFirst.subscribed, onSecond.subscribed]);
+      if (!('snapshot' in a) || !('snapshot' in b)) throw new Error('refused');
+      const before = visits5m(a.snapshot);
+      await postVisits('sz-guanqian', 3);
+      // only one server is the push leader: one of the two clients is served through the adapter
+      await Promise.all([onFirst, onSecond].map((c) => c.waitFor((f) => f.partial && visits5m(f) === before + 3, 3_000)));
+      const leaders = await app.redis.get(`${app.stores.redisPrefix}lock:push`);
+      expect(leaders).toBeTruthy();
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,175 @@
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoHistory, postEvents } from '../server/simulator/backfill.js';
+import { seededRandom } from '../server/simulator/generator.js';
+import { startServer, type RunningServer } from '../server/start-server.js';
+import { createLogger } from '../stream/log.js';
+import type { LiveResponse } from '../stream/types.js';
+import { API_KEY, AUTH_SECRET, sleep, startTestApp, type TestApp } from './harness.js';
+import { SCREENSHOT_DIR, clickMapAt, launchChromium, logIn, tileValue } from './browser/chromium.js';
+
+let app: TestApp;
+let browser: Browser;
+beforeAll(async () => {
+  app = await startTestApp('wallbrowser', { pushIntervalMs: 250, screenDir: 'dist/screen' });
+  await postEvents(app.cfg, `${app.server.url}/api/v1/events`, API_KEY, demoHistory(app.cfg, Date.now(), seededRandom(7)));
+  await app.drained(120_000);
+  browser = await launchChromium();
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+}, 180_000);
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+async function newPage(width = 1920, height = 1080): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
+  return context.newPage();
+}
+
+let seq = 0;
+const post = (events: object[]) => app.post(events.map((e) => ({ id: `wb-${seq++}`, ts: Date.now(), ...e })));
+
+describe('the wall in Chromium', () => {
+  it('signs in and shows the nation with the numbers of /api/v1/live', async () => {
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops');
+    expect(await page.getAttribute('.wall', 'data-view')).toBe('all');
+    const live = (await (await app.get('/api/v1/live')).json()) as LiveResponse;
+    for (const field of ['exposure', 'clicks', 'conversions', 'revenue', 'spend', 'visits'] as const) {
+      expect(await tileValue(page, field), field).toBeCloseTo(live.today[field], 4);
+    }
+    expect(await page.textContent('[data-test=connection]')).toContain('实时连接');
+    await sleep(1_500); // let charts settle for the picture
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-1920x1080.png` });
+    await page.context().close();
+  });
+
+  it('shows posted events on the tiles within 2 seconds', async () => {
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops');
+    const before = await tileValue(page, 'conversions');
+    const revenueBefore = await tileValue(page, 'revenue');
+    const posted = Date.now();
+    expect((await post([{ type: 'conversion', channel: 'jd', region: 'south', count: 3, value: 777.7 }])).status).toBe(202);
+    await page.waitForFunction((expected) => Number(document.querySelector('[data-tile=conversions]')?.getAttribute('data-value')) === expected, before + 3, { timeout: 2_000 });
+    const seenAfter = Date.now() - posted;
+    expect(seenAfter).toBeLessThan(2_000);
+    expect(await tileValue(page, 'revenue')).toBeCloseTo(revenueBefore + 777.7, 4);
+    await page.context().close();
+  });
+
+  it('drills down: a region on the map, then a store, and back by the breadcrumb', async () => {
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops');
+    page.on('response', (r) => { if (r.status() >= 500) console.log('HTTP', r.status(), r.url()); });
+    await page.waitForSelector('[data-test=map]');
+    await sleep(500);
+    const guangdongNorth: [number, number] = [113.6, 24.6]; // Shaoguan, in the south region, with no store near
+    expect([...app.cfg.storeById.values()].every((s) => Math.hypot(s.lng - guangdongNorth[0], s.lat - guangdongNorth[1]) > 1)).toBe(true);
+    await clickMapAt(page, guangdongNorth);
+    await page.waitForSelector('.wall[data-view="r:south"]');
+    expect(await page.textContent('[data-test=breadcrumb]')).toContain('华南');
+    await sleep(1_500);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/region-south-1920x1080.png` });
+    const store = app.cfg.storeById.get('nn-chaoyang')!;
+    await clickMapAt(page, [store.lng, store.lat]);
+    await page.waitForSelector('.wall[data-view="s:nn-chaoyang"]');
+    expect(await page.textContent('[data-test=breadcrumb]')).toContain(store.name);
+    const live = (await (await app.get('/api/v1/live?store=nn-chaoyang')).json()) as LiveResponse;
+    expect(await tileValue(page, 'visits')).toBe(live.today.visits);
+    await sleep(1_500);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/store-nn-chaoyang-1920x1080.png` });
+    await page.click('[data-test=breadcrumb] a >> nth=0');
+    await page.waitForSelector('.wall[data-view="all"]');
+    await page.context().close();
+  });
+
+  it('keeps a manager to its region: the wall refuses another region and stays', async () => {
+    const page = await newPage();
+    await logIn(page, app.server.url, 'manager-east');
+    expect(await page.getAttribute('.wall', 'data-view')).toBe('r:east');
+    await page.evaluate(() => (location.hash = '#/region/north'));
+    await page.waitForSelector('[data-test=notice]');
+    expect(await page.textContent('[data-test=notice]')).toContain('无权');
+    await sleep(300);
+    expect(await page.getAttribute('.wall', 'data-view')).toBe('r:east');
+    await page.evaluate(() => (location.hash = '#/store/bj-sanlitun'));
+    await page.waitForSelector('[data-test=notice]');
+    expect(await page.getAttribute('.wall', 'data-view')).toBe('r:east');
+    await page.context().close();
+  });
+
+  it('switches to English and to the 7-day range from the query API', async () => {
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops');
+    await page.click('[data-test=lang]');
+    await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('Marketing'));
+    await page.click('[data-range="7d"]');
+    await page.waitForFunction(() => document.querySelector('[data-tile=uniqueUsers] small')?.textContent?.includes('daily'));
+    const from = new Date(Date.now() - 6 * 86_400_000);
+    const metrics = await (await app.get(`/api/v1/metrics?step=1d&from=${Math.floor((from.getTime() + 8 * 3_600_000) / 86_400_000) * 86_400_000 - 8 * 3_600_000}`)).json();
+    const revenue = metrics.series[0].points.reduce((sum: number, p: { revenue: number }) => sum + p.revenue, 0);
+    expect(await tileValue(page, 'revenue')).toBeCloseTo(revenue, 2);
+    await sleep(1_000);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-7d-en-1920x1080.png` });
+    await page.context().close();
+  });
+
+  it('shows a lost connection and recovers by itself when the server comes back', async () => {
+    const start = (port: number) => startServer({
+      cfg: app.cfg, stores: app.stores, port, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET,
+      apiKeys: () => [API_KEY], log: createLogger('wallbrowser-2'), jobs: false, pushIntervalMs: 250, screenDir: 'dist/screen',
+    });
+    let server: RunningServer = await start(0);
+    const port = server.port;
+    const page = await newPage();
+    try {
+      await logIn(page, server.url, 'ops');
+      await page.waitForSelector('[data-test=connection].live');
+      await server.close();
+      await page.waitForSelector('[data-test=connection].lost', { timeout: 5_000 });
+      await page.waitForSelector('.tiles.stale', { timeout: 20_000 });
+      await page.screenshot({ path: `${SCREENSHOT_DIR}/connection-lost-1920x1080.png` });
+      server = await start(port);
+      await page.waitForSelector('[data-test=connection].live', { timeout: 15_000 });
+      const before = await tileValue(page, 'conversions');
+      expect((await post([{ type: 'conversion', channel: 'taobao', region: 'east', value: 88 }])).status).toBe(202);
+      await page.waitForFunction((expected) => Number(document.querySelector('[data-tile=conversions]')?.getAttribute('data-value')) === expected, before + 1, { timeout: 3_000 });
+      expect(await page.$('.tiles.stale')).toBeNull();
+    } finally {
+      await page.context().close();
+      await server.close();
+    }
+  });
+
+  it('rotates through the views in kiosk mode, without controls', async () => {
+    const page = await newPage();
+    await page.goto(`${app.server.url}/?kiosk=1&rotate=5`);
+    await page.fill('input[name=username]', 'ops');
+    await page.fill('input[name=password]', 'demo');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.wall[data-view="all"]');
+    expect(await page.$('[data-range]')).toBeNull();
+    expect(await page.$('[data-test=lang]')).toBeNull();
+    await page.waitForSelector(`.wall[data-view="r:${app.cfg.regions[0]!.id}"]`, { timeout: 8_000 });
+    await page.waitForSelector(`.wall[data-view="r:${app.cfg.regions[1]!.id}"]`, { timeout: 8_000 });
+    await page.context().close();
+  });
+
+  it('draws the same wall on a 4K display', async () => {
+    const page = await newPage(3840, 2160);
+    await logIn(page, app.server.url, 'ops');
+    const box = await page.locator('.wall').boundingBox();
+    expect(box).toMatchObject({ x: 0, y: 0, width: 3840, height: 2160 });
+    const canvasWidth = await page.evaluate(() => (document.querySelector('[data-test=map] canvas') as HTMLCanvasElement).width);
+    const cssWidth = await page.evaluate(() => (document.querySelector('[data-test=map] canvas') as HTMLCanvasElement).offsetWidth);
+    expect(canvasWidth).toBe(cssWidth * 2); // drawn at the display's resolution, not stretched
+    const scroll = await page.evaluate(() => ({ x: document.documentElement.scrollWidth, y: document.documentElement.scrollHeight }));
+    expect(scroll).toEqual({ x: 3840, y: 2160 });
+    await sleep(1_500);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-3840x2160.png` });
+    await page.context().close();
+  });
+});
