@@ -4,6 +4,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { deleteKeys } from '../harness.js';
 
 /** redis-benchmark-style: pipelined HINCRBY (the hot-bucket write) for `seconds`, ops/s. */
 export async function redisPipelinedWrites(url: string, prefix: string, seconds = 5): Promise<number> {
@@ -18,12 +19,7 @@ export async function redisPipelinedWrites(url: string, prefix: string, seconds 
     ops += 1000;
   }
   const rate = ops / ((performance.now() - started) / 1000);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}ceiling:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, `${prefix}ceiling:`);
   redis.disconnect();
   return rate;
 }

@@ -12,7 +12,7 @@ const BATCH = 1000;
 const CHANNELS = ['douyin', 'wechat', 'xiaohongshu', 'baidu', 'taobao', 'jd', 'app', 'wecom', 'sms'];
 const REGIONS = ['east', 'north', 'south', 'central', 'southwest', 'northwest', 'northeast'];
 
-interface Totals { exposure: number; clicks: number; conversions: number; revenueCents: number }
+export interface Totals { exposure: number; clicks: number; conversions: number; revenueCents: number }
 
 /**
  * A batch shaped like real traffic (and like the simulator's): tracked clicks and orders of known
@@ -56,13 +56,13 @@ export function makeBatch(cfg: AppConfig, runId: string, seq: { n: number }, tot
   return `[${parts.join(',')}]`;
 }
 
-async function login(url: string): Promise<string> {
+export async function login(url: string): Promise<string> {
   const r = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ops', password: 'demo' }) });
   return ((await r.json()) as { token: string }).token;
 }
 
 /** Posts batches at `rate` events/s for `seconds` (open loop, up to 16 requests in flight). */
-async function drive(url: string, cfg: AppConfig, runId: string, seq: { n: number }, totals: Totals, rate: number, seconds: number) {
+export async function drive(url: string, cfg: AppConfig, runId: string, seq: { n: number }, totals: Totals, rate: number, seconds: number) {
   const statuses = new Map<number, number>();
   let accepted = 0;
   const batchesPerSec = rate / BATCH;

@@ -6,13 +6,18 @@ import pg from 'pg';
 import { loadConfig } from '../../config/load.js';
 import { storeSettingsFromEnv } from '../../stream/connect.js';
 import { postgresCopyRows, redisPipelinedWrites, redisStreamAppend } from './ceilings.js';
+import { deleteKeys } from '../harness.js';
 import { benchIngest } from './ingest.js';
+import { benchDrillDown } from './drilldown.js';
+import { benchScreen, benchScreenPage } from './screen.js';
 import { printTable, saveResult, type BenchResult } from './report.js';
 
 const seconds = Number(process.env.BENCH_SECONDS || 60);
 const rate = Number(process.env.BENCH_RATE || 30_000);
 const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
 const processors = Number(process.env.BENCH_PROCESSORS || 2);
+const pushIntervalMs = Number(process.env.PUSH_INTERVAL_MS || 500);
+const only = (process.env.BENCH_ONLY ?? 'ingest,screen,drilldown').split(',');
 const cfg = loadConfig();
 const runId = `bench_${Date.now().toString(36)}`;
 const stores = { ...storeSettingsFromEnv(), redisPrefix: `${runId}:`, dbSchema: runId };
@@ -31,17 +36,32 @@ const results: BenchResult[] = [
   { name: 'ceiling-postgres-copy-rows', events: 500_000, eventsPerSec: copyRows, p50Ms: null, p95Ms: null, p99Ms: null, peakRssMb: null, ceiling: null, ratio: null },
 ];
 
-process.stdout.write(`ingest: ${rate} events/s offered for ${seconds} s, then latency at ${latencyRate} events/s…\n`);
 try {
-  results.push(...(await benchIngest(cfg, stores, { seconds, rate, latencyRate, processors, ceilings: { streamEventsPerSec: streamEvents, copyRowsPerSec: copyRows } })));
+  if (only.includes('ingest')) {
+    process.stdout.write(`ingest: ${rate} events/s offered for ${seconds} s, then latency at ${latencyRate} events/s…\n`);
+    results.push(...(await benchIngest(cfg, stores, { seconds, rate, latencyRate, processors, ceilings: { streamEventsPerSec: streamEvents, copyRowsPerSec: copyRows } })));
+  }
+  if (only.includes('screen')) {
+    process.stdout.write(`screen: event → frame at ${latencyRate} events/s, fan-out to 200 clients, the page in Chromium…\n`);
+    results.push(...(await benchScreen(cfg, stores, { seconds, latencyRate, processors, pushIntervalMs, fanOutClients: 200 })));
+    const page = await benchScreenPage(cfg, stores);
+    if (page) results.push(page);
+  }
+  if (only.includes('drilldown')) {
+    process.stdout.write(`drill-down: 30 days of history, the wall's range queries…\n`);
+    const drill = { ...stores, dbSchema: `${stores.dbSchema}_dd`, redisPrefix: `${stores.redisPrefix}dd:` };
+    try {
+      results.push(await benchDrillDown(cfg, drill, { days: 30, rounds: 20, copyRowsPerSec: copyRows }));
+    } finally {
+      const db = new pg.Client({ connectionString: stores.databaseUrl });
+      await db.connect();
+      await db.query(`DROP SCHEMA IF EXISTS "${drill.dbSchema}" CASCADE`);
+      await db.end();
+    }
+  }
 } finally {
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${stores.redisPrefix}*`, 'COUNT', 5000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, stores.redisPrefix);
   redis.disconnect();
   const db = new pg.Client({ connectionString: stores.databaseUrl });
   await db.connect();

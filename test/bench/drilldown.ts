@@ -1,0 +1,83 @@
+// Drill-down over 30 days: the queries the wall issues when someone picks "30 days" (totals,
+// the period before, per channel, per region, per store) and a region's stores, over 30 days
+// of stored history written straight through the processor's sink (ingest refuses events
+// older than the 48 h lateness, as it should).
+import type { AppConfig } from '../../config/load.js';
+import { backfillEvents } from '../../server/simulator/backfill.js';
+import { seededRandom } from '../../server/simulator/generator.js';
+import { createPool, type StoreSettings } from '../../stream/connect.js';
+import { migrate } from '../../stream/db/migrate.js';
+import { writeBatch } from '../../stream/db/sink.js';
+import type { MarketingEvent } from '../../stream/types.js';
+import { login } from './ingest.js';
+import { freePort, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { percentile, type BenchResult } from './report.js';
+
+const DAY = 86_400_000;
+
+export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, options: { days: number; rounds: number; copyRowsPerSec: number }): Promise<BenchResult> {
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
+  const storage = await migrate(pool, cfg, stores.dbSchema);
+  const now = Date.now();
+  const from = Math.floor((now - options.days * DAY) / 1_800_000) * 1_800_000;
+  const history = backfillEvents(cfg, from, now - 3_600_000, 1_800_000, seededRandom(5), 'dd');
+  const loadStarted = performance.now();
+  for (let i = 0; i < history.length; i += 20_000) {
+    const batch = history.slice(i, i + 20_000).map((e) => ({
+      entryId: `0-${i}`,
+      event: { ...e, ts: e.ts, count: e.count ?? 1, value: e.value ?? 0, region: e.region ?? (e.store ? cfg.storeById.get(e.store)!.region : undefined) } as MarketingEvent,
+    }));
+    await writeBatch(pool, batch, { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs });
+  }
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  await pool.end();
+
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
+  try {
+    await waitReady(url);
+    const token = await login(url);
+    const get = (query: string) => fetch(`${url}/api/v1/metrics?${query}`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => {
+      if (!r.ok) throw new Error(`${query}: ${r.status} ${await r.text()}`);
+      return r.json();
+    });
+    const dayStart = Math.floor((now + cfg.dayOffsetMs) / DAY) * DAY - cfg.dayOffsetMs;
+    const rangeFrom = dayStart - (options.days - 1) * DAY;
+    const span = now - rangeFrom;
+    const switchTimes: number[] = [];
+    const regionTimes: number[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      // the five queries the wall sends at once for the nation's "30 days"
+      let t0 = performance.now();
+      await Promise.all([
+        get(`from=${rangeFrom}&to=${now}&step=1d`),
+        get(`from=${rangeFrom - span}&to=${now - span}&step=1d`),
+        get(`from=${rangeFrom}&to=${now}&step=1d&groupBy=channel`),
+        get(`from=${rangeFrom}&to=${now}&step=1d&groupBy=region`),
+        get(`from=${rangeFrom}&to=${now}&step=1d&groupBy=store`),
+      ]);
+      switchTimes.push(performance.now() - t0);
+      const region = cfg.regions[round % cfg.regions.length]!.id;
+      t0 = performance.now();
+      await Promise.all([
+        get(`from=${rangeFrom}&to=${now}&step=1d&region=${region}`),
+        get(`from=${rangeFrom}&to=${now}&step=1d&region=${region}&groupBy=channel`),
+        get(`from=${rangeFrom}&to=${now}&step=1d&region=${region}&groupBy=store`),
+      ]);
+      regionTimes.push(performance.now() - t0);
+    }
+    switchTimes.sort((a, b) => a - b);
+    regionTimes.sort((a, b) => a - b);
+    return {
+      name: 'drill-down-30d', events: history.length, eventsPerSec: null,
+      p50Ms: percentile(switchTimes, 50), p95Ms: percentile(switchTimes, 95), p99Ms: percentile(switchTimes, 99), peakRssMb: null,
+      ceiling: null, ratio: null,
+      notes: `${storage}: ${history.length} stored events over ${options.days} days (written in ${loadSeconds.toFixed(1)} s); ` +
+        `the wall's five "30 days" queries for the nation, ${options.rounds} rounds (columns); a region's three: p50 ${percentile(regionTimes, 50)?.toFixed(0)} ms, p99 ${percentile(regionTimes, 99)?.toFixed(0)} ms`,
+      extra: { storage, days: options.days, regionP50Ms: percentile(regionTimes, 50), regionP99Ms: percentile(regionTimes, 99) },
+    };
+  } finally {
+    await stop(server);
+  }
+}

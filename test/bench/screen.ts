@@ -1,0 +1,150 @@
+// The screen's speed: an event POSTed → the `metrics` frame that contains it at a real Socket.IO
+// client (under 5 000 events/s of background load); delivery of frames to 200 clients at once;
+// and the page itself in Chromium (first paint, first data, JS heap).
+import { existsSync } from 'node:fs';
+import { io, type Socket } from 'socket.io-client';
+import type { AppConfig } from '../../config/load.js';
+import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
+import type { StoreSettings } from '../../stream/connect.js';
+import type { ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
+import { drive, login, type Totals } from './ingest.js';
+import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { percentile, type BenchResult } from './report.js';
+
+// online events in the load carry no store, and store events use channel "store": this view sees only the probes
+const PROBE_VIEW: ScreenSubscription = { store: 'sh-jingan', channel: 'app' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function subscribe(url: string, token: string, view: ScreenSubscription, onFrame: (frame: ScreenFrame, receivedAt: number) => void): Promise<{ socket: Socket; snapshot: ScreenFrame }> {
+  const socket = io(`${url}/screen`, { auth: { token }, transports: ['websocket'], timeout: 60_000 });
+  socket.on('metrics', (frame: ScreenFrame) => onFrame(frame, Date.now()));
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('connect_error', reject); });
+  const ack = (await socket.emitWithAck('subscribe', view)) as ScreenSubscribeAck;
+  if ('error' in ack) throw new Error(ack.error);
+  return { socket, snapshot: ack.snapshot };
+}
+
+const summary = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) ?? null };
+};
+
+export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options: { seconds: number; latencyRate: number; processors: number; pushIntervalMs: number; fanOutClients: number }): Promise<BenchResult[]> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0', PUSH_INTERVAL_MS: String(options.pushIntervalMs) });
+  await waitReady(url);
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...storeEnv(stores), PROCESSOR_NAME: `screen-${i + 1}` }, PROCESSOR_NODE_FLAGS));
+  let serverRss = 0;
+  const rssTimer = setInterval(() => (serverRss = Math.max(serverRss, rssMb(server.pid!))), 250);
+  const token = await login(url);
+  const results: BenchResult[] = [];
+  const sockets: Socket[] = [];
+  try {
+    // --- event → screen ------------------------------------------------------------------------
+    let expected = 0;
+    let resolveSeen: ((at: number) => void) | null = null;
+    const probe = await subscribe(url, token, PROBE_VIEW, (frame, at) => {
+      if (resolveSeen && frame.windows['24h'].conversions >= expected) resolveSeen(at);
+    });
+    sockets.push(probe.socket);
+    const nation = await subscribe(url, token, {}, () => {}); // the nation view is computed at every push too, as on a real wall
+    sockets.push(nation.socket);
+    expected = probe.snapshot.windows['24h'].conversions;
+    const totals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
+    const background = drive(url, cfg, `scr${Date.now().toString(36)}`, { n: 0 }, totals, options.latencyRate, options.seconds);
+    const latencies: number[] = [];
+    const deadline = Date.now() + options.seconds * 1000;
+    let n = 0;
+    while (Date.now() < deadline) {
+      expected++;
+      const seen = new Promise<number>((resolve) => (resolveSeen = resolve));
+      const sentAt = Date.now();
+      const response = await fetch(`${url}/api/v1/events`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'demo-key' },
+        body: JSON.stringify([{ id: `probe-${Date.now()}-${n++}`, type: 'conversion', ts: Date.now(), channel: PROBE_VIEW.channel, store: PROBE_VIEW.store, value: 1 }]),
+      });
+      if (response.status !== 202) throw new Error(`probe refused: ${response.status}`);
+      const at = await Promise.race([seen, sleep(10_000).then(() => NaN)]);
+      resolveSeen = null;
+      if (Number.isNaN(at)) throw new Error('a probe event never reached the screen');
+      latencies.push(at - sentAt);
+      await sleep(200 + Math.random() * 300); // probes at random phases of the push cycle
+    }
+    const bg = await background;
+    results.push({
+      name: 'event-to-screen-latency', events: latencies.length, eventsPerSec: null, ...summary(latencies),
+      peakRssMb: serverRss, ceiling: null, ratio: null,
+      notes: `POST → the Socket.IO "metrics" frame containing it, ${latencies.length} probes, ${options.latencyRate} events/s background ` +
+        `(statuses ${JSON.stringify(bg.statuses)}), PUSH_INTERVAL_MS ${options.pushIntervalMs}, max ${Math.max(...latencies).toFixed(0)} ms; peak RSS of the server`,
+      extra: { pushIntervalMs: options.pushIntervalMs, maxMs: Math.max(...latencies) },
+    });
+
+    // --- fan-out ---------------------------------------------------------------------------------
+    const delivery: number[] = [];
+    let counting = false;
+    for (let connected = 0; connected < options.fanOutClients; connected += 20) {
+      const clients = await Promise.all(Array.from({ length: Math.min(20, options.fanOutClients - connected) }, () =>
+        subscribe(url, token, {}, (frame, at) => { if (counting) delivery.push(at - Date.parse(frame.asOf)); })));
+      sockets.push(...clients.map((c) => c.socket));
+    }
+    const fanOutSeconds = Math.min(30, options.seconds);
+    const fanOutRate = Math.min(1000, options.latencyRate);
+    const load = drive(url, cfg, `fan${Date.now().toString(36)}`, { n: 0 }, { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 }, fanOutRate, fanOutSeconds);
+    await sleep(2_000);
+    counting = true;
+    await load;
+    counting = false;
+    const framesPerClient = delivery.length / options.fanOutClients;
+    results.push({
+      name: 'screen-fan-out', events: delivery.length, eventsPerSec: delivery.length / (fanOutSeconds - 2), ...summary(delivery),
+      peakRssMb: serverRss, ceiling: null, ratio: null,
+      notes: `${options.fanOutClients} Socket.IO clients on the nation view, ${fanOutRate} events/s of load for ${fanOutSeconds} s: ` +
+        `${framesPerClient.toFixed(0)} frames each; delivery = receipt − the frame's asOf (includes reading the view from Redis)`,
+      extra: { clients: options.fanOutClients, framesPerClient },
+    });
+  } finally {
+    clearInterval(rssTimer);
+    for (const socket of sockets) socket.disconnect();
+    await Promise.all(processors.map(stop));
+    await stop(server);
+  }
+  return results;
+}
+
+/** The page in Chromium: first contentful paint, first data on the tiles, JS heap after GC. */
+export async function benchScreenPage(cfg: AppConfig, stores: StoreSettings): Promise<BenchResult | null> {
+  const { CHROMIUM, launchChromium } = await import('../browser/chromium.js');
+  if (!existsSync(CHROMIUM) || !existsSync('dist/screen/index.html')) return null;
+  const { openMetrics, readMetrics } = await import('../browser/page-metrics.js');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '1', SIM_BACKFILL: '0', PROCESSORS: '1' });
+  const browser = await launchChromium();
+  try {
+    await waitReady(url);
+    const token = await login(url);
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    // a wall that is already signed in, as after its first day
+    await context.addInitScript((session) => localStorage.setItem('wall.session', session), JSON.stringify({ username: 'ops', token, role: 'ops', regions: null, expiresAt: Date.now() + 3_600_000 }));
+    const page = await context.newPage();
+    const started = Date.now();
+    await page.goto(url);
+    await page.waitForSelector('[data-tile=revenue]');
+    const firstData = Date.now() - started;
+    const paint = await page.evaluate(() => performance.getEntriesByType('paint').map((e) => ({ name: e.name, ms: e.startTime })));
+    const cdp = await openMetrics(page);
+    await sleep(10_000);
+    const metrics = await readMetrics(cdp);
+    const fcp = paint.find((p) => p.name === 'first-contentful-paint')?.ms ?? null;
+    return {
+      name: 'screen-page', events: 0, eventsPerSec: null, p50Ms: fcp, p95Ms: null, p99Ms: null, peakRssMb: null, ceiling: null, ratio: null,
+      notes: `Chromium 1920×1080: first contentful paint ${fcp?.toFixed(0)} ms, first data on the tiles ${firstData} ms after navigation; ` +
+        `JS heap after GC ${(metrics.heapUsedBytes / 2 ** 20).toFixed(1)} MB, ${metrics.nodes} DOM nodes (p50 column = first contentful paint)`,
+      extra: { firstContentfulPaintMs: fcp, firstDataMs: firstData, heapMB: metrics.heapUsedBytes / 2 ** 20, nodes: metrics.nodes },
+    };
+  } finally {
+    await browser.close();
+    await stop(server);
+  }
+}
