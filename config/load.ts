@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { alertsFileSchema, notifiersFileSchema, type AlertsFile, type NotifierSpec } from './alert-schema.js';
 import {
   channelsFileSchema,
   geoFileSchema,
@@ -33,6 +34,8 @@ export interface AppConfig {
   users: User[];
   /** utcOffset of pipeline.windows in ms, e.g. +08:00 → 28 800 000 */
   dayOffsetMs: number;
+  alerts: AlertsFile;
+  notifiers: NotifierSpec[];
 }
 
 export const REQUIRED_CHANNELS = ['douyin', 'wechat', 'xiaohongshu', 'baidu', 'taobao', 'jd', 'app', 'wecom', 'sms', 'email', 'store'];
@@ -124,6 +127,13 @@ export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR): 
     });
   });
 
+  const notifiers = readYaml(dir, 'notifiers.yaml', notifiersFileSchema).notifiers;
+  assertUnique('notifiers.yaml', notifiers, (i) => `notifiers[${i}].id`);
+  const alerts = readYaml(dir, 'alerts.yaml', alertsFileSchema);
+  assertUnique('alerts.yaml', alerts.rules, (i) => `rules[${i}].id`);
+  const known = { channels: new Set(channels.map((c) => c.id)), regions: regionIds, stores: storeById, notifiers: new Set(notifiers.map((n) => n.id)) };
+  alerts.rules.forEach((rule, i) => checkRule(rule, `rules[${i}]`, known, pipeline.windows.hotRetention));
+
   return {
     dir,
     channels,
@@ -134,5 +144,39 @@ export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR): 
     pipeline,
     users,
     dayOffsetMs: offsetMs(pipeline.windows.utcOffset),
+    alerts,
+    notifiers,
   };
+}
+
+interface KnownIds {
+  channels: Set<string>;
+  regions: Set<string>;
+  stores: Map<string, Store>;
+  notifiers: Set<string>;
+}
+
+/** What the schema cannot see alone: ids that must exist, and scopes the live windows keep. */
+export function checkRule(rule: AlertsFile['rules'][number], path: string, known: KnownIds, hotRetentionMs: number): void {
+  const fail = (at: string, reason: string): never => {
+    throw new ConfigError('alerts.yaml', `${path}.${at}`, reason);
+  };
+  const { region, store, channel } = rule.filter ?? {};
+  if (region !== undefined && !known.regions.has(region)) fail('filter.region', `unknown region "${region}"`);
+  if (channel !== undefined && !known.channels.has(channel)) fail('filter.channel', `unknown channel "${channel}"`);
+  if (store !== undefined) {
+    const found = known.stores.get(store) ?? fail('filter.store', `unknown store "${store}"`);
+    if (region !== undefined && found.region !== region) fail('filter.store', `store "${store}" is not in region "${region}"`);
+  }
+  // the live windows keep all, channel, region, region×channel, store, store×channel and campaign
+  const kept =
+    rule.groupBy === 'campaign' ? !rule.filter || Object.values(rule.filter).every((v) => v === undefined)
+    : rule.groupBy === 'region' ? store === undefined
+    : rule.groupBy === 'channel' ? !(region !== undefined && store !== undefined)
+    : true;
+  if (!kept) fail('filter', `grouping by ${rule.groupBy} with this filter is not a scope the live windows keep`);
+  if (rule.window > hotRetentionMs) fail('window', `at most the hot retention of pipeline.yaml (${hotRetentionMs / 3_600_000} h)`);
+  rule.notify.forEach((target, j) => {
+    if (!known.notifiers.has(target)) fail(`notify[${j}]`, `no notifier "${target}" in notifiers.yaml`);
+  });
 }

@@ -203,12 +203,32 @@ export interface ScreenFrame {
 
 export type ScreenSubscribeAck = { snapshot: ScreenFrame } | { error: string };
 
-/** The `alert` event on /screen (fired, resolved, acknowledged); the alerts issue fills it. */
+export type AlertSeverity = 'critical' | 'warning' | 'info';
+export type AlertState = 'pending' | 'firing' | 'resolved' | 'cleared';
+
+/**
+ * An alert as the API lists it and as the `alert` event on /screen carries it (fired, resolved,
+ * acknowledged, …). `cleared`: a pending breach that ended before its `for` (never notified).
+ */
 export interface ScreenAlert {
   id: string;
-  state: 'pending' | 'firing' | 'resolved' | 'acknowledged';
-  severity?: string;
-  /** one line for the ticker, e.g. "抖音 转化率 下降 62%" */
-  summary?: string;
+  ruleId: string;
+  state: AlertState;
+  severity: AlertSeverity;
+  /** rule, severity, metric and the instance's dimensions (channel, region, store, campaign) */
+  labels: Record<string, string>;
+  /** one line for the ticker, e.g. "渠道转化率骤降 · 抖音：转化率 0.91%（较昨日同期 −62%）" */
+  summary: string;
+  summaryEn: string;
+  value: number | null;
+  /** event time the breach began */
+  activeSince: string;
+  firedAt: string | null;
+  resolvedAt: string | null;
+  ackedBy: string | null;
+  ackedAt: string | null;
+  /** the silence that keeps it from notifying, if any */
+  silencedBy: string | null;
+  /** when this change happened */
   at: string;
 }

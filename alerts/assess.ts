@@ -1,0 +1,31 @@
+// One window judged by a rule's detector, with the checks every rule shares: no data, and the
+// minimum volume below which a window is not judged at all.
+import type { Detector, Judgement, SeriesPoint } from './detectors/index.js';
+
+export type Assessment =
+  | { kind: 'judged'; judgement: Judgement }
+  /** a ratio over nothing (no clicks, no spend) */
+  | { kind: 'no-data' }
+  /** too little volume, now and in the baseline, to judge */
+  | { kind: 'quiet' }
+  /** no baseline yet (a young history, a zero baseline) */
+  | { kind: 'unjudged' };
+
+function median(values: number[]): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * The volume guard looks at the window and at its baseline: a store whose traffic collapses
+ * from 200 to 0 is judged (the baseline had volume); one that went from 3 to 0 at night is not.
+ */
+export function assess(detector: Detector, minVolume: number, current: SeriesPoint, history: SeriesPoint[]): Assessment {
+  if (current.value === null) return { kind: 'no-data' };
+  const volume = Math.max(current.volume, median(history.map((p) => p.volume)));
+  if (volume < minVolume) return { kind: 'quiet' };
+  const judgement = detector.judge({ ...current, value: current.value }, history);
+  return judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' };
+}

@@ -1,0 +1,69 @@
+// One line per alert for the ticker and the notifications, in Chinese and in English.
+import type { AlertMetric, AlertRule } from '../config/alert-schema.js';
+import type { AppConfig } from '../config/load.js';
+import type { Judgement } from './detectors/index.js';
+
+const METRIC_NAMES: Record<AlertMetric, [string, string]> = {
+  exposure: ['曝光', 'exposure'], clicks: ['点击', 'clicks'], visits: ['客流', 'foot traffic'], conversions: ['订单', 'orders'],
+  revenue: ['营收', 'revenue'], spend: ['花费', 'spend'], uniqueUsers: ['独立用户', 'unique users'], ctr: ['点击率', 'CTR'],
+  cvr: ['转化率', 'conversion rate'], roi: ['ROI', 'ROI'], cac: ['获客成本', 'CAC'],
+};
+const VS_NAMES = { previous: ['较上一窗口', 'vs the previous window'], 'day-ago': ['较昨日同期', 'vs a day ago'], 'week-ago': ['较上周同期', 'vs a week ago'] } as const;
+
+export function formatMetric(metric: AlertMetric, value: number | null): string {
+  if (value === null) return '—';
+  if (metric === 'ctr' || metric === 'cvr') return `${(value * 100).toFixed(2)}%`;
+  if (metric === 'roi') return value.toFixed(2);
+  if (metric === 'revenue' || metric === 'spend' || metric === 'cac') return `¥${value.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
+  return Math.round(value).toLocaleString('en-US');
+}
+
+const percent = (change: number) => `${change >= 0 ? '+' : '−'}${Math.abs(change * 100).toFixed(0)}%`;
+
+/** What the labels name, e.g. "抖音" / "Douyin", "华东 · 杭州武林店". */
+export function instanceNames(labels: Record<string, string>, cfg: AppConfig): [string, string] {
+  const parts: Array<[string, string]> = [];
+  if (labels.store) {
+    const store = cfg.storeById.get(labels.store);
+    parts.push(store ? [store.name, store.nameEn] : [labels.store, labels.store]);
+  } else if (labels.region) {
+    const region = cfg.regionById.get(labels.region);
+    parts.push(region ? [region.name, region.nameEn] : [labels.region, labels.region]);
+  }
+  if (labels.channel) {
+    const channel = cfg.channelById.get(labels.channel);
+    parts.push(channel ? [channel.name, channel.nameEn] : [labels.channel, labels.channel]);
+  }
+  if (labels.campaign) parts.push([`活动 ${labels.campaign}`, `campaign ${labels.campaign}`]);
+  if (!parts.length) parts.push(['全国', 'Nation']);
+  return [parts.map((p) => p[0]).join(' · '), parts.map((p) => p[1]).join(' · ')];
+}
+
+/** "渠道转化率骤降 · 抖音：转化率 0.91%（较昨日同期 −62%）" and its English twin. */
+export function summarize(rule: AlertRule, labels: Record<string, string>, value: number | null, judgement: Judgement | undefined, cfg: AppConfig): [string, string] {
+  const [whereZh, whereEn] = instanceNames(labels, cfg);
+  const [metricZh, metricEn] = METRIC_NAMES[rule.metric];
+  const shown = formatMetric(rule.metric, value);
+  let zh = '';
+  let en = '';
+  if (rule.when) {
+    const below = 'below' in rule.when;
+    const bound = formatMetric(rule.metric, below ? (rule.when as { below: number }).below : (rule.when as { above: number }).above);
+    zh = `${below ? '低于' : '高于'} ${bound}`;
+    en = `${below ? 'below' : 'above'} ${bound}`;
+  } else if (judgement && rule.detector) {
+    const d = rule.detector;
+    if (d.kind === 'drop' || d.kind === 'rise') {
+      zh = `${VS_NAMES[d.vs][0]} ${percent(judgement.score)}`;
+      en = `${percent(judgement.score)} ${VS_NAMES[d.vs][1]}`;
+    } else {
+      const base = formatMetric(rule.metric, judgement.baseline ?? null);
+      zh = `${d.kind === 'seasonal' ? '偏离日常' : '偏离均值'} ${judgement.score.toFixed(1)}σ（基线 ${base}）`;
+      en = `${judgement.score.toFixed(1)}σ off the ${d.kind === 'seasonal' ? 'daily profile' : 'mean'} (baseline ${base})`;
+    }
+  }
+  return [
+    `${rule.name} · ${whereZh}：${metricZh} ${shown}${zh ? `（${zh}）` : ''}`,
+    `${rule.nameEn} · ${whereEn}: ${metricEn} ${shown}${en ? ` (${en})` : ''}`,
+  ];
+}

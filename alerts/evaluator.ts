@@ -1,0 +1,253 @@
+// The evaluation loop: every `evaluation.interval`, one server (the Redis leader) judges every
+// rule instance on event time, moves each through its lifecycle, writes the changes and the
+// notifications they call for in one transaction, and then tells the screens.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Pool, PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import type { AlertRule } from '../config/alert-schema.js';
+import type { AppConfig } from '../config/load.js';
+import { BUCKET_MS, floorTo } from '../stream/buckets.js';
+import type { RedisKeys } from '../stream/redis-keys.js';
+import type { ScreenAlert } from '../stream/types.js';
+import { leaderLock } from '../server/leader-lock.js';
+import { assess } from './assess.js';
+import { ruleDetector } from './detectors/index.js';
+import { summarize } from './describe.js';
+import { ruleInstances, type RuleInstance } from './instances.js';
+import { advance } from './lifecycle.js';
+import { notificationPayload, type NotificationAlert } from './notification.js';
+import { silencing } from './silences.js';
+import { activeSilences, alertView, lockEvaluation, type AlertRow } from './store.js';
+import { createWindowReader } from './window-read.js';
+
+export interface EvaluatorDeps {
+  cfg: AppConfig;
+  redis: Redis;
+  pool: Pool;
+  keys: RedisKeys;
+  log: Logger;
+  /** every change of an alert (the server emits it to the screens) */
+  onAlert?: (alert: ScreenAlert) => void;
+  /** after notifications were queued (the dispatcher sends them at once) */
+  onNotificationsQueued?: () => void;
+  now?: () => number;
+}
+
+export interface CycleReport {
+  /** event time the windows ended at */
+  end: number;
+  instances: number;
+  transitions: number;
+  notifications: number;
+  readMs: number;
+  totalMs: number;
+}
+
+const CAMPAIGNS_TTL_MS = 60_000;
+
+export function createEvaluator(deps: EvaluatorDeps) {
+  const { cfg, pool, log } = deps;
+  const reader = createWindowReader(deps);
+  const now = deps.now ?? Date.now;
+  let campaigns: { list: string[]; expires: number } = { list: [], expires: 0 };
+
+  async function campaignsSeen(at: number): Promise<string[]> {
+    if (campaigns.expires > at) return campaigns.list;
+    const { rows } = await pool.query<{ campaign: string }>(
+      `SELECT DISTINCT campaign FROM rollup_10s WHERE bucket >= $1 AND campaign <> ''`,
+      [new Date(at - cfg.pipeline.windows.hotRetention).toISOString()],
+    );
+    campaigns = { list: rows.map((r) => r.campaign).sort(), expires: at + CAMPAIGNS_TTL_MS };
+    return campaigns.list;
+  }
+
+  /** Evaluates every enabled rule once. */
+  async function cycle(): Promise<CycleReport> {
+    const started = now();
+    const { settle, repeatInterval } = cfg.alerts.evaluation;
+    const end = floorTo(started - settle, BUCKET_MS);
+    const rules = cfg.alerts.rules.filter((r) => r.enabled);
+    const campaignList = rules.some((r) => r.groupBy === 'campaign') ? await campaignsSeen(started) : [];
+    const planned = rules.map((rule) => ({ rule, instances: ruleInstances(rule, cfg, campaignList) }));
+    const readings = await reader.read(planned, end, started);
+    const readMs = now() - started;
+
+    const published: ScreenAlert[] = [];
+    let transitions = 0;
+    let notifications = 0;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const active = await lockEvaluation(client);
+      const at = now();
+      const silences = await activeSilences(client, at);
+      const activeByInstance = new Map(active.map((row) => [`${row.rule_id}|${row.instance}`, row]));
+      const seen = new Set<string>();
+      const outbox = new Map<AlertRule, { firing: NotificationAlert[]; resolved: NotificationAlert[] }>();
+      const queue = (rule: AlertRule, status: 'firing' | 'resolved', alert: NotificationAlert) => {
+        let lists = outbox.get(rule);
+        if (!lists) outbox.set(rule, (lists = { firing: [], resolved: [] }));
+        lists[status].push(alert);
+      };
+      const updates: Array<{ id: string; value: number | null; score: number | null; summary: string; summaryEn: string; silencedBy: string | null }> = [];
+      const atIso = new Date(at).toISOString();
+
+      for (const { rule, instances } of planned) {
+        const detector = ruleDetector(rule);
+        for (const instance of instances) {
+          const key = `${rule.id}|${instance.key}`;
+          seen.add(key);
+          const reading = readings.get(rule.id)!.get(instance.key)!;
+          const assessment = assess(detector, rule.minVolume, reading.current, reading.history);
+          const judgement = assessment.kind === 'judged' ? assessment.judgement : undefined;
+          const row = activeByInstance.get(key);
+          const step = advance(row ? { state: row.state as 'pending' | 'firing', activeSince: row.active_since.getTime() } : null, assessment, rule, end);
+          const [summary, summaryEn] = summarize(rule, instance.labels, reading.current.value, judgement, cfg);
+          const silence = silencing(silences, instance.labels, at);
+          const fresh = { value: reading.current.value, score: judgement?.score ?? null, summary, summaryEn, silencedBy: silence?.id ?? null };
+
+          if (step.transition === null) {
+            if (!row) continue;
+            updates.push({ id: row.id, ...fresh });
+            const unannounced = row.state === 'firing' && !row.last_notified_at;
+            const due = row.state === 'firing' && row.last_notified_at && at - row.last_notified_at.getTime() >= (rule.repeatInterval ?? repeatInterval);
+            if (!silence && !row.acked_by && (unannounced || due)) {
+              queue(rule, 'firing', { ...alertView({ ...row, ...rowFields(fresh) }, new Date(at)), repeat: Boolean(due) });
+            }
+            continue;
+          }
+          transitions++;
+          const view = await applyTransition(client, step.transition, rule, instance, row, fresh, end, atIso);
+          published.push(view);
+          if (step.transition === 'firing' && !silence) queue(rule, 'firing', { ...view, repeat: false });
+          if (step.transition === 'resolved' && row?.last_notified_at && !silence) queue(rule, 'resolved', { ...view, repeat: false });
+        }
+      }
+
+      // alerts of rules or instances that no longer exist (a rule removed or disabled, a store closed)
+      for (const row of active) {
+        if (seen.has(`${row.rule_id}|${row.instance}`)) continue;
+        transitions++;
+        const { rows } = await client.query<AlertRow>(
+          row.state === 'firing'
+            ? `UPDATE alerts SET state = 'resolved', resolved_at = $2, updated_at = $2 WHERE id = $1 RETURNING *`
+            : `DELETE FROM alerts WHERE id = $1 RETURNING *`,
+          [row.id, atIso],
+        );
+        published.push(alertView({ ...rows[0]!, state: row.state === 'firing' ? 'resolved' : 'cleared' }, new Date(at)));
+      }
+
+      if (updates.length) {
+        await client.query(
+          `UPDATE alerts a SET value = u.value, score = u.score, summary = u.summary, summary_en = u.summary_en, silenced_by = u.silenced_by
+           FROM unnest($1::text[], $2::float8[], $3::float8[], $4::text[], $5::text[], $6::text[]) AS u(id, value, score, summary, summary_en, silenced_by)
+           WHERE a.id = u.id`,
+          [updates.map((u) => u.id), updates.map((u) => u.value), updates.map((u) => u.score), updates.map((u) => u.summary), updates.map((u) => u.summaryEn), updates.map((u) => u.silencedBy)],
+        );
+      }
+
+      for (const [rule, lists] of outbox) {
+        for (const status of ['firing', 'resolved'] as const) {
+          const alerts = lists[status];
+          if (!alerts.length) continue;
+          const payload = notificationPayload(rule, status, alerts);
+          for (const notifier of rule.notify) {
+            await client.query(
+              `INSERT INTO alert_notifications (rule_id, notifier, status, alert_ids, payload) VALUES ($1, $2, $3, $4, $5)`,
+              [rule.id, notifier, status, alerts.map((a) => a.id), JSON.stringify(payload)],
+            );
+            notifications++;
+          }
+          if (status === 'firing') await client.query(`UPDATE alerts SET last_notified_at = $2 WHERE id = ANY($1::text[])`, [alerts.map((a) => a.id), atIso]);
+        }
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+
+    for (const alert of published) deps.onAlert?.(alert);
+    if (notifications) deps.onNotificationsQueued?.();
+    const report = { end, instances: planned.reduce((n, p) => n + p.instances.length, 0), transitions, notifications, readMs, totalMs: now() - started };
+    if (transitions) log.info(report, 'alerts changed');
+    return report;
+  }
+
+  return { cycle };
+}
+
+function rowFields(fresh: { value: number | null; summary: string; summaryEn: string; silencedBy: string | null }): Partial<AlertRow> {
+  return { value: fresh.value, summary: fresh.summary, summary_en: fresh.summaryEn, silenced_by: fresh.silencedBy };
+}
+
+async function applyTransition(
+  client: PoolClient,
+  transition: 'pending' | 'firing' | 'resolved' | 'cleared',
+  rule: AlertRule,
+  instance: RuleInstance,
+  row: AlertRow | undefined,
+  fresh: { value: number | null; score: number | null; summary: string; summaryEn: string; silencedBy: string | null },
+  end: number,
+  atIso: string,
+): Promise<ScreenAlert> {
+  const values = [fresh.value, fresh.score, fresh.summary, fresh.summaryEn, fresh.silencedBy, atIso];
+  let result: AlertRow;
+  if (!row) {
+    const { rows } = await client.query<AlertRow>(
+      `INSERT INTO alerts (id, rule_id, instance, labels, region, severity, state, active_since, fired_at,
+                           value, score, summary, summary_en, silenced_by, updated_at)
+       VALUES ($7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $13 = 'firing' THEN $6::timestamptz END, $1, $2, $3, $4, $5, $6) RETURNING *`,
+      [...values, randomUUID(), rule.id, instance.key, JSON.stringify(instance.labels), instance.region ?? null, rule.severity, transition, new Date(end).toISOString()],
+    );
+    result = rows[0]!;
+  } else if (transition === 'cleared') {
+    const { rows } = await client.query<AlertRow>(`DELETE FROM alerts WHERE id = $1 RETURNING *`, [row.id]);
+    result = { ...rows[0]!, state: 'cleared', updated_at: new Date(atIso) };
+  } else {
+    const { rows } = await client.query<AlertRow>(
+      `UPDATE alerts SET value = $1, score = $2, summary = $3, summary_en = $4, silenced_by = $5, updated_at = $6, state = $8,
+              fired_at = CASE WHEN $8 = 'firing' THEN $6::timestamptz ELSE fired_at END,
+              resolved_at = CASE WHEN $8 = 'resolved' THEN $6::timestamptz ELSE resolved_at END
+       WHERE id = $7 RETURNING *`,
+      [...values, row.id, transition],
+    );
+    result = rows[0]!;
+  }
+  return alertView(result);
+}
+
+/** Runs the evaluation every `evaluation.interval` on the server that holds the alerts lock. */
+export function startEvaluator(deps: EvaluatorDeps & { onCycle?: (report: CycleReport) => void }): { evaluator: ReturnType<typeof createEvaluator>; stop(): Promise<void> } {
+  const evaluator = createEvaluator(deps);
+  const interval = deps.cfg.alerts.evaluation.interval;
+  const lock = leaderLock(deps.redis, `${deps.keys.prefix}lock:alerts`, Math.max(15_000, interval * 4));
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const schedule = (delay: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      const started = Date.now();
+      running = (async () => {
+        if (!(await lock.holdOrTake())) return;
+        deps.onCycle?.(await evaluator.cycle());
+      })()
+        .catch((err) => deps.log.warn({ err: (err as Error).message }, 'alert evaluation failed; retrying next cycle'))
+        .finally(() => schedule(Math.max(0, interval - (Date.now() - started))));
+    }, delay);
+  };
+  schedule(0);
+  return {
+    evaluator,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await lock.release();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// The rule state machine of Prometheus/Grafana, pure: inactive → pending (for `for`) → firing →
+// resolved; a pending breach that ends before `for` is cleared without a word.
+import type { AlertRule } from '../config/alert-schema.js';
+import type { Assessment } from './assess.js';
+
+export type ActiveState = 'pending' | 'firing';
+
+export interface InstanceState {
+  state: ActiveState;
+  /** event time the breach began */
+  activeSince: number;
+}
+
+export type Transition = 'pending' | 'firing' | 'resolved' | 'cleared' | null;
+
+export interface Step {
+  /** null: inactive */
+  next: InstanceState | null;
+  transition: Transition;
+}
+
+/** Whether the window counts as a breach, given the instance's state (hysteresis) and its no-data rule; null: keep the state. */
+function breached(assessment: Assessment, rule: Pick<AlertRule, 'noData' | 'hysteresis'>, active: boolean): boolean | null {
+  switch (assessment.kind) {
+    case 'judged':
+      return active ? assessment.judgement.level >= 1 - rule.hysteresis : assessment.judgement.breach;
+    case 'no-data':
+      return rule.noData === 'keep' ? null : rule.noData === 'alerting';
+    case 'quiet':
+      return false;
+    case 'unjudged':
+      return null;
+  }
+}
+
+/** The next state of one instance after a window ending at event time `t`. */
+export function advance(prev: InstanceState | null, assessment: Assessment, rule: Pick<AlertRule, 'noData' | 'hysteresis' | 'for'>, t: number): Step {
+  const breach = breached(assessment, rule, prev !== null);
+  if (breach === null) return { next: prev, transition: null };
+  if (!breach) {
+    if (!prev) return { next: null, transition: null };
+    return { next: null, transition: prev.state === 'firing' ? 'resolved' : 'cleared' };
+  }
+  if (!prev) {
+    return rule.for <= 0 ? { next: { state: 'firing', activeSince: t }, transition: 'firing' } : { next: { state: 'pending', activeSince: t }, transition: 'pending' };
+  }
+  if (prev.state === 'pending' && t - prev.activeSince >= rule.for) return { next: { ...prev, state: 'firing' }, transition: 'firing' };
+  return { next: prev, transition: null };
+}

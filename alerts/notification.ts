@@ -1,0 +1,52 @@
+// What a notification says, neutral of where it goes: the rule, whether it fires or resolves,
+// and its alerts. Each notifier turns it into its target's format.
+import type { AlertRule } from '../config/alert-schema.js';
+import type { ScreenAlert } from '../stream/types.js';
+
+export interface NotificationAlert extends ScreenAlert {
+  /** a reminder of an alert still firing (repeatInterval) */
+  repeat: boolean;
+}
+
+export interface NotificationPayload {
+  version: 1;
+  status: 'firing' | 'resolved';
+  rule: { id: string; name: string; nameEn: string; severity: string; metric: string; windowSeconds: number };
+  alerts: NotificationAlert[];
+}
+
+export function notificationPayload(rule: AlertRule, status: 'firing' | 'resolved', alerts: NotificationAlert[]): NotificationPayload {
+  return {
+    version: 1,
+    status,
+    rule: { id: rule.id, name: rule.name, nameEn: rule.nameEn, severity: rule.severity, metric: rule.metric, windowSeconds: rule.window / 1000 },
+    alerts,
+  };
+}
+
+const SEVERITY_ZH: Record<string, string> = { critical: '严重', warning: '警告', info: '提示' };
+
+const clock = (iso: string | null) =>
+  iso ? new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(11, 16) : '';
+
+/** "【严重·告警】渠道转化率骤降（2 项）" / "[FIRING] …" — a subject line, Chinese then English. */
+export function notificationTitle(p: NotificationPayload): string {
+  const zh = p.status === 'firing' ? `【${SEVERITY_ZH[p.rule.severity] ?? p.rule.severity}·告警】` : '【已恢复】';
+  return `${zh}${p.rule.name}（${p.alerts.length} 项） / [${p.status.toUpperCase()}] ${p.rule.nameEn}`;
+}
+
+/** One line per alert; Beijing time for the ops room. */
+export function notificationLines(p: NotificationPayload): string[] {
+  return p.alerts.map((a) => {
+    const when = p.status === 'firing' ? `${a.repeat ? '仍在告警 · still firing · ' : ''}since ${clock(a.firedAt ?? a.activeSince)}` : `resolved ${clock(a.resolvedAt)}`;
+    return `${a.summary} — ${a.summaryEn} (${when})`;
+  });
+}
+
+export function notificationMarkdown(p: NotificationPayload): string {
+  return [`**${notificationTitle(p)}**`, ...notificationLines(p).map((line) => `- ${line}`)].join('\n');
+}
+
+export function notificationText(p: NotificationPayload): string {
+  return [notificationTitle(p), ...notificationLines(p).map((line) => `• ${line}`)].join('\n');
+}

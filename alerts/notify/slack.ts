@@ -1,0 +1,16 @@
+import { notificationLines, notificationTitle, type NotificationPayload } from '../notification.js';
+import { postJson } from './notifier.js';
+
+/** Slack incoming webhook: `text` (the fallback) and one mrkdwn section; Slack answers "ok". */
+export function slackBody(payload: NotificationPayload) {
+  const title = notificationTitle(payload);
+  const lines = notificationLines(payload).map((line) => `• ${line}`);
+  return {
+    text: title,
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: [`*${title}*`, ...lines].join('\n').slice(0, 3000) } }],
+  };
+}
+
+export async function sendSlack(url: string, payload: NotificationPayload, signal: AbortSignal): Promise<void> {
+  await postJson(url, slackBody(payload), signal);
+}

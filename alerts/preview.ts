@@ -1,0 +1,84 @@
+// A rule tried on stored history before it is enabled: its windows laid end to end over
+// [from, to) from the 10 s rollup, and the very detector of the live alerts run over each
+// instance's series (the same code as the backtest CLI).
+import type { Pool } from 'pg';
+import type { AlertRule } from '../config/alert-schema.js';
+import type { AppConfig } from '../config/load.js';
+import { deriveMetrics } from '../stream/derive.js';
+import type { SumField } from '../stream/types.js';
+import { ruleDetector, type SeriesPoint } from './detectors/index.js';
+import { ruleInstances } from './instances.js';
+import { metricPoint } from './metric-point.js';
+import { findBreaches } from './series.js';
+
+export const MAX_PREVIEW_WINDOWS = 20_000;
+
+export interface PreviewResult {
+  ruleId: string;
+  from: string;
+  to: string;
+  windowSeconds: number;
+  windows: number;
+  instances: Array<{ key: string; labels: Record<string, string>; findings: Array<{ t: string; value: number | null; score: number }> }>;
+}
+
+export class PreviewError extends Error {}
+
+export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, from: number, to: number): Promise<PreviewResult> {
+  const windowMs = rule.window;
+  const start = Math.floor(from / windowMs) * windowMs;
+  const windows = Math.ceil((to - start) / windowMs);
+  if (windows > MAX_PREVIEW_WINDOWS) throw new PreviewError(`${windows} windows of ${windowMs / 1000} s in that range; at most ${MAX_PREVIEW_WINDOWS}`);
+  const detector = ruleDetector(rule);
+  // history reaches back before `from` as far as the detector looks
+  const reach = Math.max(0, ...detector.historyTimes(start + windowMs, windowMs).map((t) => start + windowMs - t));
+  const readFrom = Math.floor((start - reach - windowMs) / windowMs) * windowMs;
+
+  const params: unknown[] = [new Date(readFrom).toISOString(), new Date(start + windows * windowMs).toISOString(), readFrom, windowMs];
+  const where: string[] = [];
+  for (const [dim, value] of Object.entries(rule.filter ?? {})) {
+    if (value === undefined) continue;
+    params.push(value);
+    where.push(`AND ${dim} = $${params.length}`);
+  }
+  const group = rule.groupBy ?? `''`;
+  const window = `floor((extract(epoch FROM bucket) * 1000 - $3) / $4)::int`;
+  const { rows } = await pool.query<Record<SumField, string> & { g: string; k: number }>(
+    `SELECT ${group} AS g, ${window} AS k, sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
+            sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
+     FROM rollup_10s WHERE bucket >= $1 AND bucket < $2 ${where.join(' ')} GROUP BY 1, 2`,
+    params,
+  );
+  const users = new Map<string, number>();
+  if (rule.metric === 'uniqueUsers') {
+    const { rows: userRows } = await pool.query<{ g: string; k: number; n: string }>(
+      `SELECT coalesce(${group}, '') AS g, ${window.replace('bucket', 'ts')} AS k, count(DISTINCT user_id)::text AS n
+       FROM events WHERE ts >= $1 AND ts < $2 AND user_id IS NOT NULL ${where.join(' ')} GROUP BY 1, 2`,
+      params,
+    );
+    for (const row of userRows) users.set(`${row.g}|${row.k}`, Number(row.n));
+  }
+  const sums = new Map(rows.map((r) => [`${r.g}|${r.k}`, r]));
+  const campaigns = rule.groupBy === 'campaign' ? [...new Set(rows.map((r) => r.g))].filter(Boolean).sort() : [];
+  const count = Math.round((start + windows * windowMs - readFrom) / windowMs);
+
+  const instances = ruleInstances(rule, cfg, campaigns).map((instance) => {
+    const g = rule.groupBy ? instance.key : '';
+    const series: SeriesPoint[] = Array.from({ length: count }, (_, k) => {
+      const row = sums.get(`${g}|${k}`);
+      const values = {
+        exposure: Number(row?.exposure ?? 0), clicks: Number(row?.clicks ?? 0), visits: Number(row?.visits ?? 0),
+        conversions: Number(row?.conversions ?? 0), revenue: Number(row?.revenue ?? 0), spend: Number(row?.spend ?? 0),
+      };
+      return metricPoint(rule.metric, deriveMetrics(values, users.get(`${g}|${k}`) ?? 0, instance.storeScope), readFrom + (k + 1) * windowMs, instance.storeScope);
+    });
+    const findings = findBreaches(detector, series, windowMs, rule.minVolume)
+      .filter((f) => f.point.t > start && f.point.t <= to + windowMs)
+      .map((f) => ({ t: new Date(f.point.t).toISOString(), value: f.point.value, score: f.judgement.score }));
+    return { key: instance.key, labels: instance.labels, findings };
+  });
+  return {
+    ruleId: rule.id, from: new Date(start).toISOString(), to: new Date(start + windows * windowMs).toISOString(),
+    windowSeconds: windowMs / 1000, windows, instances: instances.filter((i) => i.findings.length),
+  };
+}

@@ -1,0 +1,149 @@
+// The alerts' state in the database: the alerts themselves (pending and firing ones are the
+// rule instances' state, so a restart resumes where it was), the notification outbox with every
+// delivery attempt, and silences.
+import type { Pool, PoolClient } from 'pg';
+import type { AlertSeverity, AlertState, ScreenAlert } from '../stream/types.js';
+import type { Matcher, Silence } from './silences.js';
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS alerts (
+     id text PRIMARY KEY, rule_id text NOT NULL, instance text NOT NULL, labels jsonb NOT NULL, region text,
+     severity text NOT NULL, state text NOT NULL, active_since timestamptz NOT NULL, fired_at timestamptz, resolved_at timestamptz,
+     value double precision, score double precision, summary text NOT NULL, summary_en text NOT NULL,
+     last_notified_at timestamptz, acked_by text, acked_at timestamptz, silenced_by text,
+     updated_at timestamptz NOT NULL DEFAULT now())`,
+  // one active alert per rule instance
+  `CREATE UNIQUE INDEX IF NOT EXISTS alerts_active ON alerts (rule_id, instance) WHERE state IN ('pending', 'firing')`,
+  `CREATE INDEX IF NOT EXISTS alerts_recent ON alerts (updated_at DESC)`,
+  `CREATE TABLE IF NOT EXISTS alert_notifications (
+     id bigserial PRIMARY KEY, rule_id text NOT NULL, notifier text NOT NULL, status text NOT NULL, alert_ids text[] NOT NULL,
+     payload jsonb NOT NULL, delivery text NOT NULL DEFAULT 'pending', attempts integer NOT NULL DEFAULT 0,
+     next_attempt_at timestamptz NOT NULL DEFAULT now(), claimed_until timestamptz, last_error text,
+     created_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz)`,
+  `CREATE INDEX IF NOT EXISTS alert_notifications_due ON alert_notifications (next_attempt_at) WHERE delivery = 'pending'`,
+  `CREATE TABLE IF NOT EXISTS alert_notification_attempts (
+     id bigserial PRIMARY KEY, notification_id bigint NOT NULL, notifier text NOT NULL, attempt integer NOT NULL,
+     at timestamptz NOT NULL DEFAULT now(), duration_ms integer NOT NULL, ok boolean NOT NULL, detail text NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS silences (
+     id text PRIMARY KEY, matchers jsonb NOT NULL, starts_at timestamptz NOT NULL, ends_at timestamptz NOT NULL,
+     created_by text NOT NULL, comment text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+];
+
+export async function migrateAlerts(pool: Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('marketing-wall-migrate-alerts'))`);
+    for (const sql of SCHEMA) await client.query(sql);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw new Error(`alert tables migration failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    client.release();
+  }
+}
+
+export interface AlertRow {
+  id: string;
+  rule_id: string;
+  instance: string;
+  labels: Record<string, string>;
+  region: string | null;
+  severity: AlertSeverity;
+  state: AlertState;
+  active_since: Date;
+  fired_at: Date | null;
+  resolved_at: Date | null;
+  value: number | null;
+  summary: string;
+  summary_en: string;
+  last_notified_at: Date | null;
+  acked_by: string | null;
+  acked_at: Date | null;
+  silenced_by: string | null;
+  updated_at: Date;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function alertView(row: AlertRow, at = row.updated_at): ScreenAlert {
+  return {
+    id: row.id, ruleId: row.rule_id, state: row.state, severity: row.severity, labels: row.labels,
+    summary: row.summary, summaryEn: row.summary_en, value: row.value,
+    activeSince: row.active_since.toISOString(), firedAt: iso(row.fired_at), resolvedAt: iso(row.resolved_at),
+    ackedBy: row.acked_by, ackedAt: iso(row.acked_at), silencedBy: row.silenced_by, at: at.toISOString(),
+  };
+}
+
+/** The instances' state under the evaluation lock: serializes evaluators, so none double-notifies. */
+export async function lockEvaluation(client: PoolClient): Promise<AlertRow[]> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':alert-evaluation'))`);
+  const { rows } = await client.query<AlertRow>(`SELECT * FROM alerts WHERE state IN ('pending', 'firing')`);
+  return rows;
+}
+
+export async function activeSilences(db: Pool | PoolClient, at: number): Promise<Silence[]> {
+  const { rows } = await db.query<{ id: string; matchers: Matcher[]; starts_at: Date; ends_at: Date; created_by: string; comment: string }>(
+    `SELECT * FROM silences WHERE ends_at > $1 ORDER BY starts_at`,
+    [new Date(at).toISOString()],
+  );
+  return rows.map((r) => ({ id: r.id, matchers: r.matchers, startsAt: r.starts_at.getTime(), endsAt: r.ends_at.getTime(), createdBy: r.created_by, comment: r.comment }));
+}
+
+export interface ListFilter {
+  state: 'pending' | 'firing' | 'resolved' | 'active' | 'all';
+  /** a manager's regions: only alerts of these regions */
+  regions: string[] | null;
+  limit: number;
+}
+
+export async function listAlerts(pool: Pool, filter: ListFilter): Promise<ScreenAlert[]> {
+  const states = { pending: ['pending'], firing: ['firing'], resolved: ['resolved'], active: ['pending', 'firing'], all: ['pending', 'firing', 'resolved'] }[filter.state];
+  const { rows } = await pool.query<AlertRow>(
+    `SELECT * FROM alerts WHERE state = ANY($1::text[]) AND ($2::text[] IS NULL OR region = ANY($2::text[]))
+     ORDER BY (state = 'firing') DESC, coalesce(fired_at, active_since) DESC LIMIT $3`,
+    [states, filter.regions, filter.limit],
+  );
+  return rows.map((row) => alertView(row));
+}
+
+export async function getAlert(pool: Pool, id: string): Promise<AlertRow | null> {
+  const { rows } = await pool.query<AlertRow>(`SELECT * FROM alerts WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** Records who acknowledged an active alert; null when it is not active (or already acknowledged: the first ack stands). */
+export async function acknowledge(pool: Pool, id: string, by: string): Promise<AlertRow | null> {
+  const { rows } = await pool.query<AlertRow>(
+    `UPDATE alerts SET acked_by = $2, acked_at = now(), updated_at = now()
+     WHERE id = $1 AND state IN ('pending', 'firing') AND acked_by IS NULL RETURNING *`,
+    [id, by],
+  );
+  return rows[0] ?? null;
+}
+
+export async function createSilence(pool: Pool, silence: Silence): Promise<void> {
+  await pool.query(
+    `INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [silence.id, JSON.stringify(silence.matchers), new Date(silence.startsAt).toISOString(), new Date(silence.endsAt).toISOString(), silence.createdBy, silence.comment],
+  );
+}
+
+export async function listSilences(pool: Pool, includeExpired: boolean): Promise<Array<Silence & { state: 'active' | 'pending' | 'expired' }>> {
+  const { rows } = await pool.query<{ id: string; matchers: Matcher[]; starts_at: Date; ends_at: Date; created_by: string; comment: string }>(
+    `SELECT * FROM silences WHERE $1 OR ends_at > now() ORDER BY created_at DESC LIMIT 500`,
+    [includeExpired],
+  );
+  const now = Date.now();
+  return rows.map((r) => {
+    const silence = { id: r.id, matchers: r.matchers, startsAt: r.starts_at.getTime(), endsAt: r.ends_at.getTime(), createdBy: r.created_by, comment: r.comment };
+    return { ...silence, state: silence.endsAt <= now ? 'expired' : silence.startsAt > now ? 'pending' : 'active' };
+  });
+}
+
+/** Ends a silence now (Alertmanager's "expire"); false when there is no such silence or it already ended. */
+export async function expireSilence(pool: Pool, id: string): Promise<boolean> {
+  const { rowCount } = await pool.query(`UPDATE silences SET ends_at = now() WHERE id = $1 AND ends_at > now()`, [id]);
+  return rowCount === 1;
+}

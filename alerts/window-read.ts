@@ -1,0 +1,164 @@
+// Reads what the rules judge: each instance's current window from the hot buckets (Redis), and
+// the earlier windows its detector compares with — from Redis while they are within the hot
+// retention, else from the database's 10 s rollup (one query per rule). Earlier windows are
+// snapped to whole minutes and cached for a minute: they hardly change, and 1 000 instances
+// × 12 history windows would otherwise be read every cycle.
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { AlertRule } from '../config/alert-schema.js';
+import type { AppConfig } from '../config/load.js';
+import { MINUTE, floorTo } from '../stream/buckets.js';
+import { deriveMetrics } from '../stream/derive.js';
+import { readHotWindows, type HotRange } from '../stream/hot-read.js';
+import type { RedisKeys } from '../stream/redis-keys.js';
+import type { MetricValues, SumField } from '../stream/types.js';
+import type { SeriesPoint } from './detectors/index.js';
+import { ruleDetector } from './detectors/index.js';
+import type { RuleInstance } from './instances.js';
+import { metricPoint } from './metric-point.js';
+
+export interface InstanceReading {
+  current: SeriesPoint;
+  history: SeriesPoint[];
+}
+
+const HISTORY_TTL_MS = 60_000;
+/** history older than the hot retention minus this margin is read from the database */
+const HOT_MARGIN_MS = 10 * MINUTE;
+const REDIS_CHUNK = 4_000;
+
+interface Range {
+  from: number;
+  to: number;
+}
+
+export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: Pool; keys: RedisKeys }) {
+  const { cfg, redis, pool, keys } = deps;
+  const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
+  const cache = new Map<string, { values: MetricValues; expires: number }>();
+  const cacheKey = (scope: string, range: Range, users: boolean) => `${scope}|${range.from}|${range.to}|${users ? 'u' : ''}`;
+
+  async function readHot(ranges: HotRange[]): Promise<MetricValues[]> {
+    const out: MetricValues[] = [];
+    for (let i = 0; i < ranges.length; i += REDIS_CHUNK) out.push(...(await readHotWindows(redis, keys, ranges.slice(i, i + REDIS_CHUNK), moneyScale)));
+    return out;
+  }
+
+  /** Sums per group value and range for one rule, from the 10 s rollup (and distinct users from raw events when wanted). */
+  async function readStored(rule: AlertRule, instances: RuleInstance[], ranges: Range[]): Promise<Map<string, Map<number, MetricValues>>> {
+    const group = rule.groupBy ?? null;
+    const params: unknown[] = [ranges.map((r) => new Date(r.from).toISOString()), ranges.map((r) => new Date(r.to).toISOString())];
+    const where: string[] = [];
+    for (const [dim, value] of Object.entries(rule.filter ?? {})) {
+      if (value === undefined) continue;
+      params.push(value);
+      where.push(`${dim} = $${params.length}`);
+    }
+    if (group === 'campaign') {
+      params.push(instances.map((i) => i.key));
+      where.push(`campaign = ANY($${params.length}::text[])`);
+    }
+    const filter = where.length ? `AND ${where.join(' AND ')}` : '';
+    const groupColumn = group ?? `''`;
+    const windows = `unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS w(f, t, k)`;
+    const sums = await pool.query<Record<SumField, string> & { k: string; g: string }>(
+      `SELECT w.k::int - 1 AS k, ${groupColumn} AS g, sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
+              sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
+       FROM rollup_10s r JOIN ${windows} ON r.bucket >= w.f AND r.bucket < w.t WHERE true ${filter} GROUP BY 1, 2`,
+      params,
+    );
+    const users = new Map<string, number>();
+    if (rule.metric === 'uniqueUsers') {
+      const { rows } = await pool.query<{ k: string; g: string; n: string }>(
+        `SELECT w.k::int - 1 AS k, ${groupColumn === `''` ? `''` : `coalesce(${groupColumn}, '')`} AS g, count(DISTINCT user_id)::text AS n
+         FROM events r JOIN ${windows} ON r.ts >= w.f AND r.ts < w.t WHERE user_id IS NOT NULL ${filter} GROUP BY 1, 2`,
+        params,
+      );
+      for (const row of rows) users.set(`${row.g}|${row.k}`, Number(row.n));
+    }
+    const byGroup = new Map<string, Map<number, MetricValues>>();
+    const storeScopeOf = new Map(instances.map((i) => [i.key, i.storeScope]));
+    for (const row of sums.rows) {
+      if (group && !storeScopeOf.has(row.g)) continue;
+      let perRange = byGroup.get(row.g);
+      if (!perRange) byGroup.set(row.g, (perRange = new Map()));
+      const values = {
+        exposure: Number(row.exposure), clicks: Number(row.clicks), visits: Number(row.visits),
+        conversions: Number(row.conversions), revenue: Number(row.revenue), spend: Number(row.spend),
+      };
+      perRange.set(Number(row.k), deriveMetrics(values, users.get(`${row.g}|${row.k}`) ?? 0, storeScopeOf.get(row.g) ?? false));
+    }
+    return byGroup;
+  }
+
+  /**
+   * Every instance's reading for windows ending at event time `end`, keyed rule id → instance key.
+   */
+  async function read(rules: Array<{ rule: AlertRule; instances: RuleInstance[] }>, end: number, now = Date.now()): Promise<Map<string, Map<string, InstanceReading>>> {
+    const hotFrom = now - cfg.pipeline.windows.hotRetention + HOT_MARGIN_MS;
+    const hotRanges: HotRange[] = [];
+    const hotTargets: Array<{ key: string; users: boolean }> = [];
+    const currentAt = new Map<string, number>();
+    const storedWanted = new Map<AlertRule, Range[]>();
+    const plans = rules.map(({ rule, instances }) => {
+      const users = rule.metric === 'uniqueUsers';
+      const historyRanges = ruleDetector(rule).historyTimes(end, rule.window).map((t) => {
+        const to = floorTo(t, MINUTE);
+        return { from: to - rule.window, to };
+      });
+      for (const instance of instances) {
+        currentAt.set(`${rule.id}|${instance.key}`, hotRanges.length);
+        hotRanges.push({ scope: instance.scope, from: end - rule.window, to: end, users });
+        hotTargets.push({ key: '', users });
+        for (const range of historyRanges) {
+          const key = cacheKey(instance.scope, range, users);
+          if ((cache.get(key)?.expires ?? 0) > now) continue;
+          if (range.from >= hotFrom) {
+            hotRanges.push({ scope: instance.scope, ...range, users });
+            hotTargets.push({ key, users });
+          } else {
+            const wanted = storedWanted.get(rule) ?? [];
+            if (!wanted.some((r) => r.from === range.from && r.to === range.to)) wanted.push(range);
+            storedWanted.set(rule, wanted);
+          }
+        }
+      }
+      return { rule, instances, historyRanges, users };
+    });
+
+    const hotValues = await readHot(hotRanges);
+    hotTargets.forEach((target, i) => {
+      if (target.key) cache.set(target.key, { values: hotValues[i]!, expires: now + HISTORY_TTL_MS });
+    });
+    for (const [rule, ranges] of storedWanted) {
+      const instances = rules.find((r) => r.rule === rule)!.instances;
+      const stored = await readStored(rule, instances, ranges);
+      for (const instance of instances) {
+        ranges.forEach((range, k) => {
+          const values = stored.get(rule.groupBy ? instance.key : '')?.get(k) ?? deriveMetrics({ exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 }, 0, instance.storeScope);
+          cache.set(cacheKey(instance.scope, range, rule.metric === 'uniqueUsers'), { values, expires: now + HISTORY_TTL_MS });
+        });
+      }
+    }
+
+    const result = new Map<string, Map<string, InstanceReading>>();
+    for (const { rule, instances, historyRanges, users } of plans) {
+      const perInstance = new Map<string, InstanceReading>();
+      for (const instance of instances) {
+        const current = metricPoint(rule.metric, hotValues[currentAt.get(`${rule.id}|${instance.key}`)!]!, end, instance.storeScope);
+        const history = historyRanges.flatMap((range) => {
+          const cached = cache.get(cacheKey(instance.scope, range, users));
+          return cached ? [metricPoint(rule.metric, cached.values, range.to, instance.storeScope)] : [];
+        });
+        perInstance.set(instance.key, { current, history });
+      }
+      result.set(rule.id, perInstance);
+    }
+    if (cache.size > 200_000 || Math.random() < 0.02) for (const [key, entry] of cache) if (entry.expires <= now) cache.delete(key);
+    return result;
+  }
+
+  return { read };
+}
+
+export type WindowReader = ReturnType<typeof createWindowReader>;

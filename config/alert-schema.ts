@@ -1,0 +1,142 @@
+// Schemas of alerts.yaml (rules) and notifiers.yaml (where notifications go), CONTRACT §6.
+import { z } from 'zod';
+import { parseDurationMs } from './duration.js';
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be lowercase letters, digits, - or _ (at most 64)');
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDurationMs(text);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 30s, 5m, 1h or 7d` });
+    return z.NEVER;
+  }
+  return ms;
+});
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0');
+
+/** The figures of CONTRACT §4 a rule may watch. */
+export const ALERT_METRICS = ['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'uniqueUsers', 'ctr', 'cvr', 'roi', 'cac'] as const;
+export const ALERT_GROUP_BY = ['channel', 'region', 'store', 'campaign'] as const;
+const direction = z.enum(['up', 'down', 'both']);
+
+export const detectorSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.enum(['drop', 'rise']),
+    /** what the window is compared with */
+    vs: z.enum(['previous', 'day-ago', 'week-ago']).default('previous'),
+    /** the relative change that counts, e.g. 0.5 = by half */
+    ratio: z.number().gt(0).max(100),
+  }),
+  z.strictObject({
+    kind: z.literal('zscore'),
+    threshold: z.number().gt(0).default(3),
+    /** how many earlier windows make the baseline */
+    lookback: z.number().int().min(3).max(500).default(12),
+    direction: direction.default('both'),
+  }),
+  z.strictObject({
+    kind: z.literal('ewma'),
+    threshold: z.number().gt(0).default(3),
+    alpha: z.number().gt(0).lt(1).default(0.3),
+    lookback: z.number().int().min(3).max(500).default(24),
+    direction: direction.default('both'),
+  }),
+  z.strictObject({
+    kind: z.literal('seasonal'),
+    threshold: z.number().gt(0).default(3),
+    /** the same time of day on this many earlier days makes the daily profile */
+    days: z.number().int().min(3).max(28).default(7),
+    /** the least relative departure from the profile that counts, whatever its spread */
+    minChange: z.number().min(0).max(10).default(0.2),
+    direction: direction.default('both'),
+  }),
+]);
+
+const threshold = z.union([z.strictObject({ below: z.number() }), z.strictObject({ above: z.number() })]);
+
+export const ruleSchema = z
+  .strictObject({
+    id,
+    name: z.string().min(1),
+    nameEn: z.string().min(1),
+    metric: z.enum(ALERT_METRICS),
+    groupBy: z.enum(ALERT_GROUP_BY).optional(),
+    /** only this part of the business; with groupBy it must name another dimension */
+    filter: z.strictObject({ region: z.string().optional(), store: z.string().optional(), channel: z.string().optional() }).optional(),
+    window: positiveDuration,
+    when: threshold.optional(),
+    detector: detectorSchema.optional(),
+    for: duration.default(0),
+    /** below this much volume (e.g. clicks for cvr, spend for roi) a window is not judged */
+    minVolume: z.number().min(0).default(0),
+    noData: z.enum(['ok', 'alerting', 'keep']).default('ok'),
+    /** once active, an alert clears only when the value is this much (relatively) inside the bound */
+    hysteresis: z.number().min(0).max(0.9).default(0.05),
+    repeatInterval: duration.optional(),
+    severity: z.enum(['critical', 'warning', 'info']).default('warning'),
+    notify: z.array(id).default([]),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((rule, ctx) => {
+    if (Boolean(rule.when) === Boolean(rule.detector)) {
+      ctx.addIssue({ code: 'custom', path: ['when'], message: 'give exactly one of `when` (a threshold) or `detector`' });
+    }
+    if (rule.window % 10_000 !== 0) ctx.addIssue({ code: 'custom', path: ['window'], message: 'must be a whole number of 10 s buckets' });
+    if (rule.groupBy && rule.filter?.[rule.groupBy as 'region' | 'store' | 'channel'] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['filter', rule.groupBy], message: `cannot both group by and filter on ${rule.groupBy}` });
+    }
+  });
+
+export const alertsFileSchema = z.strictObject({
+  evaluation: z
+    .strictObject({
+      /** how often the rules are evaluated */
+      interval: positiveDuration.default(5_000),
+      /** windows end this long before now, at a whole 10 s bucket, so stragglers are in */
+      settle: duration.default(5_000),
+      repeatInterval: positiveDuration.default(4 * 3_600_000),
+    })
+    .prefault({}),
+  rules: z.array(ruleSchema),
+});
+
+const notifierCommon = {
+  id,
+  timeout: positiveDuration.default(5_000),
+  /** attempts after the first */
+  retries: z.number().int().min(0).max(10).default(3),
+  /** the first retry waits this long, each later one twice as long */
+  backoff: positiveDuration.default(2_000),
+};
+/** A URL given in the file (not secret) or, preferably, the name of an environment variable holding it. */
+const urlSource = { url: z.url().optional(), urlEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional() };
+const envName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'must be an environment variable name like ALERT_SECRET');
+
+export const notifierSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ ...notifierCommon, kind: z.literal('webhook'), ...urlSource, secretEnv: envName.optional() }),
+    z.strictObject({ ...notifierCommon, kind: z.literal('slack'), ...urlSource }),
+    z.strictObject({ ...notifierCommon, kind: z.literal('wecom'), ...urlSource }),
+    z.strictObject({ ...notifierCommon, kind: z.literal('dingtalk'), ...urlSource, secretEnv: envName.optional() }),
+    z.strictObject({ ...notifierCommon, kind: z.literal('feishu'), ...urlSource, secretEnv: envName.optional() }),
+    z.strictObject({
+      ...notifierCommon,
+      kind: z.literal('email'),
+      /** smtp://user:password@host:587 or smtps://… */
+      smtpUrlEnv: envName,
+      from: z.string().min(3),
+      to: z.array(z.email()).min(1),
+    }),
+  ])
+  .superRefine((notifier, ctx) => {
+    if (notifier.kind !== 'email' && Boolean(notifier.url) === Boolean(notifier.urlEnv)) {
+      ctx.addIssue({ code: 'custom', path: ['urlEnv'], message: 'give exactly one of `urlEnv` (an environment variable) or `url`' });
+    }
+  });
+
+export const notifiersFileSchema = z.strictObject({ notifiers: z.array(notifierSchema) });
+
+export type AlertsFile = z.output<typeof alertsFileSchema>;
+export type AlertRule = z.output<typeof ruleSchema>;
+export type DetectorSpec = z.output<typeof detectorSchema>;
+export type AlertMetric = (typeof ALERT_METRICS)[number];
+export type NotifierSpec = z.output<typeof notifierSchema>;
