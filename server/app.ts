@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
 import type { Storage } from '../stream/db/migrate.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
+import type { ScreenAlert } from '../stream/types.js';
 import type { Auth } from './auth.js';
+import { alertRouter } from './alert-routes.js';
 import { healthRouter } from './health.js';
 import { ingestRouter } from './ingest.js';
 import { queryRouter } from './query-routes.js';
@@ -25,6 +27,8 @@ export interface AppDeps {
   log: Logger;
   /** the built screen (vite build output), served at / when present */
   screenDir?: string;
+  /** tells the screens of an alert change (an acknowledgement) */
+  publishAlert?: (alert: ScreenAlert) => void;
 }
 
 export function createApp(deps: AppDeps) {
@@ -45,6 +49,7 @@ export function createApp(deps: AppDeps) {
   });
   app.use(ingestRouter(deps));
   app.use(queryRouter(deps));
+  app.use(alertRouter(deps));
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route' }));
 
   if (deps.screenDir && existsSync(join(deps.screenDir, 'index.html'))) {

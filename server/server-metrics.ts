@@ -17,6 +17,14 @@ export function createServerMetrics() {
       name: 'mw_push_frame_read_seconds', help: 'Time to read one screen view for a pushed frame',
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5], registers,
     }),
+    alertCycleSeconds: new client.Histogram({
+      name: 'mw_alert_evaluation_seconds', help: 'Time to evaluate every alert rule once (read, judge, write)',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
+    }),
+    notifications: new client.Counter({
+      name: 'mw_alert_notification_attempts_total', help: 'Notification delivery attempts by notifier and result (sent, failed, skipped)',
+      labelNames: ['notifier', 'result'], registers,
+    }),
     watchScreens(count: () => number) {
       new client.Gauge({ name: 'mw_screen_sockets', help: 'Screens connected to this server', registers, collect() { this.set(count()); } });
     },

@@ -7,11 +7,16 @@ import { migrate, type Storage } from '../stream/db/migrate.js';
 import { ensureConsumerGroup } from '../stream/processor.js';
 import { defineReconcileScript } from '../stream/reconcile.js';
 import { redisKeys } from '../stream/redis-keys.js';
+import { startDispatcher } from '../alerts/dispatcher.js';
+import { startEvaluator } from '../alerts/evaluator.js';
+import { buildNotifiers } from '../alerts/notify/build.js';
+import { migrateAlerts } from '../alerts/store.js';
 import { createApp } from './app.js';
 import { createAuth } from './auth.js';
 import { startPipelineJobs } from './jobs.js';
 import { startPushLoop } from './screen/push-loop.js';
 import { attachScreenSocket, type ScreenSocket } from './screen/socket.js';
+import type { ScreenAlert } from '../stream/types.js';
 import { createViewReader } from './screen/view-read.js';
 import { createServerMetrics, registerStreamGauges } from './server-metrics.js';
 
@@ -31,6 +36,10 @@ export interface ServerOptions {
   jobs?: boolean;
   /** screens get at most one frame per view this often (PUSH_INTERVAL_MS, default 500) */
   pushIntervalMs?: number;
+  /** evaluate alert rules and send notifications in this process (default true) */
+  alerts?: boolean;
+  /** where notifier URLs and secrets are read (default process.env) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningServer {
@@ -52,14 +61,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const keys = redisKeys(stores.redisPrefix, cfg.pipeline);
   await ensureConsumerGroup(redis, keys);
+  await migrateAlerts(pool);
 
   const metrics = createServerMetrics();
   registerStreamGauges(metrics, redis, keys);
   const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode });
-  const app = createApp({ cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir });
+  let screen: ScreenSocket | undefined;
+  const publishAlert = (alert: ScreenAlert) => screen?.publishAlert(alert);
+  const app = createApp({ cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir, publishAlert });
   const http = createServer(app);
   const reader = createViewReader({ cfg, redis, pool, keys, storage });
-  const screen = attachScreenSocket({ http, cfg, redis, keys, auth, reader, log });
+  screen = attachScreenSocket({ http, cfg, redis, keys, auth, reader, log });
   await new Promise<void>((resolve) => http.listen(options.port, options.host ?? '0.0.0.0', resolve));
   const port = (http.address() as AddressInfo).port;
 
@@ -70,6 +82,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   metrics.watchScreens(() => screen.nsp.sockets.size);
 
+  const notifiers = buildNotifiers(cfg.notifiers, options.env);
+  for (const notifier of notifiers.values()) if (notifier.unavailable) log.info({ notifier: notifier.id }, `notifier off: ${notifier.unavailable}`);
+  const dispatcher = options.alerts === false ? null : startDispatcher({
+    pool, notifiers, log,
+    onDelivery: (d) => metrics.notifications.inc({ notifier: d.notifier, result: d.ok ? 'sent' : d.detail.startsWith('skipped') ? 'skipped' : 'failed' }),
+  });
+  const evaluation = options.alerts === false ? null : startEvaluator({
+    cfg, redis, pool, keys, log, onAlert: publishAlert, onNotificationsQueued: () => dispatcher?.kick(),
+    onCycle: (report) => metrics.alertCycleSeconds.observe(report.totalMs / 1000),
+  });
+
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -78,6 +101,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     screen,
     async close() {
       jobs?.stop();
+      await evaluation?.stop();
+      await dispatcher?.stop();
       await push.stop();
       http.closeAllConnections();
       await screen.close(); // closes the HTTP server too

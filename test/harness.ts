@@ -43,11 +43,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(name: string, options: { cfg?: AppConfig; processor?: boolean; databaseUrl?: string; pushIntervalMs?: number; screenDir?: string } = {}): Promise<TestApp> {
+export async function startTestApp(name: string, options: { cfg?: AppConfig; processor?: boolean; databaseUrl?: string; pushIntervalMs?: number; screenDir?: string; alerts?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestApp> {
   const cfg = options.cfg ?? testConfig();
   const stores = { ...testStores(name), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) };
   const log = createLogger(name);
-  const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY], log, jobs: false, pushIntervalMs: options.pushIntervalMs, screenDir: options.screenDir });
+  const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY], log, jobs: false, pushIntervalMs: options.pushIntervalMs, screenDir: options.screenDir, alerts: options.alerts ?? false, env: options.env });
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
   const db = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"`, max: 3 });
   const tokens = new Map<string, string>();

@@ -9,7 +9,7 @@ import { Server, type Namespace } from 'socket.io';
 import { z } from 'zod';
 import type { AppConfig } from '../../config/load.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
-import type { ScreenSubscribeAck } from '../../stream/types.js';
+import type { ScreenAlert, ScreenSubscribeAck } from '../../stream/types.js';
 import { authorizeLiveScope } from '../access.js';
 import type { Auth, Principal } from '../auth.js';
 import { describeParamError } from '../query-params.js';
@@ -17,6 +17,9 @@ import { planView } from './view-plan.js';
 import type { ViewReader } from './view-read.js';
 
 export const VIEW_ROOM_PREFIX = 'view:';
+/** alerts go to the screens that may see them: every alert to the all-seeing roles, a region's to its managers */
+const ALL_ALERTS_ROOM = 'alerts:all';
+const regionAlertsRoom = (region: string) => `alerts:region:${region}`;
 const ROOMS_REFRESH_MS = 2_000;
 
 const subscription = z.strictObject({
@@ -38,6 +41,8 @@ export interface ScreenSocketDeps {
 export interface ScreenSocket {
   io: Server;
   nsp: Namespace;
+  /** emits an `alert` to the screens allowed to see it (through the adapter, on every server) */
+  publishAlert(alert: ScreenAlert): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,8 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
   const registerView = (viewKey: string) => redis.zadd(keys.screenViews, Date.now(), viewKey).catch(() => 0);
 
   nsp.on('connection', (socket) => {
+    const principal = socket.data.principal as Principal;
+    void socket.join(principal.regions === null ? [ALL_ALERTS_ROOM] : principal.regions.map(regionAlertsRoom));
     socket.on('subscribe', async (payload: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return;
       const reply = ack as (answer: ScreenSubscribeAck) => void;
@@ -89,6 +96,10 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
   return {
     io,
     nsp,
+    publishAlert(alert) {
+      const region = alert.labels.region;
+      nsp.to(region ? [ALL_ALERTS_ROOM, regionAlertsRoom(region)] : [ALL_ALERTS_ROOM]).emit('alert', alert);
+    },
     async close() {
       clearInterval(refresh);
       nsp.disconnectSockets(true);

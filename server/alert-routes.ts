@@ -1,0 +1,176 @@
+// The alerts API (CONTRACT §4): list and acknowledge alerts, silences, rules and their preview
+// over stored history. ops reads; oncall also acks and silences; admin also previews rules
+// (and everything oncall does); a manager reads only its regions' alerts.
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { ruleSchema, type AlertRule } from '../config/alert-schema.js';
+import { ConfigError, checkRule, type AppConfig } from '../config/load.js';
+import { parseDurationMs } from '../config/duration.js';
+import { PreviewError, previewRule } from '../alerts/preview.js';
+import { matcherSchema } from '../alerts/silences.js';
+import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAlerts, listSilences } from '../alerts/store.js';
+import type { Role, ScreenAlert } from '../stream/types.js';
+import type { Auth, Principal } from './auth.js';
+import { describeParamError } from './query-params.js';
+
+export interface AlertRouteDeps {
+  cfg: AppConfig;
+  pool: Pool;
+  auth: Auth;
+  publishAlert?: (alert: ScreenAlert) => void;
+}
+
+const time = z.union([z.number().int(), z.string()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is neither epoch milliseconds nor an ISO-8601 time` });
+    return z.NEVER;
+  }
+  return ms;
+});
+const listQuery = z.strictObject({
+  state: z.enum(['pending', 'firing', 'resolved', 'active', 'all']).default('all'),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+const silenceBody = z
+  .strictObject({
+    matchers: z.array(matcherSchema).min(1).max(20),
+    startsAt: time.optional(),
+    endsAt: time.optional(),
+    /** instead of endsAt: "2h" */
+    duration: z.string().optional(),
+    comment: z.string().min(1).max(500),
+  })
+  .superRefine((body, ctx) => {
+    if (Boolean(body.endsAt) === Boolean(body.duration)) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'give exactly one of endsAt or duration' });
+    if (body.duration !== undefined && !parseDurationMs(body.duration)) ctx.addIssue({ code: 'custom', path: ['duration'], message: `"${body.duration}" is not a duration like 30m or 2h` });
+    for (const [i, m] of body.matchers.entries()) {
+      if (!m.isRegex) continue;
+      try {
+        new RegExp(m.value);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['matchers', i, 'value'], message: 'not a valid regular expression' });
+      }
+    }
+  });
+const previewBody = z.strictObject({ from: time.optional(), to: time.optional() });
+
+const MAX_SILENCE_MS = 30 * 86_400_000;
+
+export function alertRouter(deps: AlertRouteDeps) {
+  const { cfg, pool, auth } = deps;
+  const router = express.Router();
+  const json = express.json({ limit: '16kb' });
+  const principalOf = (res: Response) => res.locals.principal as Principal;
+  const allow = (...roles: Role[]) => (_req: Request, res: Response, next: NextFunction) => {
+    const role = principalOf(res).role;
+    if (!roles.includes(role)) return void res.status(403).json({ error: `your role (${role}) may not do this; it needs ${roles.join(' or ')}` });
+    next();
+  };
+  const readers = allow('ops', 'oncall', 'admin');
+  const responders = allow('oncall', 'admin');
+
+  router.get('/api/v1/alerts', auth.requireAuth, async (req, res) => {
+    const query = listQuery.safeParse(req.query);
+    if (!query.success) return void res.status(400).json({ error: describeParamError(query.error) });
+    res.json({ alerts: await listAlerts(pool, { ...query.data, regions: principalOf(res).regions }) });
+  });
+
+  router.get('/api/v1/alerts/:id', auth.requireAuth, async (req, res) => {
+    const row = await getAlert(pool, String(req.params.id));
+    const regions = principalOf(res).regions;
+    if (!row || (regions !== null && (!row.region || !regions.includes(row.region)))) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
+    const { rows } = await pool.query(
+      `SELECT n.id, n.notifier, n.status, n.delivery, n.attempts, n.last_error AS "lastError", n.created_at AS "createdAt", n.sent_at AS "sentAt",
+              coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'ok', a.ok, 'detail', a.detail, 'durationMs', a.duration_ms) ORDER BY a.id)
+                        FROM alert_notification_attempts a WHERE a.notification_id = n.id), '[]') AS attempts_log
+       FROM alert_notifications n WHERE $1 = ANY(n.alert_ids) ORDER BY n.id`,
+      [row.id],
+    );
+    res.json({ alert: alertView(row), notifications: rows });
+  });
+
+  router.post('/api/v1/alerts/:id/ack', auth.requireAuth, responders, async (req, res) => {
+    const id = String(req.params.id);
+    const acked = await acknowledge(pool, id, principalOf(res).username);
+    if (!acked) {
+      const row = await getAlert(pool, id);
+      if (!row) return void res.status(404).json({ error: `no alert "${id}"` });
+      return void res.status(409).json({ error: row.acked_by ? `already acknowledged by ${row.acked_by}` : `the alert is ${row.state}; only active alerts are acknowledged` });
+    }
+    const view = alertView(acked);
+    deps.publishAlert?.(view);
+    res.json({ alert: view });
+  });
+
+  router.get('/api/v1/silences', auth.requireAuth, readers, async (req, res) => {
+    res.json({ silences: await listSilences(pool, req.query.expired === '1' || req.query.expired === 'true') });
+  });
+
+  router.post('/api/v1/silences', auth.requireAuth, responders, json, async (req, res) => {
+    const body = silenceBody.safeParse(req.body);
+    if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
+    const startsAt = body.data.startsAt ?? Date.now();
+    const endsAt = body.data.endsAt ?? startsAt + parseDurationMs(body.data.duration!)!;
+    if (endsAt <= startsAt) return void res.status(400).json({ error: 'endsAt: must be after startsAt' });
+    if (endsAt - startsAt > MAX_SILENCE_MS) return void res.status(400).json({ error: 'endsAt: a silence lasts at most 30 days' });
+    const silence = { id: randomUUID(), matchers: body.data.matchers, startsAt, endsAt, createdBy: principalOf(res).username, comment: body.data.comment };
+    await createSilence(pool, silence);
+    res.status(201).json({ silence });
+  });
+
+  router.delete('/api/v1/silences/:id', auth.requireAuth, responders, async (req, res) => {
+    if (!(await expireSilence(pool, String(req.params.id)))) return void res.status(404).json({ error: `no active silence "${req.params.id}"` });
+    res.json({ expired: req.params.id });
+  });
+
+  router.get('/api/v1/alert-rules', auth.requireAuth, async (_req, res) => {
+    const { rows } = await pool.query<{ rule_id: string; state: string; n: string }>(
+      `SELECT rule_id, state, count(*)::text AS n FROM alerts WHERE state IN ('pending', 'firing') GROUP BY 1, 2`,
+    );
+    const counts = (id: string, state: string) => Number(rows.find((r) => r.rule_id === id && r.state === state)?.n ?? 0);
+    res.json({
+      evaluation: { intervalSeconds: cfg.alerts.evaluation.interval / 1000, settleSeconds: cfg.alerts.evaluation.settle / 1000 },
+      rules: cfg.alerts.rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing') })),
+    });
+  });
+
+  // a rule not yet in alerts.yaml, tried on history: the same validation as the file's rules
+  router.post('/api/v1/alert-rules/preview', auth.requireAuth, allow('admin'), json, async (req, res) => {
+    const { rule: ruleBody, ...range } = (req.body ?? {}) as { rule?: unknown };
+    const parsed = ruleSchema.safeParse(ruleBody);
+    if (!parsed.success) return void res.status(400).json({ error: `rule.${describeParamError(parsed.error)}` });
+    try {
+      const known = { channels: new Set(cfg.channelById.keys()), regions: new Set(cfg.regionById.keys()), stores: cfg.storeById, notifiers: new Set(cfg.notifiers.map((n) => n.id)) };
+      checkRule(parsed.data, 'rule', known, cfg.pipeline.windows.hotRetention);
+    } catch (err) {
+      if (err instanceof ConfigError) return void res.status(400).json({ error: `${err.path}: ${err.reason}` });
+      throw err;
+    }
+    await runPreview(parsed.data, range, res);
+  });
+
+  router.post('/api/v1/alert-rules/:id/preview', auth.requireAuth, readers, json, async (req, res) => {
+    const rule = cfg.alerts.rules.find((r) => r.id === req.params.id);
+    if (!rule) return void res.status(404).json({ error: `no rule "${req.params.id}"` });
+    await runPreview(rule, req.body ?? {}, res);
+  });
+
+  async function runPreview(rule: AlertRule, range: unknown, res: Response) {
+    const body = previewBody.safeParse(range);
+    if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
+    const to = body.data.to ?? Date.now();
+    const from = body.data.from ?? to - 86_400_000;
+    if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
+    try {
+      res.json(await previewRule(pool, cfg, rule, from, to));
+    } catch (err) {
+      if (err instanceof PreviewError) return void res.status(400).json({ error: err.message });
+      throw err;
+    }
+  }
+
+  return router;
+}
