@@ -1,0 +1,236 @@
+// Alerts end to end with real Redis, PostgreSQL, HTTP and SMTP servers and Socket.IO clients.
+// The evaluator runs on a clock the test moves (event time), over events posted through ingest.
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ruleSchema, notifierSchema } from '../config/alert-schema.js';
+import { startDispatcher } from '../alerts/dispatcher.js';
+import { createEvaluator, startEvaluator } from '../alerts/evaluator.js';
+import type { NotificationPayload } from '../alerts/notification.js';
+import { buildNotifiers } from '../alerts/notify/build.js';
+import { createLogger } from '../stream/log.js';
+import { redisKeys } from '../stream/redis-keys.js';
+import type { ScreenAlert } from '../stream/types.js';
+import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type MailReceiver } from './alert-receivers.js';
+import { sleep, startTestApp, testConfig, type TestApp } from './harness.js';
+
+const MIN = 60_000;
+const log = createLogger('alerts-test');
+const T0 = Math.floor(Date.now() / MIN) * MIN - 5 * MIN;
+
+let app: TestApp;
+let hook: HttpReceiver;
+let slow: HttpReceiver;
+let mail: MailReceiver;
+const sockets: Socket[] = [];
+
+const rules = [
+  ruleSchema.parse({
+    id: 'cvr-drop', name: '渠道转化率骤降', nameEn: 'Conversion rate collapse', metric: 'cvr', groupBy: 'channel', window: '1m',
+    detector: { kind: 'drop', vs: 'previous', ratio: 0.5 }, for: '20s', minVolume: 100, severity: 'critical', notify: ['hook', 'mail', 'slow'],
+  }),
+  ruleSchema.parse({
+    id: 'cvr-day-ago', name: '转化率低于昨日', nameEn: 'Conversion rate below yesterday', metric: 'cvr', groupBy: 'channel', window: '1m',
+    detector: { kind: 'drop', vs: 'day-ago', ratio: 0.5 }, minVolume: 100, notify: ['hook'],
+  }),
+];
+
+function cfgForTest() {
+  return testConfig((cfg) => {
+    cfg.alerts = { evaluation: { interval: 300, settle: 0, repeatInterval: 4 * 3_600_000 }, rules };
+    cfg.notifiers = [
+      notifierSchema.parse({ id: 'hook', kind: 'webhook', urlEnv: 'HOOK_URL', secretEnv: 'HOOK_SECRET' }),
+      notifierSchema.parse({ id: 'mail', kind: 'email', smtpUrlEnv: 'SMTP_URL', from: 'wall@example.com', to: ['oncall@example.com'] }),
+      notifierSchema.parse({ id: 'slow', kind: 'webhook', urlEnv: 'SLOW_URL', timeout: '300ms', retries: 2, backoff: '200ms' }),
+    ];
+  });
+}
+
+/** clicks and conversions of one channel, per 10 s bucket over [from, to) */
+function traffic(channel: string, from: number, to: number, clicksPerBucket: number, conversionsPerBucket: number, tag: string) {
+  const events = [];
+  for (let t = from; t < to; t += 10_000) {
+    events.push({ id: `${tag}-${channel}-c-${t}`, type: 'click', ts: t + 1_000, channel, count: clicksPerBucket });
+    if (conversionsPerBucket) events.push({ id: `${tag}-${channel}-o-${t}`, type: 'conversion', ts: t + 2_000, channel, count: conversionsPerBucket, value: 100 * conversionsPerBucket });
+  }
+  return events;
+}
+
+async function post(events: unknown[]) {
+  const response = await app.post(events);
+  expect(response.status).toBe(202);
+  expect(((await response.json()) as { rejected: unknown[] }).rejected).toEqual([]);
+  await app.drained();
+}
+
+function alertsOf(socket: Socket): ScreenAlert[] {
+  const seen: ScreenAlert[] = [];
+  socket.on('alert', (a: ScreenAlert) => seen.push(a));
+  return seen;
+}
+
+async function screenSocket(username: string): Promise<Socket> {
+  const socket = io(`${app.server.url}/screen`, { auth: { token: await app.token(username) }, transports: ['websocket'] });
+  sockets.push(socket);
+  await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
+  return socket;
+}
+
+const payloads = (receiver: HttpReceiver) => receiver.requests.map((r) => JSON.parse(r.body) as NotificationPayload);
+
+let env: Record<string, string>;
+let clock = T0;
+const evaluatorAt = () => createEvaluator({ cfg: app.cfg, redis: app.redis, pool: app.db, keys: redisKeys(app.stores.redisPrefix, app.cfg.pipeline), log, now: () => clock, onAlert: (a) => app.server.screen.publishAlert(a), onNotificationsQueued: () => dispatcher.kick() });
+let dispatcher: ReturnType<typeof startDispatcher>;
+
+beforeAll(async () => {
+  [hook, slow, mail] = await Promise.all([startHttpReceiver(), startHttpReceiver('hang'), startSmtpReceiver()]);
+  env = { HOOK_URL: `${hook.url}/hook`, HOOK_SECRET: 'test-secret', SLOW_URL: `${slow.url}/slow`, SMTP_URL: mail.url };
+  app = await startTestApp('alerts', { cfg: cfgForTest(), alerts: false, env });
+  dispatcher = startDispatcher({ pool: app.db, notifiers: buildNotifiers(app.cfg.notifiers, env), log, pollMs: 100 });
+  // douyin and jd: normal for two minutes (10 % cvr), then collapsed (1 %); baidu: normal a day ago, collapsed now
+  await post([
+    ...traffic('douyin', T0 - 3 * MIN, T0 - MIN, 100, 10, 'n'), ...traffic('douyin', T0 - MIN, T0 + 2 * MIN, 100, 1, 'x'),
+    ...traffic('jd', T0 - 3 * MIN, T0 - MIN, 100, 10, 'n'), ...traffic('jd', T0 - MIN, T0 + MIN, 100, 1, 'x'),
+    ...traffic('baidu', T0 - 1440 * MIN - MIN, T0 - 1440 * MIN, 100, 10, 'n'), ...traffic('baidu', T0 - MIN, T0, 100, 1, 'x'),
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const socket of sockets) socket.disconnect();
+  await dispatcher?.stop();
+  await app?.close();
+  await Promise.all([hook?.close(), slow?.close(), mail?.close()]);
+});
+
+describe('alerts', () => {
+  let opsAlerts: ScreenAlert[];
+  let managerAlerts: ScreenAlert[];
+  let douyinId: string;
+
+  it('a collapsing conversion rate goes pending, then fires after `for`, and reaches the webhook and the mailbox', async () => {
+    const silence = await fetch(`${app.server.url}/api/v1/silences`, {
+      method: 'POST', headers: { authorization: `Bearer ${await app.token('oncall')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ matchers: [{ name: 'channel', value: 'jd' }], startsAt: T0 - 10 * MIN, endsAt: T0 + 60 * MIN, comment: 'jd maintenance' }),
+    });
+    expect(silence.status).toBe(201);
+    opsAlerts = alertsOf(await screenSocket('ops'));
+    managerAlerts = alertsOf(await screenSocket('manager-east'));
+    const evaluator = evaluatorAt();
+
+    clock = T0;
+    await evaluator.cycle();
+    const pending = await app.db.query(`SELECT id, state, labels FROM alerts WHERE rule_id = 'cvr-drop' ORDER BY labels->>'channel'`);
+    expect(pending.rows.map((r) => [r.labels.channel, r.state])).toEqual([['douyin', 'pending'], ['jd', 'pending']]);
+    douyinId = pending.rows[0].id;
+
+    clock = T0 + 10_000;
+    expect((await evaluator.cycle()).transitions).toBe(0); // 10 s of 20 s `for`
+    clock = T0 + 20_000;
+    const fired = Date.now();
+    await evaluator.cycle();
+    const [request] = await hook.waitFor(2);
+    const byRule = Object.fromEntries(payloads(hook).map((p) => [p.rule.id, p]));
+    expect(byRule['cvr-drop']!.status).toBe('firing');
+    expect(byRule['cvr-drop']!.alerts.map((a) => a.labels.channel)).toEqual(['douyin']); // jd is silenced
+    expect(byRule['cvr-drop']!.alerts[0]!.summaryEn).toContain('Douyin: conversion rate 1.00% (−90% vs the previous window)');
+    // the timed-out notifier (300 ms) delays nobody: the webhook had it long before
+    const cvrRequest = hook.requests.find((r) => JSON.parse(r.body).rule.id === 'cvr-drop')!;
+    expect(cvrRequest.at - fired).toBeLessThan(300);
+    expect(request!.headers['x-wall-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+    const [message] = await mail.waitFor(1);
+    expect(message!.to).toEqual(['oncall@example.com']);
+
+    const states = await app.db.query(`SELECT labels->>'channel' AS channel, state, silenced_by FROM alerts WHERE rule_id = 'cvr-drop' ORDER BY 1`);
+    expect(states.rows.map((r) => [r.channel, r.state, Boolean(r.silenced_by)])).toEqual([['douyin', 'firing', false], ['jd', 'firing', true]]);
+    await sleep(300);
+    expect(opsAlerts.filter((a) => a.id === douyinId).map((a) => a.state)).toEqual(['pending', 'firing']);
+    expect(managerAlerts).toEqual([]); // nationwide channel alerts are not a region's
+  });
+
+  it('compares with the same window a day ago, read from the database, and fires at once with for: 0', async () => {
+    const dayAgo = payloads(hook).find((p) => p.rule.id === 'cvr-day-ago')!;
+    expect(dayAgo.alerts.map((a) => [a.labels.channel, a.state])).toEqual([['baidu', 'firing']]);
+    expect(dayAgo.alerts[0]!.summaryEn).toContain('−90% vs a day ago');
+  });
+
+  it('retries a notifier that times out, records every attempt, and gives up after its retries', async () => {
+    await slow.waitFor(3, 5_000);
+    await sleep(700);
+    const { rows } = await app.db.query(
+      `SELECT n.delivery, n.attempts, array_agg(a.detail ORDER BY a.attempt) AS details
+       FROM alert_notifications n JOIN alert_notification_attempts a ON a.notification_id = n.id WHERE n.notifier = 'slow' GROUP BY n.id`,
+    );
+    expect(rows).toEqual([{ delivery: 'failed', attempts: 3, details: ['timed out after 300 ms', 'timed out after 300 ms', 'timed out after 300 ms'] }]);
+    const gaps = slow.requests.slice(1).map((r, i) => r.at - slow.requests[i]!.at);
+    expect(gaps[0]).toBeGreaterThanOrEqual(300 + 200 - 50);
+    expect(gaps[1]).toBeGreaterThanOrEqual(300 + 400 - 50);
+  });
+
+  it('keeps its state across a restart and never notifies twice, even with two evaluators at once', async () => {
+    const before = hook.requests.length;
+    clock = T0 + 30_000;
+    const restarted = evaluatorAt();
+    const report = await restarted.cycle();
+    expect(report.transitions).toBe(0);
+    clock = T0 + 40_000;
+    await Promise.all([evaluatorAt().cycle(), evaluatorAt().cycle()]);
+    await sleep(500);
+    expect(hook.requests.length).toBe(before);
+    const { rows } = await app.db.query(`SELECT count(*)::int AS n FROM alert_notifications WHERE rule_id = 'cvr-drop' AND notifier = 'hook'`);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('records an acknowledgement, refuses roles that may not ack, and tells the screens', async () => {
+    const ack = (username: string) =>
+      app.token(username).then((token) => fetch(`${app.server.url}/api/v1/alerts/${douyinId}/ack`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }));
+    expect((await ack('ops')).status).toBe(403);
+    expect((await ack('manager-east')).status).toBe(403);
+    const acked = await ack('oncall');
+    expect(acked.status).toBe(200);
+    expect(((await acked.json()) as { alert: ScreenAlert }).alert).toMatchObject({ ackedBy: 'oncall', state: 'firing' });
+    expect((await ack('admin')).status).toBe(409);
+    await sleep(300);
+    expect(opsAlerts.at(-1)).toMatchObject({ id: douyinId, ackedBy: 'oncall' });
+    const listed = (await (await app.get('/api/v1/alerts?state=firing')).json()) as { alerts: ScreenAlert[] };
+    expect(listed.alerts.find((a) => a.id === douyinId)?.ackedBy).toBe('oncall');
+    const managerList = (await (await app.get('/api/v1/alerts?state=all', 'manager-east')).json()) as { alerts: ScreenAlert[] };
+    expect(managerList.alerts).toEqual([]);
+  });
+
+  it('resolves when the rate recovers, and says so to those it told', async () => {
+    await post(traffic('douyin', T0 + 2 * MIN, T0 + 3 * MIN, 100, 10, 'r'));
+    const before = hook.requests.length;
+    clock = T0 + 3 * MIN;
+    await evaluatorAt().cycle();
+    await hook.waitFor(before + 1);
+    await hook.waitFor(before + 2);
+    await sleep(300);
+    const resolved = payloads(hook).slice(before).map((p) => [p.rule.id, p.status, p.alerts.map((a) => a.labels.channel)]);
+    // baidu's window is empty now: a ratio over nothing, which the rule (noData: ok) takes as fine
+    expect(resolved.sort()).toEqual([['cvr-day-ago', 'resolved', ['baidu']], ['cvr-drop', 'resolved', ['douyin']]]);
+    // jd (silenced all along) resolved too, but nobody had been told it fired
+    const { rows } = await app.db.query(`SELECT labels->>'channel' AS channel, state FROM alerts WHERE rule_id = 'cvr-drop' ORDER BY 1`);
+    expect(rows).toEqual([{ channel: 'douyin', state: 'resolved' }, { channel: 'jd', state: 'resolved' }]);
+    await sleep(300);
+    expect(opsAlerts.filter((a) => a.id === douyinId).at(-1)!.state).toBe('resolved');
+  });
+
+  it('the running evaluator fires on fresh events within seconds, on the server that holds the lock', async () => {
+    const spendRule = ruleSchema.parse({ id: 'spend-burst', name: '花费激增', nameEn: 'Spend burst', metric: 'spend', groupBy: 'channel', window: '1m', when: { above: 50_000 }, notify: ['hook'] });
+    const cfg = { ...app.cfg, alerts: { evaluation: { interval: 300, settle: 0, repeatInterval: 3_600_000 }, rules: [spendRule] } };
+    const seen = opsAlerts.length;
+    const reports: unknown[] = [];
+    const loops = [0, 1].map(() => startEvaluator({ cfg, redis: app.redis, pool: app.db, keys: redisKeys(app.stores.redisPrefix, cfg.pipeline), log, onAlert: (a) => app.server.screen.publishAlert(a), onCycle: (r) => reports.push(r) }));
+    try {
+      const posted = Date.now();
+      await post([{ id: 'burst-1', type: 'spend', ts: Date.now() - 12_000, channel: 'email', value: 80_000 }]);
+      const deadline = Date.now() + 5_000;
+      while (!opsAlerts.slice(seen).some((a) => a.ruleId === 'spend-burst') && Date.now() < deadline) await sleep(50);
+      const fired = opsAlerts.slice(seen).filter((a) => a.ruleId === 'spend-burst');
+      expect(fired.map((a) => [a.labels.channel, a.state]), JSON.stringify(reports.slice(-2))).toEqual([['email', 'firing']]);
+      expect(Date.now() - posted).toBeLessThan(3_000);
+    } finally {
+      await Promise.all(loops.map((l) => l.stop()));
+    }
+  });
+});
