@@ -6,13 +6,21 @@ import { seededRandom } from '../server/simulator/generator.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { createLogger } from '../stream/log.js';
 import type { LiveResponse } from '../stream/types.js';
-import { API_KEY, AUTH_SECRET, sleep, startTestApp, type TestApp } from './harness.js';
+import { ruleSchema } from '../config/alert-schema.js';
+import { API_KEY, AUTH_SECRET, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
 import { SCREENSHOT_DIR, clickMapAt, launchChromium, logIn, tileValue } from './browser/chromium.js';
 
 let app: TestApp;
 let browser: Browser;
 beforeAll(async () => {
-  app = await startTestApp('wallbrowser', { pushIntervalMs: 250, screenDir: 'dist/screen' });
+  // one alert rule the test can trip at will: a channel spending over ¥1 000 000 in a minute
+  const cfg = testConfig((c) => {
+    c.alerts = {
+      evaluation: { interval: 500, settle: 0, repeatInterval: 3_600_000 },
+      rules: [ruleSchema.parse({ id: 'spend-burst', name: '渠道花费激增', nameEn: 'Channel spend burst', metric: 'spend', groupBy: 'channel', window: '1m', when: { above: 1_000_000 }, severity: 'critical' })],
+    };
+  });
+  app = await startTestApp('wallbrowser', { cfg, pushIntervalMs: 250, screenDir: 'dist/screen', alerts: true });
   await postEvents(app.cfg, `${app.server.url}/api/v1/events`, API_KEY, demoHistory(app.cfg, Date.now(), seededRandom(7)));
   await app.drained(120_000);
   browser = await launchChromium();
@@ -43,6 +51,30 @@ describe('the wall in Chromium', () => {
     expect(await page.textContent('[data-test=connection]')).toContain('实时连接');
     await sleep(1_500); // let charts settle for the picture
     await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-1920x1080.png` });
+    await page.context().close();
+  });
+
+  it('shows a firing alert in the ticker within seconds, and who acknowledged it', async () => {
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops');
+    await page.waitForSelector('[data-test=alerts] .quiet');
+    expect((await post([{ type: 'spend', channel: 'sms', ts: Date.now() - 11_000, value: 1_500_000 }])).status).toBe(202);
+    await page.waitForSelector('[data-test=alerts] .item.firing.critical', { timeout: 5_000 });
+    const ticker = await page.textContent('[data-test=alerts]');
+    expect(ticker).toContain('告警中');
+    // the demo history already holds a little sms spend in that minute
+    expect(ticker).toMatch(/渠道花费激增 · 短信：花费 ¥1,50\d,\d{3}（高于 ¥1,000,000）/);
+    const { alerts } = (await (await app.get('/api/v1/alerts?state=firing')).json()) as { alerts: Array<{ id: string }> };
+    const acked = await fetch(`${app.server.url}/api/v1/alerts/${alerts[0]!.id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${await app.token('oncall')}` } });
+    expect(acked.status).toBe(200);
+    await page.waitForFunction(() => document.querySelector('[data-test=alerts]')?.textContent?.includes('oncall 已确认'), undefined, { timeout: 3_000 });
+    await sleep(1_000);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-alert-1920x1080.png` });
+    // a fresh page gets the alert from the API, not only from events it happened to see
+    const later = await newPage();
+    await logIn(later, app.server.url, 'ops');
+    await later.waitForFunction(() => document.querySelector('[data-test=alerts]')?.textContent?.includes('oncall 已确认'), undefined, { timeout: 3_000 });
+    await later.context().close();
     await page.context().close();
   });
 

@@ -4,6 +4,7 @@ import { defineStore } from 'pinia';
 import { io, type Socket } from 'socket.io-client';
 import { ref, shallowRef } from 'vue';
 import type { ScreenAlert, ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
+import { apiGet } from '../api.js';
 import { mergeFrame } from '../view-model.js';
 import { useSessionStore } from './session.js';
 
@@ -11,7 +12,7 @@ export type ConnectionState = 'connecting' | 'live' | 'lost';
 
 /** a fresh snapshot now and then heals anything a frame could not carry (e.g. late events older than its tail) */
 const RESYNC_EVERY_MS = 10 * 60_000;
-const ALERTS_KEPT = 20;
+const ALERTS_KEPT = 30;
 
 export const useLiveStore = defineStore('live', () => {
   const session = useSessionStore();
@@ -56,7 +57,10 @@ export const useLiveStore = defineStore('live', () => {
       reconnectionDelay: 500,
       reconnectionDelayMax: 5_000,
     });
-    socket.on('connect', () => void subscribe(wanted));
+    socket.on('connect', () => {
+      void subscribe(wanted);
+      void loadAlerts();
+    });
     socket.on('disconnect', () => (connection.value = 'lost'));
     socket.on('connect_error', (err) => {
       connection.value = 'lost';
@@ -69,11 +73,22 @@ export const useLiveStore = defineStore('live', () => {
       connection.value = 'live';
     });
     socket.on('alert', (notice: ScreenAlert) => {
-      alerts.value = [notice, ...alerts.value.filter((a) => a.id !== notice.id)].slice(0, ALERTS_KEPT);
+      const others = alerts.value.filter((a) => a.id !== notice.id);
+      alerts.value = (notice.state === 'cleared' ? others : [notice, ...others]).slice(0, ALERTS_KEPT);
     });
     socket.on('segments', (data: unknown) => (segments.value = data));
     socket.on('attribution', (data: unknown) => (attribution.value = data));
     resync = setInterval(() => void subscribe(wanted), RESYNC_EVERY_MS);
+  }
+
+  /** the alerts as they stand (on connect and reconnect); events keep them current afterwards */
+  async function loadAlerts() {
+    try {
+      const { alerts: listed } = await apiGet<{ alerts: ScreenAlert[] }>(`/api/v1/alerts?state=all&limit=${ALERTS_KEPT}`);
+      alerts.value = listed;
+    } catch {
+      // the next reconnect tries again; the socket keeps pushing changes meanwhile
+    }
   }
 
   function stop() {
