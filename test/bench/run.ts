@@ -9,6 +9,7 @@ import { postgresCopyRows, redisPipelinedWrites, redisStreamAppend } from './cei
 import { deleteKeys } from '../harness.js';
 import { benchIngest } from './ingest.js';
 import { benchDrillDown } from './drilldown.js';
+import { benchAlerts } from './alerts.js';
 import { benchScreen, benchScreenPage } from './screen.js';
 import { printTable, saveResult, type BenchResult } from './report.js';
 
@@ -17,7 +18,7 @@ const rate = Number(process.env.BENCH_RATE || 30_000);
 const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
 const processors = Number(process.env.BENCH_PROCESSORS || 2);
 const pushIntervalMs = Number(process.env.PUSH_INTERVAL_MS || 500);
-const only = (process.env.BENCH_ONLY ?? 'ingest,screen,drilldown').split(',');
+const only = (process.env.BENCH_ONLY ?? 'ingest,screen,alerts,drilldown').split(',');
 const cfg = loadConfig();
 const runId = `bench_${Date.now().toString(36)}`;
 const stores = { ...storeSettingsFromEnv(), redisPrefix: `${runId}:`, dbSchema: runId };
@@ -46,6 +47,10 @@ try {
     results.push(...(await benchScreen(cfg, stores, { seconds, latencyRate, processors, pushIntervalMs, fanOutClients: 200 })));
     const page = await benchScreenPage(cfg, stores);
     if (page) results.push(page);
+  }
+  if (only.includes('alerts')) {
+    process.stdout.write(`alerts: 20 injected anomalies → alert frame and webhook, then the cost of one evaluation cycle…\n`);
+    results.push(...(await benchAlerts(cfg, stores, { anomalies: 20, backgroundRate: Math.min(latencyRate, 2000), processors })));
   }
   if (only.includes('drilldown')) {
     process.stdout.write(`drill-down: 30 days of history, the wall's range queries…\n`);
