@@ -18,6 +18,7 @@ export function formatMetric(metric: AlertMetric, value: number | null): string 
   return Math.round(value).toLocaleString('en-US');
 }
 
+const sigmas = (score: number) => (Math.abs(score) >= 1000 ? `${score < 0 ? '<−' : '>'}999σ` : `${score.toFixed(1)}σ`);
 const percent = (change: number) => `${change >= 0 ? '+' : '−'}${Math.abs(change * 100).toFixed(0)}%`;
 
 /** What the labels name, e.g. "抖音" / "Douyin", "华东 · 杭州武林店". */
@@ -58,8 +59,8 @@ export function summarize(rule: AlertRule, labels: Record<string, string>, value
       en = `${percent(judgement.score)} ${VS_NAMES[d.vs][1]}`;
     } else {
       const base = formatMetric(rule.metric, judgement.baseline ?? null);
-      zh = `${d.kind === 'seasonal' ? '偏离日常' : '偏离均值'} ${judgement.score.toFixed(1)}σ（基线 ${base}）`;
-      en = `${judgement.score.toFixed(1)}σ off the ${d.kind === 'seasonal' ? 'daily profile' : 'mean'} (baseline ${base})`;
+      zh = `${d.kind === 'seasonal' ? '偏离日常' : '偏离均值'} ${sigmas(judgement.score)}（基线 ${base}）`;
+      en = `${sigmas(judgement.score)} off the ${d.kind === 'seasonal' ? 'daily profile' : 'mean'} (baseline ${base})`;
     }
   }
   return [

@@ -37,6 +37,10 @@ export interface EvaluatorDeps {
 export interface CycleReport {
   /** event time the windows ended at */
   end: number;
+  /** skipped: the pipeline had not yet processed everything ingested before `end` */
+  held: boolean;
+  /** how far the pipeline is behind `end` (0 when caught up) */
+  lagMs: number;
   instances: number;
   transitions: number;
   notifications: number;
@@ -45,12 +49,23 @@ export interface CycleReport {
 }
 
 const CAMPAIGNS_TTL_MS = 60_000;
+const HOLD_LOG_EVERY_MS = 60_000;
+
+/**
+ * Ingest time of the oldest stream entry not yet fully processed (processed entries are deleted
+ * from the stream), or `now` when it is empty. Windows ending after it may still be filling.
+ */
+export async function pipelineWatermark(redis: Redis, keys: RedisKeys, now: number): Promise<number> {
+  const [first] = await redis.xrange(keys.stream, '-', '+', 'COUNT', 1);
+  return first ? Math.min(now, Number(first[0].split('-')[0])) : now;
+}
 
 export function createEvaluator(deps: EvaluatorDeps) {
   const { cfg, pool, log } = deps;
   const reader = createWindowReader(deps);
   const now = deps.now ?? Date.now;
   let campaigns: { list: string[]; expires: number } = { list: [], expires: 0 };
+  let lastHoldLog = 0;
 
   async function campaignsSeen(at: number): Promise<string[]> {
     if (campaigns.expires > at) return campaigns.list;
@@ -67,6 +82,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const started = now();
     const { settle, repeatInterval } = cfg.alerts.evaluation;
     const end = floorTo(started - settle, BUCKET_MS);
+    // a backlog (a processor down, the database away) leaves windows half filled: judging them
+    // would page everyone for collapses that are only late. Hold, up to maxHold.
+    const lagMs = Math.max(0, end - (await pipelineWatermark(deps.redis, deps.keys, started)));
+    if (lagMs > 0 && lagMs <= cfg.alerts.evaluation.maxHold) {
+      if (started - lastHoldLog >= HOLD_LOG_EVERY_MS) {
+        lastHoldLog = started;
+        log.warn({ lagSeconds: Math.round(lagMs / 1000) }, 'alert evaluation held: the pipeline is behind the windows');
+      }
+      return { end, held: true, lagMs, instances: 0, transitions: 0, notifications: 0, readMs: 0, totalMs: now() - started };
+    }
     const rules = cfg.alerts.rules.filter((r) => r.enabled);
     const campaignList = rules.some((r) => r.groupBy === 'campaign') ? await campaignsSeen(started) : [];
     const planned = rules.map((rule) => ({ rule, instances: ruleInstances(rule, cfg, campaignList) }));
@@ -172,7 +197,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
     for (const alert of published) deps.onAlert?.(alert);
     if (notifications) deps.onNotificationsQueued?.();
-    const report = { end, instances: planned.reduce((n, p) => n + p.instances.length, 0), transitions, notifications, readMs, totalMs: now() - started };
+    const report = { end, held: false, lagMs, instances: planned.reduce((n, p) => n + p.instances.length, 0), transitions, notifications, readMs, totalMs: now() - started };
     if (transitions) log.info(report, 'alerts changed');
     return report;
   }

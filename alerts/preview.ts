@@ -24,10 +24,14 @@ export interface PreviewResult {
 
 export class PreviewError extends Error {}
 
-export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, from: number, to: number): Promise<PreviewResult> {
+export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, from: number, requestedTo: number, now = Date.now()): Promise<PreviewResult> {
   const windowMs = rule.window;
+  // only whole windows that have settled, as the live evaluation sees them
+  const to = Math.min(requestedTo, Math.floor((now - cfg.alerts.evaluation.settle) / 10_000) * 10_000);
+  if (to <= from) throw new PreviewError('from: the range holds no settled window yet');
   const start = Math.floor(from / windowMs) * windowMs;
-  const windows = Math.ceil((to - start) / windowMs);
+  const windows = Math.floor((to - start) / windowMs);
+  if (windows < 1) throw new PreviewError(`from: the range holds no whole ${windowMs / 1000} s window that has settled`);
   if (windows > MAX_PREVIEW_WINDOWS) throw new PreviewError(`${windows} windows of ${windowMs / 1000} s in that range; at most ${MAX_PREVIEW_WINDOWS}`);
   const detector = ruleDetector(rule);
   // history reaches back before `from` as far as the detector looks
@@ -73,7 +77,7 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       return metricPoint(rule.metric, deriveMetrics(values, users.get(`${g}|${k}`) ?? 0, instance.storeScope), readFrom + (k + 1) * windowMs, instance.storeScope);
     });
     const findings = findBreaches(detector, series, windowMs, rule.minVolume)
-      .filter((f) => f.point.t > start && f.point.t <= to + windowMs)
+      .filter((f) => f.point.t > start && f.point.t <= to)
       .map((f) => ({ t: new Date(f.point.t).toISOString(), value: f.point.value, score: f.judgement.score }));
     return { key: instance.key, labels: instance.labels, findings };
   });

@@ -94,6 +94,8 @@ export const alertsFileSchema = z.strictObject({
       /** windows end this long before now, at a whole 10 s bucket, so stragglers are in */
       settle: duration.default(5_000),
       repeatInterval: positiveDuration.default(4 * 3_600_000),
+      /** while the pipeline is behind the windows by at most this, evaluation waits; beyond, it goes on (and says so) */
+      maxHold: duration.default(10 * 60_000),
     })
     .prefault({}),
   rules: z.array(ruleSchema),

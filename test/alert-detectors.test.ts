@@ -81,6 +81,16 @@ describe('detectors on constructed series', () => {
     expect(naive.length).toBeGreaterThan(1);
   });
 
+  it('does not judge against a history of nothing but zeros (days before the data began), but does against varied lows', () => {
+    const zeros = Array.from({ length: 7 }, (_, k) => ({ t: T0 - (k + 1) * DAY, value: 0, volume: 0 }));
+    const now = { t: T0, value: 24_038, volume: 24_038 };
+    expect(seasonalDetector({ threshold: 4, days: 7, minChange: 0.3, direction: 'both' }).judge(now, zeros)).toBeNull();
+    expect(zscoreDetector({ threshold: 4, lookback: 7, direction: 'both' }).judge(now, zeros)).toBeNull();
+    expect(ewmaDetector({ threshold: 4, alpha: 0.3, lookback: 7, direction: 'both' }).judge(now, zeros)).toBeNull();
+    const lows = zeros.map((p, k) => ({ ...p, value: k % 2 }));
+    expect(zscoreDetector({ threshold: 4, lookback: 7, direction: 'both' }).judge(now, lows)!.breach).toBe(true);
+  });
+
   it('thresholds are strict, and score the value itself', () => {
     const below = thresholdDetector({ below: 1.5 });
     expect(below.judge({ t: 0, value: 1.5, volume: 1 }, [])!.breach).toBe(false);

@@ -36,7 +36,7 @@ const rules = [
 
 function cfgForTest() {
   return testConfig((cfg) => {
-    cfg.alerts = { evaluation: { interval: 300, settle: 0, repeatInterval: 4 * 3_600_000 }, rules };
+    cfg.alerts = { evaluation: { interval: 300, settle: 0, repeatInterval: 4 * 3_600_000, maxHold: 600_000 }, rules };
     cfg.notifiers = [
       notifierSchema.parse({ id: 'hook', kind: 'webhook', urlEnv: 'HOOK_URL', secretEnv: 'HOOK_SECRET' }),
       notifierSchema.parse({ id: 'mail', kind: 'email', smtpUrlEnv: 'SMTP_URL', from: 'wall@example.com', to: ['oncall@example.com'] }),
@@ -217,7 +217,7 @@ describe('alerts', () => {
 
   it('the running evaluator fires on fresh events within seconds, on the server that holds the lock', async () => {
     const spendRule = ruleSchema.parse({ id: 'spend-burst', name: '花费激增', nameEn: 'Spend burst', metric: 'spend', groupBy: 'channel', window: '1m', when: { above: 50_000 }, notify: ['hook'] });
-    const cfg = { ...app.cfg, alerts: { evaluation: { interval: 300, settle: 0, repeatInterval: 3_600_000 }, rules: [spendRule] } };
+    const cfg = { ...app.cfg, alerts: { evaluation: { interval: 300, settle: 0, repeatInterval: 3_600_000, maxHold: 600_000 }, rules: [spendRule] } };
     const seen = opsAlerts.length;
     const reports: unknown[] = [];
     const loops = [0, 1].map(() => startEvaluator({ cfg, redis: app.redis, pool: app.db, keys: redisKeys(app.stores.redisPrefix, cfg.pipeline), log, onAlert: (a) => app.server.screen.publishAlert(a), onCycle: (r) => reports.push(r) }));
@@ -232,5 +232,41 @@ describe('alerts', () => {
     } finally {
       await Promise.all(loops.map((l) => l.stop()));
     }
+  });
+
+  it('previews a rule over stored history with the same detector, and tries a rule not in the file', async () => {
+    const call = async (path: string, body: unknown, username = 'ops') =>
+      fetch(`${app.server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${await app.token(username)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const range = { from: T0 - 3 * MIN, to: T0 + 4 * MIN };
+    const preview = await call('/api/v1/alert-rules/cvr-drop/preview', range);
+    expect(preview.status).toBe(200);
+    const found = ((await preview.json()) as { instances: Array<{ key: string; findings: Array<{ t: string; score: number }> }> }).instances;
+    expect(found.map((i) => [i.key, i.findings.map((f) => Date.parse(f.t) - T0)])).toEqual([['douyin', [0]], ['jd', [0]]]);
+    expect(found[0]!.findings[0]!.score).toBeCloseTo(-0.9, 6);
+    expect((await call('/api/v1/alert-rules/cvr-drop/preview', range, 'manager-east')).status).toBe(403);
+
+    const draft = { id: 'draft', name: '草稿', nameEn: 'Draft', metric: 'clicks', groupBy: 'channel', window: '1m', when: { above: 500 } };
+    expect((await call('/api/v1/alert-rules/preview', { rule: draft, ...range }, 'oncall')).status).toBe(403);
+    const tried = await call('/api/v1/alert-rules/preview', { rule: draft, ...range }, 'admin');
+    const triedBody = (await tried.json()) as { instances: Array<{ key: string; findings: unknown[] }> };
+    expect(triedBody.instances.map((i) => [i.key, i.findings.length])).toEqual([['douyin', 6], ['baidu', 1], ['jd', 4]]);
+    const bad = await call('/api/v1/alert-rules/preview', { rule: { ...draft, filter: { region: 'atlantis' } }, ...range }, 'admin');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe('rule.filter.region: unknown region "atlantis"');
+  });
+
+  it('holds evaluation while the pipeline is behind the windows, and resumes once it caught up', async () => {
+    await app.processor!.stop();
+    const response = await app.post(traffic('wechat', T0, T0 + 10_000, 100, 0, 'held'));
+    expect(response.status).toBe(202);
+    clock = Date.now() + 20_000; // windows ending after the unprocessed entry was ingested
+    const held = await evaluatorAt().cycle();
+    expect(held.held).toBe(true);
+    expect(held.lagMs).toBeGreaterThan(5_000);
+    await app.startProcessor();
+    await app.drained();
+    const resumed = await evaluatorAt().cycle();
+    expect(resumed).toMatchObject({ held: false, lagMs: 0 });
+    expect(resumed.instances).toBe(2 * app.cfg.channels.length);
   });
 });

@@ -16,7 +16,7 @@ beforeAll(async () => {
   // one alert rule the test can trip at will: a channel spending over ¥1 000 000 in a minute
   const cfg = testConfig((c) => {
     c.alerts = {
-      evaluation: { interval: 500, settle: 0, repeatInterval: 3_600_000 },
+      evaluation: { interval: 500, settle: 0, repeatInterval: 3_600_000, maxHold: 600_000 },
       rules: [ruleSchema.parse({ id: 'spend-burst', name: '渠道花费激增', nameEn: 'Channel spend burst', metric: 'spend', groupBy: 'channel', window: '1m', when: { above: 1_000_000 }, severity: 'critical' })],
     };
   });

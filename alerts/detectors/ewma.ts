@@ -19,6 +19,7 @@ export function ewmaDetector(spec: { threshold: number; alpha: number; lookback:
         mean += spec.alpha * diff;
         variance = (1 - spec.alpha) * (variance + spec.alpha * diff * diff);
       }
+      if (mean === 0 && variance === 0) return null; // nothing but zeros: no scale to judge by
       const spread = Math.max(Math.sqrt(variance), MIN_RELATIVE_SPREAD * Math.abs(mean), 1e-9);
       const score = (current.value - mean) / spread;
       const level = directedLevel(score, spec.threshold, spec.direction);

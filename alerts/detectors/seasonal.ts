@@ -20,6 +20,8 @@ export function seasonalDetector(spec: { threshold: number; days: number; minCha
       if (values.length < 3) return null;
       const baseline = median(values);
       const mad = median(values.map((v) => Math.abs(v - baseline)).sort((a, b) => a - b));
+      // a profile of zeros (days before the data began, a store closed at this hour) has no scale
+      if (baseline === 0 && mad === 0) return null;
       // the floor is minChange / threshold so that a departure of exactly minChange reaches the threshold
       const floor = (spec.minChange * Math.abs(baseline)) / spec.threshold;
       const spread = Math.max(MAD_TO_SIGMA * mad, floor, 1e-9);

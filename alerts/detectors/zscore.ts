@@ -12,6 +12,7 @@ export function zscoreDetector(spec: { threshold: number; lookback: number; dire
       if (values.length < 3) return null;
       const mean = values.reduce((a, b) => a + b, 0) / values.length;
       const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+      if (mean === 0 && variance === 0) return null; // nothing but zeros (e.g. before the data began): no scale to judge by
       const spread = Math.max(Math.sqrt(variance), MIN_RELATIVE_SPREAD * Math.abs(mean), 1e-9);
       const score = (current.value - mean) / spread;
       const level = directedLevel(score, spec.threshold, spec.direction);

@@ -52,15 +52,21 @@ export function backfillEvents(cfg: AppConfig, fromMs: number, toMs: number, ste
 
 /**
  * The demo's history: the last hour in 10 s steps (the wall's live trend), the rest since
- * yesterday's midnight in 5 min steps (today's totals and yesterday's comparison).
+ * yesterday's midnight in 5 min steps (today's totals and yesterday's comparison), except the
+ * next three hours of yesterday from this time of day in 1 min steps: the "vs a day ago" alert
+ * rules compare minute windows with them while the demo runs.
  */
 export function demoHistory(cfg: AppConfig, nowMs: number, random: () => number): SimEvent[] {
   const hourAgo = Math.floor((nowMs - 3_600_000) / 300_000) * 300_000;
   const dayStart = Math.floor((nowMs + cfg.dayOffsetMs) / 86_400_000) * 86_400_000 - cfg.dayOffsetMs;
   const yesterdayStart = Math.max(dayStart - 86_400_000, nowMs - cfg.pipeline.events.lateness + 3_600_000);
   const liveFrom = Math.floor(nowMs / 10_000) * 10_000;
+  const fineFrom = Math.max(yesterdayStart, Math.floor((nowMs - 86_400_000 - 600_000) / 300_000) * 300_000);
+  const fineTo = Math.min(hourAgo, fineFrom + 3 * 3_600_000);
   return [
-    ...backfillEvents(cfg, yesterdayStart, hourAgo, 300_000, random, 'bf5m'),
+    ...backfillEvents(cfg, yesterdayStart, fineFrom, 300_000, random, 'bf5m'),
+    ...backfillEvents(cfg, fineFrom, fineTo, 60_000, random, 'bf1m'),
+    ...backfillEvents(cfg, fineTo, hourAgo, 300_000, random, 'bf5m'),
     ...backfillEvents(cfg, hourAgo, liveFrom, 10_000, random, 'bf10s'),
   ];
 }

@@ -129,7 +129,7 @@ async function benchEvaluationCost(cfg: AppConfig, stores: StoreSettings): Promi
     rule('visits-seasonal-15m', { metric: 'visits', window: '15m', detector: { kind: 'seasonal', days: 7 } }),
     ruleSchema.parse({ id: 'channel-roi', name: 'roi', nameEn: 'roi', metric: 'roi', groupBy: 'channel', window: '15m', when: { below: 1.5 } }),
   ];
-  const benchCfg = { ...loadConfig(), alerts: { evaluation: { interval: 5_000, settle: 5_000, repeatInterval: 3_600_000 }, rules } };
+  const benchCfg = { ...loadConfig(), alerts: { evaluation: { interval: 5_000, settle: 5_000, repeatInterval: 3_600_000, maxHold: 600_000 }, rules } };
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
   const pool = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}",public`, max: 4 });
   const evaluator = createEvaluator({ cfg: benchCfg, redis, pool, keys: redisKeys(stores.redisPrefix, benchCfg.pipeline), log: createLogger('bench-alerts') });
