@@ -30,7 +30,7 @@ const rules = [
   }),
   ruleSchema.parse({
     id: 'cvr-day-ago', name: '转化率低于昨日', nameEn: 'Conversion rate below yesterday', metric: 'cvr', groupBy: 'channel', window: '1m',
-    detector: { kind: 'drop', vs: 'day-ago', ratio: 0.5 }, minVolume: 100, notify: ['hook'],
+    detector: { kind: 'drop', vs: 'day-ago', ratio: 0.5 }, minVolume: 100, repeatInterval: '35s', notify: ['hook'],
   }),
 ];
 
@@ -166,18 +166,23 @@ describe('alerts', () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(300 + 400 - 50);
   });
 
-  it('keeps its state across a restart and never notifies twice, even with two evaluators at once', async () => {
+  it('keeps its state across a restart and never notifies twice, even with two evaluators at once; reminds once per repeatInterval', async () => {
     const before = hook.requests.length;
     clock = T0 + 30_000;
     const restarted = evaluatorAt();
     const report = await restarted.cycle();
     expect(report.transitions).toBe(0);
-    clock = T0 + 40_000;
-    await Promise.all([evaluatorAt().cycle(), evaluatorAt().cycle()]);
     await sleep(500);
     expect(hook.requests.length).toBe(before);
-    const { rows } = await app.db.query(`SELECT count(*)::int AS n FROM alert_notifications WHERE rule_id = 'cvr-drop' AND notifier = 'hook'`);
-    expect(rows[0].n).toBe(1);
+    // 40 s after baidu fired, past its 35 s repeatInterval: two evaluators at once send one reminder
+    clock = T0 + 40_000;
+    await Promise.all([evaluatorAt().cycle(), evaluatorAt().cycle()]);
+    await hook.waitFor(before + 1);
+    await sleep(500);
+    const sent = payloads(hook).slice(before);
+    expect(sent.map((p) => [p.rule.id, p.status, p.alerts.map((a) => [a.labels.channel, a.repeat])])).toEqual([['cvr-day-ago', 'firing', [['baidu', true]]]]);
+    const { rows } = await app.db.query(`SELECT rule_id, count(*)::int AS n FROM alert_notifications WHERE notifier = 'hook' GROUP BY 1 ORDER BY 1`);
+    expect(rows).toEqual([{ rule_id: 'cvr-day-ago', n: 2 }, { rule_id: 'cvr-drop', n: 1 }]);
   });
 
   it('records an acknowledgement, refuses roles that may not ack, and tells the screens', async () => {
