@@ -198,7 +198,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     for (const alert of published) deps.onAlert?.(alert);
     if (notifications) deps.onNotificationsQueued?.();
     const report = { end, held: false, lagMs, instances: planned.reduce((n, p) => n + p.instances.length, 0), transitions, notifications, readMs, totalMs: now() - started };
-    if (transitions) log.info(report, 'alerts changed');
+    if (transitions) log.info({ ...report, changes: published.slice(0, 20).map((a) => `${a.ruleId}/${a.labels.store ?? a.labels.channel ?? a.labels.region ?? a.labels.campaign ?? 'all'} → ${a.state}`) }, 'alerts changed');
     return report;
   }
 
