@@ -19,6 +19,7 @@ import { advance } from './lifecycle.js';
 import { notificationPayload, type NotificationAlert } from './notification.js';
 import { silencing } from './silences.js';
 import { activeSilences, alertView, lockEvaluation, type AlertRow } from './store.js';
+import { effectiveRules } from './rule-store.js';
 import { createWindowReader } from './window-read.js';
 
 export interface EvaluatorDeps {
@@ -92,7 +93,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
       }
       return { end, held: true, lagMs, instances: 0, transitions: 0, notifications: 0, readMs: 0, totalMs: now() - started };
     }
-    const rules = cfg.alerts.rules.filter((r) => r.enabled);
+    const rules = (await effectiveRules(pool, cfg, (id, reason) => log.warn({ rule: id, reason }, 'a rule saved through the API is no longer valid; skipped'))).filter((r) => r.enabled);
     const campaignList = rules.some((r) => r.groupBy === 'campaign') ? await campaignsSeen(started) : [];
     const planned = rules.map((rule) => ({ rule, instances: ruleInstances(rule, cfg, campaignList) }));
     const readings = await reader.read(planned, end, started);

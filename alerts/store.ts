@@ -24,6 +24,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS alert_notification_attempts (
      id bigserial PRIMARY KEY, notification_id bigint NOT NULL, notifier text NOT NULL, attempt integer NOT NULL,
      at timestamptz NOT NULL DEFAULT now(), duration_ms integer NOT NULL, ok boolean NOT NULL, detail text NOT NULL)`,
+  // rules edited through the API (body null: a file rule deleted)
+  `CREATE TABLE IF NOT EXISTS alert_rule_overrides (id text PRIMARY KEY, body jsonb, updated_by text NOT NULL, updated_at timestamptz NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS silences (
      id text PRIMARY KEY, matchers jsonb NOT NULL, starts_at timestamptz NOT NULL, ends_at timestamptz NOT NULL,
      created_by text NOT NULL, comment text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,

@@ -5,10 +5,11 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { ruleSchema, type AlertRule } from '../config/alert-schema.js';
-import { ConfigError, checkRule, type AppConfig } from '../config/load.js';
+import type { AlertRule } from '../config/alert-schema.js';
+import type { AppConfig } from '../config/load.js';
 import { parseDurationMs } from '../config/duration.js';
 import { PreviewError, previewRule } from '../alerts/preview.js';
+import { RuleError, deleteRule, effectiveRules, saveRule, validateRule } from '../alerts/rule-store.js';
 import { matcherSchema } from '../alerts/silences.js';
 import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAlerts, listSilences } from '../alerts/store.js';
 import type { Role, ScreenAlert } from '../stream/types.js';
@@ -133,27 +134,48 @@ export function alertRouter(deps: AlertRouteDeps) {
     const counts = (id: string, state: string) => Number(rows.find((r) => r.rule_id === id && r.state === state)?.n ?? 0);
     res.json({
       evaluation: { intervalSeconds: cfg.alerts.evaluation.interval / 1000, settleSeconds: cfg.alerts.evaluation.settle / 1000 },
-      rules: cfg.alerts.rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing') })),
+      rules: (await effectiveRules(pool, cfg)).map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing') })),
     });
   });
 
   // a rule not yet in alerts.yaml, tried on history: the same validation as the file's rules
   router.post('/api/v1/alert-rules/preview', auth.requireAuth, allow('admin'), json, async (req, res) => {
     const { rule: ruleBody, ...range } = (req.body ?? {}) as { rule?: unknown };
-    const parsed = ruleSchema.safeParse(ruleBody);
-    if (!parsed.success) return void res.status(400).json({ error: `rule.${describeParamError(parsed.error)}` });
+    let rule: AlertRule;
     try {
-      const known = { channels: new Set(cfg.channelById.keys()), regions: new Set(cfg.regionById.keys()), stores: cfg.storeById, notifiers: new Set(cfg.notifiers.map((n) => n.id)) };
-      checkRule(parsed.data, 'rule', known, cfg.pipeline.windows.hotRetention);
+      rule = validateRule(ruleBody, cfg);
     } catch (err) {
-      if (err instanceof ConfigError) return void res.status(400).json({ error: `${err.path}: ${err.reason}` });
+      if (err instanceof RuleError) return void res.status(400).json({ error: `rule.${err.message}` });
       throw err;
     }
-    await runPreview(parsed.data, range, res);
+    await runPreview(rule, range, res);
+  });
+
+  // admin: create or replace a rule (over the file's rule of that id); it is evaluated from the next cycle
+  router.put('/api/v1/alert-rules/:id', auth.requireAuth, allow('admin'), json, async (req, res) => {
+    const id = String(req.params.id);
+    const body = { ...((req.body ?? {}) as Record<string, unknown>) };
+    if (body.id !== undefined && body.id !== id) return void res.status(400).json({ error: `id: "${String(body.id)}" differs from the address ("${id}")` });
+    body.id = id;
+    try {
+      validateRule(body, cfg);
+    } catch (err) {
+      if (err instanceof RuleError) return void res.status(400).json({ error: err.message });
+      throw err;
+    }
+    await saveRule(pool, id, body, principalOf(res).username);
+    res.json({ rule: (await effectiveRules(pool, cfg)).find((r) => r.id === id) });
+  });
+
+  router.delete('/api/v1/alert-rules/:id', auth.requireAuth, allow('admin'), async (req, res) => {
+    const id = String(req.params.id);
+    if (!(await effectiveRules(pool, cfg)).some((r) => r.id === id)) return void res.status(404).json({ error: `no rule "${id}"` });
+    await deleteRule(pool, id, cfg.alerts.rules.some((r) => r.id === id), principalOf(res).username);
+    res.status(204).end();
   });
 
   router.post('/api/v1/alert-rules/:id/preview', auth.requireAuth, readers, json, async (req, res) => {
-    const rule = cfg.alerts.rules.find((r) => r.id === req.params.id);
+    const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === req.params.id);
     if (!rule) return void res.status(404).json({ error: `no rule "${req.params.id}"` });
     await runPreview(rule, req.body ?? {}, res);
   });
