@@ -177,7 +177,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         for (const status of ['firing', 'resolved'] as const) {
           const alerts = lists[status];
           if (!alerts.length) continue;
-          const payload = notificationPayload(rule, status, alerts);
+          const payload = notificationPayload(rule, status, alerts, cfg.pipeline.windows.utcOffset);
           for (const notifier of rule.notify) {
             await client.query(
               `INSERT INTO alert_notifications (rule_id, notifier, status, alert_ids, payload) VALUES ($1, $2, $3, $4, $5)`,

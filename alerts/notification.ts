@@ -11,14 +11,17 @@ export interface NotificationAlert extends ScreenAlert {
 export interface NotificationPayload {
   version: 1;
   status: 'firing' | 'resolved';
+  /** the operations room's UTC offset (pipeline.yaml windows.utcOffset), for the times in the text */
+  utcOffset: string;
   rule: { id: string; name: string; nameEn: string; severity: string; metric: string; windowSeconds: number };
   alerts: NotificationAlert[];
 }
 
-export function notificationPayload(rule: AlertRule, status: 'firing' | 'resolved', alerts: NotificationAlert[]): NotificationPayload {
+export function notificationPayload(rule: AlertRule, status: 'firing' | 'resolved', alerts: NotificationAlert[], utcOffset: string): NotificationPayload {
   return {
     version: 1,
     status,
+    utcOffset,
     rule: { id: rule.id, name: rule.name, nameEn: rule.nameEn, severity: rule.severity, metric: rule.metric, windowSeconds: rule.window / 1000 },
     alerts,
   };
@@ -26,8 +29,13 @@ export function notificationPayload(rule: AlertRule, status: 'firing' | 'resolve
 
 const SEVERITY_ZH: Record<string, string> = { critical: '严重', warning: '警告', info: '提示' };
 
-const clock = (iso: string | null) =>
-  iso ? new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(11, 16) : '';
+/** HH:MM at the given offset, e.g. "+08:00" */
+function clock(iso: string | null, utcOffset: string): string {
+  if (!iso) return '';
+  const [h, m] = utcOffset.slice(1).split(':').map(Number);
+  const offsetMs = (utcOffset.startsWith('-') ? -1 : 1) * (h! * 60 + m!) * 60_000;
+  return new Date(Date.parse(iso) + offsetMs).toISOString().slice(11, 16);
+}
 
 /** "【严重·告警】渠道转化率骤降（2 项）" / "[FIRING] …" — a subject line, Chinese then English. */
 export function notificationTitle(p: NotificationPayload): string {
@@ -35,10 +43,10 @@ export function notificationTitle(p: NotificationPayload): string {
   return `${zh}${p.rule.name}（${p.alerts.length} 项） / [${p.status.toUpperCase()}] ${p.rule.nameEn}`;
 }
 
-/** One line per alert; Beijing time for the ops room. */
+/** One line per alert; times at the operations room's offset. */
 export function notificationLines(p: NotificationPayload): string[] {
   return p.alerts.map((a) => {
-    const when = p.status === 'firing' ? `${a.repeat ? '仍在告警 · still firing · ' : ''}since ${clock(a.firedAt ?? a.activeSince)}` : `resolved ${clock(a.resolvedAt)}`;
+    const when = p.status === 'firing' ? `${a.repeat ? '仍在告警 · still firing · ' : ''}since ${clock(a.firedAt ?? a.activeSince, p.utcOffset)}` : `resolved ${clock(a.resolvedAt, p.utcOffset)}`;
     return `${a.summary} — ${a.summaryEn} (${when})`;
   });
 }

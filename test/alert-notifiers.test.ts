@@ -17,6 +17,7 @@ const run = promisify(execFile);
 const payload: NotificationPayload = {
   version: 1,
   status: 'firing',
+  utcOffset: '+08:00',
   rule: { id: 'channel-cvr-drop', name: '渠道转化率骤降', nameEn: 'Channel conversion rate collapse', severity: 'critical', metric: 'cvr', windowSeconds: 60 },
   alerts: [{
     id: 'a1', ruleId: 'channel-cvr-drop', state: 'firing', severity: 'critical', labels: { rule: 'channel-cvr-drop', channel: 'douyin' },
@@ -64,6 +65,7 @@ describe('notifiers', () => {
     expect(Object.keys(body).sort()).toEqual(['markdown', 'msgtype']);
     expect(body.msgtype).toBe('markdown');
     expect(body.markdown.content).toContain('抖音：转化率 0.91%');
+    expect(body.markdown.content).toContain('since 10:01'); // 02:01 UTC at +08:00
     expect(Buffer.byteLength(body.markdown.content)).toBeLessThanOrEqual(4096);
     http.reply = { status: 200, body: { errcode: 93000, errmsg: 'invalid webhook url' } };
     await expect(sendWith({ id: 'wecom', kind: 'wecom', urlEnv: 'WECOM_URL' }, { WECOM_URL: `${http.url}/x` })).rejects.toThrow(/errcode 93000: invalid webhook url/);
