@@ -1,16 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import cron from 'node-cron';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { alertsFileSchema, notifiersFileSchema, type AlertsFile, type NotifierSpec } from './alert-schema.js';
 import {
   channelsFileSchema,
   geoFileSchema,
+  jobsFileSchema,
   pipelineFileSchema,
   usersFileSchema,
   type ChannelsFile,
   type GeoFile,
+  type JobsFile,
   type PipelineFile,
   type UsersFile,
 } from './schema.js';
@@ -36,6 +39,7 @@ export interface AppConfig {
   dayOffsetMs: number;
   alerts: AlertsFile;
   notifiers: NotifierSpec[];
+  jobs: JobsFile;
 }
 
 export const REQUIRED_CHANNELS = ['douyin', 'wechat', 'xiaohongshu', 'baidu', 'taobao', 'jd', 'app', 'wecom', 'sms', 'email', 'store'];
@@ -133,6 +137,10 @@ export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR): 
   assertUnique('alerts.yaml', alerts.rules, (i) => `rules[${i}].id`);
   const known = { channels: new Set(channels.map((c) => c.id)), regions: regionIds, stores: storeById, notifiers: new Set(notifiers.map((n) => n.id)) };
   alerts.rules.forEach((rule, i) => checkRule(rule, `rules[${i}]`, known, pipeline.windows.hotRetention));
+  const jobs = readYaml(dir, 'jobs.yaml', jobsFileSchema);
+  for (const [name, job] of Object.entries(jobs.jobs)) {
+    if (!cron.validate(job.schedule)) throw new ConfigError('jobs.yaml', `jobs.${name}.schedule`, `"${job.schedule}" is not a cron expression`);
+  }
 
   return {
     dir,
@@ -146,6 +154,7 @@ export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR): 
     dayOffsetMs: offsetMs(pipeline.windows.utcOffset),
     alerts,
     notifiers,
+    jobs,
   };
 }
 

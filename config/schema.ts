@@ -103,3 +103,17 @@ export type ChannelsFile = z.infer<typeof channelsFileSchema>;
 export type GeoFile = z.infer<typeof geoFileSchema>;
 export type PipelineFile = z.infer<typeof pipelineFileSchema>;
 export type UsersFile = z.infer<typeof usersFileSchema>;
+
+export const jobsFileSchema = z.strictObject({
+  timezone: z.string().min(1).default('Asia/Shanghai'),
+  jobs: z.strictObject({
+    attribution: z.strictObject({ schedule: z.string().min(1) }),
+  }),
+  attribution: z.strictObject({
+    lookback: duration,
+    days: z.number().int().min(1).max(90),
+    halfLife: duration,
+    positionBased: z.strictObject({ first: z.number().min(0).max(1), last: z.number().min(0).max(1) }).refine((p) => p.first + p.last <= 1, 'first + last must be at most 1'),
+  }),
+});
+export type JobsFile = z.infer<typeof jobsFileSchema>;

@@ -10,6 +10,8 @@ import type { RedisKeys } from '../stream/redis-keys.js';
 import type { ScreenAlert } from '../stream/types.js';
 import type { Auth } from './auth.js';
 import { alertRouter } from './alert-routes.js';
+import { analyticsRouter } from './analytics-routes.js';
+import type { JobRunner } from './jobs/runner.js';
 import { healthRouter } from './health.js';
 import { ingestRouter } from './ingest.js';
 import { queryRouter } from './query-routes.js';
@@ -29,6 +31,8 @@ export interface AppDeps {
   screenDir?: string;
   /** tells the screens of an alert change (an acknowledgement) */
   publishAlert?: (alert: ScreenAlert) => void;
+  /** the scheduled jobs, when this server runs them */
+  jobs?: JobRunner;
 }
 
 export function createApp(deps: AppDeps) {
@@ -50,6 +54,7 @@ export function createApp(deps: AppDeps) {
   app.use(ingestRouter(deps));
   app.use(queryRouter(deps));
   app.use(alertRouter(deps));
+  app.use(analyticsRouter(deps));
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route' }));
 
   if (deps.screenDir && existsSync(join(deps.screenDir, 'index.html'))) {

@@ -11,7 +11,10 @@ import { startDispatcher } from '../alerts/dispatcher.js';
 import { startEvaluator } from '../alerts/evaluator.js';
 import { buildNotifiers } from '../alerts/notify/build.js';
 import { migrateAlerts } from '../alerts/store.js';
+import { migrateAttribution, readAttribution, runAttribution } from './analytics/attribution-job.js';
+import { DAY, floorTo } from '../stream/buckets.js';
 import { createApp } from './app.js';
+import { migrateJobs, startJobRunner, type JobRunner } from './jobs/runner.js';
 import { createAuth } from './auth.js';
 import { startPipelineJobs } from './jobs.js';
 import { startPushLoop } from './screen/push-loop.js';
@@ -62,13 +65,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keys = redisKeys(stores.redisPrefix, cfg.pipeline);
   await ensureConsumerGroup(redis, keys);
   await migrateAlerts(pool);
+  await migrateJobs(pool);
+  await migrateAttribution(pool);
 
   const metrics = createServerMetrics();
   registerStreamGauges(metrics, redis, keys);
   const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode });
   let screen: ScreenSocket | undefined;
   const publishAlert = (alert: ScreenAlert) => screen?.publishAlert(alert);
-  const app = createApp({ cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir, publishAlert });
+  const analytics = startAnalyticsJobs(options, redis, pool, keys.prefix, () => screen);
+  const app = createApp({ cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics });
   const http = createServer(app);
   const reader = createViewReader({ cfg, redis, pool, keys, storage });
   screen = attachScreenSocket({ http, cfg, redis, keys, auth, reader, log });
@@ -101,6 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     screen,
     async close() {
       jobs?.stop();
+      await analytics.stop();
       await evaluation?.stop();
       await dispatcher?.stop();
       await push.stop();
@@ -109,4 +116,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await Promise.allSettled([redis.quit(), pool.end()]);
     },
   };
+}
+
+/** The analytics jobs (attribution; segments next); scheduled unless `jobs: false`, always runnable by an admin. */
+function startAnalyticsJobs(options: ServerOptions, redis: ReturnType<typeof createRedis>, pool: ReturnType<typeof createPool>, keyPrefix: string, screen: () => ScreenSocket | undefined): JobRunner {
+  const { cfg, log } = options;
+  const settings = cfg.jobs.attribution;
+  return startJobRunner({
+    redis, pool, keyPrefix, log, timezone: cfg.jobs.timezone, schedule: options.jobs !== false,
+    jobs: [{
+      name: 'attribution',
+      schedule: cfg.jobs.jobs.attribution.schedule,
+      run: (ctx) => runAttribution(pool, cfg, { lookbackMs: settings.lookback, days: settings.days, params: { halfLifeMs: settings.halfLife, ...settings.positionBased } }, ctx),
+      after: async () => {
+        const to = floorTo(Date.now(), DAY, cfg.dayOffsetMs);
+        const date = (ms: number) => new Date(ms + cfg.dayOffsetMs).toISOString().slice(0, 10);
+        screen()?.publishNationwide('attribution', await readAttribution(pool, cfg, date(to - (settings.days - 1) * DAY), date(to)));
+      },
+    }],
+  });
 }

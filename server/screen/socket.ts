@@ -18,7 +18,7 @@ import type { ViewReader } from './view-read.js';
 
 export const VIEW_ROOM_PREFIX = 'view:';
 /** alerts go to the screens that may see them: every alert to the all-seeing roles, a region's to its managers */
-const ALL_ALERTS_ROOM = 'alerts:all';
+const ALL_ALERTS_ROOM = 'nationwide';
 const regionAlertsRoom = (region: string) => `alerts:region:${region}`;
 const ROOMS_REFRESH_MS = 2_000;
 
@@ -43,6 +43,8 @@ export interface ScreenSocket {
   nsp: Namespace;
   /** emits an `alert` to the screens allowed to see it (through the adapter, on every server) */
   publishAlert(alert: ScreenAlert): void;
+  /** emits a nationwide event (segments, attribution) to the screens of roles that see the whole business */
+  publishNationwide(event: string, payload: unknown): void;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,9 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
   return {
     io,
     nsp,
+    publishNationwide(event, payload) {
+      nsp.to(ALL_ALERTS_ROOM).emit(event, payload);
+    },
     publishAlert(alert) {
       const region = alert.labels.region;
       nsp.to(region ? [ALL_ALERTS_ROOM, regionAlertsRoom(region)] : [ALL_ALERTS_ROOM]).emit('alert', alert);

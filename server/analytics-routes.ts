@@ -1,0 +1,59 @@
+// Jobs and analytics over HTTP: GET /api/v1/jobs (runs), POST /api/v1/jobs/:name/run (admin),
+// GET /api/v1/attribution?model=&from=&to= (nationwide figures: not for managers).
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import type { AppConfig } from '../config/load.js';
+import { DAY, floorTo } from '../stream/buckets.js';
+import { MODELS } from './analytics/attribution/index.js';
+import { localDate, readAttribution } from './analytics/attribution-job.js';
+import type { Auth, Principal } from './auth.js';
+import { JobBusyError, type JobRunner } from './jobs/runner.js';
+import { describeParamError } from './query-params.js';
+
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-11-23');
+const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional() });
+
+export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; jobs?: JobRunner }) {
+  const { cfg, pool, auth } = deps;
+  const router = express.Router();
+  const principalOf = (res: Response) => res.locals.principal as Principal;
+  const nationwide = (_req: Request, res: Response, next: NextFunction) => {
+    if (principalOf(res).regions !== null) return void res.status(403).json({ error: 'nationwide analytics are not for a regional role' });
+    next();
+  };
+
+  router.get('/api/v1/jobs', auth.requireAuth, nationwide, async (_req, res) => {
+    if (!deps.jobs) return void res.json({ jobs: [], runs: [] });
+    const runs = await deps.jobs.history(50);
+    res.json({
+      jobs: deps.jobs.jobs.map((job) => ({ name: job.name, schedule: job.schedule, running: deps.jobs!.running().includes(job.name), lastRun: runs.find((r) => r.job === job.name) ?? null })),
+      runs,
+    });
+  });
+
+  router.post('/api/v1/jobs/:name/run', auth.requireAuth, async (req, res) => {
+    if (principalOf(res).role !== 'admin') return void res.status(403).json({ error: 'only an admin starts jobs' });
+    const name = String(req.params.name);
+    if (!deps.jobs?.jobs.some((j) => j.name === name)) return void res.status(404).json({ error: `no job "${name}"` });
+    try {
+      const run = await deps.jobs.trigger(name, `admin:${principalOf(res).username}`);
+      res.status(run.status === 'succeeded' ? 200 : 500).json({ run });
+    } catch (err) {
+      if (err instanceof JobBusyError) return void res.status(409).json({ error: err.message });
+      throw err;
+    }
+  });
+
+  router.get('/api/v1/attribution', auth.requireAuth, nationwide, async (req, res) => {
+    const query = attributionQuery.safeParse(req.query);
+    if (!query.success) return void res.status(400).json({ error: describeParamError(query.error) });
+    const today = localDate(floorTo(Date.now(), DAY, cfg.dayOffsetMs), cfg.dayOffsetMs);
+    const to = query.data.to ?? today;
+    const from = query.data.from ?? localDate(Date.parse(`${to}T00:00:00Z`) - cfg.dayOffsetMs - (cfg.jobs.attribution.days - 1) * DAY, cfg.dayOffsetMs);
+    if (from > to) return void res.status(400).json({ error: 'from: must not be after to' });
+    res.json(await readAttribution(pool, cfg, from, to, query.data.model));
+  });
+
+  return router;
+}

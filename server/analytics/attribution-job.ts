@@ -1,0 +1,92 @@
+// The attribution job: paths of the last `days` local days from stored events, every model over
+// each day, the credits stored per day × model × channel — replaced in one transaction, so a run
+// killed half way leaves the previous results whole.
+import type { Pool } from 'pg';
+import type { AppConfig } from '../../config/load.js';
+import { DAY, floorTo } from '../../stream/buckets.js';
+import type { JobContext } from '../jobs/runner.js';
+import { MODELS, attribute, type ModelParams } from './attribution/index.js';
+import { pathsByDay } from './attribution-paths.js';
+
+export interface AttributionSettings {
+  lookbackMs: number;
+  days: number;
+  params: ModelParams;
+}
+
+export async function migrateAttribution(pool: Pool): Promise<void> {
+  await pool.query(`CREATE TABLE IF NOT EXISTS attribution_daily (
+    day date NOT NULL, model text NOT NULL, channel text NOT NULL, conversions double precision NOT NULL, value double precision NOT NULL,
+    paths integer NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (day, model, channel))`);
+}
+
+/** The local calendar date of a day start, e.g. 2026-11-23 (days start at local midnight). */
+export const localDate = (dayStart: number, dayOffsetMs: number) => new Date(dayStart + dayOffsetMs).toISOString().slice(0, 10);
+
+export async function runAttribution(pool: Pool, cfg: AppConfig, settings: AttributionSettings, ctx: JobContext, now = Date.now()): Promise<number> {
+  const to = floorTo(now, DAY, cfg.dayOffsetMs) + DAY;
+  const from = to - settings.days * DAY;
+  const days = await pathsByDay(pool, { from, to }, settings.lookbackMs, (ms) => floorTo(ms, DAY, cfg.dayOffsetMs));
+  const rows: Array<[string, string, string, number, number, number]> = [];
+  for (const { day, converting, counted } of days) {
+    for (const model of MODELS) {
+      // time decay weighs each conversion's touches by their age; the others need only counts
+      const credits = attribute(model, model === 'time_decay' ? converting : counted, settings.params);
+      for (const credit of credits) rows.push([localDate(day, cfg.dayOffsetMs), model, credit.channel, credit.conversions, credit.value, converting.length]);
+    }
+  }
+  if (ctx.aborted()) throw new Error('aborted before writing');
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`DELETE FROM attribution_daily WHERE day >= $1 AND day < $2`, [localDate(from, cfg.dayOffsetMs), localDate(to, cfg.dayOffsetMs)]);
+    for (let i = 0; i < rows.length; i += 5_000) {
+      const chunk = rows.slice(i, i + 5_000);
+      await client.query(
+        `INSERT INTO attribution_daily (day, model, channel, conversions, value, paths)
+         SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::int[])`,
+        [0, 1, 2, 3, 4, 5].map((k) => chunk.map((row) => row[k])),
+      );
+    }
+    if (ctx.aborted()) throw new Error('the job lock was lost; nothing written');
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+  return rows.length;
+}
+
+export interface AttributionView {
+  from: string;
+  to: string;
+  /** per model: credits per channel over the range, with the channel's spend and ROI on attributed revenue */
+  models: Record<string, Array<{ channel: string; conversions: number; value: number; spend: number; roi: number | null }>>;
+  updatedAt: string | null;
+}
+
+/** Credits summed over [fromDay, toDay] (local dates), with spend from the daily rollup. */
+export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: string, toDate: string, model?: string): Promise<AttributionView> {
+  const { rows } = await pool.query<{ model: string; channel: string; conversions: number; value: number; updated: Date }>(
+    `SELECT model, channel, sum(conversions) AS conversions, sum(value) AS value, max(updated_at) AS updated
+     FROM attribution_daily WHERE day >= $1 AND day <= $2 AND ($3::text IS NULL OR model = $3) GROUP BY 1, 2 ORDER BY 1, 2`,
+    [fromDate, toDate, model ?? null],
+  );
+  const fromMs = Date.parse(`${fromDate}T00:00:00Z`) - cfg.dayOffsetMs;
+  const toMs = Date.parse(`${toDate}T00:00:00Z`) - cfg.dayOffsetMs + DAY;
+  const spend = await pool.query<{ channel: string; spend: string }>(
+    `SELECT channel, sum(spend)::text AS spend FROM rollup_1h WHERE bucket >= $1 AND bucket < $2 GROUP BY 1`,
+    [new Date(fromMs).toISOString(), new Date(toMs).toISOString()],
+  );
+  const spendOf = new Map(spend.rows.map((r) => [r.channel, Number(r.spend)]));
+  const models: AttributionView['models'] = {};
+  let updated = 0;
+  for (const row of rows) {
+    const spent = spendOf.get(row.channel) ?? 0;
+    (models[row.model] ??= []).push({ channel: row.channel, conversions: Number(row.conversions), value: Number(row.value), spend: spent, roi: spent > 0 ? Number(row.value) / spent : null });
+    updated = Math.max(updated, row.updated.getTime());
+  }
+  return { from: fromDate, to: toDate, models, updatedAt: updated ? new Date(updated).toISOString() : null };
+}
