@@ -74,7 +74,10 @@ const simulator =
 
 // a fresh demo gets yesterday and today so far, so the wall and its comparisons are full at once
 if (simulator && process.env.SIM_BACKFILL !== '0') {
-  void backfillIfEmpty(cfg, stores, `${server.url}/api/v1/events`, apiKeys[0]!, log).catch((err) => log.warn({ err: (err as Error).message }, 'demo backfill failed'));
+  void backfillIfEmpty(cfg, stores, `${server.url}/api/v1/events`, apiKeys[0]!, log)
+    // the wall's attribution panel fills now rather than at the first scheduled run
+    .then(() => server.jobs.trigger('attribution', 'startup'))
+    .catch((err) => log.warn({ err: (err as Error).message }, 'demo backfill failed'));
 }
 
 const managers = cfg.users.filter((u) => u.demo && u.role === 'manager').map((u) => u.username).join(', ');

@@ -51,6 +51,8 @@ export interface RunningServer {
   storage: Storage;
   http: Server;
   screen: ScreenSocket;
+  /** the scheduled jobs (an admin, or the demo start-up, may run one now) */
+  jobs: JobRunner;
   close(): Promise<void>;
 }
 
@@ -105,6 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     storage,
     http,
     screen,
+    jobs: analytics,
     async close() {
       jobs?.stop();
       await analytics.stop();

@@ -232,3 +232,12 @@ export interface ScreenAlert {
   /** when this change happened */
   at: string;
 }
+
+/** GET /api/v1/attribution and the `attribution` event: credits per model and channel over local days. */
+export interface AttributionView {
+  from: string;
+  to: string;
+  /** per model: credits per channel over the range, with the channel's spend and ROI on attributed revenue */
+  models: Record<string, Array<{ channel: string; conversions: number; value: number; spend: number; roi: number | null }>>;
+  updatedAt: string | null;
+}

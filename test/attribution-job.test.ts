@@ -5,7 +5,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../stream/log.js';
 import { startJobRunner, JobBusyError } from '../server/jobs/runner.js';
-import type { AttributionView } from '../server/analytics/attribution-job.js';
+import type { AttributionView } from '../stream/types.js';
 import { sleep, startTestApp, type TestApp } from './harness.js';
 
 let app: TestApp;

@@ -78,6 +78,26 @@ describe('the wall in Chromium', () => {
     await page.context().close();
   });
 
+  it('fills the attribution panel when the job has run', async () => {
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops');
+    const at = Date.now();
+    expect((await post([
+      { type: 'click', channel: 'douyin', userId: 'wb-u1', ts: at - 60_000 }, { type: 'conversion', channel: 'app', userId: 'wb-u1', value: 500, ts: at - 30_000 },
+      { type: 'click', channel: 'wechat', userId: 'wb-u2', ts: at - 60_000 }, { type: 'conversion', channel: 'app', userId: 'wb-u2', value: 300, ts: at - 30_000 },
+    ])).status).toBe(202);
+    await app.drained();
+    const run = await fetch(`${app.server.url}/api/v1/jobs/attribution/run`, { method: 'POST', headers: { authorization: `Bearer ${await app.token('admin')}` } });
+    expect(run.status).toBe(200);
+    await page.waitForSelector('[data-test=attribution]', { timeout: 3_000 });
+    const text = await page.textContent('[data-test=attribution]');
+    expect(text).toContain('抖音');
+    expect(text).toContain('微信广告');
+    await sleep(1_000);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-attribution-1920x1080.png` });
+    await page.context().close();
+  });
+
   it('shows posted events on the tiles within 2 seconds', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'ops');

@@ -3,7 +3,7 @@
 import { defineStore } from 'pinia';
 import { io, type Socket } from 'socket.io-client';
 import { ref, shallowRef } from 'vue';
-import type { ScreenAlert, ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
+import type { AttributionView, ScreenAlert, ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
 import { apiGet } from '../api.js';
 import { mergeFrame } from '../view-model.js';
 import { useSessionStore } from './session.js';
@@ -23,7 +23,7 @@ export const useLiveStore = defineStore('live', () => {
   const refusal = ref('');
   const alerts = shallowRef<ScreenAlert[]>([]);
   const segments = shallowRef<unknown>(null);
-  const attribution = shallowRef<unknown>(null);
+  const attribution = shallowRef<AttributionView | null>(null);
   let socket: Socket | null = null;
   let wanted: ScreenSubscription = {};
   let resync: ReturnType<typeof setInterval> | undefined;
@@ -60,6 +60,7 @@ export const useLiveStore = defineStore('live', () => {
     socket.on('connect', () => {
       void subscribe(wanted);
       void loadAlerts();
+      void loadAttribution();
     });
     socket.on('disconnect', () => (connection.value = 'lost'));
     socket.on('connect_error', (err) => {
@@ -77,7 +78,7 @@ export const useLiveStore = defineStore('live', () => {
       alerts.value = (notice.state === 'cleared' ? others : [notice, ...others]).slice(0, ALERTS_KEPT);
     });
     socket.on('segments', (data: unknown) => (segments.value = data));
-    socket.on('attribution', (data: unknown) => (attribution.value = data));
+    socket.on('attribution', (data: AttributionView) => (attribution.value = data));
     resync = setInterval(() => void subscribe(wanted), RESYNC_EVERY_MS);
   }
 
@@ -88,6 +89,16 @@ export const useLiveStore = defineStore('live', () => {
       alerts.value = listed;
     } catch {
       // the next reconnect tries again; the socket keeps pushing changes meanwhile
+    }
+  }
+
+  /** the last attribution run's figures (nationwide: not for a regional role) */
+  async function loadAttribution() {
+    if (session.regions !== null) return;
+    try {
+      attribution.value = await apiGet<AttributionView>('/api/v1/attribution');
+    } catch {
+      // the next job run's event brings it
     }
   }
 

@@ -4,6 +4,7 @@
 import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import { DAY, floorTo } from '../../stream/buckets.js';
+import type { AttributionView } from '../../stream/types.js';
 import type { JobContext } from '../jobs/runner.js';
 import { MODELS, attribute, type ModelParams } from './attribution/index.js';
 import { pathsByDay } from './attribution-paths.js';
@@ -59,13 +60,6 @@ export async function runAttribution(pool: Pool, cfg: AppConfig, settings: Attri
   return rows.length;
 }
 
-export interface AttributionView {
-  from: string;
-  to: string;
-  /** per model: credits per channel over the range, with the channel's spend and ROI on attributed revenue */
-  models: Record<string, Array<{ channel: string; conversions: number; value: number; spend: number; roi: number | null }>>;
-  updatedAt: string | null;
-}
 
 /** Credits summed over [fromDay, toDay] (local dates), with spend from the daily rollup. */
 export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: string, toDate: string, model?: string): Promise<AttributionView> {
