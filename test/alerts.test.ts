@@ -234,6 +234,10 @@ describe('alerts', () => {
       const fired = opsAlerts.slice(seen).filter((a) => a.ruleId === 'spend-burst');
       expect(fired.map((a) => [a.labels.channel, a.state]), JSON.stringify(reports.slice(-2))).toEqual([['email', 'firing']]);
       expect(Date.now() - posted).toBeLessThan(3_000);
+      // and its notification reaches the webhook (before the next test counts requests)
+      const deadline2 = Date.now() + 3_000;
+      while (!payloads(hook).some((p) => p.rule.id === 'spend-burst') && Date.now() < deadline2) await sleep(50);
+      expect(payloads(hook).filter((p) => p.rule.id === 'spend-burst').map((p) => p.alerts.map((a) => a.labels.channel))).toEqual([['email']]);
     } finally {
       await Promise.all(loops.map((l) => l.stop()));
     }
