@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
 import { BUCKET_MS, floorTo } from '../stream/buckets.js';
+import { inTransaction } from '../stream/db/transaction.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
 import type { ScreenAlert } from '../stream/types.js';
 import { leaderLock } from '../server/leader-lock.js';
@@ -102,9 +103,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     const published: ScreenAlert[] = [];
     let transitions = 0;
     let notifications = 0;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(pool, async (client) => {
       const active = await lockEvaluation(client);
       const at = now();
       const silences = await activeSilences(client, at);
@@ -188,13 +187,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           if (status === 'firing') await client.query(`UPDATE alerts SET last_notified_at = $2 WHERE id = ANY($1::text[])`, [alerts.map((a) => a.id), atIso]);
         }
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
 
     for (const alert of published) deps.onAlert?.(alert);
     if (notifications) deps.onNotificationsQueued?.();

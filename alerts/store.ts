@@ -2,6 +2,7 @@
 // rule instances' state, so a restart resumes where it was), the notification outbox with every
 // delivery attempt, and silences.
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '../stream/db/transaction.js';
 import type { AlertSeverity, AlertState, ScreenAlert } from '../stream/types.js';
 import type { Matcher, Silence } from './silences.js';
 
@@ -32,18 +33,12 @@ const SCHEMA = [
 ];
 
 export async function migrateAlerts(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('marketing-wall-migrate-alerts'))`);
     for (const sql of SCHEMA) await client.query(sql);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw new Error(`alert tables migration failed: ${(err as Error).message}`, { cause: err });
-  } finally {
-    client.release();
-  }
+  }).catch((err: Error) => {
+    throw new Error(`alert tables migration failed: ${err.message}`, { cause: err });
+  });
 }
 
 export interface AlertRow {

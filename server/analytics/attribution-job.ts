@@ -4,6 +4,7 @@
 import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import { DAY, floorTo } from '../../stream/buckets.js';
+import { inTransaction } from '../../stream/db/transaction.js';
 import type { AttributionView } from '../../stream/types.js';
 import type { JobContext } from '../jobs/runner.js';
 import { MODELS, attribute, type ModelParams } from './attribution/index.js';
@@ -37,9 +38,7 @@ export async function runAttribution(pool: Pool, cfg: AppConfig, settings: Attri
     }
   }
   if (ctx.aborted()) throw new Error('aborted before writing');
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await inTransaction(pool, async (client) => {
     await client.query(`DELETE FROM attribution_daily WHERE day >= $1 AND day < $2`, [localDate(from, cfg.dayOffsetMs), localDate(to, cfg.dayOffsetMs)]);
     for (let i = 0; i < rows.length; i += 5_000) {
       const chunk = rows.slice(i, i + 5_000);
@@ -50,13 +49,7 @@ export async function runAttribution(pool: Pool, cfg: AppConfig, settings: Attri
       );
     }
     if (ctx.aborted()) throw new Error('the job lock was lost; nothing written');
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   return rows.length;
 }
 

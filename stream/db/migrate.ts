@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from './transaction.js';
 import type { AppConfig } from '../../config/load.js';
 
 export type Storage = 'timescaledb' | 'postgres';
@@ -94,9 +95,7 @@ async function timescaleAvailable(client: PoolClient): Promise<boolean> {
  * chosen once, when the schema is first created, and recorded in pipeline_meta.
  */
 export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promise<Storage> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('marketing-wall-migrate'))`);
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(`SET LOCAL search_path TO "${schema}", public`);
@@ -108,12 +107,8 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
       for (const sql of storage === 'timescaledb' ? timescaleSteps(cfg) : POSTGRES_STEPS) await client.query(sql);
       await client.query(`INSERT INTO pipeline_meta (key, value) VALUES ('storage', $1)`, [storage]);
     }
-    await client.query('COMMIT');
     return storage;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw new Error(`database migration failed: ${(err as Error).message}`, { cause: err });
-  } finally {
-    client.release();
-  }
+  }).catch((err: Error) => {
+    throw new Error(`database migration failed: ${err.message}`, { cause: err });
+  });
 }

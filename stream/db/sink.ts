@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { MarketingEvent } from '../types.js';
 import { copyLine } from './copy-text.js';
 import type { Storage } from './migrate.js';
+import { inTransaction } from './transaction.js';
 
 export interface StreamedEvent {
   event: MarketingEvent;
@@ -89,21 +90,13 @@ function copyText(batch: StreamedEvent[], decimals: number): string {
  */
 export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: SinkOptions): Promise<SinkResult> {
   if (!batch.length) return { inserted: 0, countedIds: new Set() };
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(INCOMING_TABLE);
     await pipeline(Readable.from([copyText(batch, options.valueDecimals)]), client.query(copyFrom('COPY incoming FROM STDIN')));
     const fresh = await client.query<{ id: string }>(storeStatement(options));
     const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : new Set(fresh.rows.map((r) => r.id));
-    await client.query('COMMIT');
     return { inserted: fresh.rows.length, countedIds };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The incoming ids that the ledger credits to the same stream entry: new now, or stored by it before a crash. */
