@@ -1,6 +1,7 @@
 // One window judged by a rule's detector, with the checks every rule shares: no data, and the
 // minimum volume below which a window is not judged at all.
 import type { Detector, Judgement, SeriesPoint } from './detectors/index.js';
+import { median } from './detectors/types.js';
 
 export type Assessment =
   | { kind: 'judged'; judgement: Judgement }
@@ -10,13 +11,6 @@ export type Assessment =
   | { kind: 'quiet' }
   /** no baseline yet (a young history, a zero baseline) */
   | { kind: 'unjudged' };
-
-function median(values: number[]): number {
-  if (!values.length) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /**
  * The volume guard looks at the window and at its baseline: a store whose traffic collapses

@@ -1,6 +1,4 @@
-import { directedLevel, type Detector, type Direction } from './types.js';
-
-const MIN_RELATIVE_SPREAD = 0.01;
+import { MIN_RELATIVE_SPREAD, presentValues, scaledDistance, type Detector, type Direction } from './types.js';
 
 /**
  * Exponentially weighted mean and variance over the previous `lookback` windows (oldest first,
@@ -10,7 +8,7 @@ export function ewmaDetector(spec: { threshold: number; alpha: number; lookback:
   return {
     historyTimes: (t, windowMs) => Array.from({ length: spec.lookback }, (_, k) => t - (spec.lookback - k) * windowMs),
     judge(current, history) {
-      const values = [...history].sort((a, b) => a.t - b.t).flatMap((p) => (p.value === null ? [] : [p.value]));
+      const values = presentValues([...history].sort((a, b) => a.t - b.t));
       if (values.length < 3) return null;
       let mean = values[0]!;
       let variance = 0;
@@ -19,11 +17,7 @@ export function ewmaDetector(spec: { threshold: number; alpha: number; lookback:
         mean += spec.alpha * diff;
         variance = (1 - spec.alpha) * (variance + spec.alpha * diff * diff);
       }
-      if (mean === 0 && variance === 0) return null; // nothing but zeros: no scale to judge by
-      const spread = Math.max(Math.sqrt(variance), MIN_RELATIVE_SPREAD * Math.abs(mean), 1e-9);
-      const score = (current.value - mean) / spread;
-      const level = directedLevel(score, spec.threshold, spec.direction);
-      return { score, level, breach: level >= 1, baseline: mean };
+      return scaledDistance(current.value, mean, Math.sqrt(variance), MIN_RELATIVE_SPREAD * Math.abs(mean), spec);
     },
   };
 }

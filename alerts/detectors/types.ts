@@ -34,3 +34,28 @@ export function directedLevel(score: number, threshold: number, direction: Direc
 }
 
 export const DAY_MS = 86_400_000;
+
+/** The history's values, leaving out windows without data. */
+export const presentValues = (history: SeriesPoint[]): number[] => history.flatMap((p) => (p.value === null ? [] : [p.value]));
+
+export function median(values: number[]): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A spread never taken below this share of the baseline: a flat history must not make any wiggle infinite. */
+export const MIN_RELATIVE_SPREAD = 0.01;
+
+/**
+ * The statistical detectors' judgement: the value's distance from `baseline` in spreads (never a
+ * spread below `floor`), against the threshold in the rule's direction. Null when baseline and
+ * spread are both zero — a history of nothing but zeros (before the data began) has no scale.
+ */
+export function scaledDistance(value: number, baseline: number, spread: number, floor: number, spec: { threshold: number; direction: Direction }): Judgement | null {
+  if (baseline === 0 && spread === 0) return null;
+  const score = (value - baseline) / Math.max(spread, floor, 1e-9);
+  const level = directedLevel(score, spec.threshold, spec.direction);
+  return { score, level, breach: level >= 1, baseline };
+}
