@@ -4,9 +4,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { AppConfig } from '../config/load.js';
-import { DAY, floorTo } from '../stream/buckets.js';
 import { MODELS } from './analytics/attribution/index.js';
-import { localDate, readAttribution } from './analytics/attribution-job.js';
+import { readAttribution, recentDays } from './analytics/attribution-job.js';
 import type { Auth, Principal } from './auth.js';
 import { JobBusyError, type JobRunner } from './jobs/runner.js';
 import { describeParamError } from './query-params.js';
@@ -48,9 +47,9 @@ export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; 
   router.get('/api/v1/attribution', auth.requireAuth, nationwide, async (req, res) => {
     const query = attributionQuery.safeParse(req.query);
     if (!query.success) return void res.status(400).json({ error: describeParamError(query.error) });
-    const today = localDate(floorTo(Date.now(), DAY, cfg.dayOffsetMs), cfg.dayOffsetMs);
-    const to = query.data.to ?? today;
-    const from = query.data.from ?? localDate(Date.parse(`${to}T00:00:00Z`) - cfg.dayOffsetMs - (cfg.jobs.attribution.days - 1) * DAY, cfg.dayOffsetMs);
+    const recent = recentDays(cfg, cfg.jobs.attribution.days, query.data.to);
+    const { to } = recent;
+    const from = query.data.from ?? recent.from;
     if (from > to) return void res.status(400).json({ error: 'from: must not be after to' });
     res.json(await readAttribution(pool, cfg, from, to, query.data.model));
   });

@@ -11,8 +11,7 @@ import { startDispatcher } from '../alerts/dispatcher.js';
 import { startEvaluator } from '../alerts/evaluator.js';
 import { buildNotifiers } from '../alerts/notify/build.js';
 import { migrateAlerts } from '../alerts/store.js';
-import { migrateAttribution, readAttribution, runAttribution } from './analytics/attribution-job.js';
-import { DAY, floorTo } from '../stream/buckets.js';
+import { migrateAttribution, readAttribution, recentDays, runAttribution } from './analytics/attribution-job.js';
 import { createApp } from './app.js';
 import { migrateJobs, startJobRunner, type JobRunner } from './jobs/runner.js';
 import { createAuth } from './auth.js';
@@ -132,9 +131,8 @@ function startAnalyticsJobs(options: ServerOptions, redis: ReturnType<typeof cre
       schedule: cfg.jobs.jobs.attribution.schedule,
       run: (ctx) => runAttribution(pool, cfg, { lookbackMs: settings.lookback, days: settings.days, params: { halfLifeMs: settings.halfLife, ...settings.positionBased } }, ctx),
       after: async () => {
-        const to = floorTo(Date.now(), DAY, cfg.dayOffsetMs);
-        const date = (ms: number) => new Date(ms + cfg.dayOffsetMs).toISOString().slice(0, 10);
-        screen()?.publishNationwide('attribution', await readAttribution(pool, cfg, date(to - (settings.days - 1) * DAY), date(to)));
+        const { from, to } = recentDays(cfg, settings.days);
+        screen()?.publishNationwide('attribution', await readAttribution(pool, cfg, from, to));
       },
     }],
   });

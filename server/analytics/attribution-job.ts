@@ -25,6 +25,12 @@ export async function migrateAttribution(pool: Pool): Promise<void> {
 /** The local calendar date of a day start, e.g. 2026-11-23 (days start at local midnight). */
 export const localDate = (dayStart: number, dayOffsetMs: number) => new Date(dayStart + dayOffsetMs).toISOString().slice(0, 10);
 
+/** The `days` local days that end with `toDate` (default: today), as local dates. */
+export function recentDays(cfg: AppConfig, days: number, toDate?: string, now = Date.now()): { from: string; to: string } {
+  const toStart = toDate ? Date.parse(`${toDate}T00:00:00Z`) - cfg.dayOffsetMs : floorTo(now, DAY, cfg.dayOffsetMs);
+  return { from: localDate(toStart - (days - 1) * DAY, cfg.dayOffsetMs), to: localDate(toStart, cfg.dayOffsetMs) };
+}
+
 export async function runAttribution(pool: Pool, cfg: AppConfig, settings: AttributionSettings, ctx: JobContext, now = Date.now()): Promise<number> {
   const to = floorTo(now, DAY, cfg.dayOffsetMs) + DAY;
   const from = to - settings.days * DAY;
