@@ -1,6 +1,7 @@
 // What a notification says, neutral of where it goes: the rule, whether it fires or resolves,
 // and its alerts. Each notifier turns it into its target's format.
 import type { AlertRule } from '../config/alert-schema.js';
+import { offsetMs } from '../config/load.js';
 import type { ScreenAlert } from '../stream/types.js';
 
 export interface NotificationAlert extends ScreenAlert {
@@ -31,10 +32,7 @@ const SEVERITY_ZH: Record<string, string> = { critical: '严重', warning: '警�
 
 /** HH:MM at the given offset, e.g. "+08:00" */
 function clock(iso: string | null, utcOffset: string): string {
-  if (!iso) return '';
-  const [h, m] = utcOffset.slice(1).split(':').map(Number);
-  const offsetMs = (utcOffset.startsWith('-') ? -1 : 1) * (h! * 60 + m!) * 60_000;
-  return new Date(Date.parse(iso) + offsetMs).toISOString().slice(11, 16);
+  return iso ? new Date(Date.parse(iso) + offsetMs(utcOffset)).toISOString().slice(11, 16) : '';
 }
 
 /** "【严重·告警】渠道转化率骤降（2 项）" / "[FIRING] …" — a subject line, Chinese then English. */

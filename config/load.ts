@@ -90,7 +90,8 @@ function assertUnique(file: string, items: Array<{ id: string }>, pathOf: (i: nu
   });
 }
 
-function offsetMs(utcOffset: string): number {
+/** "+08:00" → 28 800 000 */
+export function offsetMs(utcOffset: string): number {
   const sign = utcOffset.startsWith('-') ? -1 : 1;
   const [h, m] = utcOffset.slice(1).split(':').map(Number);
   return sign * (h! * 60 + m!) * 60_000;

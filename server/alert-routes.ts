@@ -14,7 +14,7 @@ import { matcherSchema } from '../alerts/silences.js';
 import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAlerts, listSilences } from '../alerts/store.js';
 import type { Role, ScreenAlert } from '../stream/types.js';
 import type { Auth, Principal } from './auth.js';
-import { describeParamError } from './query-params.js';
+import { describeParamError, time as textTime } from './query-params.js';
 
 export interface AlertRouteDeps {
   cfg: AppConfig;
@@ -23,14 +23,8 @@ export interface AlertRouteDeps {
   publishAlert?: (alert: ScreenAlert) => void;
 }
 
-const time = z.union([z.number().int(), z.string()]).transform((v, ctx) => {
-  const ms = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is neither epoch milliseconds nor an ISO-8601 time` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** in a JSON body a time may also be a number */
+const time = z.union([z.number().int(), textTime]);
 const listQuery = z.strictObject({
   state: z.enum(['pending', 'firing', 'resolved', 'active', 'all']).default('all'),
   limit: z.coerce.number().int().min(1).max(1000).default(200),

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { GROUP_BY, LIVE_WINDOWS, STEPS } from '../stream/types.js';
 
-const time = z
+/** epoch milliseconds or an ISO-8601 time, as text */
+export const time = z
   .string()
   .transform((text, ctx) => {
     const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-    if (Number.isNaN(ms)) {
+    if (!Number.isFinite(ms)) {
       ctx.addIssue({ code: 'custom', message: `"${text}" is neither epoch milliseconds nor an ISO-8601 time` });
       return z.NEVER;
     }
