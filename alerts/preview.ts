@@ -4,6 +4,7 @@
 import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
+import { dimensionConditions } from '../stream/db/queries.js';
 import { deriveMetrics } from '../stream/derive.js';
 import type { SumField } from '../stream/types.js';
 import { ruleDetector, type SeriesPoint } from './detectors/index.js';
@@ -39,12 +40,7 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   const readFrom = Math.floor((start - reach - windowMs) / windowMs) * windowMs;
 
   const params: unknown[] = [new Date(readFrom).toISOString(), new Date(start + windows * windowMs).toISOString(), readFrom, windowMs];
-  const where: string[] = [];
-  for (const [dim, value] of Object.entries(rule.filter ?? {})) {
-    if (value === undefined) continue;
-    params.push(value);
-    where.push(`AND ${dim} = $${params.length}`);
-  }
+  const where = dimensionConditions(rule.filter ?? {}, params).map((c) => `AND ${c}`);
   const group = rule.groupBy ?? `''`;
   const window = `floor((extract(epoch FROM bucket) * 1000 - $3) / $4)::int`;
   const { rows } = await pool.query<Record<SumField, string> & { g: string; k: number }>(

@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
 import { MINUTE, floorTo } from '../stream/buckets.js';
+import { dimensionConditions } from '../stream/db/queries.js';
 import { deriveMetrics } from '../stream/derive.js';
 import { readHotWindows, type HotRange } from '../stream/hot-read.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
@@ -48,12 +49,7 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
   async function readStored(rule: AlertRule, instances: RuleInstance[], ranges: Range[]): Promise<Map<string, Map<number, MetricValues>>> {
     const group = rule.groupBy ?? null;
     const params: unknown[] = [ranges.map((r) => new Date(r.from).toISOString()), ranges.map((r) => new Date(r.to).toISOString())];
-    const where: string[] = [];
-    for (const [dim, value] of Object.entries(rule.filter ?? {})) {
-      if (value === undefined) continue;
-      params.push(value);
-      where.push(`${dim} = $${params.length}`);
-    }
+    const where = dimensionConditions(rule.filter ?? {}, params);
     if (group === 'campaign') {
       params.push(instances.map((i) => i.key));
       where.push(`campaign = ANY($${params.length}::text[])`);

@@ -50,6 +50,16 @@ function sourceRows(step: Step, ctx: QueryContext, params: unknown[]): string {
 }
 const DIMENSIONS: Array<keyof Scope> = ['region', 'store', 'channel', 'campaign'];
 
+/** `dim = $n` for each dimension the filter names, its value pushed onto `params`. */
+export function dimensionConditions(filter: Scope, params: unknown[]): string[] {
+  return DIMENSIONS.flatMap((dim) => {
+    const value = filter[dim];
+    if (value === undefined) return [];
+    params.push(value);
+    return [`${dim} = $${params.length}`];
+  });
+}
+
 /** Bucket range of a query after alignment to its step. */
 export function alignedRange(query: Pick<MetricsQuery, 'from' | 'to' | 'step'>, dayOffsetMs: number): { from: number; to: number } {
   const stepMs = STEP_MS[query.step];
@@ -58,12 +68,7 @@ export function alignedRange(query: Pick<MetricsQuery, 'from' | 'to' | 'step'>, 
 
 function whereClause(query: MetricsQuery, timeColumn: string, params: unknown[]): string {
   const conditions = [`${timeColumn} >= $1`, `${timeColumn} < $2`];
-  for (const dim of DIMENSIONS) {
-    const value = query.filter[dim];
-    if (value === undefined) continue;
-    params.push(value);
-    conditions.push(`${dim} = $${params.length}`);
-  }
+  conditions.push(...dimensionConditions(query.filter, params));
   if (query.regionsAllowed) {
     params.push(query.regionsAllowed);
     conditions.push(`region = ANY($${params.length}::text[])`);
@@ -153,14 +158,7 @@ export async function sumsOverRange(pool: Pool, range: { from: number; to: numbe
   const hourFrom = Math.min(ceilTo(range.from, STEP_MS['1h']), range.to);
   const hourTo = Math.max(floorTo(range.to, STEP_MS['1h']), hourFrom);
   const params: unknown[] = [range.from, hourFrom, hourTo, range.to].map((ms) => new Date(ms).toISOString());
-  const dims: string[] = [];
-  for (const dim of DIMENSIONS) {
-    const value = range.filter[dim];
-    if (value === undefined) continue;
-    params.push(value);
-    dims.push(` AND ${dim} = $${params.length}`);
-  }
-  const dimWhere = dims.join('');
+  const dimWhere = dimensionConditions(range.filter, params).map((c) => ` AND ${c}`).join('');
   const hourly = sourceRows('1h', ctx, params);
   const { rows } = await pool.query<Record<SumField, string | null>>(
     `SELECT sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
