@@ -19,7 +19,7 @@ import type { ScreenAlert } from '../../stream/types.js';
 import { startHttpReceiver } from '../alert-receivers.js';
 import { drive, login } from './ingest.js';
 import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
-import { percentile, type BenchResult } from './report.js';
+import { latencySummary, type BenchResult } from './report.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const THRESHOLD = 10_000;
@@ -36,10 +36,6 @@ rules:
   return dir;
 }
 
-const stats = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) ?? 0, medianMs: percentile(sorted, 50) };
-};
 
 export async function benchAlerts(cfg: AppConfig, stores: StoreSettings, options: { anomalies: number; backgroundRate: number; processors: number }): Promise<BenchResult[]> {
   const configDir = benchConfigDir();
@@ -88,12 +84,12 @@ export async function benchAlerts(cfg: AppConfig, stores: StoreSettings, options
     const note = `${stores.length} anomalies under ${options.backgroundRate} events/s (statuses ${JSON.stringify(bg.statuses)}); evaluation every 5 s on windows ` +
       'ending at the last whole 10 s bucket at least 5 s old, so the floor is ~5–15 s + up to one interval';
     for (const [name, values] of [['alert-latency-socket', socketLatency], ['alert-latency-webhook', hookLatency]] as const) {
-      const s = stats(values);
+      const s = latencySummary(values);
       results.push({
         name, events: values.length, eventsPerSec: null, p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, peakRssMb: serverRss, ceiling: null, ratio: null,
         notes: `${name.endsWith('socket') ? 'first anomalous event POSTed → the `alert` frame (firing) at a Socket.IO client' : '… → the webhook request at a local HTTP server'}; ` +
-          `${values.length}/${stores.length} seen, median ${((s.medianMs ?? 0) / 1000).toFixed(1)} s, max ${(s.maxMs / 1000).toFixed(1)} s. ${note}`,
-        extra: { maxMs: s.maxMs, seen: values.length, injected: stores.length },
+          `${values.length}/${stores.length} seen, median ${((s.p50Ms ?? 0) / 1000).toFixed(1)} s, max ${((s.maxMs ?? 0) / 1000).toFixed(1)} s. ${note}`,
+        extra: { maxMs: s.maxMs ?? 0, seen: values.length, injected: stores.length },
       });
     }
   } finally {
@@ -143,8 +139,8 @@ async function benchEvaluationCost(cfg: AppConfig, stores: StoreSettings): Promi
       reads.push(report.readMs);
       await sleep(200);
     }
-    const s = stats(warm);
-    const r = stats(reads);
+    const s = latencySummary(warm);
+    const r = latencySummary(reads);
     return {
       name: 'alert-evaluation-cycle', events: cold.instances, eventsPerSec: s.p50Ms ? (cold.instances / s.p50Ms) * 1000 : null,
       p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms, peakRssMb: Math.round(process.memoryUsage().rss / 1048576), ceiling: null, ratio: null,

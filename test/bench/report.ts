@@ -24,6 +24,12 @@ export function percentile(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** p50 / p95 / p99 and the maximum of a set of latencies (ms). */
+export function latencySummary(values: number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) ?? null };
+}
+
 export function saveResult(result: BenchResult): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}${result.name}.json`, `${JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2)}\n`);

@@ -9,7 +9,7 @@ import type { StoreSettings } from '../../stream/connect.js';
 import type { ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
 import { drive, login, type Totals } from './ingest.js';
 import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
-import { percentile, type BenchResult } from './report.js';
+import { latencySummary, type BenchResult } from './report.js';
 
 // online events in the load carry no store, and store events use channel "store": this view sees only the probes
 const PROBE_VIEW: ScreenSubscription = { store: 'sh-jingan', channel: 'app' };
@@ -23,11 +23,6 @@ async function subscribe(url: string, token: string, view: ScreenSubscription, o
   if ('error' in ack) throw new Error(ack.error);
   return { socket, snapshot: ack.snapshot };
 }
-
-const summary = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) ?? null };
-};
 
 export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options: { seconds: number; latencyRate: number; processors: number; pushIntervalMs: number; fanOutClients: number }): Promise<BenchResult[]> {
   const port = await freePort();
@@ -73,7 +68,7 @@ export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options
     }
     const bg = await background;
     results.push({
-      name: 'event-to-screen-latency', events: latencies.length, eventsPerSec: null, ...summary(latencies),
+      name: 'event-to-screen-latency', events: latencies.length, eventsPerSec: null, ...latencySummary(latencies),
       peakRssMb: serverRss, ceiling: null, ratio: null,
       notes: `POST → the Socket.IO "metrics" frame containing it, ${latencies.length} probes, ${options.latencyRate} events/s background ` +
         `(statuses ${JSON.stringify(bg.statuses)}), PUSH_INTERVAL_MS ${options.pushIntervalMs}, max ${Math.max(...latencies).toFixed(0)} ms; peak RSS of the server`,
@@ -97,7 +92,7 @@ export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options
     counting = false;
     const framesPerClient = delivery.length / options.fanOutClients;
     results.push({
-      name: 'screen-fan-out', events: delivery.length, eventsPerSec: delivery.length / (fanOutSeconds - 2), ...summary(delivery),
+      name: 'screen-fan-out', events: delivery.length, eventsPerSec: delivery.length / (fanOutSeconds - 2), ...latencySummary(delivery),
       peakRssMb: serverRss, ceiling: null, ratio: null,
       notes: `${options.fanOutClients} Socket.IO clients on the nation view, ${fanOutRate} events/s of load for ${fanOutSeconds} s: ` +
         `${framesPerClient.toFixed(0)} frames each; delivery = receipt − the frame's asOf (includes reading the view from Redis)`,
