@@ -128,12 +128,16 @@ export function createEvaluator(deps: EvaluatorDeps) {
           const judgement = assessment.kind === 'judged' ? assessment.judgement : undefined;
           const row = activeByInstance.get(key);
           const step = advance(row ? { state: row.state as 'pending' | 'firing', activeSince: row.active_since.getTime() } : null, assessment, rule, end);
-          const [summary, summaryEn] = summarize(rule, instance.labels, reading.current.value, judgement, cfg);
-          const silence = silencing(silences, instance.labels, at);
-          const fresh = { value: reading.current.value, score: judgement?.score ?? null, summary, summaryEn, silencedBy: silence?.id ?? null };
+          // described only when there is something to write: most instances are inactive and stay so
+          const describe = () => {
+            const [summary, summaryEn] = summarize(rule, instance.labels, reading.current.value, judgement, cfg);
+            const silence = silencing(silences, instance.labels, at);
+            return { silence, fresh: { value: reading.current.value, score: judgement?.score ?? null, summary, summaryEn, silencedBy: silence?.id ?? null } };
+          };
 
           if (step.transition === null) {
             if (!row) continue;
+            const { silence, fresh } = describe();
             updates.push({ id: row.id, ...fresh });
             const unannounced = row.state === 'firing' && !row.last_notified_at;
             const due = row.state === 'firing' && row.last_notified_at && at - row.last_notified_at.getTime() >= (rule.repeatInterval ?? repeatInterval);
@@ -143,6 +147,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
             continue;
           }
           transitions++;
+          const { silence, fresh } = describe();
           const view = await applyTransition(client, step.transition, rule, instance, row, fresh, end, atIso);
           published.push(view);
           if (step.transition === 'firing' && !silence) queue(rule, 'firing', { ...view, repeat: false });
