@@ -110,6 +110,18 @@ export async function getAlert(pool: Pool, id: string): Promise<AlertRow | null>
   return rows[0] ?? null;
 }
 
+/** The notifications that named an alert, each with every delivery attempt. */
+export async function notificationsOf(pool: Pool, alertId: string): Promise<unknown[]> {
+  const { rows } = await pool.query(
+    `SELECT n.id, n.notifier, n.status, n.delivery, n.attempts, n.last_error AS "lastError", n.created_at AS "createdAt", n.sent_at AS "sentAt",
+            coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'ok', a.ok, 'detail', a.detail, 'durationMs', a.duration_ms) ORDER BY a.id)
+                      FROM alert_notification_attempts a WHERE a.notification_id = n.id), '[]') AS attempts_log
+     FROM alert_notifications n WHERE $1 = ANY(n.alert_ids) ORDER BY n.id`,
+    [alertId],
+  );
+  return rows;
+}
+
 /** Records who acknowledged an active alert; null when it is not active (or already acknowledged: the first ack stands). */
 export async function acknowledge(pool: Pool, id: string, by: string): Promise<AlertRow | null> {
   const { rows } = await pool.query<AlertRow>(

@@ -2,7 +2,7 @@
 // over stored history. ops reads; oncall also acks and silences; admin also previews rules
 // (and everything oncall does); a manager reads only its regions' alerts.
 import { randomUUID } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Response } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { AlertRule } from '../config/alert-schema.js';
@@ -11,9 +11,9 @@ import { parseDurationMs } from '../config/duration.js';
 import { PreviewError, previewRule } from '../alerts/preview.js';
 import { RuleError, deleteRule, effectiveRules, saveRule, validateRule } from '../alerts/rule-store.js';
 import { matcherSchema } from '../alerts/silences.js';
-import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAlerts, listSilences } from '../alerts/store.js';
-import type { Role, ScreenAlert } from '../stream/types.js';
-import type { Auth, Principal } from './auth.js';
+import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAlerts, listSilences, notificationsOf } from '../alerts/store.js';
+import type { ScreenAlert } from '../stream/types.js';
+import { requireRole, type Auth, type Principal } from './auth.js';
 import { describeParamError, time as textTime } from './query-params.js';
 
 export interface AlertRouteDeps {
@@ -59,13 +59,8 @@ export function alertRouter(deps: AlertRouteDeps) {
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
   const principalOf = (res: Response) => res.locals.principal as Principal;
-  const allow = (...roles: Role[]) => (_req: Request, res: Response, next: NextFunction) => {
-    const role = principalOf(res).role;
-    if (!roles.includes(role)) return void res.status(403).json({ error: `your role (${role}) may not do this; it needs ${roles.join(' or ')}` });
-    next();
-  };
-  const readers = allow('ops', 'oncall', 'admin');
-  const responders = allow('oncall', 'admin');
+  const readers = requireRole('ops', 'oncall', 'admin');
+  const responders = requireRole('oncall', 'admin');
 
   router.get('/api/v1/alerts', auth.requireAuth, async (req, res) => {
     const query = listQuery.safeParse(req.query);
@@ -77,14 +72,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const row = await getAlert(pool, String(req.params.id));
     const regions = principalOf(res).regions;
     if (!row || (regions !== null && (!row.region || !regions.includes(row.region)))) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
-    const { rows } = await pool.query(
-      `SELECT n.id, n.notifier, n.status, n.delivery, n.attempts, n.last_error AS "lastError", n.created_at AS "createdAt", n.sent_at AS "sentAt",
-              coalesce((SELECT json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'ok', a.ok, 'detail', a.detail, 'durationMs', a.duration_ms) ORDER BY a.id)
-                        FROM alert_notification_attempts a WHERE a.notification_id = n.id), '[]') AS attempts_log
-       FROM alert_notifications n WHERE $1 = ANY(n.alert_ids) ORDER BY n.id`,
-      [row.id],
-    );
-    res.json({ alert: alertView(row), notifications: rows });
+    res.json({ alert: alertView(row), notifications: await notificationsOf(pool, row.id) });
   });
 
   router.post('/api/v1/alerts/:id/ack', auth.requireAuth, responders, async (req, res) => {
@@ -133,7 +121,7 @@ export function alertRouter(deps: AlertRouteDeps) {
   });
 
   // a rule not yet in alerts.yaml, tried on history: the same validation as the file's rules
-  router.post('/api/v1/alert-rules/preview', auth.requireAuth, allow('admin'), json, async (req, res) => {
+  router.post('/api/v1/alert-rules/preview', auth.requireAuth, requireRole('admin'), json, async (req, res) => {
     const { rule: ruleBody, ...range } = (req.body ?? {}) as { rule?: unknown };
     let rule: AlertRule;
     try {
@@ -146,7 +134,7 @@ export function alertRouter(deps: AlertRouteDeps) {
   });
 
   // admin: create or replace a rule (over the file's rule of that id); it is evaluated from the next cycle
-  router.put('/api/v1/alert-rules/:id', auth.requireAuth, allow('admin'), json, async (req, res) => {
+  router.put('/api/v1/alert-rules/:id', auth.requireAuth, requireRole('admin'), json, async (req, res) => {
     const id = String(req.params.id);
     const body = { ...((req.body ?? {}) as Record<string, unknown>) };
     if (body.id !== undefined && body.id !== id) return void res.status(400).json({ error: `id: "${String(body.id)}" differs from the address ("${id}")` });
@@ -161,7 +149,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     res.json({ rule: (await effectiveRules(pool, cfg)).find((r) => r.id === id) });
   });
 
-  router.delete('/api/v1/alert-rules/:id', auth.requireAuth, allow('admin'), async (req, res) => {
+  router.delete('/api/v1/alert-rules/:id', auth.requireAuth, requireRole('admin'), async (req, res) => {
     const id = String(req.params.id);
     if (!(await effectiveRules(pool, cfg)).some((r) => r.id === id)) return void res.status(404).json({ error: `no rule "${id}"` });
     await deleteRule(pool, id, cfg.alerts.rules.some((r) => r.id === id), principalOf(res).username);

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppConfig } from '../config/load.js';
 import { MODELS } from './analytics/attribution/index.js';
 import { readAttribution, recentDays } from './analytics/attribution-job.js';
-import type { Auth, Principal } from './auth.js';
+import { requireRole, type Auth, type Principal } from './auth.js';
 import { JobBusyError, type JobRunner } from './jobs/runner.js';
 import { describeParamError } from './query-params.js';
 
@@ -31,8 +31,7 @@ export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; 
     });
   });
 
-  router.post('/api/v1/jobs/:name/run', auth.requireAuth, async (req, res) => {
-    if (principalOf(res).role !== 'admin') return void res.status(403).json({ error: 'only an admin starts jobs' });
+  router.post('/api/v1/jobs/:name/run', auth.requireAuth, requireRole('admin'), async (req, res) => {
     const name = String(req.params.name);
     if (!deps.jobs?.jobs.some((j) => j.name === name)) return void res.status(404).json({ error: `no job "${name}"` });
     try {

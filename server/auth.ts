@@ -90,3 +90,12 @@ export function createAuth(options: AuthOptions) {
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/** Express middleware after requireAuth: the principal's role must be one of `roles`, else 403. */
+export function requireRole(...roles: Role[]) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    const role = (res.locals.principal as Principal).role;
+    if (!roles.includes(role)) return void res.status(403).json({ error: `your role (${role}) may not do this; it needs ${roles.join(' or ')}` });
+    next();
+  };
+}

@@ -164,6 +164,10 @@ describe('alerts', () => {
     const gaps = slow.requests.slice(1).map((r, i) => r.at - slow.requests[i]!.at);
     expect(gaps[0]).toBeGreaterThanOrEqual(300 + 200 - 50);
     expect(gaps[1]).toBeGreaterThanOrEqual(300 + 400 - 50);
+    // the alert's own page lists its notifications and every attempt
+    const detail = (await (await app.get(`/api/v1/alerts/${douyinId}`)).json()) as { notifications: Array<{ notifier: string; delivery: string; attempts_log: unknown[] }> };
+    expect(detail.notifications.map((n) => [n.notifier, n.delivery, n.attempts_log.length]).sort()).toEqual([['hook', 'sent', 1], ['mail', 'sent', 1], ['slow', 'failed', 3]]);
+    expect((await app.get(`/api/v1/alerts/${douyinId}`, 'manager-east')).status).toBe(404);
   });
 
   it('keeps its state across a restart and never notifies twice, even with two evaluators at once; reminds once per repeatInterval', async () => {
