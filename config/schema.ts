@@ -108,6 +108,7 @@ export const jobsFileSchema = z.strictObject({
   timezone: z.string().min(1).default('Asia/Shanghai'),
   jobs: z.strictObject({
     attribution: z.strictObject({ schedule: z.string().min(1) }),
+    segments: z.strictObject({ schedule: z.string().min(1) }),
   }),
   attribution: z.strictObject({
     lookback: duration,
@@ -115,5 +116,11 @@ export const jobsFileSchema = z.strictObject({
     halfLife: duration,
     positionBased: z.strictObject({ first: z.number().min(0).max(1), last: z.number().min(0).max(1) }).refine((p) => p.first + p.last <= 1, 'first + last must be at most 1'),
   }),
+  segments: z.strictObject({
+    history: duration,
+    lifecycle: z
+      .strictObject({ newWithin: duration, activeWithin: duration, loyalOrders: z.number().int().min(2), churnedAfter: duration })
+      .refine((l) => l.activeWithin < l.churnedAfter, { message: 'activeWithin must be shorter than churnedAfter', path: ['activeWithin'] }),
+  }).refine((s) => s.lifecycle.churnedAfter <= s.history, { message: 'must be at least lifecycle.churnedAfter (older orders are forgotten)', path: ['history'] }),
 });
 export type JobsFile = z.infer<typeof jobsFileSchema>;

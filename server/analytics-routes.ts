@@ -1,17 +1,21 @@
 // Jobs and analytics over HTTP: GET /api/v1/jobs (runs), POST /api/v1/jobs/:name/run (admin),
-// GET /api/v1/attribution?model=&from=&to= (nationwide figures: not for managers).
+// GET /api/v1/attribution?model=&from=&to= (nationwide figures: not for managers),
+// GET /api/v1/segments?region= (a manager sees its regions only).
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { AppConfig } from '../config/load.js';
 import { MODELS } from './analytics/attribution/index.js';
 import { readAttribution, recentDays } from './analytics/attribution-job.js';
+import { readSegments } from './analytics/segments-job.js';
+import { authorizeScope } from './access.js';
 import { requireRole, type Auth, type Principal } from './auth.js';
 import { JobBusyError, type JobRunner } from './jobs/runner.js';
 import { describeParamError } from './query-params.js';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-11-23');
 const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional() });
+const segmentsQuery = z.strictObject({ region: z.string().min(1).optional() });
 
 export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; jobs?: JobRunner }) {
   const { cfg, pool, auth } = deps;
@@ -51,6 +55,16 @@ export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; 
     const from = query.data.from ?? recent.from;
     if (from > to) return void res.status(400).json({ error: 'from: must not be after to' });
     res.json(await readAttribution(pool, cfg, from, to, query.data.model));
+  });
+
+  router.get('/api/v1/segments', auth.requireAuth, async (req, res) => {
+    const query = segmentsQuery.safeParse(req.query);
+    if (!query.success) return void res.status(400).json({ error: describeParamError(query.error) });
+    const principal = principalOf(res);
+    const decision = authorizeScope(principal, { region: query.data.region }, cfg);
+    if (!decision.ok) return void res.status(decision.status).json({ error: decision.error });
+    const regions = query.data.region ? [query.data.region] : principal.regions;
+    res.json(await readSegments(pool, regions));
   });
 
   return router;

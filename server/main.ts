@@ -10,6 +10,7 @@ import { createLogger } from '../stream/log.js';
 import { ensureLocalStores } from './local-stores.js';
 import { superviseProcessors } from './processes.js';
 import { startSimulator } from './simulator/run-simulator.js';
+import { seedCustomerHistory } from './simulator/customer-history.js';
 import { backfillIfEmpty } from './simulator/backfill.js';
 import { DEFAULT_PUSH_INTERVAL_MS, startServer } from './start-server.js';
 
@@ -75,8 +76,10 @@ const simulator =
 // a fresh demo gets yesterday and today so far, so the wall and its comparisons are full at once
 if (simulator && process.env.SIM_BACKFILL !== '0') {
   void backfillIfEmpty(cfg, stores, `${server.url}/api/v1/events`, apiKeys[0]!, log)
-    // the wall's attribution panel fills now rather than at the first scheduled run
+    .then(() => seedCustomerHistory(cfg, stores, log))
+    // the wall's attribution and segments panels fill now rather than at the first scheduled runs
     .then(() => server.jobs.trigger('attribution', 'startup'))
+    .then(() => server.jobs.trigger('segments', 'startup'))
     .catch((err) => log.warn({ err: (err as Error).message }, 'demo backfill failed'));
 }
 

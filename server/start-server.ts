@@ -11,9 +11,11 @@ import { startDispatcher } from '../alerts/dispatcher.js';
 import { startEvaluator } from '../alerts/evaluator.js';
 import { buildNotifiers } from '../alerts/notify/build.js';
 import { migrateAlerts } from '../alerts/store.js';
-import { migrateAttribution, readAttribution, recentDays, runAttribution } from './analytics/attribution-job.js';
+import { startAnalyticsJobs } from './analytics/analytics-jobs.js';
+import { migrateAttribution } from './analytics/attribution-job.js';
+import { migrateSegments } from './analytics/segments-job.js';
 import { createApp } from './app.js';
-import { migrateJobs, startJobRunner, type JobRunner } from './jobs/runner.js';
+import { migrateJobs, type JobRunner } from './jobs/runner.js';
 import { createAuth } from './auth.js';
 import { startPipelineJobs } from './jobs.js';
 import { startPushLoop } from './screen/push-loop.js';
@@ -68,13 +70,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await migrateAlerts(pool);
   await migrateJobs(pool);
   await migrateAttribution(pool);
+  await migrateSegments(pool);
 
   const metrics = createServerMetrics();
   registerStreamGauges(metrics, redis, keys);
   const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode });
   let screen: ScreenSocket | undefined;
   const publishAlert = (alert: ScreenAlert) => screen?.publishAlert(alert);
-  const analytics = startAnalyticsJobs(options, redis, pool, keys.prefix, () => screen);
+  const analytics = startAnalyticsJobs({ cfg, log, redis, pool, keyPrefix: keys.prefix, schedule: options.jobs !== false, screen: () => screen });
   const app = createApp({ cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics });
   const http = createServer(app);
   const reader = createViewReader({ cfg, redis, pool, keys, storage });
@@ -118,22 +121,4 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await Promise.allSettled([redis.quit(), pool.end()]);
     },
   };
-}
-
-/** The analytics jobs (attribution; segments next); scheduled unless `jobs: false`, always runnable by an admin. */
-function startAnalyticsJobs(options: ServerOptions, redis: ReturnType<typeof createRedis>, pool: ReturnType<typeof createPool>, keyPrefix: string, screen: () => ScreenSocket | undefined): JobRunner {
-  const { cfg, log } = options;
-  const settings = cfg.jobs.attribution;
-  return startJobRunner({
-    redis, pool, keyPrefix, log, timezone: cfg.jobs.timezone, schedule: options.jobs !== false,
-    jobs: [{
-      name: 'attribution',
-      schedule: cfg.jobs.jobs.attribution.schedule,
-      run: (ctx) => runAttribution(pool, cfg, { lookbackMs: settings.lookback, days: settings.days, params: { halfLifeMs: settings.halfLife, ...settings.positionBased } }, ctx),
-      after: async () => {
-        const { from, to } = recentDays(cfg, settings.days);
-        screen()?.publishNationwide('attribution', await readAttribution(pool, cfg, from, to));
-      },
-    }],
-  });
 }

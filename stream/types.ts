@@ -241,3 +241,19 @@ export interface AttributionView {
   models: Record<string, Array<{ channel: string; conversions: number; value: number; spend: number; roi: number | null }>>;
   updatedAt: string | null;
 }
+
+/** The customer segments of the last run (GET /api/v1/segments, the `segments` socket event), for the regions a role sees. */
+export interface SegmentsView {
+  /** when the last run computed them; null before the first run */
+  runAt: string | null;
+  /** the run before it, which `change` and `moves` compare with */
+  previousRunAt: string | null;
+  /** null: every region (and customers whose orders carry none); else these regions only */
+  regions: string[] | null;
+  customers: number;
+  tiers: Array<{ tier: string; customers: number; value: number; change: number | null }>;
+  stages: Array<{ stage: string; customers: number; change: number | null }>;
+  byRegion: Array<{ region: string; customers: number; tiers: Record<string, number> }>;
+  /** customers who changed tier since the previous run; from '' = a new customer, to '' = no order within the history any more */
+  moves: Array<{ from: string; to: string; customers: number }>;
+}

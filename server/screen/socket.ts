@@ -45,6 +45,8 @@ export interface ScreenSocket {
   publishAlert(alert: ScreenAlert): void;
   /** emits a nationwide event (segments, attribution) to the screens of roles that see the whole business */
   publishNationwide(event: string, payload: unknown): void;
+  /** emits an event whose content depends on the regions a role sees (segments): `viewFor(null)` to whole-business roles, `viewFor(regions)` to each regional role's sockets, on every server */
+  publishPerRegions(event: string, viewFor: (regions: string[] | null) => Promise<unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,19 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
     nsp,
     publishNationwide(event, payload) {
       nsp.to(ALL_ALERTS_ROOM).emit(event, payload);
+    },
+    async publishPerRegions(event, viewFor) {
+      nsp.to(ALL_ALERTS_ROOM).emit(event, await viewFor(null));
+      const regional = (await nsp.fetchSockets()).filter((socket) => (socket.data.principal as Principal).regions !== null);
+      const byRegions = new Map<string, typeof regional>();
+      for (const socket of regional) {
+        const key = [...(socket.data.principal as Principal).regions!].sort().join(',');
+        byRegions.set(key, [...(byRegions.get(key) ?? []), socket]);
+      }
+      for (const [key, sockets] of byRegions) {
+        const payload = await viewFor(key.split(','));
+        for (const socket of sockets) socket.emit(event, payload);
+      }
     },
     publishAlert(alert) {
       const region = alert.labels.region;

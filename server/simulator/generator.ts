@@ -20,7 +20,7 @@ export interface GeneratorState {
   anomaly: Anomaly | null;
 }
 
-const USER_POOL = 200_000;
+export const USER_POOL = 200_000;
 const RECENT_USERS = 5_000;
 export const CAMPAIGNS: Record<string, string[]> = {
   douyin: ['dy-double11', 'dy-live-brand'], wechat: ['wx-moments-winter'], xiaohongshu: ['xhs-kol-seeding'],
