@@ -5,7 +5,8 @@ import { demoHistory, postEvents } from '../server/simulator/backfill.js';
 import { seededRandom } from '../server/simulator/generator.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { createLogger } from '../stream/log.js';
-import type { LiveResponse } from '../stream/types.js';
+import type { LiveResponse, SegmentsView } from '../stream/types.js';
+import { formatCount } from '../screen/format.js';
 import { ruleSchema } from '../config/alert-schema.js';
 import { API_KEY, AUTH_SECRET, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
 import { SCREENSHOT_DIR, clickMapAt, launchChromium, logIn, tileValue } from './browser/chromium.js';
@@ -78,7 +79,7 @@ describe('the wall in Chromium', () => {
     await page.context().close();
   });
 
-  it('fills the attribution panel when the job has run', async () => {
+  it('fills the attribution and segments panels when their jobs have run', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'ops');
     const at = Date.now();
@@ -93,8 +94,31 @@ describe('the wall in Chromium', () => {
     const text = await page.textContent('[data-test=attribution]');
     expect(text).toContain('抖音');
     expect(text).toContain('微信广告');
+
+    // segments: the tiers of the API's answer, in the panel; a manager's wall counts only its region
+    expect(await page.textContent('[data-test=segments]').catch(() => null)).toBeNull();
+    const segmentsRun = await fetch(`${app.server.url}/api/v1/jobs/segments/run`, { method: 'POST', headers: { authorization: `Bearer ${await app.token('admin')}` } });
+    expect(segmentsRun.status).toBe(200);
+    await page.waitForSelector('[data-test=segments]', { timeout: 3_000 });
+    const shown = async (p: typeof page) => p.$$eval('[data-test=segments] tr', (rows) => rows.map((row) => [row.getAttribute('data-tier'), row.querySelector('.count')!.textContent!.trim()]));
+    const formatted = (view: SegmentsView) => view.tiers.map((tier) => [tier.tier, formatCount(tier.customers, 'zh')]);
+    const nationwide = (await (await app.get('/api/v1/segments')).json()) as SegmentsView;
+    expect(nationwide.tiers.find((tier) => tier.tier === 'high_value')!.customers).toBeGreaterThan(0);
+    expect(await shown(page)).toEqual(formatted(nationwide));
+    expect(await page.textContent('[data-test=segments]')).toContain('高价值');
     await sleep(1_000);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-attribution-1920x1080.png` });
+    const manager = await newPage();
+    await logIn(manager, app.server.url, 'manager-east');
+    await manager.waitForSelector('[data-test=segments]', { timeout: 5_000 });
+    const east = (await (await app.get('/api/v1/segments', 'manager-east')).json()) as SegmentsView;
+    expect(east.customers).toBeLessThan(nationwide.customers);
+    expect(await shown(manager)).toEqual(formatted(east));
+    await manager.context().close();
+    // ops drilling into a region sees that region's segments
+    await page.evaluate(() => (location.hash = '#/region/east'));
+    await page.waitForFunction((expected) => document.querySelector('[data-test=segments] tr .count')?.textContent?.trim() === expected, formatted(east)[0]![1], { timeout: 5_000 });
+    expect(await shown(page)).toEqual(formatted(east));
     await page.context().close();
   });
 

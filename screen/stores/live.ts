@@ -3,7 +3,7 @@
 import { defineStore } from 'pinia';
 import { io, type Socket } from 'socket.io-client';
 import { ref, shallowRef } from 'vue';
-import type { AttributionView, ScreenAlert, ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
+import type { AttributionView, SegmentsView, ScreenAlert, ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
 import { apiGet } from '../api.js';
 import { mergeFrame } from '../view-model.js';
 import { useSessionStore } from './session.js';
@@ -22,11 +22,13 @@ export const useLiveStore = defineStore('live', () => {
   const receivedAt = ref(0);
   const refusal = ref('');
   const alerts = shallowRef<ScreenAlert[]>([]);
-  const segments = shallowRef<unknown>(null);
+  const segments = shallowRef<SegmentsView | null>(null);
   const attribution = shallowRef<AttributionView | null>(null);
   let socket: Socket | null = null;
   let wanted: ScreenSubscription = {};
   let resync: ReturnType<typeof setInterval> | undefined;
+  /** the region whose segments are shown ('' = all the role sees); null: to be loaded (again) */
+  let segmentsFor: string | null = null;
 
   async function subscribe(subscription: ScreenSubscription): Promise<string | null> {
     wanted = subscription;
@@ -46,6 +48,7 @@ export const useLiveStore = defineStore('live', () => {
     frame.value = ack.snapshot;
     receivedAt.value = Date.now();
     connection.value = 'live';
+    if (segmentsFor !== (ack.snapshot.scope.region ?? '')) void loadSegments();
     return null;
   }
 
@@ -58,6 +61,7 @@ export const useLiveStore = defineStore('live', () => {
       reconnectionDelayMax: 5_000,
     });
     socket.on('connect', () => {
+      segmentsFor = null;
       void subscribe(wanted);
       void loadAlerts();
       void loadAttribution();
@@ -77,7 +81,8 @@ export const useLiveStore = defineStore('live', () => {
       const others = alerts.value.filter((a) => a.id !== notice.id);
       alerts.value = (notice.state === 'cleared' ? others : [notice, ...others]).slice(0, ALERTS_KEPT);
     });
-    socket.on('segments', (data: unknown) => (segments.value = data));
+    // a region's or store's view shows that region's segments; the event carries the role's whole view
+    socket.on('segments', (data: SegmentsView) => (frame.value?.scope.region ? void loadSegments() : (segments.value = data)));
     socket.on('attribution', (data: AttributionView) => (attribution.value = data));
     resync = setInterval(() => void subscribe(wanted), RESYNC_EVERY_MS);
   }
@@ -97,6 +102,19 @@ export const useLiveStore = defineStore('live', () => {
     if (session.regions !== null) return;
     try {
       attribution.value = await apiGet<AttributionView>('/api/v1/attribution');
+    } catch {
+      // the next job run's event brings it
+    }
+  }
+
+  /** the last segments run for the region in view, or for all the regions this role sees */
+  async function loadSegments() {
+    const region = frame.value?.scope.region;
+    try {
+      const view = await apiGet<SegmentsView>(`/api/v1/segments${region ? `?region=${encodeURIComponent(region)}` : ''}`);
+      if (frame.value?.scope.region !== region) return; // the viewer moved on meanwhile
+      segments.value = view;
+      segmentsFor = region ?? '';
     } catch {
       // the next job run's event brings it
     }
