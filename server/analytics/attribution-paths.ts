@@ -2,7 +2,9 @@
 // carrying a userId) in time order within the lookback before the conversion; a conversion
 // closes its path. Touches after a user's last conversion that end in the range make a path
 // without a conversion (a "null"), which the Markov model needs.
+import { createInterface } from 'node:readline';
 import type { Pool } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import type { PathCount } from './attribution/index.js';
 
 export interface DayPaths {
@@ -15,13 +17,6 @@ export interface DayPaths {
 }
 
 export async function pathsByDay(pool: Pool, range: { from: number; to: number }, lookbackMs: number, dayOf: (ms: number) => number): Promise<DayPaths[]> {
-  const { rows } = await pool.query<[string, Date, string, string, number, string]>({
-    text: `SELECT user_id, ts, type, channel, count, value::text FROM events
-           WHERE user_id IS NOT NULL AND ts >= $1 AND ts < $2 AND type IN ('exposure', 'click', 'conversion')
-           ORDER BY user_id, ts, id`,
-    values: [new Date(range.from - lookbackMs).toISOString(), new Date(range.to).toISOString()],
-    rowMode: 'array',
-  });
   const days = new Map<number, { converting: PathCount[]; counted: Map<string, PathCount> }>();
   const dayOfPath = (day: number) => {
     let entry = days.get(day);
@@ -48,12 +43,13 @@ export async function pathsByDay(pool: Pool, range: { from: number; to: number }
     }
     touches = [];
   };
-  for (const [userId, at, type, channel, events, valueText] of rows) {
+  for await (const [userId, tsText, type, channel, eventsText, valueText] of touchRows(pool, range.from - lookbackMs, range.to)) {
     if (userId !== user) {
       closeUser();
       user = userId;
     }
-    const ts = at.getTime();
+    const ts = Number(tsText);
+    const events = Number(eventsText);
     if (type !== 'conversion') {
       touches.push({ channel, ts });
       continue;
@@ -69,4 +65,26 @@ export async function pathsByDay(pool: Pool, range: { from: number; to: number }
   }
   closeUser();
   return [...days.entries()].sort(([a], [b]) => a - b).map(([day, entry]) => ({ day, converting: entry.converting, counted: [...entry.counted.values()] }));
+}
+
+/**
+ * The touches and conversions with a userId in [from, to), by user and time, streamed (COPY) so a
+ * million of them never sit in memory at once: [userId, epoch ms, type, channel, count, value].
+ * User ids stay in COPY's escaped text form, which is just as good a key.
+ */
+async function* touchRows(pool: Pool, from: number, to: number): AsyncGenerator<[string, string, string, string, string, string]> {
+  const client = await pool.connect();
+  let finished = false;
+  try {
+    const source = client.query(copyTo(
+      `COPY (SELECT user_id, (extract(epoch FROM ts) * 1000)::bigint, type, channel, count, value FROM events
+             WHERE user_id IS NOT NULL AND ts >= '${new Date(from).toISOString()}' AND ts < '${new Date(to).toISOString()}'
+               AND type IN ('exposure', 'click', 'conversion')
+             ORDER BY user_id, ts, id) TO STDOUT`,
+    ));
+    for await (const line of createInterface({ input: source, crlfDelay: Infinity })) yield line.split('\t') as [string, string, string, string, string, string];
+    finished = true;
+  } finally {
+    client.release(!finished); // a COPY abandoned half way leaves its connection unusable: close it
+  }
 }

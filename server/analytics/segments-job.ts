@@ -76,8 +76,15 @@ async function refreshCustomerDays(client: PoolClient, cfg: AppConfig, historySt
 
 export async function runSegments(pool: Pool, cfg: AppConfig, settings: SegmentSettings, ctx: JobContext, now = Date.now()): Promise<number> {
   const historyStart = floorTo(now - settings.historyMs, DAY, cfg.dayOffsetMs);
+  const phases: Record<string, number> = {};
+  let phaseStart = performance.now();
+  const phase = (name: string) => {
+    phases[`${name}Ms`] = Math.round(performance.now() - phaseStart);
+    phaseStart = performance.now();
+  };
   return inTransaction(pool, async (client) => {
     await refreshCustomerDays(client, cfg, historyStart);
+    phase('customerDays');
     const { rows } = await client.query<[string, string | null, number, number, string, string]>({
       text: `SELECT user_id, (array_agg(region ORDER BY last_ts DESC) FILTER (WHERE region IS NOT NULL))[1],
                     (extract(epoch FROM min(first_ts)) * 1000)::float8, (extract(epoch FROM max(last_ts)) * 1000)::float8,
@@ -93,7 +100,9 @@ export async function runSegments(pool: Pool, cfg: AppConfig, settings: SegmentS
       columns.orders[i] = Number(row[4]);
       columns.monetary[i] = Number(row[5]);
     });
+    phase('read');
     const segments = segmentCustomers(columns, now, settings.lifecycle);
+    phase('score');
     if (ctx.aborted()) throw new Error('aborted before writing');
 
     await client.query(`CREATE TEMP TABLE segments_new (LIKE customer_segments) ON COMMIT DROP`);
@@ -105,6 +114,7 @@ export async function runSegments(pool: Pool, cfg: AppConfig, settings: SegmentS
     }
     await pipeline(Readable.from(batched(lines(), 2_000)), client.query(copyFrom('COPY segments_new FROM STDIN')));
     rows.length = 0; // the customers are in the database now; let them go
+    phase('copy');
 
     const run = await client.query<{ id: string }>(`INSERT INTO segment_runs (computed_at, customers) VALUES ($1, $2) RETURNING id`, [new Date(now).toISOString(), n]);
     const runId = run.rows[0]!.id;
@@ -120,10 +130,13 @@ export async function runSegments(pool: Pool, cfg: AppConfig, settings: SegmentS
        SELECT $1::bigint, coalesce(region, ''), tier, stage, count(*), sum(monetary) FROM segments_new GROUP BY 1, 2, 3, 4`,
       [runId],
     );
+    phase('summaries');
     await client.query(`TRUNCATE customer_segments`);
     await client.query(`INSERT INTO customer_segments SELECT * FROM segments_new`);
     await client.query(`DELETE FROM segment_runs WHERE computed_at < $1`, [new Date(now - RUNS_KEPT_DAYS * DAY).toISOString()]);
+    phase('replace');
     if (ctx.aborted()) throw new Error('the job lock was lost; nothing written');
+    ctx.log.info({ customers: n, ...phases }, 'segments computed');
     return n;
   });
 }

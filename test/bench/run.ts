@@ -1,6 +1,7 @@
 // npm run bench: the benchmark suite (CONTRACT §9). BENCH_SECONDS (default 60), BENCH_RATE
 // (default 30000 events/s offered), BENCH_LATENCY_RATE (default 5000 events/s background),
-// BENCH_PROCESSORS (default 2 stream processors in the consumer group).
+// BENCH_PROCESSORS (default 2 stream processors in the consumer group), BENCH_ONLY (a comma list of
+// ingest,screen,alerts,drilldown,analytics; default all).
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../../config/load.js';
@@ -10,6 +11,7 @@ import { deleteKeys } from '../harness.js';
 import { benchIngest } from './ingest.js';
 import { benchDrillDown } from './drilldown.js';
 import { benchAlerts } from './alerts.js';
+import { benchAnalytics } from './analytics.js';
 import { benchScreen, benchScreenPage } from './screen.js';
 import { printTable, saveResult, type BenchResult } from './report.js';
 
@@ -18,7 +20,7 @@ const rate = Number(process.env.BENCH_RATE || 30_000);
 const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
 const processors = Number(process.env.BENCH_PROCESSORS || 2);
 const pushIntervalMs = Number(process.env.PUSH_INTERVAL_MS || 500);
-const only = (process.env.BENCH_ONLY ?? 'ingest,screen,alerts,drilldown').split(',');
+const only = (process.env.BENCH_ONLY ?? 'ingest,screen,alerts,drilldown,analytics').split(',');
 const cfg = loadConfig();
 const runId = `bench_${Date.now().toString(36)}`;
 const stores = { ...storeSettingsFromEnv(), redisPrefix: `${runId}:`, dbSchema: runId };
@@ -61,6 +63,18 @@ try {
       const db = new pg.Client({ connectionString: stores.databaseUrl });
       await db.connect();
       await db.query(`DROP SCHEMA IF EXISTS "${drill.dbSchema}" CASCADE`);
+      await db.end();
+    }
+  }
+  if (only.includes('analytics')) {
+    process.stdout.write(`analytics: 1 000 000 touch events / 100 000 paths and 1 000 000 customers; every model, both jobs, exact Shapley at 8/12/15 channels…\n`);
+    const analytics = { ...stores, dbSchema: `${stores.dbSchema}_an` };
+    try {
+      results.push(...(await benchAnalytics(cfg, analytics)));
+    } finally {
+      const db = new pg.Client({ connectionString: stores.databaseUrl });
+      await db.connect();
+      await db.query(`DROP SCHEMA IF EXISTS "${analytics.dbSchema}" CASCADE`);
       await db.end();
     }
   }
