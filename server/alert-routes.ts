@@ -2,7 +2,7 @@
 // over stored history. ops reads; oncall also acks and silences; admin also previews rules
 // (and everything oncall does); a manager reads only its regions' alerts.
 import { randomUUID } from 'node:crypto';
-import express, { type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { AlertRule } from '../config/alert-schema.js';
@@ -15,12 +15,14 @@ import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAle
 import type { ScreenAlert } from '../stream/types.js';
 import { requireRole, type Auth, type Principal } from './auth.js';
 import { describeParamError, time as textTime } from './query-params.js';
+import type { AuditAction, AuditLog } from './audit.js';
 
 export interface AlertRouteDeps {
   cfg: AppConfig;
   pool: Pool;
   auth: Auth;
   publishAlert?: (alert: ScreenAlert) => void;
+  audit: AuditLog;
 }
 
 /** in a JSON body a time may also be a number */
@@ -59,6 +61,8 @@ export function alertRouter(deps: AlertRouteDeps) {
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
   const principalOf = (res: Response) => res.locals.principal as Principal;
+  const audit = (req: Request, res: Response, action: AuditAction, target: string, detail?: Record<string, unknown>) =>
+    deps.audit.record({ action, actor: principalOf(res).username, target, ip: req.ip, detail });
   const readers = requireRole('ops', 'oncall', 'admin');
   const responders = requireRole('oncall', 'admin');
 
@@ -84,6 +88,7 @@ export function alertRouter(deps: AlertRouteDeps) {
       return void res.status(409).json({ error: row.acked_by ? `already acknowledged by ${row.acked_by}` : `the alert is ${row.state}; only active alerts are acknowledged` });
     }
     const view = alertView(acked);
+    await audit(req, res, 'alert.ack', id, { rule: acked.rule_id });
     deps.publishAlert?.(view);
     res.json({ alert: view });
   });
@@ -101,11 +106,13 @@ export function alertRouter(deps: AlertRouteDeps) {
     if (endsAt - startsAt > MAX_SILENCE_MS) return void res.status(400).json({ error: 'endsAt: a silence lasts at most 30 days' });
     const silence = { id: randomUUID(), matchers: body.data.matchers, startsAt, endsAt, createdBy: principalOf(res).username, comment: body.data.comment };
     await createSilence(pool, silence);
+    await audit(req, res, 'silence.create', silence.id, { matchers: silence.matchers, startsAt: new Date(startsAt).toISOString(), endsAt: new Date(endsAt).toISOString(), comment: silence.comment });
     res.status(201).json({ silence });
   });
 
   router.delete('/api/v1/silences/:id', auth.requireAuth, responders, async (req, res) => {
     if (!(await expireSilence(pool, String(req.params.id)))) return void res.status(404).json({ error: `no active silence "${req.params.id}"` });
+    await audit(req, res, 'silence.expire', String(req.params.id));
     res.json({ expired: req.params.id });
   });
 
@@ -146,6 +153,7 @@ export function alertRouter(deps: AlertRouteDeps) {
       throw err;
     }
     await saveRule(pool, id, body, principalOf(res).username);
+    await audit(req, res, 'rule.update', id, { rule: body });
     res.json({ rule: (await effectiveRules(pool, cfg)).find((r) => r.id === id) });
   });
 
@@ -153,6 +161,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const id = String(req.params.id);
     if (!(await effectiveRules(pool, cfg)).some((r) => r.id === id)) return void res.status(404).json({ error: `no rule "${id}"` });
     await deleteRule(pool, id, cfg.alerts.rules.some((r) => r.id === id), principalOf(res).username);
+    await audit(req, res, 'rule.delete', id);
     res.status(204).end();
   });
 

@@ -12,12 +12,13 @@ import { authorizeScope } from './access.js';
 import { requireRole, type Auth, type Principal } from './auth.js';
 import { JobBusyError, type JobRunner } from './jobs/runner.js';
 import { describeParamError } from './query-params.js';
+import type { AuditLog } from './audit.js';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-11-23');
 const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional() });
 const segmentsQuery = z.strictObject({ region: z.string().min(1).optional() });
 
-export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; jobs?: JobRunner }) {
+export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; audit: AuditLog; jobs?: JobRunner }) {
   const { cfg, pool, auth } = deps;
   const router = express.Router();
   const principalOf = (res: Response) => res.locals.principal as Principal;
@@ -39,6 +40,7 @@ export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; 
     const name = String(req.params.name);
     if (!deps.jobs?.jobs.some((j) => j.name === name)) return void res.status(404).json({ error: `no job "${name}"` });
     try {
+      await deps.audit.record({ action: 'job.run', actor: principalOf(res).username, target: name, ip: req.ip });
       const run = await deps.jobs.trigger(name, `admin:${principalOf(res).username}`);
       res.status(run.status === 'succeeded' ? 200 : 500).json({ run });
     } catch (err) {

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -12,6 +14,9 @@ import type { Auth } from './auth.js';
 import { alertRouter } from './alert-routes.js';
 import { analyticsRouter } from './analytics-routes.js';
 import type { JobRunner } from './jobs/runner.js';
+import type { LoginLimits } from './login-limiter.js';
+import type { AuditLog } from './audit.js';
+import { auditRouter } from './audit-routes.js';
 import { healthRouter } from './health.js';
 import { ingestRouter } from './ingest.js';
 import { queryRouter } from './query-routes.js';
@@ -33,12 +38,24 @@ export interface AppDeps {
   publishAlert?: (alert: ScreenAlert) => void;
   /** the scheduled jobs, when this server runs them */
   jobs?: JobRunner;
+  /** failed-login limits (default DEFAULT_LOGIN_LIMITS) */
+  loginLimits?: LoginLimits;
+  audit: AuditLog;
+  /** Express "trust proxy" (TRUST_PROXY): which proxies' X-Forwarded-For gives the client IP; default none */
+  trustProxy?: string;
+  /** origins other than the server's own that may call the API from a browser (CORS_ORIGINS) */
+  corsOrigins?: string[];
 }
 
 export function createApp(deps: AppDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.trustProxy) app.set('trust proxy', /^\d+$/.test(deps.trustProxy) ? Number(deps.trustProxy) : deps.trustProxy);
+  // the wall is often served over plain http inside the building: no upgrade of its requests to https
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  const allowedOrigins = new Set(deps.corsOrigins ?? []);
+  app.use('/api', cors({ origin: (origin, allow) => allow(null, origin !== undefined && allowedOrigins.has(origin)), maxAge: 600 }));
 
   app.use((req, res, next) => {
     const end = deps.metrics.httpSeconds.startTimer();
@@ -55,6 +72,7 @@ export function createApp(deps: AppDeps) {
   app.use(queryRouter(deps));
   app.use(alertRouter(deps));
   app.use(analyticsRouter(deps));
+  app.use(auditRouter(deps));
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route' }));
 
   if (deps.screenDir && existsSync(join(deps.screenDir, 'index.html'))) {

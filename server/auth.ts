@@ -86,7 +86,10 @@ export function createAuth(options: AuthOptions) {
     next();
   }
 
-  return { login, refresh, verify, requireAuth };
+  /** whether a username belongs to a user who may log in here */
+  const knows = (username: string) => byName.has(username);
+
+  return { login, refresh, verify, requireAuth, knows };
 }
 
 export type Auth = ReturnType<typeof createAuth>;

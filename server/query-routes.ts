@@ -11,6 +11,8 @@ import { scopeKeyOf } from '../stream/scopes.js';
 import { LIVE_WINDOWS, type GeoResponse, type LiveResponse } from '../stream/types.js';
 import { authorizeLiveScope, authorizeScope } from './access.js';
 import type { Auth, Principal } from './auth.js';
+import { createLoginLimiter, type LoginLimits } from './login-limiter.js';
+import type { AuditLog } from './audit.js';
 import { describeParamError, geoParams, liveParams, loginBody, metricsParams } from './query-params.js';
 
 export interface QueryDeps {
@@ -20,6 +22,9 @@ export interface QueryDeps {
   keys: RedisKeys;
   auth: Auth;
   storage: Storage;
+  /** failed-login limits (default DEFAULT_LOGIN_LIMITS) */
+  loginLimits?: LoginLimits;
+  audit: AuditLog;
 }
 
 const DEFAULT_RANGE_MS = 3_600_000;
@@ -29,13 +34,29 @@ export function queryRouter(deps: QueryDeps) {
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
+  const loginLimiter = createLoginLimiter(deps.redis, deps.keys.prefix, deps.loginLimits);
   const principalOf = (res: Response) => res.locals.principal as Principal;
 
   router.post('/api/v1/auth/login', json, async (req: Request, res: Response) => {
     const body = loginBody.safeParse(req.body);
     if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
-    const session = await auth.login(body.data.username, body.data.password);
-    if (!session) return void res.status(401).json({ error: 'wrong username or password' });
+    const { username, password } = body.data;
+    const ip = req.ip ?? 'unknown';
+    const wait = await loginLimiter.retryAfter(username, ip);
+    const actor = auth.knows(username) ? username : null;
+    if (wait > 0) {
+      await deps.audit.record({ action: 'login.blocked', actor, ip });
+      res.set('Retry-After', String(wait));
+      return void res.status(429).json({ error: `too many failed logins; try again in ${wait} s` });
+    }
+    const session = await auth.login(username, password);
+    if (!session) {
+      await loginLimiter.failed(username, ip);
+      await deps.audit.record({ action: 'login.failed', actor, ip });
+      return void res.status(401).json({ error: 'wrong username or password' });
+    }
+    await loginLimiter.succeeded(username, ip);
+    await deps.audit.record({ action: 'login', actor: username, ip, detail: { role: session.role } });
     res.json(session);
   });
 

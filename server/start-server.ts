@@ -15,6 +15,8 @@ import { startAnalyticsJobs } from './analytics/analytics-jobs.js';
 import { migrateAttribution } from './analytics/attribution-job.js';
 import { migrateSegments } from './analytics/segments-job.js';
 import { createApp } from './app.js';
+import { createAuditLog, migrateAudit } from './audit.js';
+import type { LoginLimits } from './login-limiter.js';
 import { migrateJobs, type JobRunner } from './jobs/runner.js';
 import { createAuth } from './auth.js';
 import { startPipelineJobs } from './jobs.js';
@@ -42,8 +44,10 @@ export interface ServerOptions {
   pushIntervalMs?: number;
   /** evaluate alert rules and send notifications in this process (default true) */
   alerts?: boolean;
-  /** where notifier URLs and secrets are read (default process.env) */
+  /** where notifier URLs and secrets, TRUST_PROXY and CORS_ORIGINS are read (default process.env) */
   env?: NodeJS.ProcessEnv;
+  /** failed-login limits (default 5 per user + IP, 50 per IP, in 15 min) */
+  loginLimits?: LoginLimits;
 }
 
 export interface RunningServer {
@@ -71,6 +75,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await migrateJobs(pool);
   await migrateAttribution(pool);
   await migrateSegments(pool);
+  await migrateAudit(pool);
 
   const metrics = createServerMetrics();
   registerStreamGauges(metrics, redis, keys);
@@ -78,7 +83,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let screen: ScreenSocket | undefined;
   const publishAlert = (alert: ScreenAlert) => screen?.publishAlert(alert);
   const analytics = startAnalyticsJobs({ cfg, log, redis, pool, keyPrefix: keys.prefix, schedule: options.jobs !== false, screen: () => screen });
-  const app = createApp({ cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics });
+  const env = options.env ?? process.env;
+  const app = createApp({
+    cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics,
+    loginLimits: options.loginLimits, audit: createAuditLog(pool, log), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
+  });
   const http = createServer(app);
   const reader = createViewReader({ cfg, redis, pool, keys, storage });
   screen = attachScreenSocket({ http, cfg, redis, keys, auth, reader, log });

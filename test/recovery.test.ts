@@ -86,15 +86,18 @@ describe('retention', () => {
       `INSERT INTO rollup_10s (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend) VALUES ($1, 'jd', '', '', '', 0, 1, 0, 0, 0, 0)`,
       [old],
     );
+    // an audit entry past its year, and one inside it
+    await app.db.query(`INSERT INTO audit_log (at, action, actor) VALUES ($1, 'login', 'old'), ($2, 'login', 'recent')`, [new Date(now - 400 * 86_400_000), old]);
     const before = (await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n;
     const deleted = await purgeExpired(app.db, app.cfg, app.server.storage, now);
     if (app.server.storage === 'postgres') {
-      expect(deleted).toMatchObject({ event_ids: 1, events: 1, rollup_10s: 1, rollup_1h: 0, rollup_1d: 0 });
+      expect(deleted).toMatchObject({ event_ids: 1, events: 1, rollup_10s: 1, rollup_1h: 0, rollup_1d: 0, audit_log: 1 });
       expect((await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n).toBe(before - 1);
     } else {
       // TimescaleDB's retention policies drop old chunks; only the id ledger is ours to purge
-      expect(deleted).toEqual({ event_ids: 1 });
+      expect(deleted).toEqual({ event_ids: 1, audit_log: 1 });
     }
     expect((await app.db.query(`SELECT count(*)::int AS n FROM event_ids WHERE id = 'ancient'`)).rows[0].n).toBe(0);
+    expect((await app.db.query(`SELECT actor FROM audit_log WHERE actor IN ('old', 'recent')`)).rows).toEqual([{ actor: 'recent' }]);
   });
 });

@@ -21,6 +21,7 @@ async function deleteOlderThan(pool: Pool, table: string, column: string, cutoff
  * Drops what is past its retention. The id ledger is kept for twice the lateness: a duplicate can
  * only arrive while its event is within the lateness, so older ids can never match again. On
  * TimescaleDB the other tables have retention policies; on plain PostgreSQL this does their work.
+ * The audit log is purged here on both.
  */
 export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage, now = Date.now()): Promise<Record<string, number>> {
   const { retention, events } = cfg.pipeline;
@@ -32,5 +33,6 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
     deleted.rollup_1h = await deleteOlderThan(pool, 'rollup_1h', 'bucket', new Date(now - retention.rollup1h));
     deleted.rollup_1d = await deleteOlderThan(pool, 'rollup_1d', 'bucket', new Date(now - retention.rollup1d));
   }
+  deleted.audit_log = await deleteOlderThan(pool, 'audit_log', 'at', new Date(now - retention.audit));
   return deleted;
 }

@@ -1,0 +1,243 @@
+// Roles that hold: every API route and the socket subscription × every role; tokens expired,
+// tampered, signed with another algorithm or key, or missing; failed logins limited per user +
+// IP and per IP with the counters in Redis (two servers agree); security headers and CORS.
+import { SignJWT } from 'jose';
+import { io } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../server/start-server.js';
+import { createLogger } from '../stream/log.js';
+import { API_KEY, AUTH_SECRET, startTestApp, type TestApp } from './harness.js';
+
+let app: TestApp;
+let second: RunningServer;
+const ALLOWED_ORIGIN = 'https://ops.example.cn';
+const ROLES = ['ops', 'oncall', 'admin', 'manager-east', 'anonymous'] as const;
+type Who = (typeof ROLES)[number];
+
+beforeAll(async () => {
+  const env = { ...process.env, TRUST_PROXY: 'loopback', CORS_ORIGINS: `${ALLOWED_ORIGIN}, https://other.example.cn` };
+  app = await startTestApp('security', { env });
+  // a second server on the same Redis and database: login limits must hold across both
+  second = await startServer({
+    cfg: app.cfg, stores: app.stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY],
+    log: createLogger('security-2'), jobs: false, alerts: false, env,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await second?.close();
+  await app?.close();
+});
+
+async function call(method: string, path: string, who: Who, body?: unknown): Promise<number> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (who !== 'anonymous') headers.authorization = `Bearer ${await app.token(who)}`;
+  const response = await fetch(`${app.server.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe('the role matrix', () => {
+  // expected status per role: [ops, oncall, admin, manager-east, anonymous]
+  const matrix: Array<[string, string, number[], unknown?]> = [
+    ['GET', '/api/v1/live', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/live?region=east', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/live?region=north', [200, 200, 200, 403, 401]],
+    ['GET', '/api/v1/live?store=bj-sanlitun', [200, 200, 200, 403, 401]],
+    ['GET', '/api/v1/metrics', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/metrics?region=north', [200, 200, 200, 403, 401]],
+    ['GET', '/api/v1/metrics?store=bj-sanlitun', [200, 200, 200, 403, 401]],
+    ['GET', '/api/v1/metrics?groupBy=channel&region=north', [200, 200, 200, 403, 401]],
+    ['GET', '/api/v1/metrics?groupBy=store&region=east', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/geo', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/geo?window=5m', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/alerts', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/alerts/999999', [404, 404, 404, 404, 401]],
+    ['POST', '/api/v1/alerts/999999/ack', [403, 404, 404, 403, 401]],
+    ['GET', '/api/v1/silences', [200, 200, 200, 403, 401]],
+    ['POST', '/api/v1/silences', [403, 400, 400, 403, 401], {}],
+    ['DELETE', '/api/v1/silences/999999', [403, 404, 404, 403, 401]],
+    ['GET', '/api/v1/alert-rules', [200, 200, 200, 200, 401]],
+    ['POST', '/api/v1/alert-rules/preview', [403, 403, 400, 403, 401], {}],
+    ['PUT', '/api/v1/alert-rules/no-such-rule', [403, 403, 400, 403, 401], {}],
+    ['DELETE', '/api/v1/alert-rules/no-such-rule', [403, 403, 404, 403, 401]],
+    ['POST', '/api/v1/alert-rules/no-such-rule/preview', [404, 404, 404, 403, 401], {}],
+    ['GET', '/api/v1/jobs', [200, 200, 200, 403, 401]],
+    ['POST', '/api/v1/jobs/no-such-job/run', [403, 403, 404, 403, 401]],
+    ['GET', '/api/v1/attribution', [200, 200, 200, 403, 401]],
+    ['GET', '/api/v1/segments', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/segments?region=east', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/segments?region=north', [200, 200, 200, 403, 401]],
+    ['POST', '/api/v1/auth/refresh', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/audit', [403, 403, 200, 403, 401]],
+    ['GET', '/api/v1/audit?action=teleport', [403, 403, 400, 403, 401]],
+  ];
+
+  it('answers every route for every role as the rules say', async () => {
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const [method, path, expected, body] of matrix) {
+      for (const [i, who] of ROLES.entries()) {
+        got.push(`${method} ${path} as ${who}: ${await call(method, path, who, body)}`);
+        want.push(`${method} ${path} as ${who}: ${expected[i]}`);
+      }
+    }
+    expect(got).toEqual(want);
+
+    // where a manager is answered, the answer holds its region only
+    const asManager = async (path: string) => (await app.get(path, 'manager-east')).json();
+    const geo = (await asManager('/api/v1/geo')) as { regions: Array<{ id: string }> };
+    expect(geo.regions.map((r) => r.id)).toEqual(['east']);
+    expect(((await asManager('/api/v1/segments')) as { regions: string[] }).regions).toEqual(['east']);
+    const grouped = (await asManager('/api/v1/metrics?groupBy=region')) as { series: Array<{ key: { region: string } }> };
+    expect(grouped.series.every((s) => s.key.region === 'east')).toBe(true);
+  });
+
+  it('refuses the socket without a valid token and a manager\'s subscription to another region', async () => {
+    const subscribe = async (who: Who, scope: Record<string, string>) => {
+      const socket = io(`${app.server.url}/screen`, { auth: who === 'anonymous' ? {} : { token: await app.token(who) }, transports: ['websocket'], reconnection: false });
+      try {
+        const connected = await new Promise<boolean>((resolve) => { socket.once('connect', () => resolve(true)); socket.once('connect_error', () => resolve(false)); });
+        if (!connected) return 'refused';
+        const ack = (await socket.timeout(10_000).emitWithAck('subscribe', scope)) as { error?: string };
+        return ack.error ? 'error' : 'snapshot';
+      } finally {
+        socket.disconnect();
+      }
+    };
+    const outcomes: Record<string, string[]> = {};
+    const scopes: Array<Record<string, string>> = [{}, { region: 'east' }, { region: 'north' }, { store: 'bj-sanlitun' }];
+    for (const scope of scopes) {
+      outcomes[JSON.stringify(scope)] = await Promise.all(ROLES.map((who) => subscribe(who, scope)));
+    }
+    expect(outcomes).toEqual({
+      '{}': ['snapshot', 'snapshot', 'snapshot', 'snapshot', 'refused'],
+      '{"region":"east"}': ['snapshot', 'snapshot', 'snapshot', 'snapshot', 'refused'],
+      '{"region":"north"}': ['snapshot', 'snapshot', 'snapshot', 'error', 'refused'],
+      '{"store":"bj-sanlitun"}': ['snapshot', 'snapshot', 'snapshot', 'error', 'refused'],
+    });
+  });
+});
+
+describe('tokens', () => {
+  const key = new TextEncoder().encode(AUTH_SECRET);
+  const status = async (token: string | null) => {
+    const response = await fetch(`${app.server.url}/api/v1/live`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+    return response.status;
+  };
+  const signed = (claims: { exp?: number; iss?: string; sub?: string }, alg = 'HS256', secret = key) => {
+    const jwt = new SignJWT({ role: 'ops', regions: null }).setProtectedHeader({ alg }).setSubject(claims.sub ?? 'ops').setIssuer(claims.iss ?? 'marketing-wall').setIssuedAt();
+    return jwt.setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 600).sign(secret);
+  };
+
+  it('accepts a well-formed token and refuses expired, tampered, foreign, unsigned and missing ones', async () => {
+    expect(await status(await signed({}))).toBe(200);
+    expect(await status(await signed({ exp: Math.floor(Date.now() / 1000) - 5 }))).toBe(401);
+    const good = await app.token('manager-east');
+    // the payload rewritten to claim the ops role, the signature kept
+    const [header, , signature] = good.split('.');
+    const forged = Buffer.from(JSON.stringify({ sub: 'ops', role: 'ops', regions: null, iss: 'marketing-wall', exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url');
+    expect(await status(`${header}.${forged}.${signature}`)).toBe(401);
+    expect(await status(`${good.slice(0, -3)}${good.slice(-3) === 'AAA' ? 'BBB' : 'AAA'}`)).toBe(401);
+    expect(await status(await signed({}, 'HS512'))).toBe(401); // right key, another algorithm
+    expect(await status(await signed({}, 'HS256', new TextEncoder().encode('another-secret-another-secret-0000')))).toBe(401);
+    expect(await status(await signed({ iss: 'someone-else' }))).toBe(401);
+    expect(await status(await signed({ sub: 'nobody' }))).toBe(401);
+    const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'ops', iss: 'marketing-wall', exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.`;
+    expect(await status(none)).toBe(401);
+    expect(await status(null)).toBe(401);
+    expect(await status('')).toBe(401);
+    expect(await status('not.a.token')).toBe(401);
+  });
+});
+
+describe('failed logins', () => {
+  const login = (server: { url: string }, username: string, password: string, ip: string) =>
+    fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify({ username, password }) });
+
+  it('are limited per user and IP across servers, with Retry-After; other users and addresses are not affected', async () => {
+    for (let i = 0; i < 5; i++) expect((await login(i % 2 ? second : app.server, 'oncall', 'guess', '10.1.1.1')).status).toBe(401);
+    for (const server of [app.server, second]) {
+      const blocked = await login(server, 'oncall', 'demo', '10.1.1.1'); // even the right password
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(800);
+      expect(((await blocked.json()) as { error: string }).error).toMatch(/too many failed logins/);
+    }
+    expect((await login(app.server, 'oncall', 'demo', '10.1.1.2')).status).toBe(200);
+    expect((await login(app.server, 'admin', 'demo', '10.1.1.1')).status).toBe(200);
+  });
+
+  it('a success clears the count, and one address guessing many usernames is stopped too', async () => {
+    for (let i = 0; i < 4; i++) expect((await login(app.server, 'ops', 'guess', '10.2.2.2')).status).toBe(401);
+    expect((await login(app.server, 'ops', 'demo', '10.2.2.2')).status).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await login(app.server, 'ops', 'guess', '10.2.2.2')).status).toBe(401);
+    expect((await login(app.server, 'ops', 'demo', '10.2.2.2')).status).toBe(200);
+
+    let status = 0;
+    let attempts = 0;
+    while (status !== 429 && attempts < 60) {
+      status = (await login(attempts % 2 ? second : app.server, `user-${attempts}`, 'guess', '10.3.3.3')).status;
+      attempts++;
+    }
+    expect(status).toBe(429);
+    expect(attempts).toBe(51); // 50 failures, then refused
+    expect((await login(app.server, 'ops', 'demo', '10.3.3.3')).status).toBe(429);
+  }, 60_000);
+});
+
+describe('the audit log', () => {
+  interface Entry { action: string; actor: string | null; target: string | null; ip: string | null; detail: Record<string, unknown> | null }
+  const entries = async (query: string) => ((await (await app.get(`/api/v1/audit${query}`, 'admin')).json()) as { entries: Entry[] }).entries;
+  const send = async (method: string, path: string, who: string, body?: unknown) =>
+    fetch(`${app.server.url}${path}`, { method, headers: { authorization: `Bearer ${await app.token(who)}`, 'content-type': 'application/json', 'x-forwarded-for': '10.9.9.9' }, body: body === undefined ? undefined : JSON.stringify(body) });
+
+  it('records logins, failed and blocked ones (without unknown usernames), silences, rule edits and job runs', async () => {
+    const failed = await entries('?action=login.failed&limit=1000');
+    expect(failed.filter((e) => e.actor === 'oncall' && e.ip === '10.1.1.1')).toHaveLength(5);
+    expect(failed.some((e) => e.actor?.startsWith('user-'))).toBe(false); // unknown usernames are not kept
+    expect(failed.filter((e) => e.actor === null && e.ip === '10.3.3.3')).toHaveLength(50);
+    expect((await entries('?action=login.blocked')).some((e) => e.actor === 'oncall' && e.ip === '10.1.1.1')).toBe(true);
+    expect((await entries('?action=login&actor=admin')).length).toBeGreaterThan(0);
+    expect(JSON.stringify(await entries('?limit=1000'))).not.toContain('guess'); // no password is ever recorded
+
+    const silence = await send('POST', '/api/v1/silences', 'oncall', { matchers: [{ name: 'channel', value: 'sms' }], duration: '1h', comment: 'SMS vendor maintenance' });
+    expect(silence.status).toBe(201);
+    const { silence: created } = (await silence.json()) as { silence: { id: string } };
+    expect((await send('DELETE', `/api/v1/silences/${created.id}`, 'admin')).status).toBe(200);
+    const rule = { name: '审计测试', nameEn: 'Audit test', metric: 'roi', groupBy: 'channel', window: '15m', when: { below: 1.2 }, for: '5m', severity: 'warning', notify: ['oncall-webhook'] };
+    expect((await send('PUT', '/api/v1/alert-rules/audit-test-rule', 'admin', rule)).status).toBe(200);
+    expect((await send('DELETE', '/api/v1/alert-rules/audit-test-rule', 'admin')).status).toBe(204);
+    expect((await send('POST', '/api/v1/jobs/segments/run', 'admin')).status).toBe(200);
+
+    const recent = (await entries('?limit=5')).reverse().map((e) => [e.action, e.actor, e.target, e.ip]);
+    expect(recent).toEqual([
+      ['silence.create', 'oncall', created.id, '10.9.9.9'],
+      ['silence.expire', 'admin', created.id, '10.9.9.9'],
+      ['rule.update', 'admin', 'audit-test-rule', '10.9.9.9'],
+      ['rule.delete', 'admin', 'audit-test-rule', '10.9.9.9'],
+      ['job.run', 'admin', 'segments', '10.9.9.9'],
+    ]);
+    expect((await entries('?action=silence.create&limit=1'))[0]!.detail).toMatchObject({ comment: 'SMS vendor maintenance' });
+  });
+});
+
+describe('headers', () => {
+  it('sends security headers and a CSP that keeps the wall on plain http', async () => {
+    const response = await fetch(`${app.server.url}/api/v1/live`);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    expect(response.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('answers CORS only for configured origins', async () => {
+    const preflight = (origin: string) => fetch(`${app.server.url}/api/v1/live`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+    const allowed = await preflight(ALLOWED_ORIGIN);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
+    const other = await preflight('https://evil.example.com');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
