@@ -41,6 +41,8 @@ export interface AppDeps {
   /** failed-login limits (default DEFAULT_LOGIN_LIMITS) */
   loginLimits?: LoginLimits;
   audit: AuditLog;
+  /** replaces phone and e-mail userIds by their keyed hash at ingest */
+  pseudonymize: (userId: string) => string;
   /** Express "trust proxy" (TRUST_PROXY): which proxies' X-Forwarded-For gives the client IP; default none */
   trustProxy?: string;
   /** origins other than the server's own that may call the API from a browser (CORS_ORIGINS) */

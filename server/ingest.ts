@@ -16,6 +16,8 @@ export interface IngestDeps {
   /** the current ingest keys (a function so they can be rotated without a restart) */
   apiKeys: () => string[];
   metrics: ServerMetrics;
+  /** replaces phone and e-mail userIds by their keyed hash */
+  pseudonymize: (userId: string) => string;
 }
 
 const JSON_TYPE = 'application/json';
@@ -37,7 +39,7 @@ const fieldOf = (error: string) => error.slice(0, error.indexOf(':')) || 'event'
 export function ingestRouter(deps: IngestDeps) {
   const { cfg, redis, keys, metrics } = deps;
   const limits = cfg.pipeline.ingest;
-  const validate = createEventValidator(cfg);
+  const validate = createEventValidator(cfg, deps.pseudonymize);
   const router = express.Router();
   const readBody = express.raw({ type: () => true, limit: limits.maxBytesPerRequest });
 

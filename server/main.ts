@@ -1,12 +1,10 @@
 // `npm start`: everything on one machine: API + screen, stream processors, the reconciliation
 // job and (unless SIMULATE=0) the traffic simulator.
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { storeSettingsFromEnv } from '../stream/connect.js';
 import { createLogger } from '../stream/log.js';
+import { MissingSecretError, secretFromEnv } from '../stream/secrets.js';
 import { ensureLocalStores } from './local-stores.js';
 import { superviseProcessors } from './processes.js';
 import { startSimulator } from './simulator/run-simulator.js';
@@ -33,24 +31,19 @@ try {
 }
 
 const envKeys = (process.env.INGEST_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-if (!demoMode) {
-  if (!process.env.AUTH_SECRET || process.env.AUTH_SECRET.length < 32) fail('Production mode needs AUTH_SECRET (at least 32 characters).');
-  if (!envKeys.length) fail('Production mode needs INGEST_API_KEYS (comma-separated ingest keys).');
-}
+if (!demoMode && !envKeys.length) fail('Production mode needs INGEST_API_KEYS (comma-separated ingest keys).');
 const apiKeys = demoMode ? [...envKeys, DEMO_KEY] : envKeys;
-const authSecret = process.env.AUTH_SECRET || demoSecret(`${ROOT}.data/demo-auth-secret`);
-
-/** Demo mode's signing secret, kept under .data/ so signed-in walls stay signed in across restarts. */
-function demoSecret(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    const secret = randomBytes(32).toString('hex');
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, secret, { mode: 0o600 });
-    return secret;
-  }
+let authSecret: string;
+let userIdKey: string;
+try {
+  authSecret = secretFromEnv('AUTH_SECRET', 'demo-auth-secret');
+  userIdKey = secretFromEnv('USER_ID_HASH_KEY', 'demo-user-id-key');
+} catch (err) {
+  if (err instanceof MissingSecretError) fail(err.message);
+  throw err;
 }
+// the processors this process starts hash userIds with the same key
+process.env.USER_ID_HASH_KEY = userIdKey;
 
 let local;
 try {
@@ -61,7 +54,7 @@ try {
 const stores = { ...storeSettingsFromEnv(), redisUrl: local.redisUrl, databaseUrl: local.databaseUrl };
 const port = Number(process.env.PORT || 8080);
 const server = await startServer({
-  cfg, stores, port, demoMode, authSecret, apiKeys: () => apiKeys, log, screenDir: `${ROOT}dist/screen`,
+  cfg, stores, port, demoMode, authSecret, userIdKey, apiKeys: () => apiKeys, log, screenDir: `${ROOT}dist/screen`,
   pushIntervalMs: Number(process.env.PUSH_INTERVAL_MS || DEFAULT_PUSH_INTERVAL_MS),
 });
 const processors = superviseProcessors(Number(process.env.PROCESSORS || 1), stores, log);

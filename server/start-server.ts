@@ -15,6 +15,7 @@ import { startAnalyticsJobs } from './analytics/analytics-jobs.js';
 import { migrateAttribution } from './analytics/attribution-job.js';
 import { migrateSegments } from './analytics/segments-job.js';
 import { createApp } from './app.js';
+import { createPseudonymizer } from '../stream/pseudonymize.js';
 import { createAuditLog, migrateAudit } from './audit.js';
 import type { LoginLimits } from './login-limiter.js';
 import { migrateJobs, type JobRunner } from './jobs/runner.js';
@@ -48,6 +49,8 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv;
   /** failed-login limits (default 5 per user + IP, 50 per IP, in 15 min) */
   loginLimits?: LoginLimits;
+  /** USER_ID_HASH_KEY: the key of the hash that replaces phone and e-mail userIds (≥ 32 characters) */
+  userIdKey: string;
 }
 
 export interface RunningServer {
@@ -86,7 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const env = options.env ?? process.env;
   const app = createApp({
     cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics,
-    loginLimits: options.loginLimits, audit: createAuditLog(pool, log), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
+    loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const http = createServer(app);
   const reader = createViewReader({ cfg, redis, pool, keys, storage });

@@ -40,10 +40,11 @@ function parseTs(ts: number | string): number | null {
 
 /**
  * Validates one incoming event against CONTRACT §2 and normalizes it (ts → epoch ms, region
- * from the store, value rounded to the configured decimals). `nowMs` is the arrival time the
+ * from the store, value rounded to the configured decimals, a phone or e-mail userId replaced by
+ * its keyed hash — see pseudonymize.ts). `nowMs` is the arrival time the
  * lateness and future bounds are measured from.
  */
-export function createEventValidator(cfg: AppConfig) {
+export function createEventValidator(cfg: AppConfig, pseudonymize: (userId: string) => string) {
   const { lateness, futureTolerance, valueDecimals } = cfg.pipeline.events;
   const scale = 10 ** valueDecimals;
 
@@ -90,7 +91,7 @@ export function createEventValidator(cfg: AppConfig) {
     if (region !== undefined) event.region = region;
     if (input.store !== undefined) event.store = input.store;
     if (input.campaign !== undefined) event.campaign = input.campaign;
-    if (input.userId !== undefined) event.userId = input.userId;
+    if (input.userId !== undefined) event.userId = pseudonymize(input.userId);
     return { ok: true, event };
   };
 }

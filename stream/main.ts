@@ -4,10 +4,12 @@ import { loadConfig } from '../config/load.js';
 import { storeSettingsFromEnv } from './connect.js';
 import { createLogger } from './log.js';
 import { runProcessor } from './run-processor.js';
+import { secretFromEnv } from './secrets.js';
 
 const log = createLogger('processor');
 try {
-  const running = await runProcessor(loadConfig(), storeSettingsFromEnv(), log, process.env.PROCESSOR_NAME || undefined);
+  const userIdKey = secretFromEnv('USER_ID_HASH_KEY', 'demo-user-id-key');
+  const running = await runProcessor(loadConfig(), storeSettingsFromEnv(), log, userIdKey, process.env.PROCESSOR_NAME || undefined);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -13,6 +13,8 @@ import type { MarketingEvent } from './types.js';
 
 export interface ProcessorDeps {
   cfg: AppConfig;
+  /** replaces phone and e-mail userIds by their keyed hash (entries XADDed by producers are validated here) */
+  pseudonymize: (userId: string) => string;
   /** for commands; scripts defined with defineHotScripts */
   redis: Redis;
   /** a connection of its own for the blocking XREADGROUP */
@@ -49,7 +51,7 @@ export class StreamProcessor {
   private readonly moneyScale: number;
 
   constructor(private readonly deps: ProcessorDeps) {
-    this.validate = createEventValidator(deps.cfg);
+    this.validate = createEventValidator(deps.cfg, deps.pseudonymize);
     this.moneyScale = 10 ** deps.cfg.pipeline.events.valueDecimals;
   }
 

@@ -1,3 +1,4 @@
+import { createPseudonymizer } from './pseudonymize.js';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
@@ -16,7 +17,7 @@ export interface RunningProcessor {
 const STATS_EVERY_MS = 5000;
 
 /** Connects to the stores, makes sure the schema exists, and starts one consumer. */
-export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: Logger, consumer = `${hostname()}-${process.pid}`): Promise<RunningProcessor> {
+export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: Logger, userIdKey: string, consumer = `${hostname()}-${process.pid}`): Promise<RunningProcessor> {
   const redis = createRedis(stores.redisUrl, `processor:${consumer}`);
   const blockingRedis = createRedis(stores.redisUrl, `processor-read:${consumer}`);
   const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
@@ -25,7 +26,7 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
   const keys = redisKeys(stores.redisPrefix, cfg.pipeline);
   const metrics = createProcessorMetrics();
   const processor = new StreamProcessor({
-    cfg, redis, blockingRedis, pool, keys, consumer, log, metrics,
+    cfg, redis, blockingRedis, pool, keys, consumer, log, metrics, pseudonymize: createPseudonymizer(userIdKey),
     sink: { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs },
   });
   processor.start();

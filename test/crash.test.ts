@@ -7,7 +7,7 @@ import { CONFIG_DIR, loadConfig } from '../config/load.js';
 import type { LiveResponse, MetricsResponse } from '../stream/types.js';
 import { generateStream, postAll, type GeneratedStream } from './event-factory.js';
 import { apiSums, truthSums, withoutUsers } from './ground-truth.js';
-import { sleep, startTestApp, type TestApp } from './harness.js';
+import { USER_ID_KEY, sleep, startTestApp, type TestApp } from './harness.js';
 
 // a config copy whose processors claim abandoned entries after 2 s instead of 30 s
 const configDir = mkdtempSync(join(tmpdir(), 'mw-crash-config-'));
@@ -22,7 +22,7 @@ const now = Date.now();
 function spawnProcessor(name: string): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'stream/main.ts'], {
     env: {
-      ...process.env, CONFIG_DIR: configDir, LOG_LEVEL: 'warn', PROCESSOR_NAME: name,
+      ...process.env, CONFIG_DIR: configDir, LOG_LEVEL: 'warn', PROCESSOR_NAME: name, USER_ID_HASH_KEY: USER_ID_KEY,
       REDIS_URL: app.stores.redisUrl, DATABASE_URL: app.stores.databaseUrl, REDIS_PREFIX: app.stores.redisPrefix, DB_SCHEMA: app.stores.dbSchema,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -10,6 +10,7 @@ import { startServer, type RunningServer } from '../server/start-server.js';
 
 export const API_KEY = 'test-key';
 export const AUTH_SECRET = 'test-secret-test-secret-test-secret-0123';
+export const USER_ID_KEY = 'test-user-id-key-test-user-id-key-0123';
 
 export function testStores(name: string): StoreSettings {
   const unique = `${name}_${process.pid}_${Date.now().toString(36)}`;
@@ -47,7 +48,7 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
   const cfg = options.cfg ?? testConfig();
   const stores = { ...testStores(name), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) };
   const log = createLogger(name);
-  const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY], log, jobs: false, pushIntervalMs: options.pushIntervalMs, screenDir: options.screenDir, alerts: options.alerts ?? false, env: options.env });
+  const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY, apiKeys: () => [API_KEY], log, jobs: false, pushIntervalMs: options.pushIntervalMs, screenDir: options.screenDir, alerts: options.alerts ?? false, env: options.env });
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
   const db = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"`, max: 3 });
   const tokens = new Map<string, string>();
@@ -55,7 +56,7 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
   const app: TestApp = {
     cfg, stores, server, redis, db, processor: null,
     async startProcessor(consumer = `${name}-proc`) {
-      app.processor = await runProcessor(cfg, stores, log, consumer);
+      app.processor = await runProcessor(cfg, stores, log, USER_ID_KEY, consumer);
       return app.processor;
     },
     async token(username = 'ops') {

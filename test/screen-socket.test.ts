@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { createLogger } from '../stream/log.js';
 import type { ScreenFrame } from '../stream/types.js';
-import { API_KEY, AUTH_SECRET, sleep, startTestApp, type TestApp } from './harness.js';
+import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, type TestApp } from './harness.js';
 import { connectScreen, type ScreenClient } from './screen-client.js';
 
 let app: TestApp;
@@ -151,7 +151,7 @@ describe('the /screen namespace', () => {
 
   it('serves one wall from two server instances that share rooms through Redis', async () => {
     const second: RunningServer = await startServer({
-      cfg: app.cfg, stores: app.stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET,
+      cfg: app.cfg, stores: app.stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY,
       apiKeys: () => [API_KEY], log: createLogger('screensock-2'), jobs: false, pushIntervalMs: 200,
     });
     try {

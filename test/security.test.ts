@@ -6,7 +6,7 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { createLogger } from '../stream/log.js';
-import { API_KEY, AUTH_SECRET, startTestApp, type TestApp } from './harness.js';
+import { API_KEY, AUTH_SECRET, USER_ID_KEY, startTestApp, type TestApp } from './harness.js';
 
 let app: TestApp;
 let second: RunningServer;
@@ -19,7 +19,7 @@ beforeAll(async () => {
   app = await startTestApp('security', { env });
   // a second server on the same Redis and database: login limits must hold across both
   second = await startServer({
-    cfg: app.cfg, stores: app.stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, apiKeys: () => [API_KEY],
+    cfg: app.cfg, stores: app.stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY, apiKeys: () => [API_KEY],
     log: createLogger('security-2'), jobs: false, alerts: false, env,
   });
 }, 60_000);

@@ -8,7 +8,7 @@ import { createLogger } from '../stream/log.js';
 import type { LiveResponse, SegmentsView } from '../stream/types.js';
 import { formatCount } from '../screen/format.js';
 import { ruleSchema } from '../config/alert-schema.js';
-import { API_KEY, AUTH_SECRET, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
+import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
 import { SCREENSHOT_DIR, clickMapAt, launchChromium, logIn, tileValue } from './browser/chromium.js';
 
 let app: TestApp;
@@ -195,7 +195,7 @@ describe('the wall in Chromium', () => {
 
   it('shows a lost connection and recovers by itself when the server comes back', async () => {
     const start = (port: number) => startServer({
-      cfg: app.cfg, stores: app.stores, port, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET,
+      cfg: app.cfg, stores: app.stores, port, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY,
       apiKeys: () => [API_KEY], log: createLogger('wallbrowser-2'), jobs: false, pushIntervalMs: 250, screenDir: 'dist/screen',
     });
     let server: RunningServer = await start(0);
