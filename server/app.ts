@@ -17,6 +17,8 @@ import type { JobRunner } from './jobs/runner.js';
 import type { LoginLimits } from './login-limiter.js';
 import type { AuditLog } from './audit.js';
 import { auditRouter } from './audit-routes.js';
+import type { IngestKeys } from './ingest-keys.js';
+import { ingestKeyRouter } from './ingest-key-routes.js';
 import { healthRouter } from './health.js';
 import { ingestRouter } from './ingest.js';
 import { queryRouter } from './query-routes.js';
@@ -29,7 +31,7 @@ export interface AppDeps {
   keys: RedisKeys;
   auth: Auth;
   storage: Storage;
-  apiKeys: () => string[];
+  ingestKeys: IngestKeys;
   metrics: ServerMetrics;
   log: Logger;
   /** the built screen (vite build output), served at / when present */
@@ -75,6 +77,7 @@ export function createApp(deps: AppDeps) {
   app.use(alertRouter(deps));
   app.use(analyticsRouter(deps));
   app.use(auditRouter(deps));
+  app.use(ingestKeyRouter(deps));
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route' }));
 
   if (deps.screenDir && existsSync(join(deps.screenDir, 'index.html'))) {

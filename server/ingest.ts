@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { IngestKeys } from './ingest-keys.js';
 import express, { type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/load.js';
@@ -13,8 +14,8 @@ export interface IngestDeps {
   cfg: AppConfig;
   redis: Redis;
   keys: RedisKeys;
-  /** the current ingest keys (a function so they can be rotated without a restart) */
-  apiKeys: () => string[];
+  /** the current ingest keys (configured ones and those admins created; revocable without a restart) */
+  ingestKeys: Pick<IngestKeys, 'accepts'>;
   metrics: ServerMetrics;
   /** replaces phone and e-mail userIds by their keyed hash */
   pseudonymize: (userId: string) => string;
@@ -22,16 +23,6 @@ export interface IngestDeps {
 
 const JSON_TYPE = 'application/json';
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson'];
-
-function keyMatches(given: string, keys: string[]): boolean {
-  const a = Buffer.from(given);
-  let match = false;
-  for (const key of keys) {
-    const b = Buffer.from(key);
-    if (a.length === b.length && timingSafeEqual(a, b)) match = true;
-  }
-  return match;
-}
 
 const fieldOf = (error: string) => error.slice(0, error.indexOf(':')) || 'event';
 
@@ -50,7 +41,7 @@ export function ingestRouter(deps: IngestDeps) {
 
   router.post('/api/v1/events', (req: Request, res: Response, next) => {
     const apiKey = req.get('x-api-key');
-    if (!apiKey || !keyMatches(apiKey, deps.apiKeys())) return refuse(res, 401, apiKey ? 'unknown API key' : 'missing X-Api-Key header');
+    if (!apiKey || !deps.ingestKeys.accepts(apiKey)) return refuse(res, 401, apiKey ? 'unknown API key' : 'missing X-Api-Key header');
     const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== JSON_TYPE && !NDJSON_TYPES.includes(type)) {
       return refuse(res, 415, `content type must be ${JSON_TYPE} or application/x-ndjson, not "${type || 'none'}"`);

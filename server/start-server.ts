@@ -17,6 +17,7 @@ import { migrateSegments } from './analytics/segments-job.js';
 import { createApp } from './app.js';
 import { createPseudonymizer } from '../stream/pseudonymize.js';
 import { createAuditLog, migrateAudit } from './audit.js';
+import { createIngestKeys, migrateIngestKeys } from './ingest-keys.js';
 import type { LoginLimits } from './login-limiter.js';
 import { migrateJobs, type JobRunner } from './jobs/runner.js';
 import { createAuth } from './auth.js';
@@ -79,6 +80,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await migrateAttribution(pool);
   await migrateSegments(pool);
   await migrateAudit(pool);
+  await migrateIngestKeys(pool);
+  const ingestKeys = createIngestKeys(pool, options.apiKeys, log);
+  await ingestKeys.ready;
 
   const metrics = createServerMetrics();
   registerStreamGauges(metrics, redis, keys);
@@ -88,7 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const analytics = startAnalyticsJobs({ cfg, log, redis, pool, keyPrefix: keys.prefix, schedule: options.jobs !== false, screen: () => screen });
   const env = options.env ?? process.env;
   const app = createApp({
-    cfg, redis, pool, keys, auth, storage, apiKeys: options.apiKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics,
+    cfg, redis, pool, keys, auth, storage, ingestKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics,
     loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const http = createServer(app);
@@ -124,6 +128,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     jobs: analytics,
     async close() {
       jobs?.stop();
+      ingestKeys.stop();
       await analytics.stop();
       await evaluation?.stop();
       await dispatcher?.stop();

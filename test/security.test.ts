@@ -71,6 +71,9 @@ describe('the role matrix', () => {
     ['POST', '/api/v1/auth/refresh', [200, 200, 200, 200, 401]],
     ['GET', '/api/v1/audit', [403, 403, 200, 403, 401]],
     ['GET', '/api/v1/audit?action=teleport', [403, 403, 400, 403, 401]],
+    ['GET', '/api/v1/ingest-keys', [403, 403, 200, 403, 401]],
+    ['POST', '/api/v1/ingest-keys', [403, 403, 400, 403, 401], {}],
+    ['DELETE', '/api/v1/ingest-keys/999999', [403, 403, 404, 403, 401]],
   ];
 
   it('answers every route for every role as the rules say', async () => {
@@ -218,6 +221,41 @@ describe('the audit log', () => {
       ['job.run', 'admin', 'segments', '10.9.9.9'],
     ]);
     expect((await entries('?action=silence.create&limit=1'))[0]!.detail).toMatchObject({ comment: 'SMS vendor maintenance' });
+  });
+});
+
+describe('ingest keys', () => {
+  const ingest = (server: { url: string }, key: string) =>
+    fetch(`${server.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify([{ id: `k-${Math.random()}`, type: 'click', ts: Date.now(), channel: 'sms' }]) }).then((r) => r.status);
+  const admin = async (method: string, path: string, body?: unknown) =>
+    fetch(`${app.server.url}${path}`, { method, headers: { authorization: `Bearer ${await app.token('admin')}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const within = async (ms: number, check: () => Promise<boolean>) => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (await check()) return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
+  };
+
+  it('are created and revoked by an admin at run time, on every server, without a restart', async () => {
+    const created = await admin('POST', '/api/v1/ingest-keys', { name: 'Douyin ads connector' });
+    expect(created.status).toBe(201);
+    const { key, id, hint } = (await created.json()) as { key: string; id: string; hint: string };
+    expect(key).toMatch(/^mwk_[\w-]{32}$/);
+    expect(await ingest(app.server, key)).toBe(202);
+    expect(await within(6_000, async () => (await ingest(second, key)) === 202)).toBe(true);
+    const listed = JSON.stringify(await (await admin('GET', '/api/v1/ingest-keys')).json());
+    expect(listed).toContain(hint);
+    expect(listed).not.toContain(key); // only a hash is kept
+
+    expect((await admin('DELETE', `/api/v1/ingest-keys/${id}`)).status).toBe(200);
+    expect(await ingest(app.server, key)).toBe(401);
+    expect(await within(6_000, async () => (await ingest(second, key)) === 401)).toBe(true);
+    expect((await admin('DELETE', `/api/v1/ingest-keys/${id}`)).status).toBe(404);
+    expect(await ingest(second, API_KEY)).toBe(202); // the configured key is untouched
+    const audit = ((await (await app.get('/api/v1/audit?limit=2', 'admin')).json()) as { entries: Array<{ action: string; target: string }> }).entries;
+    expect(audit.map((e) => [e.action, e.target])).toEqual([['ingest-key.revoke', id], ['ingest-key.create', id]]);
   });
 });
 
