@@ -1,0 +1,144 @@
+// Random and hostile input at ingest and login (fast-check): no 5xx and no crash; every answer
+// accounts for every event; nothing that breaks the rules is stored; the good events that came
+// alongside are all counted — checked against the database at the end.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/load.js';
+import { API_KEY, startTestApp, type TestApp } from './harness.js';
+
+let app: TestApp;
+const now = Date.now();
+const goodIds = new Set<string>();
+let goodRevenue = 0;
+
+beforeAll(async () => {
+  app = await startTestApp('fuzz');
+}, 60_000);
+afterAll(async () => app?.close());
+
+const channels = ['douyin', 'wechat', 'app', 'sms', 'store'];
+let serial = 0;
+/** a valid event with a unique id: it must be accepted whatever comes with it */
+const goodEvent = fc.record({
+  type: fc.constantFrom('exposure', 'click', 'conversion', 'spend'),
+  channel: fc.constantFrom(...channels),
+  ageMs: fc.integer({ min: 0, max: 47 * 3_600_000 }),
+  count: fc.integer({ min: 1, max: 1_000_000 }),
+  cents: fc.integer({ min: 0, max: 10_000_000 }),
+  userId: fc.option(fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('\u0000')), { nil: undefined }),
+}).map((e) => ({
+  kind: 'good' as const,
+  event: { id: `good-${process.pid}-${serial++}`, type: e.type, channel: e.channel, ts: now - e.ageMs, count: e.count, value: e.cents / 100, ...(e.userId ? { userId: e.userId } : {}) },
+}));
+
+const cfg = loadConfig();
+const knownIds = new Set<unknown>([...cfg.channels.map((c) => c.id), ...cfg.regions.map((r) => r.id), ...cfg.storeById.keys(), 'exposure', 'click', 'visit', 'conversion', 'spend']);
+const notAString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.anything(), { maxLength: 3 }), fc.object({ maxDepth: 2 }), fc.constant({ __proto__: { admin: true } }));
+const badText = fc.oneof(notAString, fc.constant(''), fc.constant('x'.repeat(10_000)), fc.constant('a\u0000b'));
+/** for each field, values that certainly break its rule */
+const breakers: Record<string, fc.Arbitrary<unknown>> = {
+  id: badText,
+  campaign: badText,
+  userId: badText,
+  type: fc.oneof(notAString, fc.string({ unit: 'grapheme' }).filter((v) => !knownIds.has(v))),
+  channel: fc.oneof(notAString, fc.string({ unit: 'grapheme' }).filter((v) => !knownIds.has(v))),
+  region: fc.oneof(notAString, fc.string({ unit: 'grapheme', minLength: 1 }).filter((v) => !knownIds.has(v))),
+  store: fc.oneof(notAString, fc.string({ unit: 'grapheme', minLength: 1 }).filter((v) => !knownIds.has(v))),
+  ts: fc.oneof(fc.constant(null), fc.boolean(), fc.object({ maxDepth: 1 }), fc.string(), fc.constant(-1), fc.constant(1.5), fc.constant(now + 3_600_000), fc.constant(now - 49 * 3_600_000), fc.constant('2026-11-23 08:00')),
+  count: fc.oneof(fc.constant(0), fc.constant(-3), fc.constant(1.5), fc.constant(1e7), fc.string(), fc.constant(null), fc.boolean()),
+  value: fc.oneof(fc.constant(-0.01), fc.constant(1e11), fc.string(), fc.constant(null), fc.object({ maxDepth: 1 })),
+};
+/** an event that breaks a rule: one field wrong, a rule across fields, or not an object at all */
+const badEvent = fc.oneof(
+  fc.constantFrom(...Object.keys(breakers)).chain((field) => breakers[field]!.map((value) => ({
+    kind: 'bad' as const,
+    event: { id: `bad-${serial++}`, type: 'conversion', channel: 'app', ts: now, value: 10, [field]: value } as unknown,
+  }))),
+  fc.constantFrom<unknown>(
+    { id: 'bad-visit', type: 'visit', channel: 'store', ts: now },
+    { id: 'bad-store', type: 'click', channel: 'app', ts: now, store: 'sh-jingan', region: 'north' },
+    { id: 'bad-value', type: 'spend', channel: 'app', ts: now },
+    { type: 'click', channel: 'app', ts: now },
+  ).map((event) => ({ kind: 'bad' as const, event })),
+  fc.anything().filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)).map((event) => ({ kind: 'bad' as const, event: event as unknown })),
+);
+
+describe('ingest under random and hostile input', () => {
+  it('accounts for every event, stores only good ones, and never answers 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(goodEvent, badEvent), { minLength: 1, maxLength: 40 }), async (items) => {
+        const response = await app.post(items.map((i) => i.event));
+        expect(response.status).toBe(202);
+        const body = (await response.json()) as { accepted: number; duplicates: number; rejected: Array<{ index: number; error: string }> };
+        expect(body.accepted + body.duplicates + body.rejected.length).toBe(items.length);
+        const rejected = new Set(body.rejected.map((r) => r.index));
+        items.forEach((item, index) => {
+          if (item.kind === 'good') expect(rejected.has(index), `good event ${JSON.stringify(item.event)} was rejected`).toBe(false);
+        });
+        for (const r of body.rejected) expect(r.error).toMatch(/^[\w.[\]]+: /); // names the field
+        for (const item of items) {
+          if (item.kind !== 'good') continue;
+          goodIds.add(item.event.id);
+          if (item.event.type === 'conversion') goodRevenue += item.event.value;
+        }
+      }),
+      { numRuns: 80 },
+    );
+  }, 120_000);
+
+  it('answers hostile bodies and headers with a 4xx naming the problem', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string(), fc.json(), fc.constant('{"id":'), fc.constant('[' + '['.repeat(5000)), fc.constant('\uFEFF[]'), fc.constant('null')),
+        fc.constantFrom('application/json', 'application/x-ndjson', 'text/plain', 'application/json; charset=utf-16', ''),
+        fc.constantFrom(API_KEY, '', 'wrong', 'x'.repeat(5000), `${API_KEY}\u00e9`),
+        async (raw, contentType, apiKey) => {
+          const response = await app.post(undefined, { raw, contentType, apiKey });
+          expect(response.status, `${contentType} ${JSON.stringify(raw).slice(0, 80)}`).toBeLessThan(500);
+          if (response.status !== 202) expect(((await response.json()) as { error: string }).error.length).toBeGreaterThan(5);
+          else await response.arrayBuffer();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 120_000);
+
+  it('stored exactly the good events, each within the rules', async () => {
+    await app.drained();
+    const { rows } = await app.db.query<{ id: string; channel: string; count: number; value: string; ts: Date }>(`SELECT id, channel, count, value::text, ts FROM events`);
+    const stored = rows.filter((r) => !r.id.startsWith('good-') || goodIds.has(r.id));
+    expect(stored.length).toBe(rows.length);
+    expect(new Set(rows.map((r) => r.id))).toEqual(goodIds);
+    for (const row of rows) {
+      expect(channels).toContain(row.channel);
+      expect(row.count).toBeGreaterThanOrEqual(1);
+      expect(Number(row.value)).toBeGreaterThanOrEqual(0);
+      expect(row.ts.getTime()).toBeLessThanOrEqual(now + 5 * 60_000);
+    }
+    const revenue = await app.db.query<{ revenue: string }>(`SELECT coalesce(sum(value), 0)::text AS revenue FROM events WHERE type = 'conversion'`);
+    expect(Number(revenue.rows[0]!.revenue)).toBeCloseTo(goodRevenue, 2);
+  });
+});
+
+describe('login under random and hostile input', () => {
+  it('answers 400, 401, 413, 415 or 429 — never 5xx, never a token', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.record({ username: fc.oneof(badText, fc.string({ unit: 'grapheme' })), password: fc.oneof(badText, fc.string()) }).map((b) => JSON.stringify(b)),
+          fc.record({ username: fc.constantFrom('ops', 'admin', 'ops\u0000', 'OPS', ' ops', 'admin\' OR 1=1 --'), password: fc.string() }).map((b) => JSON.stringify(b)),
+          fc.json(), fc.string(), fc.constant('{"username":"ops","password":"demo","role":"admin"}'),
+        ),
+        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+        async (body, contentType) => {
+          const response = await fetch(`${app.server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': contentType }, body });
+          expect([400, 401, 413, 415, 429], `${contentType} ${body.slice(0, 80)}`).toContain(response.status);
+          const answer = (await response.json()) as { token?: string; error?: string };
+          expect(answer.token).toBeUndefined();
+          expect(answer.error).toBeTruthy();
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 120_000);
+});
