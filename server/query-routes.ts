@@ -13,6 +13,7 @@ import { authorizeLiveScope, authorizeScope } from './access.js';
 import type { Auth, Principal } from './auth.js';
 import { createLoginLimiter, type LoginLimits } from './login-limiter.js';
 import type { AuditLog } from './audit.js';
+import type { ServerMetrics } from './server-metrics.js';
 import { describeParamError, geoParams, liveParams, loginBody, metricsParams } from './query-params.js';
 
 export interface QueryDeps {
@@ -25,6 +26,7 @@ export interface QueryDeps {
   /** failed-login limits (default DEFAULT_LOGIN_LIMITS) */
   loginLimits?: LoginLimits;
   audit: AuditLog;
+  metrics: Pick<ServerMetrics, 'logins'>;
 }
 
 const DEFAULT_RANGE_MS = 3_600_000;
@@ -45,6 +47,7 @@ export function queryRouter(deps: QueryDeps) {
     const wait = await loginLimiter.retryAfter(username, ip);
     const actor = auth.knows(username) ? username : null;
     if (wait > 0) {
+      deps.metrics.logins.inc({ result: 'blocked' });
       await deps.audit.record({ action: 'login.blocked', actor, ip });
       res.set('Retry-After', String(wait));
       return void res.status(429).json({ error: `too many failed logins; try again in ${wait} s` });
@@ -52,10 +55,12 @@ export function queryRouter(deps: QueryDeps) {
     const session = await auth.login(username, password);
     if (!session) {
       await loginLimiter.failed(username, ip);
+      deps.metrics.logins.inc({ result: 'failed' });
       await deps.audit.record({ action: 'login.failed', actor, ip });
       return void res.status(401).json({ error: 'wrong username or password' });
     }
     await loginLimiter.succeeded(username, ip);
+    deps.metrics.logins.inc({ result: 'ok' });
     await deps.audit.record({ action: 'login', actor: username, ip, detail: { role: session.role } });
     res.json(session);
   });

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import client from 'prom-client';
+import { pipelineWatermark } from '../alerts/evaluator.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
 
 export function createServerMetrics() {
@@ -28,6 +29,12 @@ export function createServerMetrics() {
     watchScreens(count: () => number) {
       new client.Gauge({ name: 'mw_screen_sockets', help: 'Screens connected to this server', registers, collect() { this.set(count()); } });
     },
+    logins: new client.Counter({ name: 'mw_logins_total', help: 'Login attempts by result (ok, failed, blocked)', labelNames: ['result'], registers }),
+    jobRuns: new client.Counter({ name: 'mw_job_runs_total', help: 'Scheduled job runs by job and status (succeeded, failed)', labelNames: ['job', 'status'], registers }),
+    jobSeconds: new client.Histogram({
+      name: 'mw_job_duration_seconds', help: 'Scheduled job run duration', labelNames: ['job'],
+      buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 900], registers,
+    }),
     httpSeconds: new client.Histogram({
       name: 'mw_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['route', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
@@ -49,6 +56,13 @@ export function registerStreamGauges(metrics: ServerMetrics, redis: Redis, keys:
     async collect() {
       const summary = (await redis.xpending(keys.stream, keys.group).catch(() => [0])) as [number];
       this.set(Number(summary[0] ?? 0));
+    },
+  });
+  new client.Gauge({
+    name: 'mw_stream_lag_seconds', help: 'Age of the oldest stream entry not yet processed (0 when the processors are caught up)', registers,
+    async collect() {
+      const now = Date.now();
+      this.set((now - (await pipelineWatermark(redis, keys, now).catch(() => now))) / 1000);
     },
   });
   new client.Gauge({

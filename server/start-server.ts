@@ -89,7 +89,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode });
   let screen: ScreenSocket | undefined;
   const publishAlert = (alert: ScreenAlert) => screen?.publishAlert(alert);
-  const analytics = startAnalyticsJobs({ cfg, log, redis, pool, keyPrefix: keys.prefix, schedule: options.jobs !== false, screen: () => screen });
+  const analytics = startAnalyticsJobs({
+    cfg, log, redis, pool, keyPrefix: keys.prefix, schedule: options.jobs !== false, screen: () => screen,
+    onFinished: (run, ms) => {
+      metrics.jobRuns.inc({ job: run.job, status: run.status });
+      metrics.jobSeconds.observe({ job: run.job }, ms / 1000);
+    },
+  });
   const env = options.env ?? process.env;
   const app = createApp({
     cfg, redis, pool, keys, auth, storage, ingestKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics,

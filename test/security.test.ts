@@ -221,6 +221,15 @@ describe('the audit log', () => {
       ['job.run', 'admin', 'segments', '10.9.9.9'],
     ]);
     expect((await entries('?action=silence.create&limit=1'))[0]!.detail).toMatchObject({ comment: 'SMS vendor maintenance' });
+
+    // and Prometheus counts them
+    const metrics = await (await fetch(`${app.server.url}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? NaN);
+    // this server's share of the failures above: 3 of the 5 alternating, the 8 'ops' guesses, 25 of the 50 alternating
+    expect(value(/mw_logins_total\{result="failed"\} (\d+)/)).toBe(36);
+    expect(value(/mw_logins_total\{result="blocked"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+    expect(value(/mw_job_runs_total\{job="segments",status="succeeded"\} (\d+)/)).toBe(1);
+    expect(value(/^mw_stream_lag_seconds (\S+)$/m)).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -4,17 +4,17 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../../config/load.js';
-import { startJobRunner, type JobRunner } from '../jobs/runner.js';
+import { startJobRunner, type JobRun, type JobRunner } from '../jobs/runner.js';
 import type { ScreenSocket } from '../screen/socket.js';
 import { readAttribution, recentDays, runAttribution } from './attribution-job.js';
 import { readSegments, runSegments } from './segments-job.js';
 
-export function startAnalyticsJobs(deps: { cfg: AppConfig; log: Logger; redis: Redis; pool: Pool; keyPrefix: string; schedule: boolean; screen: () => ScreenSocket | undefined; lockTtlMs?: number }): JobRunner {
+export function startAnalyticsJobs(deps: { cfg: AppConfig; log: Logger; redis: Redis; pool: Pool; keyPrefix: string; schedule: boolean; screen: () => ScreenSocket | undefined; lockTtlMs?: number; onFinished?: (run: JobRun, ms: number) => void }): JobRunner {
   const { cfg, pool, screen } = deps;
   const attribution = cfg.jobs.attribution;
   const segments = cfg.jobs.segments;
   return startJobRunner({
-    redis: deps.redis, pool, keyPrefix: deps.keyPrefix, log: deps.log, timezone: cfg.jobs.timezone, schedule: deps.schedule, lockTtlMs: deps.lockTtlMs,
+    redis: deps.redis, pool, keyPrefix: deps.keyPrefix, log: deps.log, timezone: cfg.jobs.timezone, schedule: deps.schedule, lockTtlMs: deps.lockTtlMs, onFinished: deps.onFinished,
     jobs: [
       {
         name: 'attribution',

@@ -47,7 +47,7 @@ export async function migrateJobs(pool: Pool): Promise<void> {
 
 export class JobBusyError extends Error {}
 
-export function startJobRunner(deps: { redis: Redis; pool: Pool; keyPrefix: string; log: Logger; jobs: JobDefinition[]; timezone?: string; schedule?: boolean; lockTtlMs?: number }) {
+export function startJobRunner(deps: { redis: Redis; pool: Pool; keyPrefix: string; log: Logger; jobs: JobDefinition[]; timezone?: string; schedule?: boolean; lockTtlMs?: number; onFinished?: (run: JobRun, ms: number) => void }) {
   const { redis, pool, log } = deps;
   const server = `${process.pid}@${Math.random().toString(36).slice(2, 8)}`;
   const running = new Map<string, Promise<JobRun>>();
@@ -84,12 +84,16 @@ export function startJobRunner(deps: { redis: Redis; pool: Pool; keyPrefix: stri
       const done = await pool.query(`UPDATE job_runs SET status = 'succeeded', finished_at = now(), rows = $2 WHERE id = $1 RETURNING *`, [id, written]);
       log.info({ job: job.name, rows: written, ms: Date.now() - started }, 'job done');
       await Promise.resolve(job.after?.()).catch((err) => log.warn({ job: job.name, err: (err as Error).message }, 'job follow-up failed'));
-      return toRun(done.rows[0]);
+      const run = toRun(done.rows[0]);
+      deps.onFinished?.(run, Date.now() - started);
+      return run;
     } catch (err) {
       const message = (err as Error).message;
       log.warn({ job: job.name, err: message }, 'job failed; it runs again at its next time');
       const failed = await pool.query(`UPDATE job_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1 RETURNING *`, [id, message.slice(0, 2000)]);
-      return toRun(failed.rows[0]);
+      const run = toRun(failed.rows[0]);
+      deps.onFinished?.(run, Date.now() - started);
+      return run;
     } finally {
       clearInterval(renew);
       await lock.release();
