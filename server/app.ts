@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -61,6 +63,19 @@ export function createApp(deps: AppDeps) {
   const allowedOrigins = new Set(deps.corsOrigins ?? []);
   app.use('/api', cors({ origin: (origin, allow) => allow(null, origin !== undefined && allowedOrigins.has(origin)), maxAge: 600 }));
 
+  // one id per request (the caller's X-Request-Id if it sends a sane one), in every log line and the answer;
+  // credentials are redacted and bodies never logged (they may hold customers' data)
+  app.use(pinoHttp({
+    logger: deps.log,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+  }));
   app.use((req, res, next) => {
     const end = deps.metrics.httpSeconds.startTimer();
     res.on('finish', () => end({ route: req.route?.path ?? 'other', status: String(res.statusCode) }));
@@ -88,7 +103,7 @@ export function createApp(deps: AppDeps) {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = (err as { status?: number }).status;
     if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
-    deps.log.error({ err: (err as Error).message, path: req.path }, 'request failed');
+    req.log.error({ err: (err as Error).message, path: req.path }, 'request failed');
     const unavailable = /ECONNREFUSED|Connection is closed|ETIMEDOUT|terminat|connect/i.test(String((err as Error).message));
     res.status(unavailable ? 503 : 500).json({ error: unavailable ? 'a data store is unavailable; retry later' : 'internal error' });
   });

@@ -20,6 +20,8 @@ const STATS_EVERY_MS = 5000;
 export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: Logger, userIdKey: string, consumer = `${hostname()}-${process.pid}`): Promise<RunningProcessor> {
   const redis = createRedis(stores.redisUrl, `processor:${consumer}`);
   const blockingRedis = createRedis(stores.redisUrl, `processor-read:${consumer}`);
+  // while Redis is away the loop's own retries say so; ioredis's reconnect errors would only repeat it
+  for (const client of [redis, blockingRedis]) client.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
   defineHotScripts(redis);
   const storage = await migrate(pool, cfg, stores.dbSchema);

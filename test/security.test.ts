@@ -5,11 +5,13 @@ import { SignJWT } from 'jose';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../server/start-server.js';
-import { createLogger } from '../stream/log.js';
+import pino from 'pino';
 import { API_KEY, AUTH_SECRET, USER_ID_KEY, startTestApp, type TestApp } from './harness.js';
 
 let app: TestApp;
 let second: RunningServer;
+/** everything the second server logs */
+const secondLog: string[] = [];
 const ALLOWED_ORIGIN = 'https://ops.example.cn';
 const ROLES = ['ops', 'oncall', 'admin', 'manager-east', 'anonymous'] as const;
 type Who = (typeof ROLES)[number];
@@ -20,7 +22,7 @@ beforeAll(async () => {
   // a second server on the same Redis and database: login limits must hold across both
   second = await startServer({
     cfg: app.cfg, stores: app.stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY, apiKeys: () => [API_KEY],
-    log: createLogger('security-2'), jobs: false, alerts: false, env,
+    log: pino({ level: 'debug' }, { write: (line: string) => void secondLog.push(line) }), jobs: false, alerts: false, env,
   });
 }, 60_000);
 
@@ -265,6 +267,27 @@ describe('ingest keys', () => {
     expect(await ingest(second, API_KEY)).toBe(202); // the configured key is untouched
     const audit = ((await (await app.get('/api/v1/audit?limit=2', 'admin')).json()) as { entries: Array<{ action: string; target: string }> }).entries;
     expect(audit.map((e) => [e.action, e.target])).toEqual([['ingest-key.revoke', id], ['ingest-key.create', id]]);
+  });
+});
+
+describe('request ids and logs', () => {
+  it('give every answer a request id, keep a caller\'s sane one, and never log credentials, passwords or bodies', async () => {
+    const plain = await fetch(`${second.url}/api/v1/live`);
+    expect(plain.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const kept = await fetch(`${second.url}/api/v1/live`, { headers: { 'x-request-id': 'wall-7.retry-2' } });
+    expect(kept.headers.get('x-request-id')).toBe('wall-7.retry-2');
+    const hostile = await fetch(`${second.url}/api/v1/live`, { headers: { 'x-request-id': 'a b"\\' } });
+    expect(hostile.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const token = await app.token('ops');
+    await fetch(`${second.url}/api/v1/live?region=north`, { headers: { authorization: `Bearer ${token}` } });
+    await fetch(`${second.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ops', password: 'Secret-Password-9' }) });
+    await fetch(`${second.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': API_KEY }, body: JSON.stringify([{ id: 'log-1', type: 'conversion', channel: 'app', ts: Date.now(), value: 5, userId: '13900001111' }]) });
+    const logged = secondLog.join('\n');
+    expect(logged).toContain('wall-7.retry-2');
+    expect(logged).not.toContain(token);
+    expect(logged).not.toContain(API_KEY);
+    expect(logged).not.toContain('Secret-Password-9');
+    expect(logged).not.toContain('13900001111');
   });
 });
 
