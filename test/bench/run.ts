@@ -1,7 +1,7 @@
 // npm run bench: the benchmark suite (CONTRACT §9). BENCH_SECONDS (default 60), BENCH_RATE
 // (default 30000 events/s offered), BENCH_LATENCY_RATE (default 5000 events/s background),
 // BENCH_PROCESSORS (default 2 stream processors in the consumer group), BENCH_ONLY (a comma list of
-// ingest,screen,alerts,drilldown,analytics; default all).
+// ingest,screen,alerts,drilldown,analytics,faults; default all), BENCH_OUTAGE_SECONDS (default 60).
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../../config/load.js';
@@ -12,6 +12,7 @@ import { benchIngest } from './ingest.js';
 import { benchDrillDown } from './drilldown.js';
 import { benchAlerts } from './alerts.js';
 import { benchAnalytics } from './analytics.js';
+import { benchFaults } from './faults.js';
 import { benchScreen, benchScreenPage } from './screen.js';
 import { printTable, saveResult, type BenchResult } from './report.js';
 
@@ -20,7 +21,7 @@ const rate = Number(process.env.BENCH_RATE || 30_000);
 const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
 const processors = Number(process.env.BENCH_PROCESSORS || 2);
 const pushIntervalMs = Number(process.env.PUSH_INTERVAL_MS || 500);
-const only = (process.env.BENCH_ONLY ?? 'ingest,screen,alerts,drilldown,analytics').split(',');
+const only = (process.env.BENCH_ONLY ?? 'ingest,screen,alerts,drilldown,analytics,faults').split(',');
 const cfg = loadConfig();
 const runId = `bench_${Date.now().toString(36)}`;
 const stores = { ...storeSettingsFromEnv(), redisPrefix: `${runId}:`, dbSchema: runId };
@@ -77,6 +78,11 @@ try {
       await db.query(`DROP SCHEMA IF EXISTS "${analytics.dbSchema}" CASCADE`);
       await db.end();
     }
+  }
+  if (only.includes('faults')) {
+    const outageSeconds = Number(process.env.BENCH_OUTAGE_SECONDS || 60);
+    process.stdout.write(`faults: ${latencyRate} events/s through a ${outageSeconds} s Redis outage and a ${outageSeconds} s PostgreSQL outage, on stores of its own…\n`);
+    results.push(...(await benchFaults(cfg, { rate: latencyRate, outageSeconds, processors })));
   }
 } finally {
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
