@@ -18,6 +18,10 @@ export function createServerMetrics() {
       name: 'mw_push_frame_read_seconds', help: 'Time to read one screen view for a pushed frame',
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5], registers,
     }),
+    pushLatencySeconds: new client.Histogram({
+      name: 'mw_push_latency_seconds', help: 'From a watched view\'s data changing (seen in the dirty set) to its frame being emitted',
+      buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5], registers,
+    }),
     alertCycleSeconds: new client.Histogram({
       name: 'mw_alert_evaluation_seconds', help: 'Time to evaluate every alert rule once (read, judge, write)',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,

@@ -110,7 +110,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const jobs = options.jobs === false ? null : startPipelineJobs({ cfg, redis, pool, keys, storage, log });
   const push = startPushLoop({
     cfg, redis, keys, reader, nsp: screen.nsp, intervalMs: options.pushIntervalMs ?? DEFAULT_PUSH_INTERVAL_MS, log,
-    onFrame: (_view, readMs) => metrics.pushReadSeconds.observe(readMs / 1000),
+    onFrame: (_view, readMs, sinceChangeMs) => {
+      metrics.pushReadSeconds.observe(readMs / 1000);
+      if (sinceChangeMs !== null) metrics.pushLatencySeconds.observe(sinceChangeMs / 1000);
+    },
   });
   metrics.watchScreens(() => screen.nsp.sockets.size);
 

@@ -3,7 +3,8 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
 import { hotDelta, rollupRows } from './aggregate.js';
-import { writeBatch, type SinkOptions } from './db/sink.js';
+import { redactPersonal } from './pseudonymize.js';
+import { isRefusedData, writeAroundRefusals, writeBatch, type SinkOptions, type SinkResult } from './db/sink.js';
 import { dropRepeatedIds, parseEntries, type RawEntry } from './entries.js';
 import { createEventValidator } from './event-validate.js';
 import { applyEntryArgs } from './hot-write.js';
@@ -121,7 +122,19 @@ export class StreamProcessor {
     const endTimer = metrics.batchSeconds.startTimer();
     const parsed = parseEntries(entries, this.validate);
     const { unique, repeated } = dropRepeatedIds(parsed.events);
-    const result = await writeBatch(pool, unique, sink);
+    let result: SinkResult;
+    try {
+      result = await writeBatch(pool, unique, sink);
+    } catch (err) {
+      if (!isRefusedData(err)) throw err;
+      // an event the database will never take must not hold the stream up: isolate and dead-letter it
+      const isolated = await writeAroundRefusals(pool, unique, sink);
+      for (const { item, reason } of isolated.refused) {
+        parsed.deadLetters.push({ entryId: item.entryId, index: null, reason, payload: JSON.stringify(item.event).slice(0, 10_000) });
+      }
+      this.deps.log.warn({ refused: isolated.refused.length, err: (err as Error).message }, 'the database refused events; they went to the dead-letter stream');
+      result = isolated;
+    }
 
     const countedByEntry = new Map<string, MarketingEvent[]>(parsed.entryIds.map((id) => [id, []]));
     for (const item of unique) if (result.countedIds.has(item.event.id)) countedByEntry.get(item.entryId)!.push(item.event);
@@ -131,7 +144,7 @@ export class StreamProcessor {
     const pipeline = redis.pipeline();
     for (const dead of parsed.deadLetters) {
       pipeline.xadd(keys.deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*',
-        'entry', dead.entryId, 'index', dead.index === null ? '' : String(dead.index), 'reason', dead.reason, 'payload', dead.payload);
+        'entry', dead.entryId, 'index', dead.index === null ? '' : String(dead.index), 'reason', dead.reason, 'payload', redactPersonal(dead.payload));
     }
     for (const [entryId, events] of countedByEntry) {
       const delta = hotDelta(rollupRows(events, this.moneyScale), oldestKept);

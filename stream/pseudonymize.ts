@@ -33,3 +33,12 @@ export function createPseudonymizer(key: string): (userId: string) => string {
     return personal === null ? userId : HASHED_PREFIX + createHmac('sha256', key).update(personal).digest('base64url').slice(0, 32);
   };
 }
+
+const EMAIL_IN_TEXT = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g;
+const CN_MOBILE_IN_TEXT = /(?<![\d+])(?:\+?86[\s-]?|0086[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)/g;
+const INTERNATIONAL_IN_TEXT = /\+\d(?:[\s-]?\d){6,14}(?!\d)/g;
+
+/** Text kept for people to read (dead letters) with e-mail addresses and phone numbers masked. */
+export function redactPersonal(text: string): string {
+  return text.replace(EMAIL_IN_TEXT, '[e-mail removed]').replace(CN_MOBILE_IN_TEXT, '[phone removed]').replace(INTERNATIONAL_IN_TEXT, '[phone removed]');
+}

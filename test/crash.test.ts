@@ -43,9 +43,22 @@ afterAll(async () => {
   rmSync(configDir, { recursive: true, force: true });
 });
 
-describe('a processor killed with SIGKILL in the middle of batches', () => {
+describe('a processor stopped with SIGTERM, then killed with SIGKILL, in the middle of batches', () => {
   it('loses nothing and counts nothing twice, in the database and in Redis', async () => {
     const total = await app.redis.xlen(streamKey());
+
+    // first a graceful stop: SIGTERM in the middle of the work finishes the batch in flight, acks it, exits 0
+    const polite = spawnProcessor('crash-term');
+    while ((await app.redis.xlen(streamKey())) === total) await sleep(25);
+    await sleep(100 + Math.random() * 200);
+    const stoppedAt = Date.now();
+    polite.kill('SIGTERM');
+    await exited(polite);
+    expect(polite.exitCode).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    expect(await app.redis.xpending(streamKey(), app.cfg.pipeline.stream.group, '-', '+', 100, 'crash-term')).toEqual([]);
+    expect(await app.redis.xlen(streamKey())).toBeGreaterThan(0); // it stopped before the end
+
     let kills = 0;
     let lastLength = total;
     for (let round = 0; round < 6; round++) {

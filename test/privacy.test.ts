@@ -3,7 +3,7 @@
 // however the number or address was written, and the customer's events still join up.
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPseudonymizer, personalIdOf } from '../stream/pseudonymize.js';
+import { createPseudonymizer, personalIdOf, redactPersonal } from '../stream/pseudonymize.js';
 import { redisKeys } from '../stream/redis-keys.js';
 import { USER_ID_KEY, startTestApp, type TestApp } from './harness.js';
 
@@ -23,6 +23,17 @@ describe('which userIds are personal', () => {
     expect(hash('u000123')).toBe('u000123');
     expect(hash(hash('13812345678'))).toBe(hash('13812345678')); // validating twice changes nothing
     expect(() => createPseudonymizer('short')).toThrow(/at least 32/);
+  });
+});
+
+describe('text kept for people to read', () => {
+  it('has e-mail addresses and phone numbers masked, and nothing else', () => {
+    const entry = JSON.stringify({ id: 'x-1', ts: 1763900000000, channel: 'fax', userId: '+86 138-1234-5678', note: 'li.lei@example.com', other: '+44 20 7946 0958', count: 13812345678 });
+    const redacted = redactPersonal(entry);
+    expect(redacted).not.toMatch(/1381234|5678|example\.com|7946/);
+    expect(redacted).toContain('"ts":1763900000000');
+    expect(redacted).toContain('"channel":"fax"');
+    expect(redactPersonal('u000123 ordered 3 items for 199.00')).toBe('u000123 ordered 3 items for 199.00');
   });
 });
 
@@ -51,5 +62,14 @@ describe('stored events', () => {
     expect(new Set([user.p1, user.p4, user.p5]).size).toBe(1);
     expect(user.p6).toBe(user.p2);
     expect(user.p2).not.toBe(user.p1);
+    // an entry that fails validation keeps its content for people to read — without the phone number
+    const deadBefore = await app.redis.xlen(keys.deadLetter);
+    await app.redis.xadd(keys.stream, '*', 'event', JSON.stringify({ ...order('p7', '+86 139 0000 1111'), channel: 'fax' }));
+    await app.drained();
+    const dead = (await app.redis.xrange(keys.deadLetter, '-', '+')).slice(deadBefore).map(([, f]) => f.join(' '));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toContain('p7');
+    expect(dead[0]).toContain('unknown channel');
+    expect(dead[0]).not.toMatch(/139 ?0000|1111/);
   });
 });

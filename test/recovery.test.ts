@@ -86,18 +86,51 @@ describe('retention', () => {
       `INSERT INTO rollup_10s (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend) VALUES ($1, 'jd', '', '', '', 0, 1, 0, 0, 0, 0)`,
       [old],
     );
+    // alerts: one resolved long ago (goes), one still firing since then (stays)
+    const ancient = new Date(now - 500 * 86_400_000);
+    await app.db.query(
+      `INSERT INTO alerts (id, rule_id, instance, labels, severity, state, active_since, summary, summary_en, updated_at) VALUES
+       ('old-resolved', 'r', 'a', '{}', 'warning', 'resolved', $1, 's', 's', $1), ('old-firing', 'r', 'b', '{}', 'warning', 'firing', $1, 's', 's', $1)`,
+      [ancient],
+    );
     // an audit entry past its year, and one inside it
     await app.db.query(`INSERT INTO audit_log (at, action, actor) VALUES ($1, 'login', 'old'), ($2, 'login', 'recent')`, [new Date(now - 400 * 86_400_000), old]);
     const before = (await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n;
     const deleted = await purgeExpired(app.db, app.cfg, app.server.storage, now);
     if (app.server.storage === 'postgres') {
-      expect(deleted).toMatchObject({ event_ids: 1, events: 1, rollup_10s: 1, rollup_1h: 0, rollup_1d: 0, audit_log: 1 });
+      expect(deleted).toMatchObject({ event_ids: 1, events: 1, rollup_10s: 1, rollup_1h: 0, rollup_1d: 0, audit_log: 1, alerts: 1 });
       expect((await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n).toBe(before - 1);
     } else {
       // TimescaleDB's retention policies drop old chunks; only the id ledger is ours to purge
-      expect(deleted).toEqual({ event_ids: 1, audit_log: 1 });
+      expect(deleted).toMatchObject({ event_ids: 1, audit_log: 1, alerts: 1 });
     }
     expect((await app.db.query(`SELECT count(*)::int AS n FROM event_ids WHERE id = 'ancient'`)).rows[0].n).toBe(0);
     expect((await app.db.query(`SELECT actor FROM audit_log WHERE actor IN ('old', 'recent')`)).rows).toEqual([{ actor: 'recent' }]);
+    expect((await app.db.query(`SELECT id FROM alerts WHERE id LIKE 'old-%'`)).rows).toEqual([{ id: 'old-firing' }]);
+  });
+});
+
+describe('an event the database refuses', () => {
+  it('goes to the dead-letter stream with the database\'s reason, and the events around it are counted', async () => {
+    // the kind of refusal validation cannot foresee: here a trigger, as a DBA's new constraint would be
+    await app.db.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id LIKE 'poison-%' THEN RAISE EXCEPTION 'poison event %', NEW.id; END IF; RETURN NEW; END $$`);
+    await app.db.query(`CREATE TRIGGER refuse_poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_poison()`);
+    try {
+      const keys = redisKeys(app.stores.redisPrefix, app.cfg.pipeline);
+      const deadBefore = await app.redis.xlen(keys.deadLetter);
+      const batch = (n: number) => Array.from({ length: 50 }, (_, i) => ({ id: i === 17 ? `poison-${n}` : `pz-${n}-${i}`, type: 'exposure', ts: now - 2_000, channel: 'baidu', region: 'northwest', count: 2 }));
+      const before = ((await (await app.get('/api/v1/live?region=northwest&channel=baidu')).json()) as LiveResponse).windows['1h'].exposure;
+      for (const n of [1, 2, 3]) expect((await app.post(batch(n))).status).toBe(202);
+      await app.drained(30_000);
+      const live = ((await (await app.get('/api/v1/live?region=northwest&channel=baidu')).json()) as LiveResponse).windows['1h'].exposure;
+      expect(live - before).toBe(3 * 49 * 2);
+      expect((await app.db.query(`SELECT count(*)::int AS n FROM events WHERE id LIKE 'pz-%'`)).rows[0].n).toBe(147);
+      const dead = (await app.redis.xrange(keys.deadLetter, '-', '+')).slice(deadBefore).map(([, f]) => f.join(' '));
+      expect(dead).toHaveLength(3);
+      for (const n of [1, 2, 3]) expect(dead.some((d) => d.includes(`poison-${n}`) && d.includes(`the database refused it: poison event poison-${n}`))).toBe(true);
+    } finally {
+      await app.db.query(`DROP TRIGGER refuse_poison ON events; DROP FUNCTION refuse_poison()`);
+    }
   });
 });

@@ -95,6 +95,12 @@ describe('the /screen namespace', () => {
     await sleep(600);
     expect(east.frames.every((f) => f.viewKey === 'r:east')).toBe(true);
     expect(north.frames.every((f) => f.viewKey === 'r:north' && visits5m(f) === northBefore)).toBe(true);
+    // Prometheus times the push: data change seen → frame emitted
+    const metrics = await (await fetch(`${app.server.url}/metrics`)).text();
+    const count = Number(/^mw_push_latency_seconds_count (\d+)$/m.exec(metrics)?.[1]);
+    const sum = Number(/^mw_push_latency_seconds_sum (\S+)$/m.exec(metrics)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(1);
+    expect(sum / count).toBeLessThan(1);
   });
 
   it('pushes a changing view at most once per PUSH_INTERVAL_MS, and a quiet one at once', async () => {

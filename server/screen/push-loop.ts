@@ -25,7 +25,8 @@ export interface PushLoopDeps {
   nsp: Namespace;
   intervalMs: number;
   log: Logger;
-  onFrame?: (viewKey: string, readMs: number) => void;
+  /** after each frame: its read time, and for a changed view the time since the change was seen (null for a keepalive) */
+  onFrame?: (viewKey: string, readMs: number, sinceChangeMs: number | null) => void;
 }
 
 export function startPushLoop(deps: PushLoopDeps): { stop(): Promise<void> } {
@@ -35,20 +36,21 @@ export function startPushLoop(deps: PushLoopDeps): { stop(): Promise<void> } {
   // once per interval: a quiet store's wall shows an event at once, a busy view every interval
   const pollMs = Math.min(50, intervalMs);
   const lastSent = new Map<string, number>();
-  const changed = new Set<string>();
+  /** watched views with new data, and when the change was first seen */
+  const changed = new Map<string, number>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
-  async function push(viewKey: string): Promise<void> {
+  async function push(viewKey: string, changedAt: number | undefined): Promise<void> {
     const subscription = subscriptionOfViewKey(viewKey);
     if (!subscription || !isKnownView(cfg, subscription)) return; // e.g. a store removed from geo.yaml
     const started = Date.now();
     const frame = await reader.readView(planView(cfg, subscription), false);
     // the interval counts from the frame's own time, so two frames' asOf are never closer than it
     lastSent.set(viewKey, Date.parse(frame.asOf));
-    deps.onFrame?.(viewKey, Date.now() - started);
     nsp.to(VIEW_ROOM_PREFIX + viewKey).emit('metrics', frame);
+    deps.onFrame?.(viewKey, Date.now() - started, changedAt === undefined ? null : Date.now() - changedAt);
   }
 
   async function tick(): Promise<void> {
@@ -63,18 +65,19 @@ export function startPushLoop(deps: PushLoopDeps): { stop(): Promise<void> } {
       .zrangebyscore(keys.screenViews, now - VIEW_FORGOTTEN_MS, '+inf')
       .exec())! as [[null, string[]], unknown, [null, string[]]];
     const watched = new Set(watchedList);
-    for (const scope of dirty) if (watched.has(scope)) changed.add(scope);
+    for (const scope of dirty) if (watched.has(scope) && !changed.has(scope)) changed.set(scope, now);
     const due = watchedList.filter((viewKey) => {
       const since = now - (lastSent.get(viewKey) ?? 0);
       return since >= intervalMs && (changed.has(viewKey) || since >= KEEPALIVE_MS);
     });
+    const changedAt = new Map(due.map((viewKey) => [viewKey, changed.get(viewKey)]));
     for (const viewKey of due) {
       changed.delete(viewKey);
       lastSent.set(viewKey, now);
     }
-    await Promise.all(due.map(push));
+    await Promise.all(due.map((viewKey) => push(viewKey, changedAt.get(viewKey))));
     for (const viewKey of lastSent.keys()) if (!watched.has(viewKey)) lastSent.delete(viewKey);
-    for (const viewKey of changed) if (!watched.has(viewKey)) changed.delete(viewKey);
+    for (const viewKey of changed.keys()) if (!watched.has(viewKey)) changed.delete(viewKey);
     if (Math.random() < pollMs / 10_000) void redis.zremrangebyscore(keys.screenViews, '-inf', now - VIEW_FORGOTTEN_MS).catch(() => 0);
   }
 

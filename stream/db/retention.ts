@@ -21,7 +21,7 @@ async function deleteOlderThan(pool: Pool, table: string, column: string, cutoff
  * Drops what is past its retention. The id ledger is kept for twice the lateness: a duplicate can
  * only arrive while its event is within the lateness, so older ids can never match again. On
  * TimescaleDB the other tables have retention policies; on plain PostgreSQL this does their work.
- * The audit log is purged here on both.
+ * The audit log and finished alerts are purged here on both.
  */
 export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage, now = Date.now()): Promise<Record<string, number>> {
   const { retention, events } = cfg.pipeline;
@@ -34,5 +34,11 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
     deleted.rollup_1d = await deleteOlderThan(pool, 'rollup_1d', 'bucket', new Date(now - retention.rollup1d));
   }
   deleted.audit_log = await deleteOlderThan(pool, 'audit_log', 'at', new Date(now - retention.audit));
+  // alerts: only what is over (an alert still pending or firing, a notification still to deliver, stays)
+  const alertsCutoff = new Date(now - retention.alerts);
+  deleted.alerts = (await pool.query(`DELETE FROM alerts WHERE state NOT IN ('pending', 'firing') AND updated_at < $1`, [alertsCutoff])).rowCount ?? 0;
+  deleted.alert_notifications = (await pool.query(`DELETE FROM alert_notifications WHERE delivery <> 'pending' AND created_at < $1`, [alertsCutoff])).rowCount ?? 0;
+  deleted.alert_notification_attempts = await deleteOlderThan(pool, 'alert_notification_attempts', 'at', alertsCutoff);
+  deleted.silences = (await pool.query(`DELETE FROM silences WHERE ends_at < $1`, [alertsCutoff])).rowCount ?? 0;
   return deleted;
 }

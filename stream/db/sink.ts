@@ -106,3 +106,41 @@ async function idsOfTheirEntries(client: PoolClient): Promise<Set<string>> {
   );
   return new Set(rows.map((r) => r.id));
 }
+
+/**
+ * PostgreSQL refuses this data, and would again: a data exception (22…), an integrity violation
+ * (23…) or an error raised by a trigger (P0…) — unlike a lost connection, retrying cannot help.
+ */
+export function isRefusedData(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|P0)/.test(code);
+}
+
+export interface IsolatedResult extends SinkResult {
+  /** the events PostgreSQL refused, each alone, with its reason */
+  refused: Array<{ item: StreamedEvent; reason: string }>;
+}
+
+/**
+ * Writes a batch that PostgreSQL refused as a whole by halves, down to single events, so one
+ * event it will never take costs only itself. Each write is the idempotent writeBatch.
+ */
+export async function writeAroundRefusals(pool: Pool, batch: StreamedEvent[], options: SinkOptions): Promise<IsolatedResult> {
+  const total: IsolatedResult = { inserted: 0, countedIds: new Set(), refused: [] };
+  const write = async (part: StreamedEvent[]): Promise<void> => {
+    if (!part.length) return;
+    try {
+      const result = await writeBatch(pool, part, options);
+      total.inserted += result.inserted;
+      for (const id of result.countedIds) total.countedIds.add(id);
+    } catch (err) {
+      if (!isRefusedData(err)) throw err;
+      if (part.length === 1) return void total.refused.push({ item: part[0]!, reason: `the database refused it: ${(err as Error).message}` });
+      const half = Math.ceil(part.length / 2);
+      await write(part.slice(0, half));
+      await write(part.slice(half));
+    }
+  };
+  await write(batch);
+  return total;
+}
