@@ -4,7 +4,7 @@ import { createI18n } from 'vue-i18n';
 const zh = {
   title: '营销实时监控大屏',
   nation: '全国',
-  login: { title: '登录', username: '用户名', password: '密码', submit: '登录', failed: '用户名或密码错误', unreachable: '无法连接服务器' },
+  login: { title: '登录', username: '用户名', password: '密码', submit: '登录', failed: '用户名或密码错误', unreachable: '无法连接服务器', blocked: '登录失败次数过多，请 {minutes} 分钟后再试' },
   logout: '退出',
   range: { live: '实时', today: '今日', '7d': '近7天', '30d': '近30天' },
   connection: { live: '实时连接', connecting: '连接中…', lost: '连接中断，正在重连' },
@@ -36,7 +36,7 @@ type Messages = typeof zh;
 const en: Messages = {
   title: 'Marketing Operations Live',
   nation: 'Nation',
-  login: { title: 'Sign in', username: 'Username', password: 'Password', submit: 'Sign in', failed: 'Wrong username or password', unreachable: 'Cannot reach the server' },
+  login: { title: 'Sign in', username: 'Username', password: 'Password', submit: 'Sign in', failed: 'Wrong username or password', unreachable: 'Cannot reach the server', blocked: 'Too many failed sign-ins; try again in {minutes} min' },
   logout: 'Sign out',
   range: { live: 'Live', today: 'Today', '7d': '7 days', '30d': '30 days' },
   connection: { live: 'Live', connecting: 'Connecting…', lost: 'Connection lost, reconnecting' },

@@ -55,6 +55,21 @@ describe('the wall in Chromium', () => {
     await page.context().close();
   });
 
+  it('tells someone who keeps typing a wrong password how long to wait', async () => {
+    const page = await newPage();
+    await page.goto(`${app.server.url}/`);
+    const attempt = async (password: string) => {
+      await page.fill('input[name=username]', 'manager-south');
+      await page.fill('input[name=password]', password);
+      const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login')), page.click('button[type=submit]')]);
+      await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('button[type=submit]')?.disabled);
+      return [answer.status(), await page.textContent('[data-test=login-error]')];
+    };
+    for (let i = 0; i < 5; i++) expect(await attempt('wrong')).toEqual([401, '用户名或密码错误']);
+    expect(await attempt('demo')).toEqual([429, '登录失败次数过多，请 15 分钟后再试']);
+    await page.context().close();
+  });
+
   it('shows a firing alert in the ticker within seconds, and who acknowledged it', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'ops');

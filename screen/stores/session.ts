@@ -38,12 +38,13 @@ export const useSessionStore = defineStore('session', () => {
     scheduleRefresh();
   }
 
-  /** null on success, else the reason ('failed' | 'unreachable') */
-  async function login(username: string, password: string): Promise<'failed' | 'unreachable' | null> {
+  /** null on success, else the reason: wrong credentials, too many failed attempts (with minutes to wait), or no server */
+  async function login(username: string, password: string): Promise<'failed' | 'unreachable' | { blockedMinutes: number } | null> {
     try {
       const response = await fetch('/api/v1/auth/login', {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }),
       });
+      if (response.status === 429) return { blockedMinutes: Math.max(1, Math.ceil(Number(response.headers.get('retry-after') ?? 60) / 60)) };
       if (!response.ok) return response.status >= 500 ? 'unreachable' : 'failed';
       keep(username, await response.json());
       return null;
