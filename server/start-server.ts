@@ -142,8 +142,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await evaluation?.stop();
       await dispatcher?.stop();
       await push.stop();
+      // no new connections; requests in flight (an ingest between its XADD and its 202, a login) get
+      // up to 5 s to be answered; the screens' sockets are closed (they reconnect to another server)
+      const answered = new Promise<void>((resolve) => http.close(() => resolve()));
+      const sweep = setInterval(() => http.closeIdleConnections(), 50); // a keep-alive connection closes once its answer is out
+      http.closeIdleConnections();
+      await screen.close();
+      await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      clearInterval(sweep);
       http.closeAllConnections();
-      await screen.close(); // closes the HTTP server too
       await Promise.allSettled([redis.quit(), pool.end()]);
     },
   };

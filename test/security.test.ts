@@ -26,8 +26,10 @@ beforeAll(async () => {
   });
 }, 60_000);
 
+let secondClosed = false;
+
 afterAll(async () => {
-  await second?.close();
+  if (!secondClosed) await second?.close();
   await app?.close();
 });
 
@@ -309,5 +311,19 @@ describe('headers', () => {
     expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/i);
     const other = await preflight('https://evil.example.com');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('shutdown', () => {
+  it('answers the requests in flight before the server goes, and takes no new ones', async () => {
+    const inFlight = fetch(`${second.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'demo' }) });
+    await new Promise((resolve) => setTimeout(resolve, 15)); // the password check (bcrypt) is running
+    const closing = second.close();
+    secondClosed = true;
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { token?: string }).token).toBeTruthy();
+    await closing;
+    await expect(fetch(`${second.url}/healthz`)).rejects.toThrow();
   });
 });
