@@ -2,6 +2,7 @@
 // as aggregated events (one per channel × region × type, or store × type, per step), so a day
 // of history costs a few hundred thousand events instead of tens of millions.
 
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../../config/load.js';
@@ -100,4 +101,19 @@ export async function backfillIfEmpty(cfg: AppConfig, stores: StoreSettings, ing
   log.info({ events: events.length }, 'demo: posting yesterday and today so far (SIM_BACKFILL=0 turns this off)');
   await postEvents(cfg, ingestUrl, apiKey, events);
   log.info('demo: history posted');
+  await waitUntilProcessed(cfg, stores, log);
+}
+
+/** Waits (up to 3 min) until the processors have stored everything in the stream, so jobs run on all of it. */
+async function waitUntilProcessed(cfg: AppConfig, stores: StoreSettings, log: Logger): Promise<void> {
+  const redis = new Redis(stores.redisUrl, { protocol: 2, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    const stream = `${stores.redisPrefix}${cfg.pipeline.stream.name}`;
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline && (await redis.xlen(stream).catch(() => 0)) > 0) await new Promise((r) => setTimeout(r, 500));
+    log.info('demo: history processed');
+  } finally {
+    redis.disconnect();
+  }
 }
