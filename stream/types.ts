@@ -239,6 +239,8 @@ export interface AttributionView {
   to: string;
   /** per model: credits per channel over the range, with the channel's spend and ROI on attributed revenue */
   models: Record<string, Array<{ channel: string; conversions: number; value: number; spend: number; roi: number | null }>>;
+  /** all revenue in the range (attributed or not): attribution covers only orders whose users' touches are known */
+  revenue: number;
   updatedAt: string | null;
 }
 

@@ -80,6 +80,7 @@ describe('the attribution job', () => {
     const wechat = view.models.last_touch!.find((c) => c.channel === 'wechat')!;
     expect(wechat).toMatchObject({ conversions: 1, value: 100, spend: 20, roi: 5 });
     expect(view.models.last_touch!.find((c) => c.channel === 'douyin')!.roi).toBeCloseTo(50 / 75, 9);
+    expect(view.revenue).toBe(1149); // every order in the range, the one no touch led to included
     expect((await app.get('/api/v1/attribution', 'manager-east')).status).toBe(403);
     expect((await app.get('/api/v1/attribution?model=magic')).status).toBe(400);
     const jobs = (await (await app.get('/api/v1/jobs')).json()) as { jobs: Array<{ name: string; lastRun: { status: string } }> };

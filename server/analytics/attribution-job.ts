@@ -69,8 +69,8 @@ export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: stri
   );
   const fromMs = Date.parse(`${fromDate}T00:00:00Z`) - cfg.dayOffsetMs;
   const toMs = Date.parse(`${toDate}T00:00:00Z`) - cfg.dayOffsetMs + DAY;
-  const spend = await pool.query<{ channel: string; spend: string }>(
-    `SELECT channel, sum(spend)::text AS spend FROM rollup_1h WHERE bucket >= $1 AND bucket < $2 GROUP BY 1`,
+  const spend = await pool.query<{ channel: string; spend: string; revenue: string }>(
+    `SELECT channel, sum(spend)::text AS spend, sum(revenue)::text AS revenue FROM rollup_1h WHERE bucket >= $1 AND bucket < $2 GROUP BY 1`,
     [new Date(fromMs).toISOString(), new Date(toMs).toISOString()],
   );
   const spendOf = new Map(spend.rows.map((r) => [r.channel, Number(r.spend)]));
@@ -81,5 +81,6 @@ export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: stri
     (models[row.model] ??= []).push({ channel: row.channel, conversions: Number(row.conversions), value: Number(row.value), spend: spent, roi: spent > 0 ? Number(row.value) / spent : null });
     updated = Math.max(updated, row.updated.getTime());
   }
-  return { from: fromDate, to: toDate, models, updatedAt: updated ? new Date(updated).toISOString() : null };
+  const revenue = spend.rows.reduce((sum, r) => sum + Number(r.revenue), 0);
+  return { from: fromDate, to: toDate, models, revenue, updatedAt: updated ? new Date(updated).toISOString() : null };
 }
