@@ -30,6 +30,13 @@ const sampleEntry = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({
   id: `sample-${i}`, type: 'click', ts: Date.now(), channel: 'douyin', count: 1, value: 0, region: 'east', store: 'sh-jingan', userId: `u${i}`,
 })));
 
+async function dropSchema(schema: string): Promise<void> {
+  const db = new pg.Client({ connectionString: stores.databaseUrl });
+  await db.connect();
+  await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await db.end();
+}
+
 process.stdout.write(`measuring the machine's ceilings…\n`);
 const redisOps = await redisPipelinedWrites(stores.redisUrl, stores.redisPrefix);
 const streamEvents = await redisStreamAppend(stores.redisUrl, stores.redisPrefix, sampleEntry, 1000);
@@ -61,10 +68,7 @@ try {
     try {
       results.push(await benchDrillDown(cfg, drill, { days: 30, rounds: 20, copyRowsPerSec: copyRows }));
     } finally {
-      const db = new pg.Client({ connectionString: stores.databaseUrl });
-      await db.connect();
-      await db.query(`DROP SCHEMA IF EXISTS "${drill.dbSchema}" CASCADE`);
-      await db.end();
+      await dropSchema(drill.dbSchema);
     }
   }
   if (only.includes('analytics')) {
@@ -73,10 +77,7 @@ try {
     try {
       results.push(...(await benchAnalytics(cfg, analytics)));
     } finally {
-      const db = new pg.Client({ connectionString: stores.databaseUrl });
-      await db.connect();
-      await db.query(`DROP SCHEMA IF EXISTS "${analytics.dbSchema}" CASCADE`);
-      await db.end();
+      await dropSchema(analytics.dbSchema);
     }
   }
   if (only.includes('faults')) {
@@ -88,10 +89,7 @@ try {
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
   await deleteKeys(redis, stores.redisPrefix);
   redis.disconnect();
-  const db = new pg.Client({ connectionString: stores.databaseUrl });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS "${stores.dbSchema}" CASCADE`);
-  await db.end();
+  await dropSchema(stores.dbSchema);
 }
 for (const r of results) saveResult(r);
 printTable(results);
