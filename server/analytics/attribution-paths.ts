@@ -2,9 +2,8 @@
 // carrying a userId) in time order within the lookback before the conversion; a conversion
 // closes its path. Touches after a user's last conversion that end in the range make a path
 // without a conversion (a "null"), which the Markov model needs.
-import { createInterface } from 'node:readline';
 import type { Pool } from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { copyOutRows } from '../../stream/db/copy-out.js';
 import type { PathCount } from './attribution/index.js';
 
 export interface DayPaths {
@@ -76,13 +75,10 @@ async function* touchRows(pool: Pool, from: number, to: number): AsyncGenerator<
   const client = await pool.connect();
   let finished = false;
   try {
-    const source = client.query(copyTo(
-      `COPY (SELECT user_id, (extract(epoch FROM ts) * 1000)::bigint, type, channel, count, value FROM events
-             WHERE user_id IS NOT NULL AND ts >= '${new Date(from).toISOString()}' AND ts < '${new Date(to).toISOString()}'
-               AND type IN ('exposure', 'click', 'conversion')
-             ORDER BY user_id, ts, id) TO STDOUT`,
-    ));
-    for await (const line of createInterface({ input: source, crlfDelay: Infinity })) yield line.split('\t') as [string, string, string, string, string, string];
+    yield* copyOutRows(client, `SELECT user_id, (extract(epoch FROM ts) * 1000)::bigint, type, channel, count, value FROM events
+      WHERE user_id IS NOT NULL AND ts >= '${new Date(from).toISOString()}' AND ts < '${new Date(to).toISOString()}'
+        AND type IN ('exposure', 'click', 'conversion')
+      ORDER BY user_id, ts, id`) as AsyncGenerator<[string, string, string, string, string, string]>;
     finished = true;
   } finally {
     client.release(!finished); // a COPY abandoned half way leaves its connection unusable: close it

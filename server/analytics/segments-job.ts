@@ -9,7 +9,7 @@ import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { AppConfig } from '../../config/load.js';
 import { DAY, floorTo } from '../../stream/buckets.js';
-import { copyLine } from '../../stream/db/copy-text.js';
+import { copyOutRows } from '../../stream/db/copy-out.js';
 import { inTransaction } from '../../stream/db/transaction.js';
 import { STAGES, TIERS } from '../../stream/segment-names.js';
 import type { SegmentsView } from '../../stream/types.js';
@@ -85,35 +85,35 @@ export async function runSegments(pool: Pool, cfg: AppConfig, settings: SegmentS
   return inTransaction(pool, async (client) => {
     await refreshCustomerDays(client, cfg, historyStart);
     phase('customerDays');
-    const { rows } = await client.query<[string, string | null, number, number, string, string]>({
-      text: `SELECT user_id, (array_agg(region ORDER BY last_ts DESC) FILTER (WHERE region IS NOT NULL))[1],
-                    (extract(epoch FROM min(first_ts)) * 1000)::float8, (extract(epoch FROM max(last_ts)) * 1000)::float8,
-                    sum(orders)::text, sum(value)::text
-             FROM customer_days GROUP BY user_id`,
-      rowMode: 'array',
-    });
-    const n = rows.length;
+    // the customers stay in the database; only the four numbers the scores need come over, by row number
+    await client.query(`CREATE TEMP TABLE customers_now ON COMMIT DROP AS
+      SELECT row_number() OVER ()::int AS n, user_id, region, first_order, last_order, orders, monetary FROM (
+        SELECT user_id, (array_agg(region ORDER BY last_ts DESC) FILTER (WHERE region IS NOT NULL))[1] AS region,
+               min(first_ts) AS first_order, max(last_ts) AS last_order, sum(orders)::bigint AS orders, sum(value) AS monetary
+        FROM customer_days GROUP BY user_id) c`);
+    const n = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM customers_now`)).rows[0]!.n);
     const columns = { firstOrderAt: new Float64Array(n), lastOrderAt: new Float64Array(n), orders: new Float64Array(n), monetary: new Float64Array(n) };
-    rows.forEach((row, i) => {
-      columns.firstOrderAt[i] = row[2];
-      columns.lastOrderAt[i] = row[3];
-      columns.orders[i] = Number(row[4]);
-      columns.monetary[i] = Number(row[5]);
-    });
+    for await (const [row, first, last, orders, monetary] of copyOutRows(client,
+      `SELECT n, extract(epoch FROM first_order) * 1000, extract(epoch FROM last_order) * 1000, orders, monetary FROM customers_now`)) {
+      const i = Number(row) - 1;
+      columns.firstOrderAt[i] = Number(first);
+      columns.lastOrderAt[i] = Number(last);
+      columns.orders[i] = Number(orders);
+      columns.monetary[i] = Number(monetary);
+    }
     phase('read');
     const segments = segmentCustomers(columns, now, settings.lifecycle);
     phase('score');
     if (ctx.aborted()) throw new Error('aborted before writing');
 
-    await client.query(`CREATE TEMP TABLE segments_new (LIKE customer_segments) ON COMMIT DROP`);
+    await client.query(`CREATE TEMP TABLE customer_scores (n int PRIMARY KEY, r smallint, f smallint, m smallint, tier text, stage text) ON COMMIT DROP`);
     function* lines() {
-      for (let i = 0; i < n; i++) {
-        const [userId, region, first, last, orders, monetary] = rows[i]!;
-        yield copyLine([userId, region, new Date(first).toISOString(), new Date(last).toISOString(), orders, monetary, segments.r[i], segments.f[i], segments.m[i], segments.tier[i], segments.stage[i]]);
-      }
+      for (let i = 0; i < n; i++) yield `${i + 1}\t${segments.r[i]}\t${segments.f[i]}\t${segments.m[i]}\t${segments.tier[i]}\t${segments.stage[i]}\n`;
     }
-    await pipeline(Readable.from(batched(lines(), 2_000)), client.query(copyFrom('COPY segments_new FROM STDIN')));
-    rows.length = 0; // the customers are in the database now; let them go
+    await pipeline(Readable.from(batched(lines(), 5_000)), client.query(copyFrom('COPY customer_scores FROM STDIN')));
+    await client.query(`CREATE TEMP TABLE segments_new ON COMMIT DROP AS
+      SELECT c.user_id, c.region, c.first_order, c.last_order, c.orders, c.monetary, s.r, s.f, s.m, s.tier, s.stage
+      FROM customers_now c JOIN customer_scores s USING (n)`);
     phase('copy');
 
     const run = await client.query<{ id: string }>(`INSERT INTO segment_runs (computed_at, customers) VALUES ($1, $2) RETURNING id`, [new Date(now).toISOString(), n]);
