@@ -97,8 +97,29 @@ export function offsetMs(utcOffset: string): number {
   return sign * (h! * 60 + m!) * 60_000;
 }
 
-/** Loads and validates every YAML file of config/; throws ConfigError on the first problem. */
-export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR): AppConfig {
+/**
+ * Users given in the environment (WALL_USERS: a JSON array of users.yaml entries — bcrypt hashes,
+ * never passwords), so real accounts need not be in the repository; they replace users.yaml's
+ * entries of the same name.
+ */
+function usersFromEnv(text: string | undefined): UsersFile['users'] {
+  if (!text?.trim()) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('WALL_USERS', '', `not JSON: ${(err as Error).message}`);
+  }
+  const parsed = usersFileSchema.safeParse({ users: value });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError('WALL_USERS', formatPath(issue.path.slice(1)), issue.message);
+  }
+  return parsed.data.users;
+}
+
+/** Loads and validates every YAML file of config/ (and WALL_USERS); throws ConfigError on the first problem. */
+export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR, env: NodeJS.ProcessEnv = process.env): AppConfig {
   const { channels } = readYaml(dir, 'channels.yaml', channelsFileSchema);
   assertUnique('channels.yaml', channels, (i) => `channels[${i}].id`);
   for (const required of REQUIRED_CHANNELS) {
@@ -121,16 +142,20 @@ export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR): 
   });
 
   const pipeline = readYaml(dir, 'pipeline.yaml', pipelineFileSchema);
-  const { users } = readYaml(dir, 'users.yaml', usersFileSchema);
+  const fileUsers = readYaml(dir, 'users.yaml', usersFileSchema).users;
+  const envUsers = usersFromEnv(env.WALL_USERS);
+  assertUnique('WALL_USERS', envUsers.map((u) => ({ id: u.username })), (i) => `[${i}].username`);
   const regionIds = new Set<string>(regions.map((r) => r.id));
-  users.forEach((user, i) => {
-    if (user.role === 'manager' && !user.regions?.length) {
-      throw new ConfigError('users.yaml', `users[${i}].regions`, 'a manager needs at least one region');
-    }
+  const checkUsers = (source: string, list: UsersFile['users'], at: (i: number) => string) => list.forEach((user, i) => {
+    if (user.role === 'manager' && !user.regions?.length) throw new ConfigError(source, `${at(i)}.regions`, 'a manager needs at least one region');
     user.regions?.forEach((region, j) => {
-      if (!regionIds.has(region)) throw new ConfigError('users.yaml', `users[${i}].regions[${j}]`, `unknown region "${region}"`);
+      if (!regionIds.has(region)) throw new ConfigError(source, `${at(i)}.regions[${j}]`, `unknown region "${region}"`);
     });
   });
+  checkUsers('users.yaml', fileUsers, (i) => `users[${i}]`);
+  checkUsers('WALL_USERS', envUsers, (i) => `[${i}]`);
+  const envNames = new Set(envUsers.map((u) => u.username));
+  const users = [...fileUsers.filter((u) => !envNames.has(u.username)), ...envUsers];
 
   const notifiers = readYaml(dir, 'notifiers.yaml', notifiersFileSchema).notifiers;
   assertUnique('notifiers.yaml', notifiers, (i) => `notifiers[${i}].id`);

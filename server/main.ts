@@ -32,6 +32,7 @@ try {
 
 const envKeys = (process.env.INGEST_API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
 if (!demoMode && !envKeys.length) fail('Production mode needs INGEST_API_KEYS (comma-separated ingest keys).');
+if (!demoMode && !cfg.users.some((u) => !u.demo)) fail('Production mode needs users: users.yaml entries without "demo: true", or WALL_USERS (a JSON array of them; hash passwords with npm run hash-password).');
 const apiKeys = demoMode ? [...envKeys, DEMO_KEY] : envKeys;
 let authSecret: string;
 let userIdKey: string;

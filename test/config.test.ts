@@ -2,7 +2,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import bcrypt from 'bcryptjs';
 import { CONFIG_DIR, ConfigError, loadConfig } from '../config/load.js';
+import { createAuth } from '../server/auth.js';
 
 let dir: string;
 function withEdit(file: string, edit: (text: string) => string): string {
@@ -34,5 +36,34 @@ describe('configuration', () => {
     const bad = withEdit(file, edit);
     expect(() => loadConfig(bad)).toThrow(ConfigError);
     expect(() => loadConfig(bad)).toThrow(message);
+  });
+});
+
+describe('users from the environment (WALL_USERS)', () => {
+  const hash = bcrypt.hashSync('night-shift-pass', 4);
+  const env = (users: unknown) => ({ WALL_USERS: typeof users === 'string' ? users : JSON.stringify(users) });
+
+  it('adds accounts that are not in the repository, and replaces a file user of the same name', async () => {
+    const cfg = loadConfig(undefined, env([
+      { username: 'night-ops', role: 'ops', passwordHash: hash },
+      { username: 'manager-east', role: 'manager', regions: ['east', 'north'], passwordHash: hash },
+    ]));
+    expect(cfg.users.filter((u) => u.username === 'manager-east')).toEqual([{ username: 'manager-east', role: 'manager', regions: ['east', 'north'], passwordHash: hash }]);
+    const auth = createAuth({ users: cfg.users, secret: 'x'.repeat(32), demoMode: false });
+    expect(await auth.login('night-ops', 'night-shift-pass')).toMatchObject({ role: 'ops', regions: null });
+    expect(await auth.login('manager-east', 'night-shift-pass')).toMatchObject({ role: 'manager', regions: ['east', 'north'] });
+    expect(await auth.login('manager-east', 'demo')).toBeNull(); // the file's demo password no longer opens it
+    expect(await auth.login('ops', 'demo')).toBeNull(); // demo users only in demo mode
+  });
+
+  it.each([
+    ['{not json', /^WALL_USERS: \(top level\): not JSON: /],
+    [[{ username: 'x', role: 'ops', passwordHash: 'plain-text' }], /^WALL_USERS: \[0\]\.passwordHash: must be a bcrypt hash/],
+    [[{ username: 'x', role: 'manager', passwordHash: '$2b$04$abcdefghijklmnopqrstuv' }], /^WALL_USERS: \[0\]\.regions: a manager needs at least one region/],
+    [[{ username: 'x', role: 'manager', regions: ['mars'], passwordHash: '$2b$04$abcdefghijklmnopqrstuv' }], /^WALL_USERS: \[0\]\.regions\[0\]: unknown region "mars"/],
+    [[{ username: 'x', role: 'ops', passwordHash: '$2b$04$abcdefghijklmnopqrstuv' }, { username: 'x', role: 'ops', passwordHash: '$2b$04$abcdefghijklmnopqrstuv' }], /^WALL_USERS: \[1\]\.username: duplicate id "x"/],
+  ])('names what is wrong: %s', (users, message) => {
+    expect(() => loadConfig(undefined, env(users))).toThrow(ConfigError);
+    expect(() => loadConfig(undefined, env(users))).toThrow(message);
   });
 });
