@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IngestKeys } from './ingest-keys.js';
 import express, { type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';

@@ -1,12 +1,13 @@
 // The attribution job against real PostgreSQL, Redis and Socket.IO: paths built from posted
 // events, every model stored per day, the API and the socket event; the job lock, a run that
 // loses its lock rolling back, and a run left behind by a dead server.
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../stream/log.js';
 import { startJobRunner, JobBusyError } from '../server/jobs/runner.js';
 import type { AttributionView } from '../stream/types.js';
 import { sleep, startTestApp, type TestApp } from './harness.js';
+import { collectEvents } from './screen-client.js';
 
 let app: TestApp;
 const sockets: Socket[] = [];
@@ -42,11 +43,8 @@ afterAll(async () => {
 });
 
 async function socketFor(username: string) {
-  const socket = io(`${app.server.url}/screen`, { auth: { token: await app.token(username) }, transports: ['websocket'] });
+  const { socket, received } = await collectEvents<AttributionView>(app.server.url, await app.token(username), 'attribution');
   sockets.push(socket);
-  await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
-  const received: AttributionView[] = [];
-  socket.on('attribution', (view: AttributionView) => received.push(view));
   return received;
 }
 

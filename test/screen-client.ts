@@ -45,3 +45,15 @@ export function connectScreen(baseUrl: string, token: string | undefined, subscr
     close: () => void socket.disconnect(),
   };
 }
+
+/**
+ * A connected /screen socket that only listens: every `event` payload it receives, collected
+ * (a job's `segments` or `attribution` event, for one role). Disconnect with `socket.disconnect()`.
+ */
+export async function collectEvents<T>(baseUrl: string, token: string, event: string): Promise<{ socket: Socket; received: T[] }> {
+  const socket = io(`${baseUrl}/screen`, { auth: { token }, transports: ['websocket'] });
+  await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
+  const received: T[] = [];
+  socket.on(event, (payload: T) => received.push(payload));
+  return { socket, received };
+}

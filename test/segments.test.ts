@@ -7,11 +7,12 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_DIR, loadConfig } from '../config/load.js';
 import type { SegmentsView } from '../stream/types.js';
 import { sleep, startTestApp, type TestApp } from './harness.js';
+import { collectEvents } from './screen-client.js';
 
 // lifecycle thresholds in hours, so two days of events (ingest takes at most 48 h late) show every stage
 const configDir = mkdtempSync(join(tmpdir(), 'mw-segments-config-'));
@@ -57,11 +58,8 @@ afterAll(async () => {
 });
 
 async function segmentsEventsOf(username: string) {
-  const socket = io(`${app.server.url}/screen`, { auth: { token: await app.token(username) }, transports: ['websocket'] });
+  const { socket, received } = await collectEvents<SegmentsView>(app.server.url, await app.token(username), 'segments');
   sockets.push(socket);
-  await new Promise<void>((resolve, reject) => { socket.once('connect', () => resolve()); socket.once('connect_error', reject); });
-  const received: SegmentsView[] = [];
-  socket.on('segments', (view: SegmentsView) => received.push(view));
   return received;
 }
 

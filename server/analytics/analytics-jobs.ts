@@ -6,33 +6,27 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../../config/load.js';
 import { startJobRunner, type JobRun, type JobRunner } from '../jobs/runner.js';
 import type { ScreenSocket } from '../screen/socket.js';
-import { readAttribution, recentDays, runAttribution } from './attribution-job.js';
-import { readSegments, runSegments } from './segments-job.js';
+import { attributionSettings, readAttribution, recentDays, runAttribution } from './attribution-job.js';
+import { readSegments, runSegments, segmentSettings } from './segments-job.js';
 
 export function startAnalyticsJobs(deps: { cfg: AppConfig; log: Logger; redis: Redis; pool: Pool; keyPrefix: string; schedule: boolean; screen: () => ScreenSocket | undefined; lockTtlMs?: number; onFinished?: (run: JobRun, ms: number) => void }): JobRunner {
   const { cfg, pool, screen } = deps;
-  const attribution = cfg.jobs.attribution;
-  const segments = cfg.jobs.segments;
   return startJobRunner({
     redis: deps.redis, pool, keyPrefix: deps.keyPrefix, log: deps.log, timezone: cfg.jobs.timezone, schedule: deps.schedule, lockTtlMs: deps.lockTtlMs, onFinished: deps.onFinished,
     jobs: [
       {
         name: 'attribution',
         schedule: cfg.jobs.jobs.attribution.schedule,
-        run: (ctx) => runAttribution(pool, cfg, { lookbackMs: attribution.lookback, days: attribution.days, params: { halfLifeMs: attribution.halfLife, ...attribution.positionBased } }, ctx),
+        run: (ctx) => runAttribution(pool, cfg, attributionSettings(cfg), ctx),
         after: async () => {
-          const { from, to } = recentDays(cfg, attribution.days);
+          const { from, to } = recentDays(cfg, cfg.jobs.attribution.days);
           screen()?.publishNationwide('attribution', await readAttribution(pool, cfg, from, to));
         },
       },
       {
         name: 'segments',
         schedule: cfg.jobs.jobs.segments.schedule,
-        run: (ctx) =>
-          runSegments(pool, cfg, {
-            historyMs: segments.history,
-            lifecycle: { newWithinMs: segments.lifecycle.newWithin, activeWithinMs: segments.lifecycle.activeWithin, loyalOrders: segments.lifecycle.loyalOrders, churnedAfterMs: segments.lifecycle.churnedAfter },
-          }, ctx),
+        run: (ctx) => runSegments(pool, cfg, segmentSettings(cfg), ctx),
         after: () => screen()?.publishPerRegions('segments', (regions) => readSegments(pool, regions)),
       },
     ],

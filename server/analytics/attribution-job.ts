@@ -16,6 +16,12 @@ export interface AttributionSettings {
   params: ModelParams;
 }
 
+/** The job's settings from jobs.yaml. */
+export function attributionSettings(cfg: AppConfig): AttributionSettings {
+  const { lookback, days, halfLife, positionBased } = cfg.jobs.attribution;
+  return { lookbackMs: lookback, days, params: { halfLifeMs: halfLife, ...positionBased } };
+}
+
 export async function migrateAttribution(pool: Pool): Promise<void> {
   await pool.query(`CREATE TABLE IF NOT EXISTS attribution_daily (
     day date NOT NULL, model text NOT NULL, channel text NOT NULL, conversions double precision NOT NULL, value double precision NOT NULL,
@@ -69,11 +75,11 @@ export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: stri
   );
   const fromMs = Date.parse(`${fromDate}T00:00:00Z`) - cfg.dayOffsetMs;
   const toMs = Date.parse(`${toDate}T00:00:00Z`) - cfg.dayOffsetMs + DAY;
-  const spend = await pool.query<{ channel: string; spend: string; revenue: string }>(
+  const totals = await pool.query<{ channel: string; spend: string; revenue: string }>(
     `SELECT channel, sum(spend)::text AS spend, sum(revenue)::text AS revenue FROM rollup_1h WHERE bucket >= $1 AND bucket < $2 GROUP BY 1`,
     [new Date(fromMs).toISOString(), new Date(toMs).toISOString()],
   );
-  const spendOf = new Map(spend.rows.map((r) => [r.channel, Number(r.spend)]));
+  const spendOf = new Map(totals.rows.map((r) => [r.channel, Number(r.spend)]));
   const models: AttributionView['models'] = {};
   let updated = 0;
   for (const row of rows) {
@@ -81,6 +87,6 @@ export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: stri
     (models[row.model] ??= []).push({ channel: row.channel, conversions: Number(row.conversions), value: Number(row.value), spend: spent, roi: spent > 0 ? Number(row.value) / spent : null });
     updated = Math.max(updated, row.updated.getTime());
   }
-  const revenue = spend.rows.reduce((sum, r) => sum + Number(r.revenue), 0);
+  const revenue = totals.rows.reduce((sum, r) => sum + Number(r.revenue), 0);
   return { from: fromDate, to: toDate, models, revenue, updatedAt: updated ? new Date(updated).toISOString() : null };
 }

@@ -22,6 +22,15 @@ export interface SegmentSettings {
   lifecycle: LifecycleThresholds;
 }
 
+/** The job's settings from jobs.yaml. */
+export function segmentSettings(cfg: AppConfig): SegmentSettings {
+  const { history, lifecycle } = cfg.jobs.segments;
+  return {
+    historyMs: history,
+    lifecycle: { newWithinMs: lifecycle.newWithin, activeWithinMs: lifecycle.activeWithin, loyalOrders: lifecycle.loyalOrders, churnedAfterMs: lifecycle.churnedAfter },
+  };
+}
+
 /** runs (with their counts and moves) are kept this long */
 const RUNS_KEPT_DAYS = 90;
 

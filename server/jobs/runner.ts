@@ -78,26 +78,25 @@ export function startJobRunner(deps: { redis: Redis; pool: Pool; keyPrefix: stri
       });
     }, Math.min(RENEW_EVERY_MS, ttl / 3));
     const started = Date.now();
+    let run: JobRun;
     try {
       const written = await job.run({ aborted: () => lost, log });
       if (lost) throw new Error('the job lock was lost during the run; its writes were rolled back');
       const done = await pool.query(`UPDATE job_runs SET status = 'succeeded', finished_at = now(), rows = $2 WHERE id = $1 RETURNING *`, [id, written]);
       log.info({ job: job.name, rows: written, ms: Date.now() - started }, 'job done');
       await Promise.resolve(job.after?.()).catch((err) => log.warn({ job: job.name, err: (err as Error).message }, 'job follow-up failed'));
-      const run = toRun(done.rows[0]);
-      deps.onFinished?.(run, Date.now() - started);
-      return run;
+      run = toRun(done.rows[0]);
     } catch (err) {
       const message = (err as Error).message;
       log.warn({ job: job.name, err: message }, 'job failed; it runs again at its next time');
       const failed = await pool.query(`UPDATE job_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1 RETURNING *`, [id, message.slice(0, 2000)]);
-      const run = toRun(failed.rows[0]);
-      deps.onFinished?.(run, Date.now() - started);
-      return run;
+      run = toRun(failed.rows[0]);
     } finally {
       clearInterval(renew);
       await lock.release();
     }
+    deps.onFinished?.(run, Date.now() - started);
+    return run;
   }
 
   /** Runs a job now unless it is running here or elsewhere. */

@@ -109,7 +109,9 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
       const byRegions = new Map<string, typeof regional>();
       for (const socket of regional) {
         const key = [...(socket.data.principal as Principal).regions!].sort().join(',');
-        byRegions.set(key, [...(byRegions.get(key) ?? []), socket]);
+        const group = byRegions.get(key);
+        if (group) group.push(socket);
+        else byRegions.set(key, [socket]);
       }
       for (const [key, sockets] of byRegions) {
         const payload = await viewFor(key.split(','));

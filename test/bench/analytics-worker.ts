@@ -5,8 +5,8 @@ import { loadConfig } from '../../config/load.js';
 import { attribute, MODELS, type Model, type PathCount } from '../../server/analytics/attribution/index.js';
 import { shapleyByEnumeration, shapleyClosedForm } from '../../server/analytics/attribution/shapley.js';
 import { pathsByDay } from '../../server/analytics/attribution-paths.js';
-import { runAttribution } from '../../server/analytics/attribution-job.js';
-import { runSegments } from '../../server/analytics/segments-job.js';
+import { attributionSettings, runAttribution } from '../../server/analytics/attribution-job.js';
+import { runSegments, segmentSettings } from '../../server/analytics/segments-job.js';
 import { DAY, floorTo } from '../../stream/buckets.js';
 import { createPool, storeSettingsFromEnv } from '../../stream/connect.js';
 import pino from 'pino';
@@ -16,7 +16,7 @@ const mode = process.argv[2] ?? 'paths';
 const cfg = loadConfig();
 const stores = storeSettingsFromEnv();
 const pool = createPool(stores.databaseUrl, stores.dbSchema, 2);
-const settings = cfg.jobs.attribution;
+const settings = attributionSettings(cfg);
 // the jobs log their phases; keep those lines for the result
 const logged: Array<Record<string, unknown>> = [];
 const ctx = { aborted: () => false, log: pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) }) };
@@ -31,7 +31,7 @@ const timed = async <T>(work: () => Promise<T> | T): Promise<[T, number]> => {
 
 let out: Record<string, unknown>;
 if (mode === 'paths' || mode.startsWith('model:')) {
-  const [days, pathsMs] = await timed(() => pathsByDay(pool, range, settings.lookback, dayOf));
+  const [days, pathsMs] = await timed(() => pathsByDay(pool, range, settings.lookbackMs, dayOf));
   const converting = days.reduce((n, d) => n + d.converting.length, 0);
   const distinct = days.reduce((n, d) => n + d.counted.length, 0);
   const nulls = days.reduce((n, d) => n + d.counted.reduce((m, p) => m + p.nulls, 0), 0);
@@ -41,20 +41,18 @@ if (mode === 'paths' || mode.startsWith('model:')) {
     const model = mode.slice(6) as Model;
     if (!MODELS.includes(model)) throw new Error(`unknown model ${model}`);
     const rssBefore = process.memoryUsage().rss;
-    const params = { halfLifeMs: settings.halfLife, ...settings.positionBased };
-    const [credits, modelMs] = await timed(() => days.map((d) => attribute(model, model === 'time_decay' ? d.converting : d.counted, params)));
+    const [credits, modelMs] = await timed(() => days.map((d) => attribute(model, model === 'time_decay' ? d.converting : d.counted, settings.params)));
     out = { ...out, model, modelMs, rssBeforeModelMb: rssBefore / 2 ** 20, credited: credits.flat().reduce((n, c) => n + c.conversions, 0) };
   }
 } else if (mode === 'job:attribution') {
-  const [rows, ms] = await timed(() => runAttribution(pool, cfg, { lookbackMs: settings.lookback, days: settings.days, params: { halfLifeMs: settings.halfLife, ...settings.positionBased } }, ctx));
+  const [rows, ms] = await timed(() => runAttribution(pool, cfg, settings, ctx));
   out = { ms, rows };
 } else if (mode === 'job:segments') {
   // the first run rebuilds every customer's days from the raw events; later runs only the days late events may still change
-  const s = cfg.jobs.segments;
-  const settings = { historyMs: s.history, lifecycle: { newWithinMs: s.lifecycle.newWithin, activeWithinMs: s.lifecycle.activeWithin, loyalOrders: s.lifecycle.loyalOrders, churnedAfterMs: s.lifecycle.churnedAfter } };
+  const segments = segmentSettings(cfg);
   const phasesOf = (run: number) => Object.fromEntries(Object.entries(logged.filter((l) => l.msg === 'segments computed')[run] ?? {}).filter(([key]) => key.endsWith('Ms')));
-  const [customers, ms] = await timed(() => runSegments(pool, cfg, settings, ctx));
-  const [, nextMs] = await timed(() => runSegments(pool, cfg, settings, ctx, Date.now()));
+  const [customers, ms] = await timed(() => runSegments(pool, cfg, segments, ctx));
+  const [, nextMs] = await timed(() => runSegments(pool, cfg, segments, ctx, Date.now()));
   out = { ms, customers, ...phasesOf(0), nextMs, next: phasesOf(1) };
 } else if (mode.startsWith('shapley:')) {
   // paths of 1–6 touches over n channels, 20 000 of them (the enumeration's cost is in 2^n, not in the paths)
