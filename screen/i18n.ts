@@ -57,7 +57,7 @@ const en: Messages = {
   alertState: { pending: 'pending', firing: 'firing', resolved: 'resolved', cleared: 'cleared' },
   ackedBy: 'acked by {who}', silenced: 'silenced',
   attribution: { subtitle: '{days} d · Markov', coverage: 'Attribution covers {share} of revenue', coverageLow: 'Covers only {share} of revenue · ROI indicative' },
-  segments: { updated: 'updated {time}' },
+  segments: { updated: '{time}' },
   noAlerts: 'No active alerts', waitingForJob: 'Waiting for the first job run', forbidden: 'You may not open that region',
   roiLine: 'ROI floor 1.5', mapMetric: 'Revenue today', clickToDrill: 'click to drill down',
   column: { name: 'Name', visits: 'Visits', conversions: 'Conv.', revenue: 'Revenue', roi: 'ROI' },
