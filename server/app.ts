@@ -1,3 +1,4 @@
+import type { EntrySigner } from '../stream/entry-signature.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -47,6 +48,7 @@ export interface AppDeps {
   audit: AuditLog;
   /** replaces phone and e-mail userIds by their keyed hash at ingest */
   pseudonymize: (userId: string) => string;
+  signer: EntrySigner;
   /** Express "trust proxy" (TRUST_PROXY): which proxies' X-Forwarded-For gives the client IP; default none */
   trustProxy?: string;
   /** origins other than the server's own that may call the API from a browser (CORS_ORIGINS) */

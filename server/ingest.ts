@@ -1,4 +1,5 @@
 import type { IngestKeys } from './ingest-keys.js';
+import type { EntrySigner } from '../stream/entry-signature.js';
 import express, { type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/load.js';
@@ -18,6 +19,8 @@ export interface IngestDeps {
   metrics: ServerMetrics;
   /** replaces phone and e-mail userIds by their keyed hash */
   pseudonymize: (userId: string) => string;
+  /** signs entries so the processor knows they were validated here */
+  signer: EntrySigner;
 }
 
 const JSON_TYPE = 'application/json';
@@ -95,7 +98,8 @@ export function ingestRouter(deps: IngestDeps) {
     if (accepted.length) {
       const tx = redis.multi();
       for (let i = 0; i < accepted.length; i += limits.eventsPerStreamEntry) {
-        tx.xadd(keys.stream, '*', 'src', INGEST_SOURCE, 'events', JSON.stringify(accepted.slice(i, i + limits.eventsPerStreamEntry)));
+        const payload = JSON.stringify(accepted.slice(i, i + limits.eventsPerStreamEntry));
+        tx.xadd(keys.stream, '*', 'src', INGEST_SOURCE, 'events', payload, 'sig', deps.signer.sign(payload));
       }
       try {
         const replies = await tx.exec();

@@ -1,3 +1,4 @@
+import { createEntrySigner } from '../stream/entry-signature.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -99,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const env = options.env ?? process.env;
   const app = createApp({
     cfg, redis, pool, keys, auth, storage, ingestKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics,
-    loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
+    loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), signer: createEntrySigner(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const http = createServer(app);
   const reader = createViewReader({ cfg, redis, pool, keys, storage });

@@ -1,25 +1,26 @@
 // Pure aggregation of a batch of (already de-duplicated) events into the two sinks' deltas.
-// Money is carried as integer units (value × 10^valueDecimals) so that every sum is exact.
+// Money is carried as integer units (value × 10^valueDecimals) so that every sum is exact, in
+// BigInt: one entry may hold 10 000 events of 1e14 units each, far past 2^53.
 
 import { BUCKET_MS, floorTo } from './buckets.js';
 import { scopesOf } from './scopes.js';
 import { SUM_FIELDS, type MarketingEvent, type SumField } from './types.js';
 
-export type UnitSums = Record<SumField, number>;
+export type UnitSums = Record<SumField, bigint>;
 
-export const newUnitSums = (): UnitSums => ({ exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 });
+export const newUnitSums = (): UnitSums => ({ exposure: 0n, clicks: 0n, visits: 0n, conversions: 0n, revenue: 0n, spend: 0n });
 
 /** Adds one event to sums; revenue and spend in integer money units. */
 export function addEvent(sums: UnitSums, event: MarketingEvent, moneyScale: number): void {
   switch (event.type) {
-    case 'exposure': sums.exposure += event.count; break;
-    case 'click': sums.clicks += event.count; break;
-    case 'visit': sums.visits += event.count; break;
+    case 'exposure': sums.exposure += BigInt(event.count); break;
+    case 'click': sums.clicks += BigInt(event.count); break;
+    case 'visit': sums.visits += BigInt(event.count); break;
     case 'conversion':
-      sums.conversions += event.count;
-      sums.revenue += Math.round(event.value * moneyScale);
+      sums.conversions += BigInt(event.count);
+      sums.revenue += BigInt(Math.round(event.value * moneyScale));
       break;
-    case 'spend': sums.spend += Math.round(event.value * moneyScale); break;
+    case 'spend': sums.spend += BigInt(Math.round(event.value * moneyScale)); break;
   }
 }
 

@@ -1,8 +1,9 @@
+import type { EntrySigner } from './entry-signature.js';
 import type { EventValidator } from './event-validate.js';
 import type { StreamedEvent } from './db/sink.js';
 import type { MarketingEvent } from './types.js';
 
-/** The `src` field value of entries written by our ingest API. */
+/** The `src` field value of entries written by our ingest API (which also signs them: `sig`). */
 export const INGEST_SOURCE = 'ingest';
 
 export type RawEntry = [id: string, fields: string[] | null];
@@ -40,7 +41,7 @@ function fieldValue(fields: string[], name: string): string | undefined {
  * ingest API writes it) or `event` (one JSON object, for producers that XADD directly).
  * Whatever fails validation becomes a dead letter with its reason; the rest goes on.
  */
-export function parseEntries(entries: RawEntry[], validate: EventValidator): ParsedEntries {
+export function parseEntries(entries: RawEntry[], validate: EventValidator, signer: EntrySigner): ParsedEntries {
   const parsed: ParsedEntries = { events: [], deadLetters: [], entryIds: [] };
   for (const [entryId, fields] of entries) {
     parsed.entryIds.push(entryId);
@@ -65,8 +66,9 @@ export function parseEntries(entries: RawEntry[], validate: EventValidator): Par
       continue;
     }
     // the ingest API validated and normalized these on arrival (re-checking the time bounds later
-    // could even drop accepted events); anything not in normalized shape is validated in full
-    const fromIngest = fieldValue(fields, 'src') === INGEST_SOURCE;
+    // could even drop accepted events); only its signature proves an entry came from it, and
+    // anything else — or not in normalized shape — is validated in full
+    const fromIngest = many !== undefined && fieldValue(fields, 'src') === INGEST_SOURCE && signer.verify(many, fieldValue(fields, 'sig'));
     const arrivedMs = fromIngest ? null : entryTimeMs(entryId);
     list.forEach((raw, index) => {
       if (fromIngest && isNormalized(raw)) {

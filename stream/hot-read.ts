@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { decomposeRange } from './buckets.js';
 import { deriveMetrics } from './derive.js';
-import { HOT_FIELDS, type RedisKeys } from './redis-keys.js';
+import { HOT_FIELDS, sumsOfHotFields, type RedisKeys } from './redis-keys.js';
 import type { MetricValues, Sums } from './types.js';
 
 export interface HotRange {
@@ -10,6 +10,12 @@ export interface HotRange {
   to: number;
   /** count unique users (a HyperLogLog union over the range's buckets); default true, else 0 */
   users?: boolean;
+}
+
+/** Currency from integer units: whole and fraction converted apart, so the result is the double nearest the exact sum. */
+export function moneyOfUnits(units: bigint, moneyScale: number): number {
+  const scale = BigInt(moneyScale);
+  return Number(`${units / scale}.${String(units % scale).padStart(String(moneyScale).length - 1, '0')}`);
 }
 
 const isStoreScope = (scope: string) => scope.startsWith('s:') || scope.startsWith('sc:');
@@ -31,13 +37,12 @@ export async function readHotWindows(redis: Redis, keys: RedisKeys, ranges: HotR
   const replies = (await pipeline.exec()) ?? [];
   let cursor = 0;
   return ranges.map((range, r) => {
-    const units = [0, 0, 0, 0, 0, 0];
+    // exact in BigInt; only the answer is a JSON number (exact below 2^53 units, else the nearest double)
+    const units = [0n, 0n, 0n, 0n, 0n, 0n];
     for (let p = 0; p < partCounts[r]!; p++) {
       const [err, values] = replies[cursor++]!;
       if (err) throw err;
-      (values as Array<string | null>).forEach((value, f) => {
-        if (value !== null) units[f]! += Number(value);
-      });
+      sumsOfHotFields(values as Array<string | null>).forEach((value, f) => { units[f]! += value; });
     }
     let uniqueUsers: unknown = 0;
     if (range.users !== false) {
@@ -46,12 +51,12 @@ export async function readHotWindows(redis: Redis, keys: RedisKeys, ranges: HotR
       uniqueUsers = count;
     }
     const sums: Sums = {
-      exposure: units[0]!,
-      clicks: units[1]!,
-      visits: units[2]!,
-      conversions: units[3]!,
-      revenue: units[4]! / moneyScale,
-      spend: units[5]! / moneyScale,
+      exposure: Number(units[0]!),
+      clicks: Number(units[1]!),
+      visits: Number(units[2]!),
+      conversions: Number(units[3]!),
+      revenue: moneyOfUnits(units[4]!, moneyScale),
+      spend: moneyOfUnits(units[5]!, moneyScale),
     };
     return deriveMetrics(sums, uniqueUsers as number, isStoreScope(range.scope));
   });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { HOUR } from './buckets.js';
 import type { HotDelta } from './aggregate.js';
-import { HOT_FIELDS, type RedisKeys } from './redis-keys.js';
+import { hotFieldValues, type RedisKeys } from './redis-keys.js';
+import { SUM_FIELDS } from './types.js';
 
 const APPLY_ENTRY_LUA = readFileSync(new URL('./lua/apply-entry.lua', import.meta.url), 'utf8');
 
@@ -29,7 +30,7 @@ export function applyEntryArgs(keys: RedisKeys, entryId: string, delta: HotDelta
   for (const [key, sums] of delta.sums) {
     const [bucket, scope] = splitDeltaKey(key);
     args.push(scope, bucket);
-    for (const field of HOT_FIELDS) args.push(sums[field]);
+    args.push(...hotFieldValues(SUM_FIELDS.map((field) => sums[field])));
   }
   args.push(delta.users.size);
   for (const [key, users] of delta.users) {

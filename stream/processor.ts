@@ -6,6 +6,7 @@ import { hotDelta, rollupRows } from './aggregate.js';
 import { redactPersonal } from './pseudonymize.js';
 import { isRefusedData, writeAroundRefusals, writeBatch, type SinkOptions, type SinkResult } from './db/sink.js';
 import { dropRepeatedIds, parseEntries, type RawEntry } from './entries.js';
+import type { EntrySigner } from './entry-signature.js';
 import { createEventValidator } from './event-validate.js';
 import { applyEntryArgs } from './hot-write.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
@@ -16,6 +17,8 @@ export interface ProcessorDeps {
   cfg: AppConfig;
   /** replaces phone and e-mail userIds by their keyed hash (entries XADDed by producers are validated here) */
   pseudonymize: (userId: string) => string;
+  /** verifies the ingest API's entry signatures */
+  signer: EntrySigner;
   /** for commands; scripts defined with defineHotScripts */
   redis: Redis;
   /** a connection of its own for the blocking XREADGROUP */
@@ -29,6 +32,8 @@ export interface ProcessorDeps {
 }
 
 const DEAD_LETTER_MAXLEN = 100_000;
+/** Hot applies of one entry that may fail before it is dead-lettered (its events are in the database already). */
+export const MAX_APPLY_ATTEMPTS = 3;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates the consumer group (from the start of the stream, so nothing written earlier is skipped). */
@@ -50,6 +55,8 @@ export class StreamProcessor {
   private loop: Promise<void> | null = null;
   private readonly validate;
   private readonly moneyScale: number;
+  /** entry id → hot applies that failed, until it is applied or dead-lettered */
+  private readonly applyFailures = new Map<string, number>();
 
   constructor(private readonly deps: ProcessorDeps) {
     this.validate = createEventValidator(deps.cfg, deps.pseudonymize);
@@ -120,7 +127,7 @@ export class StreamProcessor {
   async processEntries(entries: RawEntry[]): Promise<void> {
     const { redis, pool, keys, sink, metrics, cfg } = this.deps;
     const endTimer = metrics.batchSeconds.startTimer();
-    const parsed = parseEntries(entries, this.validate);
+    const parsed = parseEntries(entries, this.validate, this.deps.signer);
     const { unique, repeated } = dropRepeatedIds(parsed.events);
     let result: SinkResult;
     try {
@@ -151,13 +158,52 @@ export class StreamProcessor {
       pipeline.applyEntry(keys.stream, keys.dirty, ...applyEntryArgs(keys, entryId, delta, hotRetention));
     }
     const replies = (await pipeline.exec()) ?? [];
-    const failed = replies.find(([err]) => err);
-    if (failed) throw failed[0];
+    const applied = replies.slice(parsed.deadLetters.length);
+    const deadLetterFailure = replies.slice(0, parsed.deadLetters.length).find(([err]) => err);
+    if (deadLetterFailure) throw deadLetterFailure[0];
+    await this.handleApplyFailures([...countedByEntry.keys()], applied);
 
     metrics.processed.inc(result.inserted);
     metrics.duplicates.inc(repeated + unique.length - result.inserted);
     metrics.deadLetters.inc(parsed.deadLetters.length);
     metrics.batches.inc();
     endTimer();
+  }
+
+  /**
+   * An entry whose hot apply failed stays pending (the script applies all of it or nothing) and the
+   * batch is retried; one that failed MAX_APPLY_ATTEMPTS times is dead-lettered with the reason and
+   * acknowledged, so it cannot hold the stream up. Its events are in the database, which stays exact,
+   * and the reconciliation restores the hot buckets from it.
+   */
+  private async handleApplyFailures(entryIds: string[], replies: Array<[Error | null, unknown]>): Promise<void> {
+    const { redis, keys, log } = this.deps;
+    const failed: Array<{ entryId: string; err: Error }> = [];
+    entryIds.forEach((entryId, i) => {
+      const [err] = replies[i] ?? [new Error('no reply')];
+      if (err) failed.push({ entryId, err });
+      else this.applyFailures.delete(entryId);
+    });
+    if (!failed.length) return;
+    const giveUp: typeof failed = [];
+    for (const item of failed) {
+      const attempts = (this.applyFailures.get(item.entryId) ?? 0) + 1;
+      this.applyFailures.set(item.entryId, attempts);
+      if (attempts >= MAX_APPLY_ATTEMPTS) giveUp.push(item);
+    }
+    if (giveUp.length) {
+      const multi = redis.multi();
+      for (const { entryId, err } of giveUp) {
+        multi.xadd(keys.deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'entry', entryId, 'index', '',
+          'reason', `hot buckets refused it ${MAX_APPLY_ATTEMPTS} times (${err.message}); its events are stored, reconciliation restores the hot buckets`, 'payload', '');
+        multi.xack(keys.stream, keys.group, entryId);
+        multi.xdel(keys.stream, entryId);
+        this.applyFailures.delete(entryId);
+      }
+      await multi.exec();
+      this.deps.metrics.deadLetters.inc(giveUp.length);
+      log.error({ entries: giveUp.map((g) => g.entryId), err: giveUp[0]!.err.message }, 'hot apply failed repeatedly; entries dead-lettered');
+    }
+    if (giveUp.length < failed.length) throw new Error(`hot apply failed for ${failed.length - giveUp.length} entries: ${failed[0]!.err.message}`);
   }
 }

@@ -12,9 +12,9 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../config/load.js';
 import { BUCKET_MS, HOUR, MINUTE, floorTo } from './buckets.js';
 import { hotExpireAtSec } from './hot-write.js';
-import { HOT_FIELDS, type RedisKeys } from './redis-keys.js';
+import { HOT_FIELDS, hotFieldValues, type RedisKeys } from './redis-keys.js';
 import { scopeKeyOf } from './scopes.js';
-import type { Scope } from './types.js';
+import { SUM_FIELDS, type Scope } from './types.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
@@ -31,6 +31,7 @@ export function defineReconcileScript(redis: Redis): void {
 interface DbBucket {
   scope: string;
   start: number;
+  /** the hot fields' values (HOT_FIELDS order) that the database's sums make */
   sums: string[];
   settled: boolean;
 }
@@ -53,7 +54,7 @@ async function databaseBuckets(pool: Pool, levelMs: number, from: number, to: nu
   const { rows } = await pool.query(
     `SELECT t, channel, region, store, campaign, GROUPING(channel, region, store, campaign) AS grp,
             sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits, sum(conversions)::text AS conversions,
-            round(sum(revenue) * $4)::bigint::text AS revenue, round(sum(spend) * $4)::bigint::text AS spend, max(updated_at) AS updated
+            round(sum(revenue) * $4)::text AS revenue, round(sum(spend) * $4)::text AS spend, max(updated_at) AS updated
      FROM (SELECT date_bin($1::interval, bucket, 'epoch'::timestamptz) AS t, * FROM rollup_10s WHERE bucket >= $2 AND bucket < $3) x
      GROUP BY ${GROUPING}`,
     [`${levelMs / 1000} seconds`, new Date(from).toISOString(), new Date(to).toISOString(), scale],
@@ -62,7 +63,9 @@ async function databaseBuckets(pool: Pool, levelMs: number, from: number, to: nu
   for (const row of rows) {
     const scope = scopeOfRow(row);
     if (!scope) continue;
-    buckets.push({ scope, start: row.t.getTime(), sums: HOT_FIELDS.map((f) => row[f] as string), settled: row.updated.getTime() < settledBefore });
+    // numeric text, exact however large: the sums stay BigInt until they are split into hot fields
+    const sums = hotFieldValues(SUM_FIELDS.map((f) => BigInt(row[f] as string)));
+    buckets.push({ scope, start: row.t.getTime(), sums, settled: row.updated.getTime() < settledBefore });
   }
   return buckets;
 }

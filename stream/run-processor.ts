@@ -1,3 +1,4 @@
+import { createEntrySigner } from './entry-signature.js';
 import { createPseudonymizer } from './pseudonymize.js';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -28,7 +29,7 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
   const keys = redisKeys(stores.redisPrefix, cfg.pipeline);
   const metrics = createProcessorMetrics();
   const processor = new StreamProcessor({
-    cfg, redis, blockingRedis, pool, keys, consumer, log, metrics, pseudonymize: createPseudonymizer(userIdKey),
+    cfg, redis, blockingRedis, pool, keys, consumer, log, metrics, pseudonymize: createPseudonymizer(userIdKey), signer: createEntrySigner(userIdKey),
     sink: { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs },
   });
   processor.start();

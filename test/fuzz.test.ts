@@ -142,3 +142,40 @@ describe('login under random and hostile input', () => {
     );
   }, 120_000);
 });
+
+describe('stream entries forged by anyone who can XADD', () => {
+  it('are validated in full whatever they claim: src=ingest without our signature, or with one taken from another payload', async () => {
+    const stream = `${app.stores.redisPrefix}${app.cfg.pipeline.stream.name}`;
+    const deadLetters = `${app.stores.redisPrefix}${app.cfg.pipeline.stream.deadLetter}`;
+    const deadBefore = await app.redis.xlen(deadLetters);
+    const forged = [
+      { id: 'forged-negative', type: 'exposure', ts: now, channel: 'app', count: -500, value: 0 },
+      { id: 'forged-channel', type: 'exposure', ts: now, channel: 'fax', count: 1, value: 0 },
+      { id: 'forged-store', type: 'visit', ts: now, channel: 'store', store: 'bj-sanlitun', region: 'east', count: 3, value: 0 },
+      { id: 'forged-1970', type: 'click', ts: 1000, channel: 'app', count: 1, value: 0 },
+      { id: 'forged-value', type: 'conversion', ts: now, channel: 'app', count: 1, value: -1e12 },
+    ];
+    const good = { id: 'forged-but-good', type: 'click', ts: now - 1000, channel: 'app', count: 2, value: 0 };
+    await app.redis.xadd(stream, '*', 'src', 'ingest', 'events', JSON.stringify([...forged, good]));
+    // a real signature, lifted from a real entry, on another payload
+    const real = (await app.post([{ id: 'signed-real', type: 'click', ts: now - 1000, channel: 'sms' }])).status;
+    expect(real).toBe(202);
+    await app.drained();
+    const { rows: signed } = await app.db.query(`SELECT id FROM events WHERE id = 'signed-real'`);
+    expect(signed).toHaveLength(1);
+    await app.redis.xadd(stream, '*', 'src', 'ingest', 'events', JSON.stringify([{ ...forged[0], id: 'forged-replayed' }]), 'sig', 'AAAA');
+    await app.drained();
+
+    const dead = (await app.redis.xrange(deadLetters, '-', '+')).slice(deadBefore).map(([, f]) => f[f.indexOf('reason') + 1]);
+    expect(dead).toEqual([
+      expect.stringMatching(/^count:/),
+      'channel: unknown channel "fax"',
+      'region: "east" does not match store "bj-sanlitun", which is in "north"',
+      'ts: older than the allowed lateness of 48 hours',
+      expect.stringMatching(/^value:/),
+      expect.stringMatching(/^count:/),
+    ]);
+    const { rows } = await app.db.query(`SELECT id, count FROM events WHERE id LIKE 'forged-%'`);
+    expect(rows).toEqual([{ id: 'forged-but-good', count: 2 }]);
+  });
+});

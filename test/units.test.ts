@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hotDelta, rollupRows } from '../stream/aggregate.js';
+import { moneyOfUnits } from '../stream/hot-read.js';
+import { hotFieldValues, sumsOfHotFields } from '../stream/redis-keys.js';
 import { DAY, HOUR, MINUTE, decomposeRange, floorTo, liveWindowRange } from '../stream/buckets.js';
 import { copyLine } from '../stream/db/copy-text.js';
 import { deriveMetrics } from '../stream/derive.js';
@@ -44,9 +46,21 @@ describe('scopes and derived metrics', () => {
     const events = [0.1, 0.2, 0.7].map((value, i) => ({ ...event, id: `m${i}`, value }));
     const rows = rollupRows(events, 10_000);
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.sums.revenue).toBe(10_000);
+    expect(rows[0]!.sums.revenue).toBe(10_000n);
     const delta = hotDelta(rows, -1);
-    expect(delta.sums.get(`0|all`)!.conversions).toBe(6);
+    expect(delta.sums.get(`0|all`)!.conversions).toBe(6n);
+  });
+
+  it('money sums stay exact past 2^53 units and split into hot fields that carry', () => {
+    const events = Array.from({ length: 10_000 }, (_, i) => ({ ...event, id: `big${i}`, value: 1e10 }));
+    events.push({ ...event, id: 'small', value: 0.0001 });
+    const units = rollupRows(events, 10_000)[0]!.sums.revenue;
+    expect(units).toBe(10n ** 18n + 1n);
+    const fields = hotFieldValues([0n, 0n, 0n, 0n, units, 7n]);
+    expect(fields).toEqual(['0', '0', '0', '0', '1', '7', '1000', '0']);
+    expect(sumsOfHotFields(fields)).toEqual([0n, 0n, 0n, 0n, units, 7n]);
+    expect(moneyOfUnits(units, 10_000)).toBe(100_000_000_000_000.0001);
+    expect(moneyOfUnits(12_345n, 10_000)).toBe(1.2345);
   });
 
   it('COPY rows escape what would break the format', () => {

@@ -11,8 +11,10 @@ const interval = (ms: number) => `INTERVAL '${Math.round(ms / 1000)} seconds'`;
 const SUMS_SQL = `sum(exposure)::bigint AS exposure, sum(clicks)::bigint AS clicks, sum(visits)::bigint AS visits,
   sum(conversions)::bigint AS conversions, sum(revenue) AS revenue, sum(spend) AS spend`;
 const DIMS = `channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL, campaign ${TEXT} NOT NULL`;
+// money sums may pass 10^20 in one row (10^10 per event for 48 h of lateness); counts cannot reach 2^63 (README)
+const MONEY = 'numeric(38,4)';
 const MEASURES = `exposure bigint NOT NULL, clicks bigint NOT NULL, visits bigint NOT NULL, conversions bigint NOT NULL,
-  revenue numeric(24,4) NOT NULL, spend numeric(24,4) NOT NULL`;
+  revenue ${MONEY} NOT NULL, spend ${MONEY} NOT NULL`;
 
 const rollupTable = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
   bucket timestamptz NOT NULL, ${DIMS}, ${MEASURES}, updated_at timestamptz NOT NULL DEFAULT now(),
@@ -70,6 +72,18 @@ const POSTGRES_STEPS = [
   rollupTable('rollup_1d'),
 ];
 
+/** Schemas made before money was widened: numeric(24,4) → numeric(38,4), in place (no rewrite for a wider precision). */
+async function widenMoney(client: PoolClient, schema: string): Promise<void> {
+  const { rows } = await client.query<{ table_name: string }>(
+    `SELECT DISTINCT table_name FROM information_schema.columns
+     WHERE table_schema = $1 AND table_name IN ('rollup_10s', 'rollup_1h', 'rollup_1d') AND column_name IN ('revenue', 'spend') AND numeric_precision < 38`,
+    [schema],
+  );
+  for (const { table_name: table } of rows) {
+    await client.query(`ALTER TABLE ${table} ALTER COLUMN revenue TYPE ${MONEY}, ALTER COLUMN spend TYPE ${MONEY}`);
+  }
+}
+
 async function timescaleAvailable(client: PoolClient): Promise<boolean> {
   if (process.env.STORAGE === 'postgres') return false;
   const { rows } = await client.query<{ installed: boolean; preloaded: boolean }>(
@@ -107,6 +121,7 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
       for (const sql of storage === 'timescaledb' ? timescaleSteps(cfg) : POSTGRES_STEPS) await client.query(sql);
       await client.query(`INSERT INTO pipeline_meta (key, value) VALUES ('storage', $1)`, [storage]);
     }
+    if (storage === 'postgres') await widenMoney(client, schema);
     return storage;
   }).catch((err: Error) => {
     throw new Error(`database migration failed: ${err.message}`, { cause: err });

@@ -1,24 +1,28 @@
--- Applies one stream entry's increments to the hot buckets and acknowledges the entry, atomically.
+-- Applies one stream entry's increments to the hot buckets and acknowledges the entry, atomically
+-- and all-or-nothing: the entry is acknowledged (XACK, XDEL) last, and if any increment fails the
+-- ones already made are taken back and the entry stays pending, to be retried or dead-lettered.
 -- If the entry is no longer pending (another consumer already applied it) nothing is changed,
 -- so a redelivered or claimed entry is counted exactly once.
 --
 -- Each increment names a scope and a 10 s bucket; the script adds it to the 10 s, 1 min and 1 h
 -- buckets that hold it (keys <prefix>h:<levelMs>:<start>:<scope>, HyperLogLogs <prefix>u:…).
+-- Money fields (5, 6) carry into their ':hi' fields (7, 8) at MONEY_BASE, so no field can overflow.
 --
 -- KEYS[1] stream   KEYS[2] dirty-scope set
 -- ARGV: group, entryId, keyPrefix, hotRetentionMs,
---       H, then H × (scope, bucketStart, exposure, clicks, visits, conversions, revenue, spend),
+--       H, then H × (scope, bucketStart, exposure, clicks, visits, conversions, revenue, spend, revenue:hi, spend:hi),
 --       U, then U × (scope, bucketStart, n, user × n),
 --       D, then D × scope
-local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if acked == 0 then return 0 end
-redis.call('XDEL', KEYS[1], ARGV[2])
+if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) == 0 then return 0 end
 
 local prefix, retention = ARGV[3], tonumber(ARGV[4])
 local LEVELS = { 10000, 60000, 3600000 }
 -- how long past its end a bucket is kept: the hourly level must cover a whole 24 h window
 local EXTRA = { 600000, 600000, 7200000 }
-local fields = { 'exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend' }
+local fields = { 'exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'revenue:hi', 'spend:hi' }
+-- numbers go to Redis as strings: Lua would print 10^15 as '1e+15', which HINCRBY refuses
+local MONEY_BASE, MINUS_MONEY_BASE = 1000000000000000, '-1000000000000000'
+local FIELDS_PER_HASH = 8
 
 local function level_key(kind, l, bucket, scope)
   local start = bucket - (bucket % LEVELS[l])
@@ -26,40 +30,74 @@ local function level_key(kind, l, bucket, scope)
     math.ceil((start + LEVELS[l] + retention + EXTRA[l]) / 1000)
 end
 
-local i = 5
-local hashes = tonumber(ARGV[i]); i = i + 1
-for _ = 1, hashes do
-  local scope, bucket = ARGV[i], tonumber(ARGV[i + 1])
-  for l = 1, 3 do
-    local key, expire_at = level_key('h', l, bucket, scope)
-    local created = false
-    for f = 1, 6 do
-      local inc = ARGV[i + 1 + f]
-      -- a field whose new value equals the increment was just created: the key may be new
-      if inc ~= '0' and redis.call('HINCRBY', key, fields[f], inc) == tonumber(inc) then created = true end
-    end
-    if created then redis.call('EXPIREAT', key, expire_at) end
-  end
-  i = i + 8
+-- every HINCRBY made (increments as integer strings), so that a failure part-way can take them all back
+local made = {}
+local function negated(by)
+  if string.sub(by, 1, 1) == '-' then return string.sub(by, 2) end
+  return '-' .. by
+end
+local function incr(key, field, by)
+  local value = redis.call('HINCRBY', key, field, by)
+  made[#made + 1] = { key, field, by }
+  return value
 end
 
-local hlls = tonumber(ARGV[i]); i = i + 1
-for _ = 1, hlls do
-  local scope, bucket, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  for l = 1, 3 do
-    local key, expire_at = level_key('u', l, bucket, scope)
-    local changed = 0
-    -- unpack in chunks to stay under Lua's stack limit
-    for s = i + 3, i + 2 + n, 4000 do
-      changed = changed + redis.call('PFADD', key, unpack(ARGV, s, math.min(s + 3999, i + 2 + n)))
+local function apply()
+  local i = 5
+  local hashes = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, hashes do
+    local scope, bucket = ARGV[i], tonumber(ARGV[i + 1])
+    for l = 1, 3 do
+      local key, expire_at = level_key('h', l, bucket, scope)
+      local created = false
+      for f = 1, FIELDS_PER_HASH do
+        local inc = ARGV[i + 1 + f]
+        if inc ~= '0' then
+          local value = incr(key, fields[f], inc)
+          -- a field whose new value equals the increment was just created: the key may be new
+          if value == tonumber(inc) then created = true end
+          if (f == 5 or f == 6) and value >= MONEY_BASE then
+            incr(key, fields[f], MINUS_MONEY_BASE)
+            incr(key, fields[f + 2], '1')
+          end
+        end
+      end
+      if created then redis.call('EXPIREAT', key, expire_at) end
     end
-    if changed > 0 then redis.call('EXPIREAT', key, expire_at) end
+    i = i + 2 + FIELDS_PER_HASH
   end
-  i = i + 3 + n
+
+  -- HyperLogLogs, the dirty set and expiries ignore repeats: a retry may safely add them again
+  local hlls = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, hlls do
+    local scope, bucket, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+    for l = 1, 3 do
+      local key, expire_at = level_key('u', l, bucket, scope)
+      local changed = 0
+      -- unpack in chunks to stay under Lua's stack limit
+      for s = i + 3, i + 2 + n, 4000 do
+        changed = changed + redis.call('PFADD', key, unpack(ARGV, s, math.min(s + 3999, i + 2 + n)))
+      end
+      if changed > 0 then redis.call('EXPIREAT', key, expire_at) end
+    end
+    i = i + 3 + n
+  end
+
+  local dirty = tonumber(ARGV[i]); i = i + 1
+  for s = i, i + dirty - 1, 4000 do
+    redis.call('SADD', KEYS[2], unpack(ARGV, s, math.min(s + 3999, i + dirty - 1)))
+  end
 end
 
-local dirty = tonumber(ARGV[i]); i = i + 1
-for s = i, i + dirty - 1, 4000 do
-  redis.call('SADD', KEYS[2], unpack(ARGV, s, math.min(s + 3999, i + dirty - 1)))
+local ok, err = pcall(apply)
+if not ok then
+  for m = #made, 1, -1 do
+    redis.pcall('HINCRBY', made[m][1], made[m][2], negated(made[m][3]))
+  end
+  local message = type(err) == 'table' and (err.err or tostring(err)) or tostring(err)
+  return redis.error_reply('hot apply failed, nothing applied: ' .. message)
 end
+
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
 return 1

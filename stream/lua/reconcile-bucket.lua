@@ -1,15 +1,17 @@
 -- Sets a hot bucket to the database's sums, but only if it still holds what the reconciler read
 -- (a delta applied in between wins; the next run looks again).
 -- KEYS[1] bucket hash   KEYS[2] dirty-scope set
--- ARGV: expireAt, scope, 6 × expected, 6 × wanted   (fields: exposure clicks visits conversions revenue spend)
-local fields = { 'exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend' }
+-- ARGV: expireAt, scope, 8 × expected, 8 × wanted
+--   (fields: exposure clicks visits conversions revenue spend revenue:hi spend:hi; see redis-keys.ts)
+local fields = { 'exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'revenue:hi', 'spend:hi' }
+local n = #fields
 local current = redis.call('HMGET', KEYS[1], unpack(fields))
-for f = 1, 6 do
+for f = 1, n do
   if (current[f] or '0') ~= ARGV[2 + f] then return 0 end
 end
 redis.call('DEL', KEYS[1])
-for f = 1, 6 do
-  local wanted = ARGV[8 + f]
+for f = 1, n do
+  local wanted = ARGV[2 + n + f]
   if wanted ~= '0' then redis.call('HSET', KEYS[1], fields[f], wanted) end
 end
 redis.call('EXPIREAT', KEYS[1], ARGV[1])
