@@ -49,10 +49,25 @@ export function notificationLines(p: NotificationPayload): string[] {
   });
 }
 
+// ASCII that builds markup in some target (markdown emphasis, links and headings; WeCom's <font>;
+// Feishu's <at user_id="all">; Slack's <!channel> and <url|text>) → its full-width twin, which
+// reads the same to a person and means nothing to any of them. No dialect shares one escape syntax.
+const MARKUP: Record<string, string> = {
+  '*': '＊', _: '＿', '`': '｀', '[': '［', ']': '］', '<': '＜', '>': '＞', '#': '＃', '~': '～', '|': '｜', '\\': '＼',
+};
+
+/**
+ * Text a producer chose (campaign ids end up in summaries), made inert for a chat target: on one
+ * line (control characters become spaces) and with no character that starts markup or a mention.
+ */
+export function defuseMarkup(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ').replace(/[*_`[\]<>#~|\\]/g, (c) => MARKUP[c]!);
+}
+
 export function notificationMarkdown(p: NotificationPayload): string {
-  return [`**${notificationTitle(p)}**`, ...notificationLines(p).map((line) => `- ${line}`)].join('\n');
+  return [`**${defuseMarkup(notificationTitle(p))}**`, ...notificationLines(p).map((line) => `- ${defuseMarkup(line)}`)].join('\n');
 }
 
 export function notificationText(p: NotificationPayload): string {
-  return [notificationTitle(p), ...notificationLines(p).map((line) => `• ${line}`)].join('\n');
+  return [defuseMarkup(notificationTitle(p)), ...notificationLines(p).map((line) => `• ${defuseMarkup(line)}`)].join('\n');
 }

@@ -13,6 +13,8 @@ import { metricPoint } from './metric-point.js';
 import { findBreaches } from './series.js';
 
 export const MAX_PREVIEW_WINDOWS = 20_000;
+/** Instances × windows read (the detector's look-back included) in one preview: the work a caller chooses. */
+export const MAX_PREVIEW_POINTS = 500_000;
 
 export interface PreviewResult {
   ruleId: string;
@@ -24,6 +26,18 @@ export interface PreviewResult {
 }
 
 export class PreviewError extends Error {}
+
+/** Campaigns with data in [from, to) under the rule's filter, counted up to `cap`. */
+async function countCampaigns(pool: Pool, rule: AlertRule, range: unknown[], cap: number): Promise<number> {
+  const params = [...range];
+  const where = dimensionConditions(rule.filter ?? {}, params).map((c) => `AND ${c}`).join(' ');
+  params.push(cap);
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT DISTINCT campaign FROM rollup_10s WHERE bucket >= $1 AND bucket < $2 AND campaign <> '' ${where} LIMIT $${params.length}) c`,
+    params,
+  );
+  return rows[0]!.n;
+}
 
 export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, from: number, requestedTo: number, now = Date.now()): Promise<PreviewResult> {
   const windowMs = rule.window;
@@ -42,6 +56,16 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   const params: unknown[] = [new Date(readFrom).toISOString(), new Date(start + windows * windowMs).toISOString(), readFrom, windowMs];
   const where = dimensionConditions(rule.filter ?? {}, params).map((c) => `AND ${c}`);
   const group = rule.groupBy ?? `''`;
+  const count = Math.round((start + windows * windowMs - readFrom) / windowMs);
+
+  // bounded before anything is read: campaigns (producers' ids) counted, never more than fit
+  const maxInstances = Math.floor(MAX_PREVIEW_POINTS / count);
+  const instanceCount = rule.groupBy === 'campaign' ? await countCampaigns(pool, rule, params.slice(0, 2), maxInstances + 1) : ruleInstances(rule, cfg, []).length;
+  if (instanceCount > maxInstances) {
+    const look = reach > 0 ? ` (the detector looks back ${Math.round(reach / 3_600_000)} h)` : '';
+    const instances = instanceCount > maxInstances && rule.groupBy === 'campaign' ? `more than ${maxInstances}` : String(instanceCount);
+    throw new PreviewError(`the preview would judge ${instances} instances × ${count} windows${look}; at most ${MAX_PREVIEW_POINTS} in all — use a shorter range, a filter or a longer window`);
+  }
   const window = `floor((extract(epoch FROM bucket) * 1000 - $3) / $4)::int`;
   const { rows } = await pool.query<Record<SumField, string> & { g: string; k: number }>(
     `SELECT ${group} AS g, ${window} AS k, sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
@@ -60,7 +84,6 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   }
   const sums = new Map(rows.map((r) => [`${r.g}|${r.k}`, r]));
   const campaigns = rule.groupBy === 'campaign' ? [...new Set(rows.map((r) => r.g))].filter(Boolean).sort() : [];
-  const count = Math.round((start + windows * windowMs - readFrom) / windowMs);
 
   const instances = ruleInstances(rule, cfg, campaigns).map((instance) => {
     const g = rule.groupBy ? instance.key : '';

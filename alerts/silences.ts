@@ -1,5 +1,6 @@
 // Silences as in Alertmanager: label matchers over a time span; a silenced alert still changes
 // state and shows on the wall, but sends no notification.
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 
 export const matcherSchema = z.strictObject({
@@ -19,10 +20,39 @@ export interface Silence {
   comment: string;
 }
 
-/** A regex matcher must match the whole value (Alertmanager anchors it). */
+/** At most this many silences not yet ended (so every one is listed): each alert is checked against all of them every cycle. */
+export const MAX_ACTIVE_SILENCES = 500;
+
+// Regex matchers use RE2 syntax and semantics, as Alertmanager's do: matching takes time linear in
+// the value whatever the pattern ((.*.*)*x cannot stall the evaluator); no backreferences or lookaround.
+const compiled = new Map<string, RE2JS | null>();
+const COMPILED_KEPT = 5000;
+
+/** The compiled pattern, once per distinct pattern; null if it is not valid RE2. */
+function regexOf(pattern: string): RE2JS | null {
+  let regex = compiled.get(pattern);
+  if (regex === undefined) {
+    regex = regexError(pattern) === null ? RE2JS.compile(pattern) : null;
+    if (compiled.size >= COMPILED_KEPT) compiled.clear();
+    compiled.set(pattern, regex);
+  }
+  return regex;
+}
+
+/** Why `pattern` is not a valid RE2 regular expression, or null if it is. */
+export function regexError(pattern: string): string | null {
+  try {
+    RE2JS.compile(pattern);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** A regex matcher must match the whole value (Alertmanager anchors it); an invalid stored pattern matches nothing. */
 function matches(matcher: Matcher, labels: Record<string, string>): boolean {
   const value = labels[matcher.name] ?? '';
-  const hit = matcher.isRegex ? new RegExp(`^(?:${matcher.value})$`).test(value) : value === matcher.value;
+  const hit = matcher.isRegex ? (regexOf(matcher.value)?.matches(value) ?? false) : value === matcher.value;
   return hit === matcher.isEqual;
 }
 

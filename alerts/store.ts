@@ -4,7 +4,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../stream/db/transaction.js';
 import type { AlertSeverity, AlertState, ScreenAlert } from '../stream/types.js';
-import type { Matcher, Silence } from './silences.js';
+import { MAX_ACTIVE_SILENCES, type Matcher, type Silence } from './silences.js';
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS alerts (
@@ -141,7 +141,7 @@ export async function createSilence(pool: Pool, silence: Silence): Promise<void>
 
 export async function listSilences(pool: Pool, includeExpired: boolean): Promise<Array<Silence & { state: 'active' | 'pending' | 'expired' }>> {
   const { rows } = await pool.query<{ id: string; matchers: Matcher[]; starts_at: Date; ends_at: Date; created_by: string; comment: string }>(
-    `SELECT * FROM silences WHERE $1 OR ends_at > now() ORDER BY created_at DESC LIMIT 500`,
+    `SELECT * FROM silences WHERE $1 OR ends_at > now() ORDER BY created_at DESC LIMIT ${MAX_ACTIVE_SILENCES}`,
     [includeExpired],
   );
   const now = Date.now();

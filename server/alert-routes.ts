@@ -9,24 +9,28 @@ import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
 import { parseDurationMs } from '../config/duration.js';
 import { PreviewError, previewRule } from '../alerts/preview.js';
+import { ruleInstances } from '../alerts/instances.js';
 import { RuleError, deleteRule, effectiveRules, saveRule, validateRule } from '../alerts/rule-store.js';
-import { matcherSchema } from '../alerts/silences.js';
+import { MAX_ACTIVE_SILENCES, matcherSchema, regexError } from '../alerts/silences.js';
 import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAlerts, listSilences, notificationsOf } from '../alerts/store.js';
 import type { ScreenAlert } from '../stream/types.js';
 import { requireRole, type Auth, type Principal } from './auth.js';
 import { describeParamError, time as textTime } from './query-params.js';
+import { MAX_TIME_MS } from '../stream/time-text.js';
 import type { AuditAction, AuditLog } from './audit.js';
 
 export interface AlertRouteDeps {
   cfg: AppConfig;
   pool: Pool;
+  /** for previews: statements stopped at a time limit */
+  readPool: Pool;
   auth: Auth;
   publishAlert?: (alert: ScreenAlert) => void;
   audit: AuditLog;
 }
 
 /** in a JSON body a time may also be a number */
-const time = z.union([z.number().int(), textTime]);
+const time = z.union([z.number().int().min(0).max(MAX_TIME_MS), textTime]);
 const listQuery = z.strictObject({
   state: z.enum(['pending', 'firing', 'resolved', 'active', 'all']).default('all'),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
@@ -45,11 +49,8 @@ const silenceBody = z
     if (body.duration !== undefined && !parseDurationMs(body.duration)) ctx.addIssue({ code: 'custom', path: ['duration'], message: `"${body.duration}" is not a duration like 30m or 2h` });
     for (const [i, m] of body.matchers.entries()) {
       if (!m.isRegex) continue;
-      try {
-        new RegExp(m.value);
-      } catch {
-        ctx.addIssue({ code: 'custom', path: ['matchers', i, 'value'], message: 'not a valid regular expression' });
-      }
+      const error = regexError(m.value);
+      if (error) ctx.addIssue({ code: 'custom', path: ['matchers', i, 'value'], message: `not a valid RE2 regular expression (${error}); RE2 has no backreferences or lookaround` });
     }
   });
 const previewBody = z.strictObject({ from: time.optional(), to: time.optional() });
@@ -104,6 +105,9 @@ export function alertRouter(deps: AlertRouteDeps) {
     const endsAt = body.data.endsAt ?? startsAt + parseDurationMs(body.data.duration!)!;
     if (endsAt <= startsAt) return void res.status(400).json({ error: 'endsAt: must be after startsAt' });
     if (endsAt - startsAt > MAX_SILENCE_MS) return void res.status(400).json({ error: 'endsAt: a silence lasts at most 30 days' });
+    if ((await listSilences(pool, false)).length >= MAX_ACTIVE_SILENCES) {
+      return void res.status(409).json({ error: `there are ${MAX_ACTIVE_SILENCES} active silences already, the most there may be; expire some first` });
+    }
     const silence = { id: randomUUID(), matchers: body.data.matchers, startsAt, endsAt, createdBy: principalOf(res).username, comment: body.data.comment };
     await createSilence(pool, silence);
     await audit(req, res, 'silence.create', silence.id, { matchers: silence.matchers, startsAt: new Date(startsAt).toISOString(), endsAt: new Date(endsAt).toISOString(), comment: silence.comment });
@@ -116,14 +120,20 @@ export function alertRouter(deps: AlertRouteDeps) {
     res.json({ expired: req.params.id });
   });
 
+  // a manager sees the rules whose alerts can belong to its regions, counted over its regions only
   router.get('/api/v1/alert-rules', auth.requireAuth, async (_req, res) => {
+    const regions = principalOf(res).regions;
     const { rows } = await pool.query<{ rule_id: string; state: string; n: string }>(
-      `SELECT rule_id, state, count(*)::text AS n FROM alerts WHERE state IN ('pending', 'firing') GROUP BY 1, 2`,
+      `SELECT rule_id, state, count(*)::text AS n FROM alerts
+       WHERE state IN ('pending', 'firing') AND ($1::text[] IS NULL OR region = ANY($1::text[])) GROUP BY 1, 2`,
+      [regions],
     );
     const counts = (id: string, state: string) => Number(rows.find((r) => r.rule_id === id && r.state === state)?.n ?? 0);
+    const rules = (await effectiveRules(pool, cfg))
+      .filter((rule) => regions === null || ruleInstances(rule, cfg, ['*']).some((i) => i.region !== undefined && regions.includes(i.region)));
     res.json({
       evaluation: { intervalSeconds: cfg.alerts.evaluation.interval / 1000, settleSeconds: cfg.alerts.evaluation.settle / 1000 },
-      rules: (await effectiveRules(pool, cfg)).map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing') })),
+      rules: rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing') })),
     });
   });
 
@@ -178,7 +188,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const from = body.data.from ?? to - 86_400_000;
     if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
     try {
-      res.json(await previewRule(pool, cfg, rule, from, to));
+      res.json(await previewRule(deps.readPool, cfg, rule, from, to));
     } catch (err) {
       if (err instanceof PreviewError) return void res.status(400).json({ error: err.message });
       throw err;

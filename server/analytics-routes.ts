@@ -12,9 +12,10 @@ import { authorizeScope } from './access.js';
 import { requireRole, type Auth, type Principal } from './auth.js';
 import { JobBusyError, type JobRunner } from './jobs/runner.js';
 import { describeParamError } from './query-params.js';
+import { parseIsoTime } from '../stream/time-text.js';
 import type { AuditLog } from './audit.js';
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-11-23');
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-11-23').refine((text) => parseIsoTime(text) !== null, 'no such day');
 const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional() });
 const segmentsQuery = z.strictObject({ region: z.string().min(1).optional() });
 

@@ -1,4 +1,6 @@
 import type { EntrySigner } from '../stream/entry-signature.js';
+import { sessionRouter } from './session-routes.js';
+import type { SignOuts } from './sign-outs.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -41,6 +43,10 @@ export interface AppDeps {
   screenDir?: string;
   /** tells the screens of an alert change (an acknowledgement) */
   publishAlert?: (alert: ScreenAlert) => void;
+  /** admins' "sign out everywhere" */
+  signOuts: SignOuts;
+  /** closes a user's wall sockets on every server */
+  disconnectUser?: (username: string) => void;
   /** the scheduled jobs, when this server runs them */
   jobs?: JobRunner;
   /** failed-login limits (default DEFAULT_LOGIN_LIMITS) */
@@ -49,10 +55,33 @@ export interface AppDeps {
   /** replaces phone and e-mail userIds by their keyed hash at ingest */
   pseudonymize: (userId: string) => string;
   signer: EntrySigner;
+  /** reads a caller shapes (metrics, rule previews, audit and attribution ranges): statements stopped after QUERY_TIMEOUT_MS */
+  readPool: Pool;
   /** Express "trust proxy" (TRUST_PROXY): which proxies' X-Forwarded-For gives the client IP; default none */
   trustProxy?: string;
   /** origins other than the server's own that may call the API from a browser (CORS_ORIGINS) */
   corsOrigins?: string[];
+}
+
+/**
+ * No id in a path or query may hold NUL (PostgreSQL text cannot) or another control character,
+ * nor be malformed percent-encoding: 400 naming where, before any route sees it.
+ */
+function refuseControlCharacters(req: Request, res: Response, next: NextFunction): void {
+  const mark = req.originalUrl.indexOf('?');
+  const path = mark < 0 ? req.originalUrl : req.originalUrl.slice(0, mark);
+  const query = mark < 0 ? '' : req.originalUrl.slice(mark + 1);
+  for (const [part, text] of [['path', path], ['query', query.replace(/\+/g, ' ')]] as const) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      return void res.status(400).json({ error: `${part}: malformed percent-encoding` });
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(decoded)) return void res.status(400).json({ error: `${part}: must not contain NUL or other control characters` });
+  }
+  next();
 }
 
 export function createApp(deps: AppDeps) {
@@ -84,6 +113,7 @@ export function createApp(deps: AppDeps) {
     next();
   });
 
+  app.use('/api', refuseControlCharacters);
   app.use(healthRouter(deps.redis, deps.pool));
   app.get('/metrics', async (_req, res) => {
     const { contentType, body } = await renderMetrics(deps.metrics, deps.redis, deps.keys);
@@ -95,6 +125,7 @@ export function createApp(deps: AppDeps) {
   app.use(analyticsRouter(deps));
   app.use(auditRouter(deps));
   app.use(ingestKeyRouter(deps));
+  app.use(sessionRouter(deps));
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route' }));
 
   if (deps.screenDir && existsSync(join(deps.screenDir, 'index.html'))) {
@@ -105,6 +136,10 @@ export function createApp(deps: AppDeps) {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = (err as { status?: number }).status;
     if (status && status >= 400 && status < 500) return void res.status(status).json({ error: (err as Error).message });
+    if ((err as { code?: string }).code === '57014') {
+      req.log.warn({ path: req.path }, 'query stopped at its time limit');
+      return void res.status(503).json({ error: 'the query ran past its time limit and was stopped; narrow the range, use a larger step or fewer groups' });
+    }
     req.log.error({ err: (err as Error).message, path: req.path }, 'request failed');
     const unavailable = /ECONNREFUSED|Connection is closed|ETIMEDOUT|terminat|connect/i.test(String((err as Error).message));
     res.status(unavailable ? 503 : 500).json({ error: unavailable ? 'a data store is unavailable; retry later' : 'internal error' });

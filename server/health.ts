@@ -5,23 +5,27 @@ import type { Pool } from 'pg';
 const withTimeout = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms))]);
 
-async function check(probe: () => Promise<unknown>): Promise<string> {
+async function check(probe: () => Promise<unknown>): Promise<{ state: 'ok' | 'down'; error?: string }> {
   try {
     await withTimeout(probe(), 1500);
-    return 'ok';
+    return { state: 'ok' };
   } catch (err) {
-    return `down: ${(err as Error).message}`;
+    return { state: 'down', error: (err as Error).message };
   }
 }
 
-/** /healthz: the process answers. /readyz: each dependency answers (503 naming the one that does not). */
+/**
+ * /healthz: the process answers. /readyz: each dependency answers (503 naming the one that does
+ * not). Anyone may ask, so the answer says only ok or down; why goes to the log.
+ */
 export function healthRouter(redis: Redis, pool: Pool) {
   const router = express.Router();
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  router.get('/readyz', async (_req, res) => {
-    const [redisState, databaseState] = await Promise.all([check(() => redis.ping()), check(() => pool.query('SELECT 1'))]);
-    const ready = redisState === 'ok' && databaseState === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', redis: redisState, database: databaseState });
+  router.get('/readyz', async (req, res) => {
+    const [redisCheck, databaseCheck] = await Promise.all([check(() => redis.ping()), check(() => pool.query('SELECT 1'))]);
+    const ready = redisCheck.state === 'ok' && databaseCheck.state === 'ok';
+    if (!ready) req.log.warn({ redis: redisCheck.error, database: databaseCheck.error }, 'not ready');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', redis: redisCheck.state, database: databaseCheck.state });
   });
   return router;
 }

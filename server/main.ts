@@ -1,6 +1,7 @@
 // `npm start`: everything on one machine: API + screen, stream processors, the reconciliation
 // job and (unless SIMULATE=0) the traffic simulator.
 import { fileURLToPath } from 'node:url';
+import { parseDurationMs } from '../config/duration.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { storeSettingsFromEnv } from '../stream/connect.js';
 import { createLogger } from '../stream/log.js';
@@ -54,7 +55,10 @@ try {
 }
 const stores = { ...storeSettingsFromEnv(), redisUrl: local.redisUrl, databaseUrl: local.databaseUrl };
 const port = Number(process.env.PORT || 8080);
+const maxSessionMs = process.env.SESSION_MAX_AGE ? parseDurationMs(process.env.SESSION_MAX_AGE) : null;
+if (process.env.SESSION_MAX_AGE && !maxSessionMs) fail(`SESSION_MAX_AGE: "${process.env.SESSION_MAX_AGE}" is not a duration like 30d or 12h.`);
 const server = await startServer({
+  maxSessionSeconds: maxSessionMs ? maxSessionMs / 1000 : undefined,
   cfg, stores, port, demoMode, authSecret, userIdKey, apiKeys: () => apiKeys, log, screenDir: `${ROOT}dist/screen`,
   pushIntervalMs: Number(process.env.PUSH_INTERVAL_MS || DEFAULT_PUSH_INTERVAL_MS),
 });

@@ -1,23 +1,29 @@
 import { z } from 'zod';
+import { MAX_GROUPS } from '../stream/db/queries.js';
+import { parseEpochText, parseIsoTime } from '../stream/time-text.js';
 import { GROUP_BY, LIVE_WINDOWS, STEPS } from '../stream/types.js';
 
-/** epoch milliseconds or an ISO-8601 time, as text */
+/** epoch milliseconds or an ISO-8601 date / date-time with a zone, as text; a day that does not exist or a time past 9999 is refused */
 export const time = z
   .string()
+  .max(40)
   .transform((text, ctx) => {
-    const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-    if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is neither epoch milliseconds nor an ISO-8601 time` });
+    const ms = /^\d+$/.test(text) ? parseEpochText(text) : parseIsoTime(text);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is neither epoch milliseconds nor an existing ISO-8601 time with a zone (between 1970 and 9999)` });
       return z.NEVER;
     }
     return ms;
   });
 
+/** An id in a query: no NUL (PostgreSQL text cannot hold one) and no other control characters. */
+const id = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+
 const scopeFields = {
-  region: z.string().min(1).max(64).optional(),
-  store: z.string().min(1).max(64).optional(),
-  channel: z.string().min(1).max(64).optional(),
-  campaign: z.string().min(1).max(128).optional(),
+  region: id(64).optional(),
+  store: id(64).optional(),
+  channel: id(64).optional(),
+  campaign: id(128).optional(),
 };
 
 export const metricsParams = z.strictObject({
@@ -25,6 +31,8 @@ export const metricsParams = z.strictObject({
   to: time.optional(),
   step: z.enum(STEPS).default('1m'),
   groupBy: z.enum(GROUP_BY).optional(),
+  /** grouped: how many groups get a series of their own (the rest are summed as "other") */
+  limit: z.string().regex(/^\d{1,6}$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_GROUPS)).optional(),
   ...scopeFields,
 });
 

@@ -3,14 +3,14 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/load.js';
 import { DAY, STEP_MS, floorTo, liveWindowRange } from '../stream/buckets.js';
-import { MAX_POINTS_PER_SERIES, alignedRange, queryMetrics } from '../stream/db/queries.js';
+import { MAX_POINTS_PER_SERIES, MAX_SERIES_POINTS, alignedRange, groupsThatFit, queryMetrics } from '../stream/db/queries.js';
 import { readHotWindows } from '../stream/hot-read.js';
 import type { Storage } from '../stream/db/migrate.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
 import { scopeKeyOf } from '../stream/scopes.js';
 import { LIVE_WINDOWS, type GeoResponse, type LiveResponse } from '../stream/types.js';
 import { authorizeLiveScope, authorizeScope } from './access.js';
-import type { Auth, Principal } from './auth.js';
+import { SessionEndedError, type Auth, type Principal } from './auth.js';
 import { createLoginLimiter, type LoginLimits } from './login-limiter.js';
 import type { AuditLog } from './audit.js';
 import type { ServerMetrics } from './server-metrics.js';
@@ -23,6 +23,8 @@ export interface QueryDeps {
   keys: RedisKeys;
   auth: Auth;
   storage: Storage;
+  /** for queries whose cost a caller chooses: its statements are cut off at a time limit */
+  readPool: Pool;
   /** failed-login limits (default DEFAULT_LOGIN_LIMITS) */
   loginLimits?: LoginLimits;
   audit: AuditLog;
@@ -32,7 +34,7 @@ export interface QueryDeps {
 const DEFAULT_RANGE_MS = 3_600_000;
 
 export function queryRouter(deps: QueryDeps) {
-  const { cfg, redis, pool, keys, auth, storage } = deps;
+  const { cfg, redis, keys, auth, storage, readPool } = deps;
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
@@ -66,15 +68,18 @@ export function queryRouter(deps: QueryDeps) {
   });
 
   router.post('/api/v1/auth/refresh', auth.requireAuth, async (_req: Request, res: Response) => {
-    const session = await auth.refresh(principalOf(res));
-    if (!session) return void res.status(401).json({ error: 'this user no longer exists' });
-    res.json(session);
+    try {
+      res.json(await auth.refresh(principalOf(res)));
+    } catch (err) {
+      if (err instanceof SessionEndedError) return void res.status(401).json({ error: err.message });
+      throw err;
+    }
   });
 
   router.get('/api/v1/metrics', auth.requireAuth, async (req: Request, res: Response) => {
     const params = metricsParams.safeParse(req.query);
     if (!params.success) return void res.status(400).json({ error: describeParamError(params.error) });
-    const { from: fromParam, to: toParam, step, groupBy, ...filter } = params.data;
+    const { from: fromParam, to: toParam, step, groupBy, limit, ...filter } = params.data;
     const to = toParam ?? Date.now();
     const from = fromParam ?? to - DEFAULT_RANGE_MS;
     if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
@@ -85,8 +90,20 @@ export function queryRouter(deps: QueryDeps) {
     if (points > MAX_POINTS_PER_SERIES) {
       return void res.status(400).json({ error: `step: ${points} buckets of ${step} in that range; at most ${MAX_POINTS_PER_SERIES}, use a larger step` });
     }
+    let groupLimit: number | undefined;
+    if (groupBy) {
+      // series × points is bounded: the groups that fit beside one "other" series
+      const fit = groupsThatFit(points);
+      if (fit < 1) {
+        return void res.status(400).json({ error: `step: ${points} buckets of ${step} per series leave no room for groups (series × points at most ${MAX_SERIES_POINTS}); use a larger step or a shorter range` });
+      }
+      if (limit !== undefined && limit > fit) {
+        return void res.status(400).json({ error: `limit: ${limit} groups (+1 for the rest) × ${points} points exceeds ${MAX_SERIES_POINTS} series × points; at most ${fit} at this step and range` });
+      }
+      groupLimit = limit ?? fit;
+    }
     const context = { storage, dayOffsetMs: cfg.dayOffsetMs, latenessMs: cfg.pipeline.events.lateness };
-    res.json(await queryMetrics(pool, { from, to, step, groupBy, filter: decision.scope, regionsAllowed: decision.regionsAllowed }, context));
+    res.json(await queryMetrics(readPool, { from, to, step, groupBy, groupLimit, filter: decision.scope, regionsAllowed: decision.regionsAllowed }, context));
   });
 
   router.get('/api/v1/live', auth.requireAuth, async (req: Request, res: Response) => {

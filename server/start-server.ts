@@ -1,4 +1,5 @@
 import { createEntrySigner } from '../stream/entry-signature.js';
+import { createSignOuts } from './sign-outs.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -51,6 +52,8 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv;
   /** failed-login limits (default 5 per user + IP, 50 per IP, in 15 min) */
   loginLimits?: LoginLimits;
+  /** how long a session may be refreshed after its password sign-in (default 30 days; SESSION_MAX_AGE in main) */
+  maxSessionSeconds?: number;
   /** USER_ID_HASH_KEY: the key of the hash that replaces phone and e-mail userIds (≥ 32 characters) */
   userIdKey: string;
 }
@@ -66,6 +69,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Reads whose cost a caller chooses (metrics, previews, history) are stopped after this long. */
+export const QUERY_TIMEOUT_MS = 10_000;
+
 /** Migrates, then serves the API (and the screen) on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { cfg, stores, log } = options;
@@ -73,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   defineReconcileScript(redis);
   const pool = createPool(stores.databaseUrl, stores.dbSchema, 10);
+  const readPool = createPool(stores.databaseUrl, stores.dbSchema, 6, QUERY_TIMEOUT_MS);
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const keys = redisKeys(stores.redisPrefix, cfg.pipeline);
   await ensureConsumerGroup(redis, keys);
@@ -87,7 +94,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const metrics = createServerMetrics();
   registerStreamGauges(metrics, redis, keys);
-  const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode });
+  const signOuts = createSignOuts(redis, keys.prefix);
+  const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode, signOuts, maxSessionSeconds: options.maxSessionSeconds });
   let screen: ScreenSocket | undefined;
   const publishAlert = (alert: ScreenAlert) => screen?.publishAlert(alert);
   const analytics = startAnalyticsJobs({
@@ -99,7 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const env = options.env ?? process.env;
   const app = createApp({
-    cfg, redis, pool, keys, auth, storage, ingestKeys, metrics, log, screenDir: options.screenDir, publishAlert, jobs: analytics,
+    cfg, redis, pool, readPool, keys, auth, storage, ingestKeys, metrics, signOuts, disconnectUser: (username) => screen?.disconnectUser(username), log, screenDir: options.screenDir, publishAlert, jobs: analytics,
     loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), signer: createEntrySigner(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const http = createServer(app);
@@ -152,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       clearInterval(sweep);
       http.closeAllConnections();
-      await Promise.allSettled([redis.quit(), pool.end()]);
+      await Promise.allSettled([redis.quit(), pool.end(), readPool.end()]);
     },
   };
 }

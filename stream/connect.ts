@@ -34,11 +34,12 @@ export function createRedis(url: string, name: string): Redis {
   });
 }
 
-export function createPool(url: string, schema: string, max = 10): pg.Pool {
+/** `statementTimeoutMs`: PostgreSQL cancels any statement of this pool that runs longer (for reads a caller shapes). */
+export function createPool(url: string, schema: string, max = 10, statementTimeoutMs?: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
-    options: `-c search_path="${schema}",public`,
+    options: `-c search_path="${schema}",public${statementTimeoutMs ? ` -c statement_timeout=${statementTimeoutMs}` : ''}`,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
   });

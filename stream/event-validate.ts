@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { AppConfig } from '../config/load.js';
+import { MAX_TIME_MS, parseIsoTime } from './time-text.js';
 import { EVENT_TYPES, type MarketingEvent } from './types.js';
 
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const MAX_VALUE = 1e10;
 
 // PostgreSQL text cannot hold NUL: such a value would fail every write of its batch
@@ -11,7 +11,7 @@ const text = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000]*$/, '
 const eventShape = z.object({
   id: text(128),
   type: z.enum(EVENT_TYPES),
-  ts: z.union([z.number().int().nonnegative(), z.string().max(40)]),
+  ts: z.union([z.number().int().nonnegative().max(MAX_TIME_MS), z.string().max(40)]),
   channel: z.string().max(64),
   count: z.number().int().min(1).max(1_000_000).optional(),
   value: z.number().nonnegative().max(MAX_VALUE).optional(),
@@ -21,21 +21,20 @@ const eventShape = z.object({
   userId: text(128).optional(),
 });
 
+const TS_RULE = 'ts: must be epoch milliseconds or an existing ISO-8601 date-time with a zone (e.g. 2026-11-23T08:00:00+08:00)';
+
 export type Validation = { ok: true; event: MarketingEvent } | { ok: false; error: string };
 
 function describe(issue: z.core.$ZodIssue, raw: object): string {
   const field = issue.path.length ? issue.path.join('.') : 'event';
   const missing = issue.path.length === 1 && (raw as Record<PropertyKey, unknown>)[issue.path[0]!] === undefined;
   if (missing) return `${field}: required`;
-  if (field === 'ts') return 'ts: must be epoch milliseconds or ISO-8601 with a zone (e.g. 2026-11-23T08:00:00+08:00)';
+  if (field === 'ts') return TS_RULE;
   return `${field}: ${issue.message}`;
 }
 
 function parseTs(ts: number | string): number | null {
-  if (typeof ts === 'number') return ts;
-  if (!ISO_WITH_ZONE.test(ts)) return null;
-  const ms = Date.parse(ts);
-  return Number.isNaN(ms) ? null : ms;
+  return typeof ts === 'number' ? ts : parseIsoTime(ts, true);
 }
 
 /**
@@ -55,7 +54,7 @@ export function createEventValidator(cfg: AppConfig, pseudonymize: (userId: stri
     const input = parsed.data;
 
     const ts = parseTs(input.ts);
-    if (ts === null) return { ok: false, error: 'ts: must be epoch milliseconds or ISO-8601 with a zone (e.g. 2026-11-23T08:00:00+08:00)' };
+    if (ts === null) return { ok: false, error: TS_RULE };
     if (nowMs !== null) {
       if (ts > nowMs + futureTolerance) return { ok: false, error: `ts: more than ${futureTolerance / 60_000} minutes in the future` };
       if (ts < nowMs - lateness) return { ok: false, error: `ts: older than the allowed lateness of ${lateness / 3_600_000} hours` };

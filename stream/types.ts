@@ -71,7 +71,10 @@ export interface MetricsResponse {
   step: Step;
   from: string;
   to: string;
-  series: Array<{ key: Partial<Record<GroupBy, string>>; points: MetricPoint[] }>;
+  /** grouped: a series per group (key), the least active beyond `groups.shown` summed into one with `other: true` and key {} */
+  series: Array<{ key: Partial<Record<GroupBy, string | null>>; other?: true; points: MetricPoint[] }>;
+  /** grouped answers: how many groups had data, how many got a series of their own, the limit that applied */
+  groups?: { total: number; shown: number; limit: number };
 }
 
 export interface LiveWindowValues extends MetricValues {

@@ -6,7 +6,9 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import pino from 'pino';
-import { API_KEY, AUTH_SECRET, USER_ID_KEY, startTestApp, type TestApp } from './harness.js';
+import { DEFAULT_MAX_SESSION_SECONDS, credentialVersion } from '../server/auth.js';
+import { SUBSCRIBE_LIMIT } from '../server/screen/socket.js';
+import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, type TestApp } from './harness.js';
 
 let app: TestApp;
 let second: RunningServer;
@@ -132,10 +134,14 @@ describe('tokens', () => {
     const response = await fetch(`${app.server.url}/api/v1/live`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
     return response.status;
   };
-  const signed = (claims: { exp?: number; iss?: string; sub?: string }, alg = 'HS256', secret = key) => {
-    const jwt = new SignJWT({ role: 'ops', regions: null }).setProtectedHeader({ alg }).setSubject(claims.sub ?? 'ops').setIssuer(claims.iss ?? 'marketing-wall').setIssuedAt();
+  const userOf = (name: string) => app.cfg.users.find((u) => u.username === name)!;
+  const signed = (claims: { exp?: number; iss?: string; sub?: string; cv?: string; sat?: number }, alg = 'HS256', secret = key) => {
+    const sub = claims.sub ?? 'ops';
+    const cv = claims.cv ?? (userOf(sub) ? credentialVersion(userOf(sub)) : 'none');
+    const jwt = new SignJWT({ role: 'ops', regions: null, cv, sat: claims.sat ?? Date.now() }).setProtectedHeader({ alg }).setSubject(sub).setIssuer(claims.iss ?? 'marketing-wall').setIssuedAt();
     return jwt.setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 600).sign(secret);
   };
+  const refresh = (token: string) => fetch(`${app.server.url}/api/v1/auth/refresh`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
 
   it('accepts a well-formed token and refuses expired, tampered, foreign, unsigned and missing ones', async () => {
     expect(await status(await signed({}))).toBe(200);
@@ -155,6 +161,94 @@ describe('tokens', () => {
     expect(await status(null)).toBe(401);
     expect(await status('')).toBe(401);
     expect(await status('not.a.token')).toBe(401);
+  });
+
+  it('refuses, refresh included, a token issued before the user\'s password, role or regions changed', async () => {
+    const stale = await signed({ cv: credentialVersion({ ...userOf('ops'), passwordHash: 'an older hash' }) });
+    expect(await status(stale)).toBe(401);
+    expect((await refresh(stale)).status).toBe(401);
+    const moved = await signed({ sub: 'manager-east', cv: credentialVersion({ ...userOf('manager-east'), regions: ['east', 'north'] }) });
+    expect(await status(moved)).toBe(401);
+    expect(await status(await signed({}))).toBe(200);
+  });
+
+  it('refreshes a session up to its maximum age after the password sign-in, and never past it', async () => {
+    const maxMs = DEFAULT_MAX_SESSION_SECONDS * 1000;
+    const nearlyOld = await signed({ sat: Date.now() - maxMs + 5_000 });
+    const renewed = await refresh(nearlyOld);
+    expect(renewed.status).toBe(200);
+    const body = (await renewed.json()) as { token: string; expiresIn: number };
+    expect(body.expiresIn).toBeLessThanOrEqual(5);
+    expect(await status(body.token)).toBe(200);
+    const tooOld = await signed({ sat: Date.now() - maxMs - 1_000 });
+    expect(await status(tooOld)).toBe(401);
+    expect((await refresh(tooOld)).status).toBe(401);
+    // a normal session keeps its start through refreshes: the refreshed token is refused once the start is too old
+    expect(await status(await signed({ sat: undefined }))).toBe(200);
+  });
+
+  it('signs a user out everywhere: tokens and refresh refused on both servers, sockets closed, audited; a new sign-in works', async () => {
+    const token = await app.token('manager-north');
+    const socket = io(`${app.server.url}/screen`, { auth: { token }, transports: ['websocket'], reconnection: false });
+    await new Promise<void>((resolve, reject) => { socket.on('connect', () => resolve()); socket.on('connect_error', reject); });
+    const closed = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
+    expect((await call('POST', '/api/v1/users/manager-north/sign-out', 'manager-east'))).toBe(403);
+    expect((await call('POST', '/api/v1/users/nobody/sign-out', 'admin'))).toBe(404);
+    expect((await call('POST', '/api/v1/users/manager-north/sign-out', 'admin'))).toBe(200);
+    expect(await closed).toBe('io server disconnect');
+    expect(await status(token)).toBe(401);
+    expect((await fetch(`${second.url}/api/v1/live`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect((await refresh(token)).status).toBe(401);
+    const again = io(`${second.url}/screen`, { auth: { token }, transports: ['websocket'], reconnection: false });
+    expect(await new Promise<string>((resolve) => again.on('connect_error', (err) => resolve(err.message)))).toMatch(/token/);
+    again.close();
+    const { rows } = await app.db.query(`SELECT actor, target FROM audit_log WHERE action = 'user.sign-out'`);
+    expect(rows).toEqual([{ actor: 'admin', target: 'manager-north' }]);
+    const login = await fetch(`${app.server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'manager-north', password: 'demo' }) });
+    expect(await status(((await login.json()) as { token: string }).token)).toBe(200);
+  });
+
+  it('closes a socket when its token expires', async () => {
+    const shortLived = await signed({ exp: Math.floor(Date.now() / 1000) + 2 });
+    const socket = io(`${app.server.url}/screen`, { auth: { token: shortLived }, transports: ['websocket'], reconnection: false });
+    await new Promise<void>((resolve, reject) => { socket.on('connect', () => resolve()); socket.on('connect_error', reject); });
+    const ack = (await socket.timeout(5000).emitWithAck('subscribe', {})) as { snapshot?: unknown };
+    expect(ack.snapshot).toBeDefined();
+    const reason = await new Promise<string>((resolve) => socket.on('disconnect', (r) => resolve(r)));
+    expect(reason).toBe('io server disconnect');
+  });
+});
+
+describe('socket subscribes', () => {
+  it('are limited per socket, handled in order (the last accepted one is the view joined), and do not slow the server', async () => {
+    const token = await app.token('manager-east');
+    const socket = io(`${app.server.url}/screen`, { auth: { token }, transports: ['websocket'], reconnection: false });
+    await new Promise<void>((resolve, reject) => { socket.on('connect', () => resolve()); socket.on('connect_error', reject); });
+    const stores = [...app.cfg.storeById.values()].filter((s) => s.region === 'east').map((s) => s.id);
+    const asked = Array.from({ length: 3000 }, (_, i) => ({ store: stores[i % stores.length]! }));
+    const health: number[] = [];
+    const probing = (async () => {
+      for (let i = 0; i < 10; i++) {
+        const started = performance.now();
+        await fetch(`${app.server.url}/healthz`);
+        health.push(performance.now() - started);
+        await sleep(50);
+      }
+    })();
+    const answers = (await Promise.all(asked.map((payload) => socket.timeout(20_000).emitWithAck('subscribe', payload)))) as Array<{ snapshot?: { scope: { store?: string } }; error?: string }>;
+    await probing;
+    const accepted = answers.map((a, i) => (a.snapshot ? i : -1)).filter((i) => i >= 0);
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(accepted.length).toBeLessThanOrEqual(SUBSCRIBE_LIMIT.burst + 2);
+    expect(answers.filter((a) => a.error).every((a) => /too many subscribes/.test(a.error!))).toBe(true);
+    for (const i of accepted) expect(answers[i]!.snapshot!.scope.store).toBe(asked[i]!.store);
+    // the socket is in exactly one view room: that of the last accepted subscribe
+    const server = app.server.screen.nsp.sockets.get(socket.id!)!;
+    const views = [...server.rooms].filter((r) => r.startsWith('view:'));
+    expect(views).toHaveLength(1);
+    expect(views[0]).toContain(asked[accepted.at(-1)!]!.store);
+    expect(Math.max(...health)).toBeLessThan(500);
+    socket.close();
   });
 });
 

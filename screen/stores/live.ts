@@ -66,7 +66,11 @@ export const useLiveStore = defineStore('live', () => {
       void loadAlerts();
       void loadAttribution();
     });
-    socket.on('disconnect', () => (connection.value = 'lost'));
+    socket.on('disconnect', (reason) => {
+      connection.value = 'lost';
+      // the server closes a socket whose token expired or was revoked: come back with the current one
+      if (reason === 'io server disconnect') setTimeout(() => socket?.connect(), 1_000);
+    });
     socket.on('connect_error', (err) => {
       connection.value = 'lost';
       if (/token/.test(err.message)) session.logout();

@@ -5,7 +5,8 @@ import type { Server as HttpServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Server, type Namespace } from 'socket.io';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { Server, type Namespace, type Socket } from 'socket.io';
 import { z } from 'zod';
 import type { AppConfig } from '../../config/load.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
@@ -21,6 +22,12 @@ export const VIEW_ROOM_PREFIX = 'view:';
 const ALL_ALERTS_ROOM = 'nationwide';
 const regionAlertsRoom = (region: string) => `alerts:region:${region}`;
 const ROOMS_REFRESH_MS = 2_000;
+const userRoom = (username: string) => `user:${username}`;
+
+/** Subscribes one socket may make: a burst, then a steady rate; more are refused. */
+export const SUBSCRIBE_LIMIT = { burst: 10, perSecond: 2 };
+/** Subscribes one socket may have waiting to be handled (they are handled one at a time, in order). */
+const SUBSCRIBES_QUEUED = 4;
 
 const subscription = z.strictObject({
   region: z.string().min(1).max(64).optional(),
@@ -47,6 +54,8 @@ export interface ScreenSocket {
   publishNationwide(event: string, payload: unknown): void;
   /** emits an event whose content depends on the regions a role sees (segments): `viewFor(null)` to whole-business roles, `viewFor(regions)` to each regional role's sockets, on every server */
   publishPerRegions(event: string, viewFor: (regions: string[] | null) => Promise<unknown>): Promise<void>;
+  /** closes every socket of a user, on every server (after "sign out everywhere") */
+  disconnectUser(username: string): void;
   close(): Promise<void>;
 }
 
@@ -63,33 +72,67 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
     const principal = typeof token === 'string' && token ? await auth.verify(token) : null;
     if (!principal) return next(new Error(token ? 'invalid or expired token' : 'missing token (POST /api/v1/auth/login)'));
     socket.data.principal = principal;
+    socket.data.token = token;
     next();
   });
+
+  // the steady rate refills the burst: `burst` points over burst / perSecond seconds
+  const subscribeLimiter = new RateLimiterMemory({ points: SUBSCRIBE_LIMIT.burst, duration: SUBSCRIBE_LIMIT.burst / SUBSCRIBE_LIMIT.perSecond });
 
   const registerView = (viewKey: string) => redis.zadd(keys.screenViews, Date.now(), viewKey).catch(() => 0);
 
   nsp.on('connection', (socket) => {
     const principal = socket.data.principal as Principal;
-    void socket.join(principal.regions === null ? [ALL_ALERTS_ROOM] : principal.regions.map(regionAlertsRoom));
+    void socket.join([userRoom(principal.username), ...(principal.regions === null ? [ALL_ALERTS_ROOM] : principal.regions.map(regionAlertsRoom))]);
+    // a socket lives no longer than its token: the client reconnects with the refreshed one
+    const expiry = setTimeout(() => socket.disconnect(true), Math.max(0, principal.expiresAt - Date.now()));
+    socket.on('disconnect', () => clearTimeout(expiry));
+
+    // subscribes run one at a time in the order they came, so the last one asked for is the view joined
+    let queue: Promise<void> = Promise.resolve();
+    let queued = 0;
     socket.on('subscribe', async (payload: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return;
       const reply = ack as (answer: ScreenSubscribeAck) => void;
-      const parsed = subscription.safeParse(payload ?? {});
-      if (!parsed.success) return reply({ error: describeParamError(parsed.error) });
-      const decision = authorizeLiveScope(socket.data.principal as Principal, parsed.data, cfg);
-      if (!decision.ok) return reply({ error: decision.error });
-      const plan = planView(cfg, decision.scope);
-      for (const room of socket.rooms) if (room.startsWith(VIEW_ROOM_PREFIX)) await socket.leave(room);
-      await socket.join(VIEW_ROOM_PREFIX + plan.viewKey);
-      await registerView(plan.viewKey);
       try {
-        reply({ snapshot: await reader.readView(plan, true) });
-      } catch (err) {
-        log.warn({ err: (err as Error).message, view: plan.viewKey }, 'snapshot failed');
-        reply({ error: 'the live data store is unavailable; retrying' });
+        await subscribeLimiter.consume(socket.id);
+      } catch {
+        return reply({ error: `too many subscribes: at most ${SUBSCRIBE_LIMIT.burst} at once and ${SUBSCRIBE_LIMIT.perSecond} per second` });
       }
+      if (queued >= SUBSCRIBES_QUEUED) return reply({ error: `too many subscribes waiting: at most ${SUBSCRIBES_QUEUED}` });
+      queued++;
+      queue = queue
+        .then(() => handleSubscribe(socket, payload, reply))
+        .catch((err: Error) => log.warn({ err: err.message }, 'subscribe failed'))
+        .finally(() => void queued--);
     });
   });
+
+  async function handleSubscribe(socket: Socket, payload: unknown, reply: (answer: ScreenSubscribeAck) => void): Promise<void> {
+    if (socket.disconnected) return;
+    // the token is checked again: it may have expired, or its user been signed out or changed
+    const principal = await auth.verify(socket.data.token as string);
+    if (!principal) {
+      reply({ error: 'invalid or expired token' });
+      socket.disconnect(true);
+      return;
+    }
+    socket.data.principal = principal;
+    const parsed = subscription.safeParse(payload ?? {});
+    if (!parsed.success) return reply({ error: describeParamError(parsed.error) });
+    const decision = authorizeLiveScope(principal, parsed.data, cfg);
+    if (!decision.ok) return reply({ error: decision.error });
+    const plan = planView(cfg, decision.scope);
+    for (const room of socket.rooms) if (room.startsWith(VIEW_ROOM_PREFIX)) await socket.leave(room);
+    await socket.join(VIEW_ROOM_PREFIX + plan.viewKey);
+    await registerView(plan.viewKey);
+    try {
+      reply({ snapshot: await reader.readView(plan, true) });
+    } catch (err) {
+      log.warn({ err: (err as Error).message, view: plan.viewKey }, 'snapshot failed');
+      reply({ error: 'the live data store is unavailable; retrying' });
+    }
+  }
 
   // every server says which views its sockets watch, so the push leader computes only those
   const refresh = setInterval(() => {
@@ -117,6 +160,9 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
         const payload = await viewFor(key.split(','));
         for (const socket of sockets) socket.emit(event, payload);
       }
+    },
+    disconnectUser(username) {
+      nsp.in(userRoom(username)).disconnectSockets(true);
     },
     publishAlert(alert) {
       const region = alert.labels.region;

@@ -12,6 +12,8 @@ export interface MetricsQuery {
   filter: Scope;
   /** when set (a manager), only these regions are read */
   regionsAllowed?: string[];
+  /** grouped: groups with a series of their own, the rest summed as "other" (default and at most MAX_GROUPS) */
+  groupLimit?: number;
 }
 
 export const MAX_POINTS_PER_SERIES = 10_000;
@@ -79,11 +81,41 @@ function whereClause(query: MetricsQuery, timeColumn: string, params: unknown[])
 interface Row {
   t: Date;
   g: string | null;
+  other: boolean;
+}
+
+/** Series × points in one answer: a caller chooses both (groups come from producers' campaign ids). */
+export const MAX_SERIES_POINTS = 20_000;
+/** Groups shown at most in one answer; the rest are summed into one "other" series. */
+export const MAX_GROUPS = 1000;
+
+/** How many groups fit beside the "other" series at this many points per series (0: none). */
+export const groupsThatFit = (points: number) => Math.min(MAX_GROUPS, Math.floor(MAX_SERIES_POINTS / points) - 1);
+
+/**
+ * The `limit` groups with the most activity in the range (revenue, then conversions, visits,
+ * exposure, spend; '' = events without that dimension), and how many groups there are in all.
+ */
+async function topGroups(pool: Pool, query: MetricsQuery, group: GroupBy, limit: number, from: number, to: number, ctx: QueryContext) {
+  const params: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
+  const where = whereClause(query, 'bucket', params);
+  const source = sourceRows(query.step, ctx, params);
+  params.push(limit);
+  const { rows } = await pool.query<{ g: string; total: number }>(
+    `SELECT g, count(*) OVER ()::int AS total FROM (
+       SELECT ${group} AS g, sum(revenue) AS r, sum(conversions) AS c, sum(visits) AS v, sum(exposure) AS e, sum(spend) AS s
+       FROM ${source} WHERE ${where} GROUP BY 1) ranked
+     ORDER BY r DESC, c DESC, v DESC, e DESC, s DESC, g LIMIT $${params.length}`,
+    params,
+  );
+  return { keys: rows.map((r) => r.g), total: rows[0]?.total ?? 0 };
 }
 
 /**
  * Sums per bucket (and group) from the rollups, exact; unique users counted exactly from the
- * raw events. Buckets without data are returned as zeros so series are dense.
+ * raw events. Buckets without data are returned as zeros so series are dense. Grouped, only the
+ * `groupLimit` most active groups get a series of their own; the rest are summed into one series
+ * marked `other` (the answer's `groups` says how many there were).
  */
 export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryContext): Promise<MetricsResponse> {
   const { dayOffsetMs } = ctx;
@@ -92,33 +124,50 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const origin = new Date(query.step === '1d' ? -dayOffsetMs : 0).toISOString();
   const stride = `${stepMs / 1000} seconds`;
   const group = query.groupBy ?? null;
+  const limit = Math.min(query.groupLimit ?? MAX_GROUPS, MAX_GROUPS);
+  const top = group ? await topGroups(pool, query, group, limit, from, to, ctx) : null;
+  const withOther = top !== null && top.total > top.keys.length;
+
+  /** the group column of a row source, and whether the row falls in "other" */
+  const grouping = (column: string, params: unknown[]) => {
+    if (!group) return { g: 'NULL', other: 'false' };
+    if (!withOther) return { g: `NULLIF(${column}, '')`, other: 'false' };
+    params.push(top.keys);
+    const isOther = `NOT (${column} = ANY($${params.length}::text[]))`;
+    return { g: `CASE WHEN ${isOther} THEN NULL ELSE NULLIF(${column}, '') END`, other: isOther };
+  };
 
   const sumParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const sumWhere = whereClause(query, 'bucket', sumParams);
   sumParams.push(stride, origin);
   const [strideAt, originAt] = [sumParams.length - 1, sumParams.length];
   const source = sourceRows(query.step, ctx, sumParams);
+  const sumGroup = grouping(group ?? "''", sumParams);
   const sums = await pool.query<Row & Record<string, string>>(
-    `SELECT date_bin($${strideAt}::interval, bucket, $${originAt}::timestamptz) AS t,
-            ${group ? `NULLIF(${group}, '')` : 'NULL'} AS g,
+    `SELECT date_bin($${strideAt}::interval, bucket, $${originAt}::timestamptz) AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other,
             sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
             sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
-     FROM ${source} WHERE ${sumWhere} GROUP BY 1, 2`,
+     FROM ${source} WHERE ${sumWhere} GROUP BY 1, 2, 3`,
     sumParams,
   );
 
   const userParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const userWhere = whereClause(query, 'ts', userParams);
   userParams.push(stride, origin);
+  const [userStrideAt, userOriginAt] = [userParams.length - 1, userParams.length];
+  const userGroup = grouping(group ? `coalesce(${group}, '')` : "''", userParams);
   const users = await pool.query<Row & { n: string }>(
-    `SELECT date_bin($${userParams.length - 1}::interval, ts, $${userParams.length}::timestamptz) AS t,
-            ${group ?? 'NULL'} AS g, count(DISTINCT user_id)::text AS n
-     FROM events WHERE ${userWhere} AND user_id IS NOT NULL GROUP BY 1, 2`,
+    `SELECT date_bin($${userStrideAt}::interval, ts, $${userOriginAt}::timestamptz) AS t, ${userGroup.g} AS g, ${userGroup.other} AS other,
+            count(DISTINCT user_id)::text AS n
+     FROM events WHERE ${userWhere} AND user_id IS NOT NULL GROUP BY 1, 2, 3`,
     userParams,
   );
 
+  const OTHER = '\u0000other';
   const seriesByGroup = new Map<string | null, Map<number, { sums: Sums; users: number }>>();
-  const cell = (g: string | null, t: number) => {
+  const cell = (row: Row) => {
+    const g = row.other ? OTHER : row.g;
+    const t = row.t.getTime();
     let series = seriesByGroup.get(g);
     if (!series) seriesByGroup.set(g, (series = new Map()));
     let point = series.get(t);
@@ -126,18 +175,17 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     return point;
   };
   for (const row of sums.rows) {
-    const point = cell(row.g, row.t.getTime());
-    point.sums = {
+    cell(row).sums = {
       exposure: Number(row.exposure), clicks: Number(row.clicks), visits: Number(row.visits),
       conversions: Number(row.conversions), revenue: Number(row.revenue), spend: Number(row.spend),
     };
   }
-  for (const row of users.rows) cell(row.g, row.t.getTime()).users = Number(row.n);
+  for (const row of users.rows) cell(row).users = Number(row.n);
   if (!seriesByGroup.size && !group) seriesByGroup.set(null, new Map());
 
   const storeScope = query.filter.store !== undefined || group === 'store';
-  const series = [...seriesByGroup.entries()]
-    .sort(([a], [b]) => String(a ?? '').localeCompare(String(b ?? '')))
+  const series: MetricsResponse['series'] = [...seriesByGroup.entries()]
+    .sort(([a], [b]) => (a === OTHER ? 1 : b === OTHER ? -1 : String(a ?? '').localeCompare(String(b ?? ''))))
     .map(([g, points]) => {
       const dense: MetricPoint[] = [];
       for (let t = from; t < to; t += stepMs) {
@@ -145,9 +193,12 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
         const values = deriveMetrics(point?.sums ?? EMPTY_SUMS, point?.users ?? 0, storeScope);
         dense.push({ t: new Date(t).toISOString(), ...values });
       }
+      if (g === OTHER) return { key: {}, other: true, points: dense };
       return { key: group ? { [group]: g } : {}, points: dense };
     });
-  return { step: query.step, from: new Date(from).toISOString(), to: new Date(to).toISOString(), series };
+  const response: MetricsResponse = { step: query.step, from: new Date(from).toISOString(), to: new Date(to).toISOString(), series };
+  if (top) response.groups = { total: top.total, shown: top.keys.length, limit };
+  return response;
 }
 
 /**
