@@ -57,7 +57,8 @@ const MARKUP: Record<string, string> = {
 };
 
 /**
- * Text a producer chose (campaign ids end up in summaries), made inert for a chat target: on one
+ * Text a producer chose (campaign ids end up in the alert lines; titles hold only rule names, which
+ * admins write), made inert for a chat target: on one
  * line (control characters become spaces) and with no character that starts markup or a mention.
  */
 export function defuseMarkup(text: string): string {
@@ -65,9 +66,9 @@ export function defuseMarkup(text: string): string {
 }
 
 export function notificationMarkdown(p: NotificationPayload): string {
-  return [`**${defuseMarkup(notificationTitle(p))}**`, ...notificationLines(p).map((line) => `- ${defuseMarkup(line)}`)].join('\n');
+  return [`**${notificationTitle(p)}**`, ...notificationLines(p).map((line) => `- ${defuseMarkup(line)}`)].join('\n');
 }
 
 export function notificationText(p: NotificationPayload): string {
-  return [defuseMarkup(notificationTitle(p)), ...notificationLines(p).map((line) => `• ${defuseMarkup(line)}`)].join('\n');
+  return [notificationTitle(p), ...notificationLines(p).map((line) => `• ${defuseMarkup(line)}`)].join('\n');
 }

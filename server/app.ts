@@ -1,4 +1,5 @@
 import type { EntrySigner } from '../stream/entry-signature.js';
+import type { IngestFairness } from './ingest-fairness.js';
 import { sessionRouter } from './session-routes.js';
 import type { SignOuts } from './sign-outs.js';
 import { existsSync } from 'node:fs';
@@ -43,6 +44,8 @@ export interface AppDeps {
   screenDir?: string;
   /** tells the screens of an alert change (an acknowledgement) */
   publishAlert?: (alert: ScreenAlert) => void;
+  /** the producers' fair share of the stream backlog */
+  fairness: IngestFairness;
   /** admins' "sign out everywhere" */
   signOuts: SignOuts;
   /** closes a user's wall sockets on every server */
@@ -84,11 +87,24 @@ function refuseControlCharacters(req: Request, res: Response, next: NextFunction
   next();
 }
 
+/** Requests arriving through a proxy while TRUST_PROXY is unset share the proxy's address in login limits and logs: say so, once. */
+function warnOnceBehindProxy(log: Logger) {
+  let warned = false;
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (!warned && req.headers['x-forwarded-for'] !== undefined) {
+      warned = true;
+      log.warn('requests carry X-Forwarded-For but TRUST_PROXY is not set: every client behind the proxy has its address (login limits, audit log); set TRUST_PROXY to the proxy (e.g. loopback, 1, or its address)');
+    }
+    next();
+  };
+}
+
 export function createApp(deps: AppDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   if (deps.trustProxy) app.set('trust proxy', /^\d+$/.test(deps.trustProxy) ? Number(deps.trustProxy) : deps.trustProxy);
+  else app.use(warnOnceBehindProxy(deps.log));
   // the wall is often served over plain http inside the building: no upgrade of its requests to https
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   const allowedOrigins = new Set(deps.corsOrigins ?? []);

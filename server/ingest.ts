@@ -1,5 +1,6 @@
 import type { IngestKeys } from './ingest-keys.js';
 import type { EntrySigner } from '../stream/entry-signature.js';
+import type { IngestFairness } from './ingest-fairness.js';
 import express, { type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/load.js';
@@ -21,6 +22,8 @@ export interface IngestDeps {
   pseudonymize: (userId: string) => string;
   /** signs entries so the processor knows they were validated here */
   signer: EntrySigner;
+  /** the producers' fair share of the backlog */
+  fairness: IngestFairness;
 }
 
 const JSON_TYPE = 'application/json';
@@ -55,11 +58,11 @@ export function ingestRouter(deps: IngestDeps) {
         const status = (err as { status?: number }).status === 413 ? 413 : 400;
         return refuse(res, status, status === 413 ? `body larger than ${limits.maxBytesPerRequest} bytes` : 'could not read the body');
       }
-      handle(req, res, type !== JSON_TYPE).catch(next);
+      handle(req, res, type !== JSON_TYPE, apiKey).catch(next);
     });
   });
 
-  async function handle(req: Request, res: Response, ndjson: boolean): Promise<void> {
+  async function handle(req: Request, res: Response, ndjson: boolean, apiKey: string): Promise<void> {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const parsed = parseEventsBody(body, ndjson, limits.maxEventsPerRequest);
     if (!parsed.ok) return refuse(res, parsed.status, parsed.error);
@@ -73,6 +76,10 @@ export function ingestRouter(deps: IngestDeps) {
     if (backlog >= limits.maxBacklogEntries) {
       metrics.ingestBackpressure.inc();
       return refuse(res, 429, `pipeline saturated (${backlog} unprocessed stream entries); retry later`, { 'Retry-After': String(limits.retryAfterSeconds) });
+    }
+    if (!(await deps.fairness.mayWrite(apiKey, backlog, limits.maxBacklogEntries).catch(() => true))) {
+      metrics.ingestBackpressure.inc();
+      return refuse(res, 429, `pipeline busy (${backlog} unprocessed stream entries) and this key has written more than its fair share of them; retry later`, { 'Retry-After': String(limits.retryAfterSeconds) });
     }
 
     const now = Date.now();
@@ -108,6 +115,7 @@ export function ingestRouter(deps: IngestDeps) {
         return refuse(res, 503, 'the event stream is unavailable; nothing was accepted, retry later', { 'Retry-After': String(limits.retryAfterSeconds) });
       }
     }
+    if (accepted.length) await deps.fairness.wrote(apiKey, Math.ceil(accepted.length / limits.eventsPerStreamEntry)).catch(() => {});
     metrics.ingestAccepted.inc(accepted.length);
     metrics.ingestDuplicates.inc(duplicates);
     metrics.ingestRequests.inc({ status: '202' });

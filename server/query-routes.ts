@@ -92,11 +92,9 @@ export function queryRouter(deps: QueryDeps) {
     }
     let groupLimit: number | undefined;
     if (groupBy) {
-      // series × points is bounded: the groups that fit beside one "other" series
+      // series × points is bounded: the groups that fit beside one "other" series (at least one,
+      // since a series holds at most half of MAX_SERIES_POINTS)
       const fit = groupsThatFit(points);
-      if (fit < 1) {
-        return void res.status(400).json({ error: `step: ${points} buckets of ${step} per series leave no room for groups (series × points at most ${MAX_SERIES_POINTS}); use a larger step or a shorter range` });
-      }
       if (limit !== undefined && limit > fit) {
         return void res.status(400).json({ error: `limit: ${limit} groups (+1 for the rest) × ${points} points exceeds ${MAX_SERIES_POINTS} series × points; at most ${fit} at this step and range` });
       }

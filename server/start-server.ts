@@ -1,5 +1,6 @@
 import { createEntrySigner } from '../stream/entry-signature.js';
 import { createSignOuts } from './sign-outs.js';
+import { createIngestFairness } from './ingest-fairness.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -107,7 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const env = options.env ?? process.env;
   const app = createApp({
-    cfg, redis, pool, readPool, keys, auth, storage, ingestKeys, metrics, signOuts, disconnectUser: (username) => screen?.disconnectUser(username), log, screenDir: options.screenDir, publishAlert, jobs: analytics,
+    cfg, redis, pool, readPool, keys, auth, storage, ingestKeys, metrics, signOuts, fairness: createIngestFairness(redis, keys.prefix), disconnectUser: (username) => screen?.disconnectUser(username), log, screenDir: options.screenDir, publishAlert, jobs: analytics,
     loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), signer: createEntrySigner(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const http = createServer(app);

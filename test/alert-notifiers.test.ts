@@ -10,6 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifierSchema, type NotifierSpec } from '../config/alert-schema.js';
 import type { NotificationPayload } from '../alerts/notification.js';
 import { buildNotifiers } from '../alerts/notify/build.js';
+import { dingtalkBody } from '../alerts/notify/dingtalk.js';
+import { feishuBody } from '../alerts/notify/feishu.js';
+import { slackBody } from '../alerts/notify/slack.js';
+import { wecomBody } from '../alerts/notify/wecom.js';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type MailReceiver } from './alert-receivers.js';
 
 const run = promisify(execFile);
@@ -109,6 +113,23 @@ describe('notifiers', () => {
     expect(body.blocks[0]).toMatchObject({ type: 'section', text: { type: 'mrkdwn' } });
     http.reply = { status: 404, body: 'no_service' };
     await expect(sendWith({ id: 'slack', kind: 'slack', urlEnv: 'SLACK_URL' }, { SLACK_URL: `${http.url}/x` })).rejects.toThrow(/HTTP 404/);
+  });
+
+  it('campaign names chosen by producers cannot format, link, mention or add lines in any chat target', async () => {
+    const hostile = '<!channel> *big* [win](http://evil.example) <at user_id="all"></at> `x`\n## fake line';
+    const alert = { ...payload.alerts[0]!, labels: { ...payload.alerts[0]!.labels, campaign: hostile }, summary: `活动 ${hostile}`, summaryEn: `campaign ${hostile}` };
+    const tainted: NotificationPayload = { ...payload, alerts: [alert] };
+    const lines = [
+      ...slackBody(tainted).blocks[0]!.text.text.split('\n').slice(1),
+      ...wecomBody(tainted).markdown.content.split('\n').slice(1),
+      ...dingtalkBody(tainted).markdown.text.split('\n').slice(1),
+      ...(feishuBody(tainted, undefined, 0).content as { text: string }).text.split('\n').slice(1),
+    ];
+    expect(lines).toHaveLength(4); // one line per alert in each: the newline in the name did not add one
+    for (const line of lines) {
+      expect(line).not.toMatch(/[<>*`[\]#]/);
+      expect(line).toContain('＜!channel＞');
+    }
   });
 
   it('e-mail over SMTP reaches the recipients', async () => {

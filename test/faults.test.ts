@@ -53,9 +53,9 @@ describe('Redis killed and PostgreSQL stopped while events arrive', () => {
     await app.drained(90_000);
     process.stdout.write(`faults: sent ${ledger.sent}, accepted ${ledger.accepted}, answers ${JSON.stringify(ledger.statuses)}, caught up ${Date.now() - databaseBack} ms after the database returned\n`);
 
-    expect(withoutRedis.redis).toMatch(/^down/);
+    expect(withoutRedis.redis).toBe('down'); // the reason goes to the log, not to anyone who asks
     expect(withoutRedis.database).toBe('ok');
-    expect(withoutDatabase.database).toMatch(/^down/);
+    expect(withoutDatabase.database).toBe('down');
     expect(Object.keys(ledger.statuses).sort()).toEqual(['202', '429', '503']); // both outages were felt, and nothing else
     expect(ledger.accepted).toBe(ledger.sent);
 

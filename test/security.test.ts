@@ -274,6 +274,8 @@ describe('failed logins', () => {
     for (let i = 0; i < 4; i++) expect((await login(app.server, 'ops', 'guess', '10.2.2.2')).status).toBe(401);
     expect((await login(app.server, 'ops', 'demo', '10.2.2.2')).status).toBe(200);
 
+    // someone who signed in from that address before (one of many behind the same proxy)
+    expect((await login(app.server, 'admin', 'demo', '10.3.3.3')).status).toBe(200);
     let status = 0;
     let attempts = 0;
     while (status !== 429 && attempts < 60) {
@@ -283,7 +285,31 @@ describe('failed logins', () => {
     expect(status).toBe(429);
     expect(attempts).toBe(51); // 50 failures, then refused
     expect((await login(app.server, 'ops', 'demo', '10.3.3.3')).status).toBe(429);
+    // the guessing does not lock out those who are known to sign in from there, on either server
+    expect((await login(app.server, 'admin', 'demo', '10.3.3.3')).status).toBe(200);
+    expect((await login(second, 'admin', 'demo', '10.3.3.3')).status).toBe(200);
   }, 60_000);
+});
+
+describe('alert rules for a manager', () => {
+  it('lists only the rules that can fire in its regions, counted over its regions', async () => {
+    const insert = (id: string, rule: string, region: string) => app.db.query(
+      `INSERT INTO alerts (id, rule_id, instance, labels, region, severity, state, active_since, fired_at, summary, summary_en)
+       VALUES ($1, $2, $1, '{}', $3, 'warning', 'firing', now(), now(), 's', 's')`, [id, rule, region]);
+    await insert('mgr-1', 'store-traffic-collapse', 'east');
+    await insert('mgr-2', 'store-traffic-collapse', 'north');
+    await insert('mgr-3', 'store-traffic-collapse', 'north');
+    type Rules = { rules: Array<{ id: string; firing: number; groupBy?: string }> };
+    const ops = (await (await app.get('/api/v1/alert-rules', 'ops')).json()) as Rules;
+    const manager = (await (await app.get('/api/v1/alert-rules', 'manager-east')).json()) as Rules;
+    expect(ops.rules.find((r) => r.id === 'store-traffic-collapse')!.firing).toBe(3);
+    expect(manager.rules.find((r) => r.id === 'store-traffic-collapse')!.firing).toBe(1);
+    // nationwide rules (per channel, the whole business) have no alerts a manager may see
+    expect(ops.rules.some((r) => r.id === 'channel-cvr-drop')).toBe(true);
+    expect(manager.rules.map((r) => r.id)).not.toContain('channel-cvr-drop');
+    expect(manager.rules.every((r) => r.groupBy === 'store' || r.groupBy === 'region')).toBe(true);
+    await app.db.query(`DELETE FROM alerts WHERE id LIKE 'mgr-%'`);
+  });
 });
 
 describe('the audit log', () => {

@@ -1,13 +1,13 @@
 import { defuseMarkup, notificationLines, notificationTitle, type NotificationPayload } from '../notification.js';
 
-/** Slack's own escaping (&, < and >) after the markup is defused. */
-const slackText = (text: string) => defuseMarkup(text).replace(/&/g, '&amp;');
+/** Slack's own escaping of &, < and > (no mention or link can be formed) */
+const slackEscape = (text: string) => text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
 import { postJson } from './notifier.js';
 
 /** Slack incoming webhook: `text` (the fallback) and one mrkdwn section; Slack answers "ok". */
 export function slackBody(payload: NotificationPayload) {
-  const title = slackText(notificationTitle(payload));
-  const lines = notificationLines(payload).map((line) => `• ${slackText(line)}`);
+  const title = slackEscape(notificationTitle(payload));
+  const lines = notificationLines(payload).map((line) => `• ${slackEscape(defuseMarkup(line))}`);
   return {
     text: title,
     blocks: [{ type: 'section', text: { type: 'mrkdwn', text: [`*${title}*`, ...lines].join('\n').slice(0, 3000) } }],

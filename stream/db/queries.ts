@@ -89,7 +89,7 @@ export const MAX_SERIES_POINTS = 20_000;
 /** Groups shown at most in one answer; the rest are summed into one "other" series. */
 export const MAX_GROUPS = 1000;
 
-/** How many groups fit beside the "other" series at this many points per series (0: none). */
+/** How many groups fit beside the "other" series at this many points per series (≥ 1 up to MAX_POINTS_PER_SERIES). */
 export const groupsThatFit = (points: number) => Math.min(MAX_GROUPS, Math.floor(MAX_SERIES_POINTS / points) - 1);
 
 /**

@@ -1,0 +1,173 @@
+// Every cost a caller chooses is bounded, and the bound is answered with a clear 4xx, not a stall:
+// series × points of /api/v1/metrics over thousands of producer-chosen campaigns, rule previews,
+// silence patterns built to backtrack, and one producer trying to take the whole stream backlog.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_ACTIVE_SILENCES, silencing, type Silence } from '../alerts/silences.js';
+import { MAX_SERIES_POINTS } from '../stream/db/queries.js';
+import type { MetricsResponse } from '../stream/types.js';
+import { API_KEY, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
+
+let app: TestApp;
+const HOUR = 3_600_000;
+const now = Math.floor(Date.now() / 10_000) * 10_000;
+const CAMPAIGNS = 2000;
+const SPAN = 27 * HOUR;
+
+beforeAll(async () => {
+  app = await startTestApp('bounds', { processor: false, cfg: testConfig((cfg) => (cfg.pipeline.ingest.maxBacklogEntries = 20)) });
+  // 2000 campaigns (ids come from producers), each active in 40 buckets spread over the last 27 h
+  await app.db.query(
+    `INSERT INTO rollup_10s (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
+     SELECT to_timestamp((($1::bigint - (b * 2437 + c * 7919) % $2::bigint) / 10000) * 10), 'douyin', 'east', '', 'camp-' || c,
+            c, 0, 0, b % 3, (c % 97) * 1.25, 0
+     FROM generate_series(1, $3::int) c, generate_series(1, 40) b
+     ON CONFLICT DO NOTHING`,
+    [now - 20_000, SPAN - 30_000, CAMPAIGNS],
+  );
+  // and the same rows at the hourly level, as the sink would have written them
+  await app.db.query(
+    `INSERT INTO rollup_1h (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
+     SELECT date_bin('1 hour', bucket, 'epoch'), channel, region, store, campaign, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
+     FROM rollup_10s GROUP BY 1, 2, 3, 4, 5`,
+  );
+}, 120_000);
+afterAll(async () => app?.close());
+
+async function json<T>(path: string, who = 'ops'): Promise<{ status: number; body: T }> {
+  const response = await app.get(path, who);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+/** /healthz round trips while `work` runs: the server must stay responsive throughout */
+async function healthDuring<T>(work: Promise<T>): Promise<{ result: T; slowestMs: number }> {
+  let done = false;
+  const times: number[] = [];
+  const probe = (async () => {
+    while (!done) {
+      const started = performance.now();
+      await fetch(`${app.server.url}/healthz`);
+      times.push(performance.now() - started);
+      await sleep(20);
+    }
+  })();
+  const result = await work.finally(() => (done = true));
+  await probe;
+  return { result, slowestMs: Math.max(0, ...times) };
+}
+
+describe('GET /api/v1/metrics over thousands of campaigns', () => {
+  const from = now - SPAN;
+
+  it('at 10 s over 27 h answers the most active campaign and the rest as "other", bounded, with the server responsive', async () => {
+    const { result, slowestMs } = await healthDuring(json<MetricsResponse>(`/api/v1/metrics?from=${from}&to=${now}&step=10s&groupBy=campaign`));
+    expect(result.status).toBe(200);
+    const points = SPAN / 10_000;
+    expect(result.body.groups).toEqual({ total: CAMPAIGNS, shown: Math.floor(MAX_SERIES_POINTS / points) - 1, limit: Math.floor(MAX_SERIES_POINTS / points) - 1 });
+    expect(result.body.series).toHaveLength(result.body.groups!.shown + 1);
+    expect(result.body.series.at(-1)).toMatchObject({ key: {}, other: true });
+    expect(result.body.series.length * points).toBeLessThanOrEqual(MAX_SERIES_POINTS);
+    expect(slowestMs).toBeLessThan(1000);
+  });
+
+  it('sums every campaign exactly: the shown ones and "other" add up to the whole', async () => {
+    const { body } = await json<MetricsResponse>(`/api/v1/metrics?from=${from}&to=${now}&step=1h&groupBy=campaign&limit=50`);
+    expect(body.groups).toMatchObject({ total: CAMPAIGNS, shown: 50 });
+    const total = (field: 'exposure' | 'conversions' | 'revenue') => body.series.reduce((sum, s) => sum + s.points.reduce((a, p) => a + p[field], 0), 0);
+    const { rows } = await app.db.query(`SELECT sum(exposure)::float8 AS exposure, sum(conversions)::float8 AS conversions, sum(revenue)::float8 AS revenue FROM rollup_1h`);
+    expect(total('exposure')).toBe(rows[0].exposure);
+    expect(total('conversions')).toBe(rows[0].conversions);
+    expect(total('revenue')).toBeCloseTo(rows[0].revenue, 4);
+    // the most active first: no campaign left in "other" has more revenue than one shown
+    const revenueOf = (s: MetricsResponse['series'][number]) => s.points.reduce((a, p) => a + p.revenue, 0);
+    const shownLeast = Math.min(...body.series.filter((s) => !s.other).map(revenueOf));
+    const { rows: best } = await app.db.query(`SELECT campaign, sum(revenue)::float8 AS r FROM rollup_1h GROUP BY 1 ORDER BY 2 DESC OFFSET 50 LIMIT 1`);
+    expect(best[0].r).toBeLessThanOrEqual(shownLeast);
+  });
+
+  it('answers 400 naming the limit when the groups asked for cannot fit', async () => {
+    const tooMany = await json<{ error: string }>(`/api/v1/metrics?from=${from}&to=${now}&step=10s&groupBy=campaign&limit=5`);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error).toMatch(/^limit: 5 groups .* exceeds 20000 series × points; at most 1 /);
+    const noRoom = await json<{ error: string }>(`/api/v1/metrics?from=${now - 40 * HOUR}&to=${now}&step=10s&groupBy=campaign`);
+    expect(noRoom.status).toBe(400);
+    expect(noRoom.body.error).toBe('step: 14400 buckets of 10s in that range; at most 10000, use a larger step');
+    const notNumber = await json<{ error: string }>(`/api/v1/metrics?groupBy=campaign&limit=lots`);
+    expect(notNumber.status).toBe(400);
+    expect(notNumber.body.error).toMatch(/^limit:/);
+  });
+});
+
+describe('rule previews', () => {
+  it('refuse work beyond their bound before reading, naming it', async () => {
+    const draft = { id: 'draft', name: '草稿', nameEn: 'Draft', metric: 'exposure', groupBy: 'campaign', window: '10s', when: { above: 1e9 } };
+    const response = await fetch(`${app.server.url}/api/v1/alert-rules/preview`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token('admin')}` },
+      body: JSON.stringify({ rule: draft, from: now - 20 * HOUR, to: now }),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toMatch(/^the preview would judge more than \d+ instances × \d+ windows; at most 500000 in all/);
+    const small = await fetch(`${app.server.url}/api/v1/alert-rules/preview`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token('admin')}` },
+      body: JSON.stringify({ rule: { ...draft, window: '1h' }, from: now - 20 * HOUR, to: now }),
+    });
+    expect(small.status).toBe(200);
+  });
+});
+
+describe('silence matchers', () => {
+  const post = async (matchers: unknown[]) => fetch(`${app.server.url}/api/v1/silences`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token('oncall')}` },
+    body: JSON.stringify({ matchers, duration: '1h', comment: 'test' }),
+  });
+
+  it('match in linear time (RE2): a pattern built to backtrack cannot stall the evaluator', () => {
+    const silence: Silence = { id: 's', matchers: [{ name: 'campaign', value: '(.*.*)*x', isRegex: true, isEqual: true }], startsAt: 0, endsAt: Date.now() + HOUR, createdBy: 'x', comment: '' };
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) expect(silencing([silence], { campaign: `${'a'.repeat(5000)}${i}` }, Date.now())).toBeUndefined();
+    expect(silencing([silence], { campaign: 'aax' }, Date.now())).toBe(silence);
+    // JavaScript's backtracking RegExp would not finish this in a lifetime
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('are refused with a 400 when not RE2 (backreferences, lookaround), and their number is bounded', async () => {
+    const backreference = await post([{ name: 'campaign', value: '(a)\\1', isRegex: true }]);
+    expect(backreference.status).toBe(400);
+    expect(((await backreference.json()) as { error: string }).error).toMatch(/^matchers\.0\.value: not a valid RE2 regular expression/);
+    expect((await post([{ name: 'campaign', value: '(?=a)', isRegex: true }])).status).toBe(400);
+    expect((await post([{ name: 'campaign', value: '(.*.*)*x', isRegex: true }])).status).toBe(201);
+    await app.db.query(
+      `INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment)
+       SELECT 'bulk-' || i, '[]', now(), now() + interval '1 hour', 'test', 'bulk' FROM generate_series(1, $1::int) i`,
+      [MAX_ACTIVE_SILENCES],
+    );
+    const full = await post([{ name: 'campaign', value: 'x' }]);
+    expect(full.status).toBe(409);
+    expect(((await full.json()) as { error: string }).error).toMatch(/500 active silences/);
+  });
+});
+
+describe('the stream backlog', () => {
+  it('keeps its upper half for other producers when one floods it', async () => {
+    const created = await fetch(`${app.server.url}/api/v1/ingest-keys`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token('admin')}` },
+      body: JSON.stringify({ name: 'second producer' }),
+    });
+    const otherKey = ((await created.json()) as { key: string }).key;
+    await sleep(5_500); // every server refreshes its ingest keys within 5 s
+    let serial = 0;
+    const postAs = async (apiKey: string) => {
+      const response = await app.post([{ id: `fair-${serial++}`, type: 'click', ts: Date.now(), channel: 'app' }], { apiKey });
+      return { status: response.status, error: response.status === 202 ? '' : ((await response.json()) as { error: string }).error };
+    };
+    // the flooding producer: stopped at half the backlog (20 entries), with the reason
+    const flood: Array<{ status: number; error: string }> = [];
+    for (let i = 0; i < 15; i++) flood.push(await postAs(API_KEY));
+    expect(flood.slice(0, 10).every((r) => r.status === 202)).toBe(true);
+    expect(flood.slice(10).every((r) => r.status === 429 && /fair share/.test(r.error))).toBe(true);
+    // the other producer still gets in, up to the hard limit
+    const other: number[] = [];
+    for (let i = 0; i < 12; i++) other.push((await postAs(otherKey)).status);
+    expect(other.slice(0, 10)).toEqual(Array(10).fill(202));
+    expect(other.slice(10)).toEqual([429, 429]);
+  });
+});
