@@ -1,13 +1,15 @@
-// Fair share of the stream backlog between producers. Below half the backlog limit everyone
-// writes freely. Above it, a producer (an ingest key) that wrote more than 1.5× its fair share
+// Fair share of the stream backlog between producers. Below three quarters of the backlog limit
+// everyone writes freely. Above it, a producer (an ingest key) that wrote more than 1.5× its fair share
 // of the entries of the last 10–20 s — shared by every producer that wrote then, and by at least
 // one more that may come — is answered 429, so one flooding producer cannot take the room the
-// others need: the upper half of the backlog stays open to them. It gets back in as its share
+// others need: the last quarter of the backlog stays open to them. It gets back in as its share
 // falls. The counts are in Redis, so every server judges alike.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 const SLOT_MS = 10_000;
+/** the share of the backlog bound past which producers are held to their fair share */
+export const FAIR_SHARE_FROM = 0.75;
 /** a producer may write up to this many times its fair share before it is held back */
 const TOLERANCE = 1.5;
 
@@ -25,7 +27,7 @@ export function createIngestFairness(redis: Redis, keyPrefix: string): IngestFai
   const slotKey = (slot: number) => `${keyPrefix}ingest:written:${slot}`;
   return {
     async mayWrite(apiKey, backlog, maxBacklog) {
-      if (backlog < maxBacklog / 2) return true;
+      if (backlog < maxBacklog * FAIR_SHARE_FROM) return true;
       const slot = Math.floor(Date.now() / SLOT_MS);
       const [current, previous] = await Promise.all([redis.hgetall(slotKey(slot)), redis.hgetall(slotKey(slot - 1))]);
       const written = new Map<string, number>();

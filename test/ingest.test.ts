@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestResponse } from '../stream/types.js';
+import { FAIR_SHARE_FROM } from '../server/ingest-fairness.js';
 import { startTestApp, testConfig, type TestApp } from './harness.js';
 
 let app: TestApp;
@@ -110,12 +111,15 @@ describe('POST /api/v1/events refuses whole requests clearly', () => {
   });
 
   it('429 with Retry-After once the backlog bound is reached, then accepts again when it drains', async () => {
-    while ((await streamLength()) < app.cfg.pipeline.ingest.maxBacklogEntries) {
+    // one producer alone fills three quarters of the bound; the last quarter is kept for others
+    const soleShare = Math.ceil(app.cfg.pipeline.ingest.maxBacklogEntries * FAIR_SHARE_FROM);
+    while ((await streamLength()) < soleShare) {
       expect((await app.post([good(`fill-${await streamLength()}`)])).status).toBe(202);
     }
     const refused = await app.post([good('late-1')]);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/fair share/);
     await app.startProcessor();
     await app.drained();
     expect((await app.post([good('after-drain')])).status).toBe(202);
