@@ -18,8 +18,7 @@ export type Assessment =
  */
 export function assess(detector: Detector, minVolume: number, current: SeriesPoint, history: SeriesPoint[]): Assessment {
   if (current.value === null) return { kind: 'no-data' };
-  const volume = Math.max(current.volume, median(history.map((p) => p.volume)));
-  if (volume < minVolume) return { kind: 'quiet' };
+  if (minVolume > 0 && Math.max(current.volume, median(history.map((p) => p.volume))) < minVolume) return { kind: 'quiet' };
   const judgement = detector.judge({ ...current, value: current.value }, history);
   return judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' };
 }

@@ -1,5 +1,6 @@
-// `npm run backtest -- --input FILE.csv --detector NAME [--param key=value ...]` (CONTRACT §7):
-// the live alerts' detector code over a CSV series; one JSON line per point where it fires.
+// `npm run backtest -- --input FILE.csv --detector NAME [--param key=value ...] [--points]`
+// (CONTRACT §7): the live alerts' detector and lifecycle code over a CSV series; one JSON line per
+// alert episode, at its onset (the episode's first point) — or, with --points, per breaching point.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
@@ -7,13 +8,16 @@ import { detectorSchema } from '../config/alert-schema.js';
 import { parseDurationMs } from '../config/duration.js';
 import { detectorOf, type Detector, type SeriesPoint } from './detectors/index.js';
 import { thresholdDetector } from './detectors/threshold.js';
-import { findBreaches, medianStep } from './series.js';
+import { findBreaches, findEpisodes, medianStep, type Finding } from './series.js';
 
-export const DETECTOR_NAMES = ['below', 'above', 'drop', 'rise', 'zscore', 'ewma', 'seasonal'] as const;
-const USAGE = `usage: npm run backtest -- --input FILE.csv --detector ${DETECTOR_NAMES.join('|')} [--param key=value ...]
+export const DETECTOR_NAMES = ['below', 'above', 'drop', 'rise', 'zscore', 'ewma', 'seasonal', 'auto'] as const;
+const USAGE = `usage: npm run backtest -- --input FILE.csv --detector ${DETECTOR_NAMES.join('|')} [--param key=value ...] [--points]
   FILE.csv: header timestamp,value[,volume]; timestamps ISO-8601 or "YYYY-MM-DD HH:MM:SS" (read at --param tz, default +08:00)
+  prints one line per alert episode at its onset; --points: every breaching point instead
   params: threshold (below/above/zscore/ewma/seasonal), ratio and vs=previous|day-ago|week-ago (drop/rise),
-          lookback, alpha, days, minChange, direction=up|down|both, window (default: the series' step), minVolume`;
+          lookback, alpha, days, minChange, sensitivity=low|medium|high (auto), direction=up|down|both,
+          window (default: the series' step), minVolume, for (e.g. 5m: pending before an episode fires, default 0),
+          hysteresis (default 0.05: an episode ends when the value is that much back inside the bound)`;
 
 class InputError extends Error {}
 
@@ -43,8 +47,8 @@ export function detectorFromArgs(name: string, params: Record<string, string>): 
   if (!(DETECTOR_NAMES as readonly string[]).includes(name)) throw new InputError(`--detector ${name}: not one of ${DETECTOR_NAMES.join(', ')}`);
   const spec: Record<string, unknown> = { kind: name };
   for (const [key, text] of Object.entries(params)) {
-    if (['window', 'minVolume', 'tz'].includes(key)) continue;
-    spec[key] = ['vs', 'direction'].includes(key) ? text : numeric(key, text);
+    if (['window', 'minVolume', 'tz', 'for', 'hysteresis'].includes(key)) continue;
+    spec[key] = ['vs', 'direction', 'sensitivity'].includes(key) ? text : numeric(key, text);
   }
   const parsed = detectorSchema.safeParse(spec);
   if (!parsed.success) {
@@ -90,7 +94,7 @@ export function readSeriesCsv(text: string, offset = '+08:00'): CsvPoint[] {
 export function runBacktest(argv: string[]): { lines: string[] } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { input: { type: 'string' }, detector: { type: 'string' }, param: { type: 'string', multiple: true } } });
+    parsed = parseArgs({ args: argv, options: { input: { type: 'string' }, detector: { type: 'string' }, param: { type: 'string', multiple: true }, points: { type: 'boolean' } } });
   } catch (err) {
     throw new InputError((err as Error).message);
   }
@@ -111,12 +115,16 @@ export function runBacktest(argv: string[]): { lines: string[] } {
   if (!windowMs) throw new InputError(params.window !== undefined ? `--param window=${params.window}: not a duration like 5m` : 'the series needs at least two points');
   const minVolume = params.minVolume !== undefined ? numeric('minVolume', params.minVolume) : 0;
   const byT = new Map(points.map((p) => [p.t, p]));
-  const findings = findBreaches(detector, points, windowMs, minVolume);
-  return {
-    lines: findings.map(({ point, judgement }) =>
-      JSON.stringify({ timestamp: (byT.get(point.t) as CsvPoint).timestamp, value: point.value, score: Number(judgement.score.toFixed(6)) }),
-    ),
-  };
+  const line = ({ point, judgement }: Finding) =>
+    JSON.stringify({ timestamp: (byT.get(point.t) as CsvPoint).timestamp, value: point.value, score: Number(judgement.score.toFixed(6)) });
+  if (parsed.values.points) return { lines: findBreaches(detector, points, windowMs, minVolume).map(line) };
+  const pendingFor = params.for !== undefined ? parseDurationMs(params.for) : 0;
+  if (pendingFor === null) throw new InputError(`--param for=${params.for}: not a duration like 5m`);
+  const hysteresis = params.hysteresis !== undefined ? numeric('hysteresis', params.hysteresis) : 0.05;
+  if (hysteresis < 0 || hysteresis >= 1) throw new InputError(`--param hysteresis=${params.hysteresis}: between 0 and 1`);
+  // as the live alerts: an episode that ends before \`for\` never fired, and is no alert
+  const episodes = findEpisodes(detector, points, windowMs, { for: pendingFor, hysteresis, noData: 'ok', minVolume }).filter((e) => e.fired);
+  return { lines: episodes.map((e) => line(e.onset)) };
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''))) {

@@ -10,7 +10,7 @@ import type { SumField } from '../stream/types.js';
 import { ruleDetector, type SeriesPoint } from './detectors/index.js';
 import { ruleInstances } from './instances.js';
 import { metricPoint } from './metric-point.js';
-import { findBreaches } from './series.js';
+import { findBreaches, findEpisodes } from './series.js';
 
 export const MAX_PREVIEW_WINDOWS = 20_000;
 /** Instances × windows read (the detector's look-back included) in one preview: the work a caller chooses. */
@@ -22,7 +22,16 @@ export interface PreviewResult {
   to: string;
   windowSeconds: number;
   windows: number;
-  instances: Array<{ key: string; labels: Record<string, string>; findings: Array<{ t: string; value: number | null; score: number }> }>;
+  instances: Array<{
+    key: string;
+    labels: Record<string, string>;
+    /** every window past its bound */
+    findings: Array<{ t: string; value: number | null; score: number }>;
+    /** alert episodes as the live lifecycle makes them (for, hysteresis): when each began, fired and ended, and its peak */
+    episodes: Array<{ start: string; end: string | null; firedAt: string | null; wouldNotify: boolean; peak: { t: string; value: number | null; score: number } }>;
+  }>;
+  /** how many times the rule would have notified over the range (firing episodes) */
+  notifications: number;
 }
 
 export class PreviewError extends Error {}
@@ -95,13 +104,26 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       };
       return metricPoint(rule.metric, deriveMetrics(values, users.get(`${g}|${k}`) ?? 0, instance.storeScope), readFrom + (k + 1) * windowMs, instance.storeScope);
     });
+    const inRange = (t: number) => t > start && t <= to;
     const findings = findBreaches(detector, series, windowMs, rule.minVolume)
-      .filter((f) => f.point.t > start && f.point.t <= to)
+      .filter((f) => inRange(f.point.t))
       .map((f) => ({ t: new Date(f.point.t).toISOString(), value: f.point.value, score: f.judgement.score }));
-    return { key: instance.key, labels: instance.labels, findings };
+    // the live lifecycle over the same points: what would have paged, and for how long
+    const episodes = findEpisodes(detector, series, windowMs, rule)
+      .filter((e) => inRange(e.onset.point.t))
+      .map((e) => ({
+        start: new Date(e.onset.point.t).toISOString(),
+        end: e.open ? null : new Date(e.end.t).toISOString(),
+        firedAt: e.fired ? new Date(e.fired.point.t).toISOString() : null,
+        wouldNotify: e.fired !== null,
+        peak: { t: new Date(e.peak.point.t).toISOString(), value: e.peak.point.value, score: e.peak.judgement.score },
+      }));
+    return { key: instance.key, labels: instance.labels, findings, episodes };
   });
+  const shown = instances.filter((i) => i.findings.length || i.episodes.length);
   return {
     ruleId: rule.id, from: new Date(start).toISOString(), to: new Date(start + windows * windowMs).toISOString(),
-    windowSeconds: windowMs / 1000, windows, instances: instances.filter((i) => i.findings.length),
+    windowSeconds: windowMs / 1000, windows, instances: shown,
+    notifications: shown.reduce((a, i) => a + i.episodes.filter((e) => e.wouldNotify).length, 0),
   };
 }

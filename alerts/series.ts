@@ -1,6 +1,11 @@
-// A detector run over a whole series in time order: the backtest CLI and the rule preview.
-import { assess } from './assess.js';
+// A detector run over a whole series in time order: the backtest CLI, the rule preview and the
+// detector-quality bench. Points are judged with the live alerts' code (assess), each only from the
+// points before it; episodes follow the live lifecycle (advance), so they start, fire and end as
+// the live alert would.
+import { assess, type Assessment } from './assess.js';
 import type { Detector, Judgement, SeriesPoint } from './detectors/index.js';
+import { advance, type InstanceState } from './lifecycle.js';
+import type { AlertRule } from '../config/alert-schema.js';
 
 export interface Finding {
   point: SeriesPoint;
@@ -13,11 +18,24 @@ export function medianStep(points: SeriesPoint[]): number {
   return gaps.length ? gaps[gaps.length >> 1]! : 0;
 }
 
-/** The points where the detector sees a breach; history is looked up within half a step of each wanted time. */
-export function findBreaches(detector: Detector, points: SeriesPoint[], windowMs: number, minVolume: number): Finding[] {
+/** Every point of the series (in time order) with the detector's assessment of it. */
+export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs: number, minVolume: number): Array<{ point: SeriesPoint; assessment: Assessment }> {
   const sorted = [...points].sort((a, b) => a.t - b.t);
+  // a regular series (one point per window, no gaps, no nulls) may be judged whole, if the detector can
+  const regular = sorted.every((p, i) => p.value !== null && (i === 0 || p.t - sorted[i - 1]!.t === windowMs));
+  if (detector.judgeSeries && regular && minVolume <= 0) {
+    const judgements = detector.judgeSeries(sorted as Array<SeriesPoint & { value: number }>, windowMs);
+    return sorted.map((point, i) => {
+      const judgement = judgements[i]!;
+      return { point, assessment: judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' } };
+    });
+  }
   const tolerance = Math.max(1, Math.floor((medianStep(sorted) || windowMs) / 2));
-  const nearest = (t: number): SeriesPoint | undefined => {
+  // history is looked up within half a step of each wanted time: on a regular series its index
+  // is computed, else (or when that misses) searched
+  const step = medianStep(sorted) || windowMs;
+  const start = sorted[0]?.t ?? 0;
+  const search = (t: number): SeriesPoint | undefined => {
     let lo = 0;
     let hi = sorted.length - 1;
     while (lo < hi) {
@@ -25,17 +43,92 @@ export function findBreaches(detector: Detector, points: SeriesPoint[], windowMs
       if (sorted[mid]!.t < t) lo = mid + 1;
       else hi = mid;
     }
-    const candidates = [sorted[lo - 1], sorted[lo]].filter((p): p is SeriesPoint => p !== undefined && Math.abs(p.t - t) < tolerance);
-    return candidates.sort((a, b) => Math.abs(a.t - t) - Math.abs(b.t - t))[0];
+    const before = sorted[lo - 1];
+    const at = sorted[lo];
+    const best = !before || (at && Math.abs(at.t - t) <= Math.abs(before.t - t)) ? at : before;
+    return best && Math.abs(best.t - t) < tolerance ? best : undefined;
   };
-  const findings: Finding[] = [];
-  for (const point of sorted) {
-    const history = detector.historyTimes(point.t, windowMs).flatMap((t) => {
-      const found = nearest(t);
-      return found && found.t < point.t ? [found] : [];
-    });
-    const result = assess(detector, minVolume, point, history);
-    if (result.kind === 'judged' && result.judgement.breach) findings.push({ point, judgement: result.judgement });
+  const lookup = (t: number): SeriesPoint | undefined => {
+    const guess = sorted[Math.round((t - start) / step)];
+    return guess && Math.abs(guess.t - t) < tolerance ? guess : search(t);
+  };
+  const nearestFrom = (j: number, t: number): SeriesPoint | undefined => {
+    const before = sorted[j - 1];
+    const at = sorted[j];
+    const best = !before || (at && Math.abs(at.t - t) <= Math.abs(before.t - t)) ? at : before;
+    return best && Math.abs(best.t - t) < tolerance ? best : undefined;
+  };
+  return sorted.map((point) => {
+    const history: SeriesPoint[] = [];
+    const wanted = detector.historyTimes(point.t, windowMs);
+    if (wanted.length > 1 && wanted[0]! < wanted[1]!) {
+      // ascending (oldest first): one forward scan finds them all
+      let j = 0;
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sorted[mid]!.t < wanted[0]!) lo = mid + 1;
+        else hi = mid;
+      }
+      j = lo;
+      for (const t of wanted) {
+        while (j < sorted.length && sorted[j]!.t < t) j++;
+        const earlier = nearestFrom(j, t);
+        if (earlier && earlier.t < point.t) history.push(earlier);
+      }
+    } else {
+      for (const t of wanted) {
+        const earlier = lookup(t);
+        if (earlier && earlier.t < point.t) history.push(earlier);
+      }
+    }
+    return { point, assessment: assess(detector, minVolume, point, history) };
+  });
+}
+
+/** The points where the detector sees a breach (`--points`). */
+export function findBreaches(detector: Detector, points: SeriesPoint[], windowMs: number, minVolume: number): Finding[] {
+  return assessSeries(detector, points, windowMs, minVolume).flatMap(({ point, assessment }) =>
+    assessment.kind === 'judged' && assessment.judgement.breach ? [{ point, judgement: assessment.judgement }] : []);
+}
+
+export interface Episode {
+  /** the first breaching point: where the episode begins */
+  onset: Finding;
+  /** where it fired (after `for`); null when it ended before (cleared, never notified) */
+  fired: Finding | null;
+  /** the last point of the episode (the series' end if still active) */
+  end: SeriesPoint;
+  /** whether it was still active at the series' end */
+  open: boolean;
+  /** the point judged furthest past its bound */
+  peak: Finding;
+}
+
+export type EpisodeRule = Pick<AlertRule, 'for' | 'hysteresis' | 'noData' | 'minVolume'>;
+
+/** Alert episodes as the live lifecycle makes them: pending at the onset, firing after `for`, ending by hysteresis. */
+export function findEpisodes(detector: Detector, points: SeriesPoint[], windowMs: number, rule: EpisodeRule): Episode[] {
+  const episodes: Episode[] = [];
+  let state: InstanceState | null = null;
+  let current: Omit<Episode, 'end' | 'open'> | null = null;
+  let last: SeriesPoint | null = null;
+  for (const { point, assessment } of assessSeries(detector, points, windowMs, rule.minVolume)) {
+    const step = advance(state, assessment, rule, point.t);
+    const judged = assessment.kind === 'judged' ? { point, judgement: assessment.judgement } : null;
+    if (step.transition === 'pending' || (step.transition === 'firing' && !current)) {
+      current = { onset: judged!, fired: null, peak: judged! };
+    }
+    if (current && step.next && judged && judged.judgement.level > current.peak.judgement.level) current.peak = judged;
+    if (step.transition === 'firing' && current) current.fired = judged ?? current.onset;
+    if ((step.transition === 'resolved' || step.transition === 'cleared') && current) {
+      episodes.push({ ...current, end: last ?? point, open: false });
+      current = null;
+    }
+    state = step.next;
+    last = point;
   }
-  return findings;
+  if (current && last) episodes.push({ ...current, end: last, open: true });
+  return episodes;
 }

@@ -28,16 +28,24 @@ export const detectorSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('zscore'),
-    threshold: z.number().gt(0).default(3),
+    // defaults from NAB's labelled series (npm run bench, BENCH_ONLY=detectors): a long baseline and a
+    // high bar page far less than 3σ over 12 windows, which fired hundreds of times per series
+    threshold: z.number().gt(0).default(8),
     /** how many earlier windows make the baseline */
-    lookback: z.number().int().min(3).max(500).default(12),
+    lookback: z.number().int().min(3).max(500).default(500),
     direction: direction.default('both'),
   }),
   z.strictObject({
     kind: z.literal('ewma'),
-    threshold: z.number().gt(0).default(3),
-    alpha: z.number().gt(0).lt(1).default(0.3),
-    lookback: z.number().int().min(3).max(500).default(24),
+    threshold: z.number().gt(0).default(8),
+    alpha: z.number().gt(0).lt(1).default(0.02),
+    lookback: z.number().int().min(3).max(500).default(500),
+    direction: direction.default('both'),
+  }),
+  z.strictObject({
+    kind: z.literal('auto'),
+    /** how unusual a run of surprises must be: low pages least */
+    sensitivity: z.enum(['low', 'medium', 'high']).default('medium'),
     direction: direction.default('both'),
   }),
   z.strictObject({

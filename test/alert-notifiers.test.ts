@@ -157,15 +157,49 @@ describe('npm run backtest', () => {
   };
   const backtest = (...args: string[]) => run('npx', ['tsx', 'alerts/backtest-cli.ts', ...args], { encoding: 'utf8' });
 
-  it('prints one JSON line per point where the detector fires', async () => {
+  it('prints one JSON line per point where the detector fires (--points)', async () => {
     const rows = Array.from({ length: 30 }, (_, i) => `2026-11-01 10:${String(i).padStart(2, '0')}:00,${i === 20 ? 30 : 100 + (i % 3)}`);
     const file = csv('step.csv', `timestamp,value\n${rows.join('\n')}\n`);
-    const { stdout } = await backtest('--input', file, '--detector', 'drop', '--param', 'ratio=0.5');
+    const { stdout } = await backtest('--input', file, '--detector', 'drop', '--param', 'ratio=0.5', '--points');
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([{ timestamp: '2026-11-01 10:20:00', value: 30, score: Number((30 / 101 - 1).toFixed(6)) }]);
-    const z = await backtest('--input', file, '--detector', 'zscore', '--param', 'threshold=4', '--param', 'lookback=10');
+    const z = await backtest('--input', file, '--detector', 'zscore', '--param', 'threshold=4', '--param', 'lookback=10', '--points');
     expect(z.stdout.trim().split('\n').map((l) => JSON.parse(l).timestamp)).toEqual(['2026-11-01 10:20:00']);
   });
+
+  it('prints one line per alert episode by default: at its onset, ended by hysteresis, held back by `for`', async () => {
+    // an hour-long collapse (minutes 20–79) and a two-minute dip (minute 100)
+    const rows = Array.from({ length: 120 }, (_, i) => {
+      const t = new Date(Date.UTC(2026, 10, 1, 2, i)).toISOString().slice(0, 19).replace('T', ' ');
+      return `${t},${(i >= 20 && i < 80) || i === 100 || i === 101 ? 30 : 100 + (i % 3)}`;
+    });
+    const file = csv('episodes.csv', `timestamp,value\n${rows.join('\n')}\n`);
+    const points = await backtest('--input', file, '--detector', 'below', '--param', 'threshold=50', '--points');
+    expect(points.stdout.trim().split('\n')).toHaveLength(62);
+    const episodes = (await backtest('--input', file, '--detector', 'below', '--param', 'threshold=50')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(episodes).toEqual([
+      { timestamp: '2026-11-01 02:20:00', value: 30, score: 30 },
+      { timestamp: '2026-11-01 03:40:00', value: 30, score: 30 },
+    ]);
+    // for=5m: the two-minute dip never fires, so it is no alert
+    const held = (await backtest('--input', file, '--detector', 'below', '--param', 'threshold=50', '--param', 'for=5m')).stdout.trim().split('\n').map((l) => JSON.parse(l).timestamp);
+    expect(held).toEqual(['2026-11-01 02:20:00']);
+  });
+
+  it('auto learns a daily pattern in 22 000 points and alerts once on the spike in it (its speed is in the bench)', async () => {
+    const rows: string[] = [];
+    let state = 1;
+    for (let i = 0; i < 22_000; i++) {
+      state = (state * 48271) % 2147483647;
+      const t = new Date(Date.UTC(2026, 0, 1) + i * 300_000).toISOString().slice(0, 19).replace('T', ' ');
+      const daily = 100 + 30 * Math.sin((2 * Math.PI * (i % 288)) / 288);
+      rows.push(`${t},${(daily + (state / 2147483647) * 5 + (i === 15_000 ? 200 : 0)).toFixed(3)}`);
+    }
+    const file = csv('long.csv', `timestamp,value\n${rows.join('\n')}\n`);
+    const { stdout } = await backtest('--input', file, '--detector', 'auto');
+    const onsets = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).timestamp);
+    expect(onsets).toEqual([rows[15_000]!.split(',')[0]]);
+  }, 60_000);
 
   it('names bad input and exits 2', async () => {
     const bad = csv('bad.csv', 'timestamp,value\n2026-11-01 10:00:00,1\nyesterday,2\n');

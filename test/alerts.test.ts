@@ -261,8 +261,19 @@ describe('alerts', () => {
     const draft = { id: 'draft', name: '草稿', nameEn: 'Draft', metric: 'clicks', groupBy: 'channel', window: '1m', when: { above: 500 } };
     expect((await call('/api/v1/alert-rules/preview', { rule: draft, ...range }, 'oncall')).status).toBe(403);
     const tried = await call('/api/v1/alert-rules/preview', { rule: draft, ...range }, 'admin');
-    const triedBody = (await tried.json()) as { instances: Array<{ key: string; findings: unknown[] }> };
+    const triedBody = (await tried.json()) as {
+      notifications: number;
+      instances: Array<{ key: string; findings: Array<{ t: string }>; episodes: Array<{ start: string; end: string | null; wouldNotify: boolean }> }>;
+    };
     expect(triedBody.instances.map((i) => [i.key, i.findings.length])).toEqual([['douyin', 6], ['baidu', 1], ['jd', 4]]);
+    // episodes, not points: each begins at a breaching window, consecutive breaching minutes are one episode
+    for (const instance of triedBody.instances) {
+      const starts = instance.findings.map((f) => Date.parse(f.t)).filter((t, i, all) => i === 0 || t - all[i - 1]! > MIN);
+      expect(instance.episodes.map((e) => Date.parse(e.start))).toEqual(starts);
+      expect(instance.episodes.every((e) => e.wouldNotify)).toBe(true); // no `for`: each fires at once
+    }
+    expect(triedBody.notifications).toBe(triedBody.instances.reduce((a, i) => a + i.episodes.length, 0));
+    expect(triedBody.notifications).toBeLessThan(11);
     const bad = await call('/api/v1/alert-rules/preview', { rule: { ...draft, filter: { region: 'atlantis' } }, ...range }, 'admin');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toBe('rule.filter.region: unknown region "atlantis"');

@@ -1,4 +1,5 @@
 import type { AlertRule, DetectorSpec } from '../../config/alert-schema.js';
+import { autoDetector } from './auto.js';
 import { changeDetector } from './change.js';
 import { ewmaDetector } from './ewma.js';
 import { seasonalDetector } from './seasonal.js';
@@ -19,6 +20,8 @@ export function detectorOf(spec: DetectorSpec): Detector {
       return ewmaDetector(spec);
     case 'seasonal':
       return seasonalDetector(spec);
+    case 'auto':
+      return autoDetector(spec);
   }
 }
 

@@ -23,6 +23,11 @@ export interface Detector {
   historyTimes(t: number, windowMs: number): number[];
   /** null when there is nothing to judge by (no baseline yet, a zero baseline) */
   judge(current: SeriesPoint & { value: number }, history: SeriesPoint[]): Judgement | null;
+  /**
+   * Optional, for backtests: every point of a regular series (one point per window, in order, no
+   * gaps, no nulls) judged at once — exactly what judge() would say of each from its history.
+   */
+  judgeSeries?(points: Array<SeriesPoint & { value: number }>, windowMs: number): Array<Judgement | null>;
 }
 
 export type Direction = 'up' | 'down' | 'both';
@@ -36,7 +41,11 @@ export function directedLevel(score: number, threshold: number, direction: Direc
 export const DAY_MS = 86_400_000;
 
 /** The history's values, leaving out windows without data. */
-export const presentValues = (history: SeriesPoint[]): number[] => history.flatMap((p) => (p.value === null ? [] : [p.value]));
+export function presentValues(history: SeriesPoint[]): number[] {
+  const values: number[] = [];
+  for (const point of history) if (point.value !== null) values.push(point.value);
+  return values;
+}
 
 export function median(values: number[]): number {
   if (!values.length) return 0;

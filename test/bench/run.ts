@@ -1,7 +1,8 @@
 // npm run bench: the benchmark suite (CONTRACT §9). BENCH_SECONDS (default 60), BENCH_RATE
 // (default 30000 events/s offered), BENCH_LATENCY_RATE (default 5000 events/s background),
 // BENCH_PROCESSORS (default 2 stream processors in the consumer group), BENCH_ONLY (a comma list of
-// ingest,entries,screen,alerts,drilldown,analytics,faults; default all), BENCH_OUTAGE_SECONDS (default 60).
+// ingest,entries,screen,alerts,drilldown,analytics,faults,detectors; default all), BENCH_OUTAGE_SECONDS
+// (default 60), NAB_DIR (the labelled corpus for detectors; default ../shared/datasets/nab-dev).
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../../config/load.js';
@@ -14,6 +15,7 @@ import { benchAlerts } from './alerts.js';
 import { benchAnalytics } from './analytics.js';
 import { benchFaults } from './faults.js';
 import { benchEntryTrust } from './entries.js';
+import { benchDetectors } from './detectors.js';
 import { benchScreen, benchScreenPage } from './screen.js';
 import { printTable, saveResult, type BenchResult } from './report.js';
 
@@ -22,7 +24,7 @@ const rate = Number(process.env.BENCH_RATE || 30_000);
 const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
 const processors = Number(process.env.BENCH_PROCESSORS || 2);
 const pushIntervalMs = Number(process.env.PUSH_INTERVAL_MS || 500);
-const only = (process.env.BENCH_ONLY ?? 'ingest,entries,screen,alerts,drilldown,analytics,faults').split(',');
+const only = (process.env.BENCH_ONLY ?? 'ingest,entries,screen,alerts,drilldown,analytics,faults,detectors').split(',');
 const cfg = loadConfig();
 const runId = `bench_${Date.now().toString(36)}`;
 const stores = { ...storeSettingsFromEnv(), redisPrefix: `${runId}:`, dbSchema: runId };
@@ -52,6 +54,10 @@ try {
   if (only.includes('ingest')) {
     process.stdout.write(`ingest: ${rate} events/s offered for ${seconds} s, then latency at ${latencyRate} events/s…\n`);
     results.push(...(await benchIngest(cfg, stores, { seconds, rate, latencyRate, processors, ceilings: { streamEventsPerSec: streamEvents, copyRowsPerSec: copyRows } })));
+  }
+  if (only.includes('detectors')) {
+    process.stdout.write(`detectors: every detector's defaults over NAB's labelled series…\n`);
+    results.push(...benchDetectors());
   }
   if (only.includes('entries')) {
     process.stdout.write(`entries: trusting ingest's signed stream entries vs validating every event again…\n`);

@@ -1,0 +1,97 @@
+// NAB's standard-profile scoring, checked against numbers worked out by hand from nab/sweeper.py's
+// rules; the recommended `auto` detector on series it must handle; and the backtest's whole-series
+// fast path, which must say exactly what the live per-window judge says.
+import { describe, expect, it } from 'vitest';
+import { autoDetector } from '../alerts/detectors/auto.js';
+import { detectorOf, type Detector, type SeriesPoint } from '../alerts/detectors/index.js';
+import { normalizedScore, probationaryLength, scaledSigmoid, scoreFile } from '../alerts/quality/nab-score.js';
+import { assessSeries, findEpisodes } from '../alerts/series.js';
+import { detectorSchema } from '../config/alert-schema.js';
+
+const MINUTE = 60_000;
+const rows = (n: number) => Array.from({ length: n }, (_, i) => i * MINUTE);
+const flags = (n: number, at: number[]) => Array.from({ length: n }, (_, i) => at.includes(i));
+
+describe('NAB standard-profile scoring', () => {
+  const ts = rows(1000);
+  const window: [number, number] = [ts[400]!, ts[499]!]; // 100 rows wide
+
+  it('weights a detection by where it falls: the window\'s left edge is worth 1, its right edge almost nothing', () => {
+    expect(probationaryLength(1000)).toBe(150);
+    expect(probationaryLength(100_000)).toBe(750);
+    expect(scoreFile(ts, flags(1000, [400]), [window]).raw).toBeCloseTo(1, 10);
+    // position −1/100: 2·sigmoid(0.05) − 1 = 0.024995, over the maximum 0.986614
+    expect(scoreFile(ts, flags(1000, [499]), [window]).raw).toBeCloseTo(0.024995 / 0.986614, 5);
+    // only the earliest detection in a window counts
+    expect(scoreFile(ts, flags(1000, [450, 400, 480]), [window]).raw).toBeCloseTo(1, 10);
+  });
+
+  it('charges a false positive 0.11 far from a window, less just after one; ignores the probationary period', () => {
+    const early = scoreFile(ts, flags(1000, [200, 400]), [window]);
+    expect(early).toMatchObject({ truePositives: 1, falsePositives: 1 });
+    expect(early.raw).toBeCloseTo(1 - 0.11, 10);
+    // 21 rows past the window's end, over width − 1 = 99: 2·sigmoid(−5·0.2121) − 1 = −0.48570
+    const after = scoreFile(ts, flags(1000, [400, 520]), [window]);
+    expect(after.raw).toBeCloseTo(1 + 0.11 * -0.4857, 4);
+    expect(scaledSigmoid(3)).toBe(-1);
+    const probation = scoreFile(ts, flags(1000, [100]), [window]);
+    expect(probation).toMatchObject({ falsePositives: 0, truePositives: 0, falseNegatives: 1, raw: -1 });
+  });
+
+  it('normalises a set: never firing is 0, every window at its left edge is 100; a window inside the probation is not scored', () => {
+    const missed = scoreFile(ts, flags(1000, []), [window]);
+    const perfect = scoreFile(ts, flags(1000, [400]), [window]);
+    expect(normalizedScore([missed])).toBe(0);
+    expect(normalizedScore([perfect])).toBeCloseTo(100, 8);
+    expect(normalizedScore([scoreFile(ts, flags(1000, [200, 400]), [window])])).toBeCloseTo((100 * (0.89 + 1)) / 2, 8);
+    const inProbation = scoreFile(ts, flags(1000, []), [[ts[10]!, ts[20]!]]);
+    expect(inProbation).toMatchObject({ scoredWindows: 0, windows: 1, raw: 0 });
+    expect(normalizedScore([scoreFile(ts, flags(1000, []), [])])).toBeNull();
+  });
+});
+
+/** a daily pattern at 5-minute steps with a little deterministic noise */
+function dailySeries(days: number, alter: (i: number, value: number) => number = (_, v) => v): SeriesPoint[] {
+  let state = 7;
+  return Array.from({ length: days * 288 }, (_, i) => {
+    state = (state * 48271) % 2147483647;
+    const value = alter(i, 100 + 40 * Math.sin((2 * Math.PI * (i % 288)) / 288) + (state / 2147483647) * 4);
+    return { t: Date.UTC(2026, 0, 1) + i * 300_000, value, volume: Math.abs(value) };
+  });
+}
+
+const onsets = (detector: Detector, points: SeriesPoint[]) =>
+  findEpisodes(detector, points, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 }).map((e) => Math.round((e.onset.point.t - points[0]!.t) / 300_000));
+
+describe('the auto detector', () => {
+  const auto = () => detectorOf(detectorSchema.parse({ kind: 'auto' }));
+
+  it('stays quiet on a plain daily pattern, past its warm-up', () => {
+    expect(onsets(auto(), dailySeries(12))).toEqual([]);
+  });
+
+  it('alerts once, at once, on a level shift and on a spike', () => {
+    const shifted = dailySeries(12, (i, v) => (i >= 2500 ? v + 60 : v));
+    expect(onsets(auto(), shifted)).toEqual([2500]);
+    const spiked = dailySeries(12, (i, v) => (i === 3000 ? v + 30 : v));
+    expect(onsets(auto(), spiked)).toEqual([3000]);
+  });
+
+  it('learns the day: an afternoon that stays at its morning level is an anomaly, though no value is out of range', () => {
+    const flat = dailySeries(12, (i, v) => (i >= 2880 + 60 && i < 2880 + 140 ? 100 : v));
+    const found = onsets(auto(), flat);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found[0]).toBeGreaterThanOrEqual(2880 + 60);
+    expect(found[0]).toBeLessThan(2880 + 100);
+  });
+
+  it('judges a whole regular series exactly as the live per-window judge does', () => {
+    const series = dailySeries(10, (i, v) => (i % 997 === 0 ? v * 1.8 : v));
+    const live = autoDetector({ sensitivity: 'medium', direction: 'both' });
+    const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+    const fast = assessSeries(live, series, 300_000, 0);
+    const slow = assessSeries(withoutFastPath, series, 300_000, 0);
+    expect(fast.map((a) => a.assessment)).toEqual(slow.map((a) => a.assessment));
+    expect(fast.filter((a) => a.assessment.kind === 'judged' && a.assessment.judgement.breach).length).toBeGreaterThan(3);
+  });
+});
