@@ -33,6 +33,8 @@ export interface EvaluatorDeps {
   onAlert?: (alert: ScreenAlert) => void;
   /** after notifications were queued (the dispatcher sends them at once) */
   onNotificationsQueued?: () => void;
+  /** the wall's public address (PUBLIC_URL): notifications link to each alert's page under it */
+  publicUrl?: string;
   now?: () => number;
 }
 
@@ -181,7 +183,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
         for (const status of ['firing', 'resolved'] as const) {
           const alerts = lists[status];
           if (!alerts.length) continue;
-          const payload = notificationPayload(rule, status, alerts, cfg.pipeline.windows.utcOffset);
+          const payload = notificationPayload(rule, status, alerts, cfg.pipeline.windows.utcOffset, deps.publicUrl);
           for (const notifier of rule.notify) {
             await client.query(
               `INSERT INTO alert_notifications (rule_id, notifier, status, alert_ids, payload) VALUES ($1, $2, $3, $4, $5)`,

@@ -7,6 +7,8 @@ import type { ScreenAlert } from '../stream/types.js';
 export interface NotificationAlert extends ScreenAlert {
   /** a reminder of an alert still firing (repeatInterval) */
   repeat: boolean;
+  /** the alert's page in the on-call console (PUBLIC_URL/alerts/<id>), when PUBLIC_URL is set */
+  url?: string;
 }
 
 export interface NotificationPayload {
@@ -18,13 +20,19 @@ export interface NotificationPayload {
   alerts: NotificationAlert[];
 }
 
-export function notificationPayload(rule: AlertRule, status: 'firing' | 'resolved', alerts: NotificationAlert[], utcOffset: string): NotificationPayload {
+/** What PUBLIC_URL must look like: it goes into chat markup as it is (the alert ids are UUIDs). */
+export const PUBLIC_URL_PATTERN = /^https?:\/\/[^\s<>|()[\]"']+$/;
+
+/** The page of an alert in the on-call console, under the public address of the wall. */
+export const alertPageUrl = (publicUrl: string, alertId: string) => `${publicUrl.replace(/\/+$/, '')}/alerts/${encodeURIComponent(alertId)}`;
+
+export function notificationPayload(rule: AlertRule, status: 'firing' | 'resolved', alerts: NotificationAlert[], utcOffset: string, publicUrl?: string): NotificationPayload {
   return {
     version: 1,
     status,
     utcOffset,
     rule: { id: rule.id, name: rule.name, nameEn: rule.nameEn, severity: rule.severity, metric: rule.metric, windowSeconds: rule.window / 1000 },
-    alerts,
+    alerts: publicUrl ? alerts.map((a) => ({ ...a, url: alertPageUrl(publicUrl, a.id) })) : alerts,
   };
 }
 
@@ -65,10 +73,18 @@ export function defuseMarkup(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ').replace(/[*_`[\]<>#~|\\]/g, (c) => MARKUP[c]!);
 }
 
+/** Each alert's line (defused) with its link, as `link(url)` renders it for the target. */
+export function linkedLines(p: NotificationPayload, link: (url: string) => string): string[] {
+  return notificationLines(p).map((line, i) => {
+    const url = p.alerts[i]?.url;
+    return url ? `${defuseMarkup(line)} ${link(url)}` : defuseMarkup(line);
+  });
+}
+
 export function notificationMarkdown(p: NotificationPayload): string {
-  return [`**${notificationTitle(p)}**`, ...notificationLines(p).map((line) => `- ${defuseMarkup(line)}`)].join('\n');
+  return [`**${notificationTitle(p)}**`, ...linkedLines(p, (url) => `[处理 · Open](${url})`).map((line) => `- ${line}`)].join('\n');
 }
 
 export function notificationText(p: NotificationPayload): string {
-  return [notificationTitle(p), ...notificationLines(p).map((line) => `• ${defuseMarkup(line)}`)].join('\n');
+  return [notificationTitle(p), ...linkedLines(p, (url) => url).map((line) => `• ${line}`)].join('\n');
 }

@@ -17,6 +17,18 @@ export async function apiGet<T>(path: string): Promise<T> {
   return body as T;
 }
 
+/** POST/DELETE with an optional JSON body; same errors as apiGet. */
+export async function apiSend<T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const session = useSessionStore();
+  const headers: Record<string, string> = { authorization: `Bearer ${session.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (response.status === 401) session.logout();
+  if (!response.ok) throw new ApiError(response.status, (answer as { error?: string }).error ?? `HTTP ${response.status}`);
+  return answer as T;
+}
+
 export function getMetrics(params: Record<string, string | number | undefined>): Promise<MetricsResponse> {
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, String(value));

@@ -3,7 +3,7 @@ import type { IngestFairness } from './ingest-fairness.js';
 import { sessionRouter } from './session-routes.js';
 import type { SignOuts } from './sign-outs.js';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -145,8 +145,10 @@ export function createApp(deps: AppDeps) {
   app.use('/api', (_req, res) => void res.status(404).json({ error: 'no such API route' }));
 
   if (deps.screenDir && existsSync(join(deps.screenDir, 'index.html'))) {
-    app.use(express.static(deps.screenDir, { index: 'index.html', maxAge: '1h' }));
-    app.get('/{*path}', (_req, res) => res.sendFile(join(deps.screenDir!, 'index.html')));
+    // sendFile takes only absolute paths: the app's own routes (/alerts/<id>) are served index.html
+    const screenDir = resolve(deps.screenDir);
+    app.use(express.static(screenDir, { index: 'index.html', maxAge: '1h' }));
+    app.get('/{*path}', (_req, res) => res.sendFile(join(screenDir, 'index.html')));
   }
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -1,5 +1,6 @@
 import { createEntrySigner } from '../stream/entry-signature.js';
 import { createSignOuts } from './sign-outs.js';
+import { PUBLIC_URL_PATTERN } from '../alerts/notification.js';
 import { createIngestFairness } from './ingest-fairness.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -133,8 +134,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     pool, notifiers, log,
     onDelivery: (d) => metrics.notifications.inc({ notifier: d.notifier, result: d.ok ? 'sent' : d.detail.startsWith('skipped') ? 'skipped' : 'failed' }),
   });
+  const publicUrl = env.PUBLIC_URL?.trim() || undefined;
+  if (publicUrl && !PUBLIC_URL_PATTERN.test(publicUrl)) throw new Error(`PUBLIC_URL: "${publicUrl}" is not an http(s) address (e.g. https://wall.example.cn)`);
+  if (options.alerts !== false && !publicUrl) log.warn('PUBLIC_URL is not set: alert notifications carry no link to the alert\'s page');
   const evaluation = options.alerts === false ? null : startEvaluator({
-    cfg, redis, pool, keys, log, onAlert: publishAlert, onNotificationsQueued: () => dispatcher?.kick(),
+    cfg, redis, pool, keys, log, publicUrl, onAlert: publishAlert, onNotificationsQueued: () => dispatcher?.kick(),
     onCycle: (report) => metrics.alertCycleSeconds.observe(report.totalMs / 1000),
   });
 

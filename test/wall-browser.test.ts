@@ -10,18 +10,23 @@ import { formatCount } from '../screen/format.js';
 import { ruleSchema } from '../config/alert-schema.js';
 import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
 import { SCREENSHOT_DIR, clickMapAt, launchChromium, logIn, tileValue } from './browser/chromium.js';
+import { startHttpReceiver, type HttpReceiver } from './alert-receivers.js';
 
 let app: TestApp;
 let browser: Browser;
+let hook: HttpReceiver;
+const PUBLIC_URL = 'https://wall.example.cn';
 beforeAll(async () => {
+  hook = await startHttpReceiver();
   // one alert rule the test can trip at will: a channel spending over ¥1 000 000 in a minute
   const cfg = testConfig((c) => {
     c.alerts = {
       evaluation: { interval: 500, settle: 0, repeatInterval: 3_600_000, maxHold: 600_000 },
-      rules: [ruleSchema.parse({ id: 'spend-burst', name: '渠道花费激增', nameEn: 'Channel spend burst', metric: 'spend', groupBy: 'channel', window: '1m', when: { above: 1_000_000 }, severity: 'critical' })],
+      rules: [ruleSchema.parse({ id: 'spend-burst', name: '渠道花费激增', nameEn: 'Channel spend burst', metric: 'spend', groupBy: 'channel', window: '1m', when: { above: 1_000_000 }, severity: 'critical', notify: ['oncall-webhook'] })],
     };
   });
-  app = await startTestApp('wallbrowser', { cfg, pushIntervalMs: 250, screenDir: 'dist/screen', alerts: true });
+  const env = { ...process.env, ALERT_WEBHOOK_URL: `${hook.url}/hook`, PUBLIC_URL };
+  app = await startTestApp('wallbrowser', { cfg, pushIntervalMs: 250, screenDir: 'dist/screen', alerts: true, env });
   await postEvents(app.cfg, `${app.server.url}/api/v1/events`, API_KEY, demoHistory(app.cfg, Date.now(), seededRandom(7)));
   await app.drained(120_000);
   browser = await launchChromium();
@@ -30,6 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await app?.close();
+  await hook?.close();
 });
 
 async function newPage(width = 1920, height = 1080): Promise<Page> {
@@ -92,6 +98,65 @@ describe('the wall in Chromium', () => {
     await later.waitForFunction(() => document.querySelector('[data-test=alerts]')?.textContent?.includes('oncall 已确认'), undefined, { timeout: 3_000 });
     await later.context().close();
     await page.context().close();
+  });
+
+  it('opens the link a notification carries on a phone: sign in, land on the alert, acknowledge and silence it; the wall shows the ack', async () => {
+    expect((await post([{ type: 'spend', channel: 'email', ts: Date.now() - 11_000, value: 1_600_000 }])).status).toBe(202);
+    type Payload = { status: string; alerts: Array<{ id: string; url?: string; labels: Record<string, string> }> };
+    let alert: Payload['alerts'][number] | undefined;
+    const deadline = Date.now() + 10_000;
+    while (!alert && Date.now() < deadline) {
+      alert = hook.requests.map((r) => JSON.parse(r.body) as Payload).filter((p) => p.status === 'firing').flatMap((p) => p.alerts).find((a) => a.labels.channel === 'email');
+      if (!alert) await sleep(100);
+    }
+    expect(alert?.url).toBe(`${PUBLIC_URL}/alerts/${alert!.id}`);
+
+    // on a phone, from the link (the wall's own address in place of the public one)
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
+    const page = await phone.newPage();
+    await page.goto(`${app.server.url}${new URL(alert!.url!).pathname}`);
+    await page.fill('input[name=username]', 'oncall');
+    await page.fill('input[name=password]', 'demo');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-test=alert-summary]');
+    expect(await page.textContent('[data-test=alert-summary]')).toMatch(/渠道花费激增 · 邮件/);
+    expect(await page.textContent('[data-test=alert-state]')).toBe('告警中');
+    // readable without zooming: the page fits the phone's width
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/console-alert-390x844.png`, fullPage: true });
+    await page.click('[data-test=ack]');
+    await page.waitForSelector('[data-test=alert-acked]');
+    expect(await page.textContent('[data-test=alert-acked]')).toContain('oncall');
+
+    // the wall's ticker says who acknowledged it
+    const wall = await newPage();
+    await logIn(wall, app.server.url, 'ops');
+    await wall.waitForFunction((id) => document.querySelector(`[data-test=alerts] [data-alert="${id}"]`)?.textContent?.includes('oncall 已确认'), alert!.id, { timeout: 5_000 });
+    await wall.context().close();
+
+    // silence it until the morning: matchers from its labels
+    await page.click('[data-test=silence-morning]');
+    await page.waitForFunction(() => document.querySelector('[data-test=action-result]')?.textContent?.includes('已静默'));
+    const { silences } = (await (await app.get('/api/v1/silences', 'oncall')).json()) as { silences: Array<{ matchers: Array<{ name: string; value: string }>; endsAt: number }> };
+    const made = silences.find((x) => x.matchers.some((m) => m.name === 'channel' && m.value === 'email'))!;
+    expect(made.matchers).toEqual([{ name: 'rule', value: 'spend-burst', isRegex: false, isEqual: true }, { name: 'channel', value: 'email', isRegex: false, isEqual: true }]);
+    expect(new Date(made.endsAt).getHours()).toBe(9);
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/console-alert-1920x1080.png` });
+    await phone.close();
+
+    // ops reads it, but may not act: no buttons, and the API refuses anyway
+    const opsContext = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
+    const opsPage = await opsContext.newPage();
+    await opsPage.goto(`${app.server.url}/alerts/${alert!.id}`);
+    await opsPage.fill('input[name=username]', 'ops');
+    await opsPage.fill('input[name=password]', 'demo');
+    await opsPage.click('button[type=submit]');
+    await opsPage.waitForSelector('[data-test=read-only]');
+    expect(await opsPage.$('[data-test=ack], [data-test=silence-1h]')).toBeNull();
+    await opsContext.close();
+    const refused = await fetch(`${app.server.url}/api/v1/alerts/${alert!.id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${await app.token('ops')}` } });
+    expect(refused.status).toBe(403);
   });
 
   it('fills the attribution and segments panels when their jobs have run', async () => {

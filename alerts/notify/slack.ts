@@ -7,7 +7,10 @@ import { postJson } from './notifier.js';
 /** Slack incoming webhook: `text` (the fallback) and one mrkdwn section; Slack answers "ok". */
 export function slackBody(payload: NotificationPayload) {
   const title = slackEscape(notificationTitle(payload));
-  const lines = notificationLines(payload).map((line) => `• ${slackEscape(defuseMarkup(line))}`);
+  const lines = notificationLines(payload).map((line, i) => {
+    const url = payload.alerts[i]?.url;
+    return `• ${slackEscape(defuseMarkup(line))}${url ? ` <${url}|处理 · Open>` : ''}`;
+  });
   return {
     text: title,
     blocks: [{ type: 'section', text: { type: 'mrkdwn', text: [`*${title}*`, ...lines].join('\n').slice(0, 3000) } }],
