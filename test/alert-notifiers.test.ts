@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifierSchema, type NotifierSpec } from '../config/alert-schema.js';
-import type { NotificationPayload } from '../alerts/notification.js';
+import { PUBLIC_URL_PATTERN, notificationPayload, type NotificationPayload } from '../alerts/notification.js';
 import { buildNotifiers } from '../alerts/notify/build.js';
 import { dingtalkBody } from '../alerts/notify/dingtalk.js';
 import { feishuBody } from '../alerts/notify/feishu.js';
@@ -130,6 +130,23 @@ describe('notifiers', () => {
       expect(line).not.toMatch(/[<>*`[\]#]/);
       expect(line).toContain('＜!channel＞');
     }
+  });
+
+  it('links each alert to its page when PUBLIC_URL is set, in every chat format, and not otherwise', () => {
+    const rule = { id: 'r', name: '规则', nameEn: 'Rule', severity: 'critical', metric: 'cvr', window: 60_000 } as Parameters<typeof notificationPayload>[0];
+    const linked = notificationPayload(rule, 'firing', payload.alerts, '+08:00', 'https://wall.example.cn/');
+    const url = 'https://wall.example.cn/alerts/a1';
+    expect(linked.alerts[0]!.url).toBe(url);
+    expect(wecomBody(linked).markdown.content).toContain(`[处理 · Open](${url})`);
+    expect(dingtalkBody(linked).markdown.text).toContain(`[处理 · Open](${url})`);
+    expect(slackBody(linked).blocks[0]!.text.text).toContain(`<${url}|处理 · Open>`);
+    expect((feishuBody(linked, undefined, 0).content as { text: string }).text).toContain(url);
+    const plain = notificationPayload(rule, 'firing', payload.alerts, '+08:00');
+    expect(plain.alerts[0]!.url).toBeUndefined();
+    expect(wecomBody(plain).markdown.content).not.toContain('http');
+    expect(PUBLIC_URL_PATTERN.test('https://wall.example.cn')).toBe(true);
+    expect(PUBLIC_URL_PATTERN.test('javascript:alert(1)')).toBe(false);
+    expect(PUBLIC_URL_PATTERN.test('https://x.cn/a) [b](c')).toBe(false);
   });
 
   it('e-mail over SMTP reaches the recipients', async () => {

@@ -3,6 +3,7 @@
 // closes its path. Touches after a user's last conversion that end in the range make a path
 // without a conversion (a "null"), which the Markov model needs.
 import type { Pool } from 'pg';
+import { checkOut } from '../../stream/db/transaction.js';
 import { copyOutRows } from '../../stream/db/copy-out.js';
 import type { PathCount } from './attribution/index.js';
 
@@ -72,7 +73,7 @@ export async function pathsByDay(pool: Pool, range: { from: number; to: number }
  * User ids stay in COPY's escaped text form, which is just as good a key.
  */
 async function* touchRows(pool: Pool, from: number, to: number): AsyncGenerator<[string, string, string, string, string, string]> {
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   let finished = false;
   try {
     yield* copyOutRows(client, `SELECT user_id, (extract(epoch FROM ts) * 1000)::bigint, type, channel, count, value FROM events
@@ -81,6 +82,6 @@ async function* touchRows(pool: Pool, from: number, to: number): AsyncGenerator<
       ORDER BY user_id, ts, id`) as AsyncGenerator<[string, string, string, string, string, string]>;
     finished = true;
   } finally {
-    client.release(!finished); // a COPY abandoned half way leaves its connection unusable: close it
+    release(!finished); // a COPY abandoned half way leaves its connection unusable: close it
   }
 }
