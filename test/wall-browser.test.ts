@@ -159,6 +159,47 @@ describe('the wall in Chromium', () => {
     expect(refused.status).toBe(403);
   });
 
+  it('lists the alerts a role may see, filtered, each opening its page; oncall expires a silence there, ops may not', async () => {
+    const open = async (username: string) => {
+      const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
+      const page = await context.newPage();
+      await page.goto(`${app.server.url}/alerts`);
+      await page.fill('input[name=username]', username);
+      await page.fill('input[name=password]', 'demo');
+      await page.click('button[type=submit]');
+      await page.waitForSelector('[data-test=alerts-page]');
+      return page;
+    };
+    const ops = await open('ops');
+    await ops.waitForSelector('[data-test=alert-list] li');
+    const { alerts } = (await (await app.get('/api/v1/alerts?state=all&limit=500')).json()) as { alerts: Array<{ id: string; labels: Record<string, string> }> };
+    expect(await ops.$$eval('[data-test=alert-list] li', (items) => items.map((i) => i.getAttribute('data-alert')))).toEqual(alerts.map((a) => a.id));
+    await ops.selectOption('[data-test=filter-dimension]', 'channel=email');
+    const emailOnly = await ops.$$eval('[data-test=alert-list] li', (items) => items.map((i) => i.getAttribute('data-alert')));
+    expect(emailOnly).toEqual(alerts.filter((a) => a.labels.channel === 'email').map((a) => a.id));
+    expect(await ops.$('[data-test=silences] [data-test=expire]')).toBeNull(); // ops reads silences, may not expire them
+    expect(await ops.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await ops.screenshot({ path: `${SCREENSHOT_DIR}/console-alerts-390x844.png`, fullPage: true });
+    await ops.click(`[data-test=alert-list] li[data-alert="${emailOnly[0]}"] a`);
+    await ops.waitForSelector('[data-test=alert-summary]');
+    expect(ops.url()).toBe(`${app.server.url}/alerts/${emailOnly[0]}`);
+    await ops.context().close();
+
+    // a manager sees no nationwide (channel-level) alert, and no silences
+    const manager = await open('manager-east');
+    await manager.waitForSelector('[data-test=no-alerts]');
+    expect(await manager.$('[data-test=silences]')).toBeNull();
+    await manager.context().close();
+
+    // oncall expires the silence made from the alert page
+    const oncall = await open('oncall');
+    await oncall.waitForSelector('[data-test=silences] [data-test=expire]');
+    const before = await oncall.$$eval('[data-test=silences] li', (items) => items.length);
+    await oncall.click('[data-test=silences] [data-test=expire]');
+    await oncall.waitForFunction((n) => document.querySelectorAll('[data-test=silences] li').length === n - 1, before);
+    await oncall.context().close();
+  });
+
   it('fills the attribution and segments panels when their jobs have run', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'ops');
