@@ -73,11 +73,12 @@ export function defuseMarkup(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ').replace(/[*_`[\]<>#~|\\]/g, (c) => MARKUP[c]!);
 }
 
-/** Each alert's line (defused) with its link, as `link(url)` renders it for the target. */
-export function linkedLines(p: NotificationPayload, link: (url: string) => string): string[] {
+/** Each alert's line, defused (then `escape`d as the target needs), with its link as `link(url)` renders it. */
+export function linkedLines(p: NotificationPayload, link: (url: string) => string, escape = (text: string) => text): string[] {
   return notificationLines(p).map((line, i) => {
+    const text = escape(defuseMarkup(line));
     const url = p.alerts[i]?.url;
-    return url ? `${defuseMarkup(line)} ${link(url)}` : defuseMarkup(line);
+    return url ? `${text} ${link(url)}` : text;
   });
 }
 

@@ -30,51 +30,42 @@ export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs
       return { point, assessment: judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' } };
     });
   }
-  const tolerance = Math.max(1, Math.floor((medianStep(sorted) || windowMs) / 2));
   // history is looked up within half a step of each wanted time: on a regular series its index
   // is computed, else (or when that misses) searched
   const step = medianStep(sorted) || windowMs;
+  const tolerance = Math.max(1, Math.floor(step / 2));
   const start = sorted[0]?.t ?? 0;
-  const search = (t: number): SeriesPoint | undefined => {
+  /** the index of the first point at or after t */
+  const lowerBound = (t: number): number => {
     let lo = 0;
-    let hi = sorted.length - 1;
+    let hi = sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (sorted[mid]!.t < t) lo = mid + 1;
       else hi = mid;
     }
-    const before = sorted[lo - 1];
-    const at = sorted[lo];
+    return lo;
+  };
+  /** the nearer of the points either side of index j (the first at or after t), if within tolerance of t */
+  const nearestAround = (j: number, t: number): SeriesPoint | undefined => {
+    const before = sorted[j - 1];
+    const at = sorted[j];
     const best = !before || (at && Math.abs(at.t - t) <= Math.abs(before.t - t)) ? at : before;
     return best && Math.abs(best.t - t) < tolerance ? best : undefined;
   };
   const lookup = (t: number): SeriesPoint | undefined => {
     const guess = sorted[Math.round((t - start) / step)];
-    return guess && Math.abs(guess.t - t) < tolerance ? guess : search(t);
-  };
-  const nearestFrom = (j: number, t: number): SeriesPoint | undefined => {
-    const before = sorted[j - 1];
-    const at = sorted[j];
-    const best = !before || (at && Math.abs(at.t - t) <= Math.abs(before.t - t)) ? at : before;
-    return best && Math.abs(best.t - t) < tolerance ? best : undefined;
+    return guess && Math.abs(guess.t - t) < tolerance ? guess : nearestAround(lowerBound(t), t);
   };
   return sorted.map((point) => {
     const history: SeriesPoint[] = [];
     const wanted = detector.historyTimes(point.t, windowMs);
     if (wanted.length > 1 && wanted[0]! < wanted[1]!) {
       // ascending (oldest first): one forward scan finds them all
-      let j = 0;
-      let lo = 0;
-      let hi = sorted.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (sorted[mid]!.t < wanted[0]!) lo = mid + 1;
-        else hi = mid;
-      }
-      j = lo;
+      let j = lowerBound(wanted[0]!);
       for (const t of wanted) {
         while (j < sorted.length && sorted[j]!.t < t) j++;
-        const earlier = nearestFrom(j, t);
+        const earlier = nearestAround(j, t);
         if (earlier && earlier.t < point.t) history.push(earlier);
       }
     } else {

@@ -32,7 +32,11 @@ const COMPILED_KEPT = 5000;
 function regexOf(pattern: string): RE2JS | null {
   let regex = compiled.get(pattern);
   if (regex === undefined) {
-    regex = regexError(pattern) === null ? RE2JS.compile(pattern) : null;
+    try {
+      regex = RE2JS.compile(pattern);
+    } catch {
+      regex = null;
+    }
     if (compiled.size >= COMPILED_KEPT) compiled.clear();
     compiled.set(pattern, regex);
   }

@@ -8,17 +8,13 @@ export class ApiError extends Error {
   }
 }
 
-export async function apiGet<T>(path: string): Promise<T> {
-  const session = useSessionStore();
-  const response = await fetch(path, { headers: { authorization: `Bearer ${session.token}` } });
-  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (response.status === 401) session.logout();
-  if (!response.ok) throw new ApiError(response.status, (body as { error?: string }).error ?? `HTTP ${response.status}`);
-  return body as T;
-}
+export const apiGet = <T>(path: string): Promise<T> => request<T>('GET', path);
 
 /** POST/DELETE with an optional JSON body; same errors as apiGet. */
-export async function apiSend<T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export const apiSend = <T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => request<T>(method, path, body);
+
+/** A call with the session's token: the answer's JSON, or an ApiError with its message; a 401 signs the display out. */
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const session = useSessionStore();
   const headers: Record<string, string> = { authorization: `Bearer ${session.token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';

@@ -36,6 +36,10 @@ export const change = (now: number | null, before: number | null | undefined): n
 export const formatClock = (date: Date, locale: Locale): string =>
   date.toLocaleTimeString(locale === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false });
 
+/** Date and time of an instant (ISO text or epoch ms); '—' for none. */
+export const formatDateTime = (at: string | number | null, locale: Locale): string =>
+  at === null ? '—' : new Date(at).toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-GB', { hour12: false });
+
 function trim(value: number, digits: number): string {
   const text = value.toFixed(digits);
   return text.includes('.') ? text.replace(/\.?0+$/, '') : text;

@@ -58,7 +58,7 @@ export interface AppDeps {
   /** replaces phone and e-mail userIds by their keyed hash at ingest */
   pseudonymize: (userId: string) => string;
   signer: EntrySigner;
-  /** reads a caller shapes (metrics, rule previews, audit and attribution ranges): statements stopped after QUERY_TIMEOUT_MS */
+  /** reads a caller shapes (metrics, rule previews): statements stopped after QUERY_TIMEOUT_MS */
   readPool: Pool;
   /** Express "trust proxy" (TRUST_PROXY): which proxies' X-Forwarded-For gives the client IP; default none */
   trustProxy?: string;

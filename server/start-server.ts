@@ -77,6 +77,11 @@ export const QUERY_TIMEOUT_MS = 10_000;
 /** Migrates, then serves the API (and the screen) on one port. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { cfg, stores, log } = options;
+  const env = options.env ?? process.env;
+  // checked before anything is opened: a bad address stops the start with nothing to clean up
+  const publicUrl = env.PUBLIC_URL?.trim() || undefined;
+  if (publicUrl && !PUBLIC_URL_PATTERN.test(publicUrl)) throw new Error(`PUBLIC_URL: "${publicUrl}" is not an http(s) address (e.g. https://wall.example.cn)`);
+  if (options.alerts !== false && !publicUrl) log.warn('PUBLIC_URL is not set: alert notifications carry no link to the alert\'s page');
   const redis = createRedis(stores.redisUrl, 'server');
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   defineReconcileScript(redis);
@@ -107,7 +112,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       metrics.jobSeconds.observe({ job: run.job }, ms / 1000);
     },
   });
-  const env = options.env ?? process.env;
   const app = createApp({
     cfg, redis, pool, readPool, keys, auth, storage, ingestKeys, metrics, signOuts, fairness: createIngestFairness(redis, keys.prefix), disconnectUser: (username) => screen?.disconnectUser(username), log, screenDir: options.screenDir, publishAlert, jobs: analytics,
     loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), signer: createEntrySigner(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
@@ -134,9 +138,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     pool, notifiers, log,
     onDelivery: (d) => metrics.notifications.inc({ notifier: d.notifier, result: d.ok ? 'sent' : d.detail.startsWith('skipped') ? 'skipped' : 'failed' }),
   });
-  const publicUrl = env.PUBLIC_URL?.trim() || undefined;
-  if (publicUrl && !PUBLIC_URL_PATTERN.test(publicUrl)) throw new Error(`PUBLIC_URL: "${publicUrl}" is not an http(s) address (e.g. https://wall.example.cn)`);
-  if (options.alerts !== false && !publicUrl) log.warn('PUBLIC_URL is not set: alert notifications carry no link to the alert\'s page');
   const evaluation = options.alerts === false ? null : startEvaluator({
     cfg, redis, pool, keys, log, publicUrl, onAlert: publishAlert, onNotificationsQueued: () => dispatcher?.kick(),
     onCycle: (report) => metrics.alertCycleSeconds.observe(report.totalMs / 1000),

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
 import { hotDelta, rollupRows } from './aggregate.js';
 import { redactPersonal } from './pseudonymize.js';
 import { isRefusedData, writeAroundRefusals, writeBatch, type SinkOptions, type SinkResult } from './db/sink.js';
-import { dropRepeatedIds, parseEntries, type RawEntry } from './entries.js';
+import { dropRepeatedIds, parseEntries, type DeadLetter, type RawEntry } from './entries.js';
 import type { EntrySigner } from './entry-signature.js';
 import { createEventValidator } from './event-validate.js';
 import { applyEntryArgs } from './hot-write.js';
@@ -34,6 +34,12 @@ export interface ProcessorDeps {
 const DEAD_LETTER_MAXLEN = 100_000;
 /** Hot applies of one entry that may fail before it is dead-lettered (its events are in the database already). */
 export const MAX_APPLY_ATTEMPTS = 3;
+/** Queues one dead letter (personal data in its payload masked) on a pipeline or MULTI. */
+function addDeadLetter(commands: ChainableCommander, keys: RedisKeys, dead: DeadLetter): void {
+  commands.xadd(keys.deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*',
+    'entry', dead.entryId, 'index', dead.index === null ? '' : String(dead.index), 'reason', dead.reason, 'payload', redactPersonal(dead.payload));
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates the consumer group (from the start of the stream, so nothing written earlier is skipped). */
@@ -149,10 +155,7 @@ export class StreamProcessor {
     const hotRetention = cfg.pipeline.windows.hotRetention;
     const oldestKept = Date.now() - hotRetention;
     const pipeline = redis.pipeline();
-    for (const dead of parsed.deadLetters) {
-      pipeline.xadd(keys.deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*',
-        'entry', dead.entryId, 'index', dead.index === null ? '' : String(dead.index), 'reason', dead.reason, 'payload', redactPersonal(dead.payload));
-    }
+    for (const dead of parsed.deadLetters) addDeadLetter(pipeline, keys, dead);
     for (const [entryId, events] of countedByEntry) {
       const delta = hotDelta(rollupRows(events, this.moneyScale), oldestKept);
       pipeline.applyEntry(keys.stream, keys.dirty, ...applyEntryArgs(keys, entryId, delta, hotRetention));
@@ -194,8 +197,10 @@ export class StreamProcessor {
     if (giveUp.length) {
       const multi = redis.multi();
       for (const { entryId, err } of giveUp) {
-        multi.xadd(keys.deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*', 'entry', entryId, 'index', '',
-          'reason', `hot buckets refused it ${MAX_APPLY_ATTEMPTS} times (${err.message}); its events are stored, reconciliation restores the hot buckets`, 'payload', '');
+        addDeadLetter(multi, keys, {
+          entryId, index: null, payload: '',
+          reason: `hot buckets refused it ${MAX_APPLY_ATTEMPTS} times (${err.message}); its events are stored, reconciliation restores the hot buckets`,
+        });
         multi.xack(keys.stream, keys.group, entryId);
         multi.xdel(keys.stream, entryId);
         this.applyFailures.delete(entryId);

@@ -3,19 +3,19 @@ import type { Pool, PoolClient } from 'pg';
 /**
  * A client checked out of the pool, with an `error` listener while it is out: pg-pool listens only
  * to idle clients, so a connection that dies between two queries of a checked-out client (the
- * database restarting) would otherwise be an uncaught exception. `lost()` says whether it died.
+ * database restarting) would otherwise be an uncaught exception. A client that died, or that the
+ * caller asks to destroy, is not handed out again.
  */
-export async function checkOut(pool: Pool): Promise<{ client: PoolClient; lost: () => Error | null; release: (destroy?: boolean) => void }> {
+export async function checkOut(pool: Pool): Promise<{ client: PoolClient; release: (destroy?: boolean) => void }> {
   const client = await pool.connect();
-  let died: Error | null = null;
+  let died: Error | undefined;
   const onError = (err: Error) => void (died = err);
   client.on('error', onError);
   return {
     client,
-    lost: () => died,
     release(destroy = false) {
       client.removeListener('error', onError);
-      client.release(destroy || died !== null ? (died ?? true) : undefined);
+      client.release(died ?? (destroy || undefined));
     },
   };
 }
