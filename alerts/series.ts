@@ -18,16 +18,48 @@ export function medianStep(points: SeriesPoint[]): number {
   return gaps.length ? gaps[gaps.length >> 1]! : 0;
 }
 
+/**
+ * Which windows of a regular series assess() calls quiet: below minVolume, now and in the median
+ * of its history's volumes — when that history is the K windows just before (kept sorted as it
+ * slides); null for any other history.
+ */
+function quietWindows(detector: Detector, sorted: SeriesPoint[], windowMs: number, minVolume: number): boolean[] | null {
+  if (minVolume <= 0 || !sorted.length) return sorted.map(() => false);
+  const wanted = detector.historyTimes(sorted[0]!.t, windowMs).map((t) => (sorted[0]!.t - t) / windowMs);
+  const k = wanted.length;
+  if (!(k > 0 && wanted.every((back, i) => back === k - i))) return null;
+  const window: number[] = [];
+  const insertAt = (v: number) => {
+    let lo = 0;
+    let hi = window.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (window[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return sorted.map((point, i) => {
+    if (i > 0) window.splice(insertAt(sorted[i - 1]!.volume), 0, sorted[i - 1]!.volume);
+    if (i - k - 1 >= 0) window.splice(insertAt(sorted[i - k - 1]!.volume), 1);
+    const mid = window.length >> 1;
+    const historyMedian = !window.length ? 0 : window.length % 2 ? window[mid]! : (window[mid - 1]! + window[mid]!) / 2;
+    return Math.max(point.volume, historyMedian) < minVolume;
+  });
+}
+
 /** Every point of the series (in time order) with the detector's assessment of it. */
 export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs: number, minVolume: number): Array<{ point: SeriesPoint; assessment: Assessment }> {
   const sorted = [...points].sort((a, b) => a.t - b.t);
-  // a regular series (one point per window, no gaps, no nulls) may be judged whole, if the detector can
-  const regular = sorted.every((p, i) => p.value !== null && (i === 0 || p.t - sorted[i - 1]!.t === windowMs));
-  if (detector.judgeSeries && regular && minVolume <= 0) {
-    const judgements = detector.judgeSeries(sorted as Array<SeriesPoint & { value: number }>, windowMs);
+  // a regular series (one point per window, no gaps) may be judged whole, if the detector can
+  const regular = sorted.every((p, i) => i === 0 || p.t - sorted[i - 1]!.t === windowMs);
+  const quiet = detector.judgeSeries && regular ? quietWindows(detector, sorted, windowMs, minVolume) : null;
+  if (detector.judgeSeries && quiet) {
+    const judgements = detector.judgeSeries(sorted, windowMs);
     return sorted.map((point, i) => {
       const judgement = judgements[i]!;
-      return { point, assessment: judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' } };
+      const assessment: Assessment = point.value === null ? { kind: 'no-data' } : quiet[i] ? { kind: 'quiet' } : judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' };
+      return { point, assessment };
     });
   }
   // history is looked up within half a step of each wanted time: on a regular series its index

@@ -94,4 +94,24 @@ describe('the auto detector', () => {
     expect(fast.map((a) => a.assessment)).toEqual(slow.map((a) => a.assessment));
     expect(fast.filter((a) => a.assessment.kind === 'judged' && a.assessment.judgement.breach).length).toBeGreaterThan(3);
   });
+
+  it('judges windows without data and quiet windows as the live judge does, also on a whole series', () => {
+    // a ratio's nights: no value every 37th window, little volume for a stretch each day, a gap of a day
+    const series = dailySeries(10, (i, v) => (i % 991 === 0 ? v * 2 : v)).map((p, i) => ({
+      ...p,
+      value: i % 37 === 0 || (i >= 1500 && i < 1788) ? null : p.value,
+      volume: i % 288 < 144 ? 5 : p.volume,
+    }));
+    const live = autoDetector({ sensitivity: 'medium', direction: 'both' });
+    const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+    for (const minVolume of [0, 50]) {
+      const fast = assessSeries(live, series, 300_000, minVolume);
+      const slow = assessSeries(withoutFastPath, series, 300_000, minVolume);
+      expect(fast.map((a) => a.assessment)).toEqual(slow.map((a) => a.assessment));
+      const kinds = new Set(fast.map((a) => a.assessment.kind));
+      expect([...kinds].sort()).toEqual(minVolume ? ['judged', 'no-data', 'quiet'] : ['judged', 'no-data', 'unjudged']);
+      if (minVolume) expect(fast.filter((a) => a.assessment.kind === 'quiet').length).toBeGreaterThan(1000);
+      expect(fast.filter((a) => a.assessment.kind === 'judged' && a.assessment.judgement.breach).length).toBeGreaterThan(2);
+    }
+  });
 });

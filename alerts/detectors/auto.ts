@@ -49,12 +49,14 @@ interface Surprise {
   prediction: number;
 }
 
+/** A prediction of window i: its predicted value, or NaN when it cannot be made. */
+type Predict = (i: number) => number;
+
 /**
  * How unusual the mean error of the last RECENT windows is against the errors of the STRETCH
- * windows before them, for one way of predicting (`predict(i)`: window i's prediction, NaN when
- * it cannot be made).
+ * windows before them, for one way of predicting.
  */
-function surpriseOf(values: Float64Array, from: number, to: number, predict: (i: number) => number): Surprise | null {
+function surpriseOf(values: Float64Array, from: number, to: number, predict: Predict): Surprise | null {
   const n = to;
   const pastEnd = n - RECENT;
   let sum = 0;
@@ -90,30 +92,39 @@ let times = new Float64Array(REACH + 1);
 const spanFor = (windowMs: number) => Math.min(REACH, Math.max(STRETCH + RECENT + PREDICT, Math.ceil(WEEK_MS / windowMs) + STRETCH + RECENT));
 
 /**
- * Judges the last of values/times[from, to) (the current window) from the ones before it, which
- * are the windows of its history that hold data, oldest first.
+ * What a judgement needs besides the values: each window's local prediction and its value one
+ * season earlier. The live judge makes them on the spot; a whole-series run reads them from
+ * arrays made once (the same arithmetic, so the same judgements).
  */
-function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: number, threshold: number, direction: Direction): Judgement | null {
+interface Predictions {
+  local(from: number): Predict;
+  seasonal(periodMs: number, step: number, from: number): Predict;
+}
+
+/** Predictions made on the spot, from values/times alone. */
+function onTheSpot(vals: Float64Array, ts: Float64Array): Predictions {
+  return {
+    local: (from) => (i) => (i >= from + PREDICT ? localPrediction(vals, i - PREDICT) : NaN),
+    seasonal: (periodMs, step, from) => {
+      const lag = Math.round(periodMs / step);
+      return (i) => {
+        const j = i - lag;
+        return j >= from && Math.abs(ts[j]! - (ts[i]! - periodMs)) < step / 2 ? vals[j]! : NaN;
+      };
+    },
+  };
+}
+
+/**
+ * Judges the last of values/times[from, to) (the current window) from the ones before it, which
+ * are the windows of its history that hold data, oldest first; lo/hi are the range of those before it.
+ */
+function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: number, lo: number, hi: number, predictions: Predictions, threshold: number, direction: Direction): Judgement | null {
   const n = to - from;
   if (n - 1 < PREDICT + RECENT + 30) return null;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = from; i < to - 1; i++) {
-    const v = vals[i]!;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
   const current = vals[to - 1]!;
   const step = (ts[to - 1]! - ts[from]!) / (n - 1);
-  // the value one season earlier, when the history holds the window at that time
-  const seasonal = (periodMs: number) => {
-    const lag = Math.round(periodMs / step);
-    return (i: number) => {
-      const j = i - lag;
-      return j >= from && Math.abs(ts[j]! - (ts[i]! - periodMs)) < step / 2 ? vals[j]! : NaN;
-    };
-  };
-  const ways = [(i: number) => (i >= from + PREDICT ? localPrediction(vals, i - PREDICT) : NaN), seasonal(DAY_MS), seasonal(WEEK_MS)];
+  const ways = [predictions.local(from), predictions.seasonal(DAY_MS, step, from), predictions.seasonal(WEEK_MS, step, from)];
   let best: Surprise | null = null;
   for (const predict of ways) {
     const surprise = surpriseOf(vals, from, to, predict);
@@ -129,6 +140,55 @@ function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: numbe
   if ((direction === 'up' && signed < 0) || (direction === 'down' && signed > 0)) score = 0;
   const level = score / threshold;
   return { score, level, breach: level >= 1, baseline: best.prediction };
+}
+
+/**
+ * Predictions of a whole series made once: the local median of every window and, for each season,
+ * the value one regular lag earlier with how far its time is from exactly one season earlier.
+ * A judgement whose average step gives another lag (gaps in its history) makes that season's
+ * predictions on the spot.
+ */
+function madeOnce(vals: Float64Array, ts: Float64Array, windowMs: number): Predictions {
+  const spot = onTheSpot(vals, ts);
+  const local = new Float64Array(vals.length).fill(NaN);
+  for (let i = PREDICT; i < vals.length; i++) local[i] = localPrediction(vals, i - PREDICT);
+  const seasons = new Map<number, { lag: number; offset: Float64Array }>();
+  for (const periodMs of [DAY_MS, WEEK_MS]) {
+    const lag = Math.round(periodMs / windowMs);
+    const offset = new Float64Array(vals.length).fill(Infinity);
+    for (let i = lag; i < vals.length; i++) offset[i] = Math.abs(ts[i - lag]! - (ts[i]! - periodMs));
+    seasons.set(periodMs, { lag, offset });
+  }
+  return {
+    local: (from) => (i) => (i >= from + PREDICT ? local[i]! : NaN),
+    seasonal: (periodMs, step, from) => {
+      const season = seasons.get(periodMs)!;
+      if (Math.round(periodMs / step) !== season.lag) return spot.seasonal(periodMs, step, from);
+      const { lag, offset } = season;
+      return (i) => (i - lag >= from && offset[i]! < step / 2 ? vals[i - lag]! : NaN);
+    },
+  };
+}
+
+/** The range of values[from, to) as both ends move forward: monotonic queues of indexes. */
+function slidingRange(vals: Float64Array) {
+  const highs: number[] = [];
+  const lows: number[] = [];
+  let hHead = 0;
+  let lHead = 0;
+  let added = 0;
+  return (from: number, to: number): { lo: number; hi: number } => {
+    for (; added < to; added++) {
+      const v = vals[added]!;
+      while (highs.length > hHead && vals[highs[highs.length - 1]!]! <= v) highs.pop();
+      highs.push(added);
+      while (lows.length > lHead && vals[lows[lows.length - 1]!]! >= v) lows.pop();
+      lows.push(added);
+    }
+    while (hHead < highs.length && highs[hHead]! < from) hHead++;
+    while (lHead < lows.length && lows[lHead]! < from) lHead++;
+    return hHead < highs.length ? { lo: vals[lows[lHead]!]!, hi: vals[highs[hHead]!]! } : { lo: Infinity, hi: -Infinity };
+  };
 }
 
 export function autoDetector(spec: { sensitivity: Sensitivity; direction: Direction }): Detector {
@@ -147,20 +207,35 @@ export function autoDetector(spec: { sensitivity: Sensitivity; direction: Direct
         times = new Float64Array(history.length + 1);
       }
       let n = 0;
+      let lo = Infinity;
+      let hi = -Infinity;
       for (const point of history as SeriesPoint[]) {
         if (point.value === null) continue;
         values[n] = point.value;
         times[n++] = point.t;
+        if (point.value < lo) lo = point.value;
+        if (point.value > hi) hi = point.value;
       }
       values[n] = current.value;
       times[n++] = current.t;
-      return judgeLast(values, times, 0, n, threshold, spec.direction);
+      return judgeLast(values, times, 0, n, lo, hi, onTheSpot(values, times), threshold, spec.direction);
     },
     judgeSeries(points, windowMs) {
-      const vals = Float64Array.from(points, (p) => p.value);
-      const ts = Float64Array.from(points, (p) => p.t);
-      const span = spanFor(windowMs);
-      return points.map((_, i) => judgeLast(vals, ts, Math.max(0, i - span), i + 1, threshold, spec.direction));
+      // the windows with data, as the live judge's history holds them
+      const present = points.flatMap((p, i) => (p.value === null ? [] : [i]));
+      const vals = Float64Array.from(present, (i) => points[i]!.value!);
+      const ts = Float64Array.from(present, (i) => points[i]!.t);
+      const predictions = madeOnce(vals, ts, windowMs);
+      const range = slidingRange(vals);
+      const reach = spanFor(windowMs) * windowMs;
+      const judgements = new Array<Judgement | null>(points.length).fill(null);
+      let from = 0;
+      for (let k = 0; k < present.length; k++) {
+        while (ts[from]! < ts[k]! - reach) from++;
+        const { lo, hi } = range(from, k);
+        judgements[present[k]!] = judgeLast(vals, ts, from, k + 1, lo, hi, predictions, threshold, spec.direction);
+      }
+      return judgements;
     },
   };
 }

@@ -24,10 +24,11 @@ export interface Detector {
   /** null when there is nothing to judge by (no baseline yet, a zero baseline) */
   judge(current: SeriesPoint & { value: number }, history: SeriesPoint[]): Judgement | null;
   /**
-   * Optional, for backtests: every point of a regular series (one point per window, in order, no
-   * gaps, no nulls) judged at once — exactly what judge() would say of each from its history.
+   * Optional, for backtests and previews: every point of a regular series (one point per window,
+   * in order, no gaps; values may be null) judged at once — exactly what judge() would say of each
+   * from its history (null for a point without a value).
    */
-  judgeSeries?(points: Array<SeriesPoint & { value: number }>, windowMs: number): Array<Judgement | null>;
+  judgeSeries?(points: SeriesPoint[], windowMs: number): Array<Judgement | null>;
 }
 
 export type Direction = 'up' | 'down' | 'both';
