@@ -10,9 +10,16 @@ import type { SumField } from '../stream/types.js';
 import { ruleDetector, type SeriesPoint } from './detectors/index.js';
 import { ruleInstances } from './instances.js';
 import { metricPoint } from './metric-point.js';
-import { findBreaches, findEpisodes } from './series.js';
+import { setImmediate as yieldToOthers } from 'node:timers/promises';
+import { assessSeries, episodesOf } from './series.js';
+import type { Assessment } from './assess.js';
 
-export const MAX_PREVIEW_WINDOWS = 20_000;
+/** 30 days of one-minute windows fit */
+export const MAX_PREVIEW_WINDOWS = 50_000;
+/** points per drawn series: enough for a chart's width, each bucket keeping its lowest and highest */
+export const MAX_DRAWN_POINTS = 1_200;
+/** series drawn in one answer, at most (the instances with episodes first) */
+export const MAX_DRAWN_SERIES = 20;
 /** Instances × windows read (the detector's look-back included) in one preview: the work a caller chooses. */
 export const MAX_PREVIEW_POINTS = 500_000;
 
@@ -22,6 +29,8 @@ export interface PreviewResult {
   to: string;
   windowSeconds: number;
   windows: number;
+  /** where the windows the detector read begin: its look-back before `from` (windows without data count as zeros) */
+  historyFrom: string;
   instances: Array<{
     key: string;
     labels: Record<string, string>;
@@ -29,12 +38,52 @@ export interface PreviewResult {
     findings: Array<{ t: string; value: number | null; score: number }>;
     /** alert episodes as the live lifecycle makes them (for, hysteresis): when each began, fired and ended, and its peak */
     episodes: Array<{ start: string; end: string | null; firedAt: string | null; wouldNotify: boolean; peak: { t: string; value: number | null; score: number } }>;
+    /** with `series`: the instance's windows over the range as [end time ms, value, baseline] (thinned to MAX_DRAWN_POINTS) */
+    series?: Array<[number, number | null, number | null]>;
   }>;
+  /** a threshold rule's bound, drawn as a line */
+  bound?: { below: number } | { above: number };
   /** how many times the rule would have notified over the range (firing episodes) */
   notifications: number;
 }
 
 export class PreviewError extends Error {}
+
+export interface PreviewOptions {
+  /** only this instance (its groupBy value; '' for a rule without groupBy) */
+  instance?: string;
+  /** answer each shown instance's series too, for drawing */
+  series?: boolean;
+  /** windows laid back from the range's end (as the live evaluation sees the latest one), not from multiples of the window */
+  alignToEnd?: boolean;
+  now?: number;
+}
+
+type Assessed = Array<{ point: SeriesPoint; assessment: Assessment }>;
+
+/** A series for a chart: all of it when short, else each bucket's lowest and highest window in time order. */
+export function drawnSeries(assessed: Assessed, maxPoints = MAX_DRAWN_POINTS): Array<[number, number | null, number | null]> {
+  const row = ({ point, assessment }: Assessed[number]): [number, number | null, number | null] =>
+    [point.t, point.value, assessment.kind === 'judged' ? (assessment.judgement.baseline ?? null) : null];
+  if (assessed.length <= maxPoints) return assessed.map(row);
+  const buckets = maxPoints >> 1;
+  const drawn: Array<[number, number | null, number | null]> = [];
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.floor((b * assessed.length) / buckets);
+    const to = Math.floor(((b + 1) * assessed.length) / buckets);
+    let lo = -1;
+    let hi = -1;
+    for (let i = from; i < to; i++) {
+      const v = assessed[i]!.point.value;
+      if (v === null) continue;
+      if (lo < 0 || v < assessed[lo]!.point.value!) lo = i;
+      if (hi < 0 || v > assessed[hi]!.point.value!) hi = i;
+    }
+    if (lo < 0) drawn.push(row(assessed[from]!));
+    else for (const i of lo === hi ? [lo] : [Math.min(lo, hi), Math.max(lo, hi)]) drawn.push(row(assessed[i]!));
+  }
+  return drawn;
+}
 
 /** Campaigns with data in [from, to) under the rule's filter, counted up to `cap`. */
 async function countCampaigns(pool: Pool, rule: AlertRule, range: unknown[], cap: number): Promise<number> {
@@ -48,28 +97,35 @@ async function countCampaigns(pool: Pool, rule: AlertRule, range: unknown[], cap
   return rows[0]!.n;
 }
 
-export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, from: number, requestedTo: number, now = Date.now()): Promise<PreviewResult> {
+export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, from: number, requestedTo: number, options: PreviewOptions = {}): Promise<PreviewResult> {
+  const now = options.now ?? Date.now();
+  const only = options.instance;
+  if (only !== undefined && rule.groupBy !== 'campaign' && !ruleInstances(rule, cfg, []).some((i) => i.key === only)) {
+    throw new PreviewError(`instance: the rule has no instance "${only}"`);
+  }
+  // one instance: only its part of the business is read
+  const filter = only !== undefined && rule.groupBy ? { ...rule.filter, [rule.groupBy]: only } : (rule.filter ?? {});
   const windowMs = rule.window;
   // only whole windows that have settled, as the live evaluation sees them
   const to = Math.min(requestedTo, Math.floor((now - cfg.alerts.evaluation.settle) / 10_000) * 10_000);
   if (to <= from) throw new PreviewError('from: the range holds no settled window yet');
-  const start = Math.floor(from / windowMs) * windowMs;
+  const start = options.alignToEnd ? to - Math.max(1, Math.floor((to - from) / windowMs)) * windowMs : Math.floor(from / windowMs) * windowMs;
   const windows = Math.floor((to - start) / windowMs);
   if (windows < 1) throw new PreviewError(`from: the range holds no whole ${windowMs / 1000} s window that has settled`);
   if (windows > MAX_PREVIEW_WINDOWS) throw new PreviewError(`${windows} windows of ${windowMs / 1000} s in that range; at most ${MAX_PREVIEW_WINDOWS}`);
   const detector = ruleDetector(rule);
   // history reaches back before `from` as far as the detector looks
   const reach = Math.max(0, ...detector.historyTimes(start + windowMs, windowMs).map((t) => start + windowMs - t));
-  const readFrom = Math.floor((start - reach - windowMs) / windowMs) * windowMs;
+  const readFrom = start - Math.ceil((reach + windowMs) / windowMs) * windowMs;
 
   const params: unknown[] = [new Date(readFrom).toISOString(), new Date(start + windows * windowMs).toISOString(), readFrom, windowMs];
-  const where = dimensionConditions(rule.filter ?? {}, params).map((c) => `AND ${c}`);
+  const where = dimensionConditions(filter, params).map((c) => `AND ${c}`);
   const group = rule.groupBy ?? `''`;
   const count = Math.round((start + windows * windowMs - readFrom) / windowMs);
 
   // bounded before anything is read: campaigns (producers' ids) counted, never more than fit
   const maxInstances = Math.floor(MAX_PREVIEW_POINTS / count);
-  const instanceCount = rule.groupBy === 'campaign' ? await countCampaigns(pool, rule, params.slice(0, 2), maxInstances + 1) : ruleInstances(rule, cfg, []).length;
+  const instanceCount = only !== undefined ? 1 : rule.groupBy === 'campaign' ? await countCampaigns(pool, rule, params.slice(0, 2), maxInstances + 1) : ruleInstances(rule, cfg, []).length;
   if (instanceCount > maxInstances) {
     const look = reach > 0 ? ` (the detector looks back ${Math.round(reach / 3_600_000)} h)` : '';
     const instances = instanceCount > maxInstances && rule.groupBy === 'campaign' ? `more than ${maxInstances}` : String(instanceCount);
@@ -94,7 +150,10 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   const sums = new Map(rows.map((r) => [`${r.g}|${r.k}`, r]));
   const campaigns = rule.groupBy === 'campaign' ? [...new Set(rows.map((r) => r.g))].filter(Boolean).sort() : [];
 
-  const instances = ruleInstances(rule, cfg, campaigns).map((instance) => {
+  const inRange = (t: number) => t > start && t <= to;
+  const instances: Array<PreviewResult['instances'][number] & { assessed: Assessed }> = [];
+  for (const instance of ruleInstances(rule, cfg, campaigns)) {
+    if (only !== undefined && instance.key !== only) continue;
     const g = rule.groupBy ? instance.key : '';
     const series: SeriesPoint[] = Array.from({ length: count }, (_, k) => {
       const row = sums.get(`${g}|${k}`);
@@ -104,12 +163,12 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       };
       return metricPoint(rule.metric, deriveMetrics(values, users.get(`${g}|${k}`) ?? 0, instance.storeScope), readFrom + (k + 1) * windowMs, instance.storeScope);
     });
-    const inRange = (t: number) => t > start && t <= to;
-    const findings = findBreaches(detector, series, windowMs, rule.minVolume)
-      .filter((f) => inRange(f.point.t))
-      .map((f) => ({ t: new Date(f.point.t).toISOString(), value: f.point.value, score: f.judgement.score }));
+    const assessed = assessSeries(detector, series, windowMs, rule.minVolume);
+    const findings = assessed
+      .filter(({ point, assessment }) => inRange(point.t) && assessment.kind === 'judged' && assessment.judgement.breach)
+      .map(({ point, assessment }) => ({ t: new Date(point.t).toISOString(), value: point.value, score: (assessment as { judgement: { score: number } }).judgement.score }));
     // the live lifecycle over the same points: what would have paged, and for how long
-    const episodes = findEpisodes(detector, series, windowMs, rule)
+    const episodes = episodesOf(assessed, rule)
       .filter((e) => inRange(e.onset.point.t))
       .map((e) => ({
         start: new Date(e.onset.point.t).toISOString(),
@@ -118,12 +177,18 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
         wouldNotify: e.fired !== null,
         peak: { t: new Date(e.peak.point.t).toISOString(), value: e.peak.point.value, score: e.peak.judgement.score },
       }));
-    return { key: instance.key, labels: instance.labels, findings, episodes };
-  });
-  const shown = instances.filter((i) => i.findings.length || i.episodes.length);
+    instances.push({ key: instance.key, labels: instance.labels, findings, episodes, assessed: options.series ? assessed.filter((a) => inRange(a.point.t)) : [] });
+    await yieldToOthers(); // a long preview shares the event loop between instances
+  }
+  // drawn: the instances with episodes (most first), or else the first — the one asked for, with one
+  const shown = only !== undefined ? instances : instances.filter((i) => i.findings.length || i.episodes.length);
+  const answered = shown.length || !options.series ? shown : instances.slice(0, 1);
+  const drawn = new Set(options.series ? [...answered].sort((a, b) => b.episodes.length - a.episodes.length).slice(0, MAX_DRAWN_SERIES).map((i) => i.key) : []);
   return {
     ruleId: rule.id, from: new Date(start).toISOString(), to: new Date(start + windows * windowMs).toISOString(),
-    windowSeconds: windowMs / 1000, windows, instances: shown,
+    windowSeconds: windowMs / 1000, windows, historyFrom: new Date(readFrom).toISOString(),
+    instances: answered.map(({ assessed, ...instance }) => (drawn.has(instance.key) ? { ...instance, series: drawnSeries(assessed) } : instance)),
     notifications: shown.reduce((a, i) => a + i.episodes.filter((e) => e.wouldNotify).length, 0),
+    ...(rule.when ? { bound: rule.when } : {}),
   };
 }

@@ -38,6 +38,23 @@ export function validateRule(body: unknown, cfg: AppConfig): AlertRule {
   return parsed.data;
 }
 
+/** A duration in the file's words: 90000 → "90s", 300000 → "5m". */
+export function durationText(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A rule as alerts.yaml (and PUT) states it: what an editor starts from. */
+export function ruleDocument(rule: AlertRule): Record<string, unknown> {
+  const { window, for: pending, repeatInterval, ...rest } = rule;
+  const document: Record<string, unknown> = { ...rest, window: durationText(window), for: durationText(pending) };
+  if (repeatInterval !== undefined) document.repeatInterval = durationText(repeatInterval);
+  for (const key of ['source', 'updatedBy', 'updatedAt']) delete document[key];
+  return document;
+}
+
 export async function effectiveRules(pool: Pool, cfg: AppConfig, onInvalid?: (id: string, reason: string) => void): Promise<EffectiveRule[]> {
   const { rows } = await pool.query<OverrideRow>(`SELECT id, body, updated_by, updated_at FROM alert_rule_overrides ORDER BY id`);
   const overrides = new Map(rows.map((r) => [r.id, r]));

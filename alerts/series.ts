@@ -133,11 +133,16 @@ export type EpisodeRule = Pick<AlertRule, 'for' | 'hysteresis' | 'noData' | 'min
 
 /** Alert episodes as the live lifecycle makes them: pending at the onset, firing after `for`, ending by hysteresis. */
 export function findEpisodes(detector: Detector, points: SeriesPoint[], windowMs: number, rule: EpisodeRule): Episode[] {
+  return episodesOf(assessSeries(detector, points, windowMs, rule.minVolume), rule);
+}
+
+/** The episodes of a series already assessed (assessSeries). */
+export function episodesOf(assessed: Array<{ point: SeriesPoint; assessment: Assessment }>, rule: EpisodeRule): Episode[] {
   const episodes: Episode[] = [];
   let state: InstanceState | null = null;
   let current: Omit<Episode, 'end' | 'open'> | null = null;
   let last: SeriesPoint | null = null;
-  for (const { point, assessment } of assessSeries(detector, points, windowMs, rule.minVolume)) {
+  for (const { point, assessment } of assessed) {
     const step = advance(state, assessment, rule, point.t);
     const judged = assessment.kind === 'judged' ? { point, judgement: assessment.judgement } : null;
     if (step.transition === 'pending' || (step.transition === 'firing' && !current)) {

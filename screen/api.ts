@@ -10,8 +10,8 @@ export class ApiError extends Error {
 
 export const apiGet = <T>(path: string): Promise<T> => request<T>('GET', path);
 
-/** POST/DELETE with an optional JSON body; same errors as apiGet. */
-export const apiSend = <T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => request<T>(method, path, body);
+/** POST/PUT/PATCH/DELETE with an optional JSON body; same errors as apiGet. */
+export const apiSend = <T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> => request<T>(method, path, body);
 
 /** A call with the session's token: the answer's JSON, or an ApiError with its message; a 401 signs the display out. */
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -19,7 +19,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   const headers: Record<string, string> = { authorization: `Bearer ${session.token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  const answer = response.status === 204 ? {} : await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
   if (response.status === 401) session.logout();
   if (!response.ok) throw new ApiError(response.status, (answer as { error?: string }).error ?? `HTTP ${response.status}`);
   return answer as T;

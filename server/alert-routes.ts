@@ -10,8 +10,8 @@ import type { AppConfig } from '../config/load.js';
 import { parseDurationMs } from '../config/duration.js';
 import { PreviewError, previewRule } from '../alerts/preview.js';
 import { ruleInstances } from '../alerts/instances.js';
-import { RuleError, deleteRule, effectiveRules, saveRule, validateRule } from '../alerts/rule-store.js';
-import { MAX_ACTIVE_SILENCES, matcherSchema, regexError } from '../alerts/silences.js';
+import { RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, validateRule } from '../alerts/rule-store.js';
+import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../alerts/silences.js';
 import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAlerts, listSilences, notificationsOf } from '../alerts/store.js';
 import type { ScreenAlert } from '../stream/types.js';
 import { requireRole, type Auth, type Principal } from './auth.js';
@@ -35,9 +35,16 @@ const listQuery = z.strictObject({
   state: z.enum(['pending', 'firing', 'resolved', 'active', 'all']).default('all'),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
+const matchers = z.array(matcherSchema).min(1).max(20).superRefine((list, ctx) => {
+  for (const [i, m] of list.entries()) {
+    if (!m.isRegex) continue;
+    const error = regexError(m.value);
+    if (error) ctx.addIssue({ code: 'custom', path: [i, 'value'], message: `not a valid RE2 regular expression (${error}); RE2 has no backreferences or lookaround` });
+  }
+});
 const silenceBody = z
   .strictObject({
-    matchers: z.array(matcherSchema).min(1).max(20),
+    matchers,
     startsAt: time.optional(),
     endsAt: time.optional(),
     /** instead of endsAt: "2h" */
@@ -47,13 +54,15 @@ const silenceBody = z
   .superRefine((body, ctx) => {
     if (Boolean(body.endsAt) === Boolean(body.duration)) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'give exactly one of endsAt or duration' });
     if (body.duration !== undefined && !parseDurationMs(body.duration)) ctx.addIssue({ code: 'custom', path: ['duration'], message: `"${body.duration}" is not a duration like 30m or 2h` });
-    for (const [i, m] of body.matchers.entries()) {
-      if (!m.isRegex) continue;
-      const error = regexError(m.value);
-      if (error) ctx.addIssue({ code: 'custom', path: ['matchers', i, 'value'], message: `not a valid RE2 regular expression (${error}); RE2 has no backreferences or lookaround` });
-    }
   });
-const previewBody = z.strictObject({ from: time.optional(), to: time.optional() });
+const previewBody = z.strictObject({
+  from: time.optional(),
+  to: time.optional(),
+  /** also answer the drawn series of the instances shown */
+  series: z.boolean().optional(),
+  /** only this instance (a channel, region, store or campaign id; '' for a rule without groupBy) */
+  instance: z.string().max(200).optional(),
+});
 
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
@@ -114,6 +123,16 @@ export function alertRouter(deps: AlertRouteDeps) {
     res.status(201).json({ silence });
   });
 
+  // before a silence is saved: the active alerts it would silence now
+  router.post('/api/v1/silences/preview', auth.requireAuth, responders, json, async (req, res) => {
+    const body = z.strictObject({ matchers }).safeParse(req.body ?? {});
+    if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
+    const now = Date.now();
+    const probe = [{ id: 'preview', matchers: body.data.matchers, startsAt: now, endsAt: now + 1, createdBy: '', comment: '' }];
+    const active = await listAlerts(pool, { state: 'active', limit: 1000, regions: null });
+    res.json({ alerts: active.filter((alert) => silencing(probe, alert.labels, now)) });
+  });
+
   router.delete('/api/v1/silences/:id', auth.requireAuth, responders, async (req, res) => {
     if (!(await expireSilence(pool, String(req.params.id)))) return void res.status(404).json({ error: `no active silence "${req.params.id}"` });
     await audit(req, res, 'silence.expire', String(req.params.id));
@@ -133,7 +152,7 @@ export function alertRouter(deps: AlertRouteDeps) {
       .filter((rule) => regions === null || ruleInstances(rule, cfg, ['*']).some((i) => i.region !== undefined && regions.includes(i.region)));
     res.json({
       evaluation: { intervalSeconds: cfg.alerts.evaluation.interval / 1000, settleSeconds: cfg.alerts.evaluation.settle / 1000 },
-      rules: rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing') })),
+      rules: rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing'), document: ruleDocument(rule) })),
     });
   });
 
@@ -167,6 +186,19 @@ export function alertRouter(deps: AlertRouteDeps) {
     res.json({ rule: (await effectiveRules(pool, cfg)).find((r) => r.id === id) });
   });
 
+  // admin: switch a rule off (its alerts resolve at the next cycle) or on again, keeping everything else
+  router.patch('/api/v1/alert-rules/:id', auth.requireAuth, requireRole('admin'), json, async (req, res) => {
+    const id = String(req.params.id);
+    const body = z.strictObject({ enabled: z.boolean() }).safeParse(req.body ?? {});
+    if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
+    const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === id);
+    if (!rule) return void res.status(404).json({ error: `no rule "${id}"` });
+    const document = { ...ruleDocument(rule), enabled: body.data.enabled };
+    await saveRule(pool, id, document, principalOf(res).username);
+    await audit(req, res, body.data.enabled ? 'rule.enable' : 'rule.disable', id);
+    res.json({ rule: (await effectiveRules(pool, cfg)).find((r) => r.id === id) });
+  });
+
   router.delete('/api/v1/alert-rules/:id', auth.requireAuth, requireRole('admin'), async (req, res) => {
     const id = String(req.params.id);
     if (!(await effectiveRules(pool, cfg)).some((r) => r.id === id)) return void res.status(404).json({ error: `no rule "${id}"` });
@@ -181,14 +213,28 @@ export function alertRouter(deps: AlertRouteDeps) {
     await runPreview(rule, req.body ?? {}, res);
   });
 
-  async function runPreview(rule: AlertRule, range: unknown, res: Response) {
+  // the alert's series around it, drawn on its page: its rule's detector over its instance's windows,
+  // with the baseline the detector compared with; whoever may see the alert may see this
+  router.get('/api/v1/alerts/:id/series', auth.requireAuth, async (req, res) => {
+    const row = await getAlert(pool, String(req.params.id));
+    const regions = principalOf(res).regions;
+    if (!row || (regions !== null && (!row.region || !regions.includes(row.region)))) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
+    const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === row.rule_id);
+    if (!rule) return void res.status(404).json({ error: `the rule "${row.rule_id}" no longer exists` });
+    const around = Math.max(3_600_000, 60 * rule.window);
+    const from = row.active_since.getTime() - around;
+    const to = Math.min(Date.now(), (row.resolved_at?.getTime() ?? Date.now()) + around / 2);
+    await runPreview(rule, { from, to: Math.max(to, from + rule.window), series: true, instance: row.instance }, res, true);
+  });
+
+  async function runPreview(rule: AlertRule, range: unknown, res: Response, alignToEnd = false) {
     const body = previewBody.safeParse(range);
     if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
     const to = body.data.to ?? Date.now();
     const from = body.data.from ?? to - 86_400_000;
     if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
     try {
-      res.json(await previewRule(deps.readPool, cfg, rule, from, to));
+      res.json(await previewRule(deps.readPool, cfg, rule, from, to, { series: body.data.series, instance: body.data.instance, alignToEnd }));
     } catch (err) {
       if (err instanceof PreviewError) return void res.status(400).json({ error: err.message });
       throw err;

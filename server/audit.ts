@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 
 export const AUDIT_ACTIONS = [
   'login', 'login.failed', 'login.blocked', 'alert.ack', 'silence.create', 'silence.expire',
-  'rule.update', 'rule.delete', 'job.run', 'export', 'ingest-key.create', 'ingest-key.revoke', 'user.sign-out',
+  'rule.update', 'rule.enable', 'rule.disable', 'rule.delete', 'job.run', 'export', 'ingest-key.create', 'ingest-key.revoke', 'user.sign-out',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

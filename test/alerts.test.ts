@@ -309,6 +309,29 @@ describe('alerts', () => {
     expect(rows).toEqual([{ state: 'resolved' }]); // a deleted rule's alerts end with it
   });
 
+  it('switches a rule off and on without deleting it (audited), and answers each rule as alerts.yaml states it, which PUT takes back unchanged', async () => {
+    const send = async (method: string, path: string, body: unknown, username = 'admin') =>
+      fetch(`${app.server.url}${path}`, { method, headers: { authorization: `Bearer ${await app.token(username)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    type Listed = { rules: Array<{ id: string; enabled: boolean; window: number; document: Record<string, unknown> }> };
+    const listed = async () => ((await (await app.get('/api/v1/alert-rules')).json()) as Listed).rules.find((r) => r.id === 'cvr-drop')!;
+    const before = await listed();
+    expect(before.document).toMatchObject({ id: 'cvr-drop', window: '1m', for: '20s', enabled: true });
+    expect((await send('PUT', '/api/v1/alert-rules/cvr-drop', before.document)).status).toBe(200);
+    const { document: _d, ...rest } = before;
+    const { document: _a, ...after } = await listed();
+    expect(after).toMatchObject({ ...rest, source: 'api' });
+
+    expect(((await (await send('PATCH', '/api/v1/alert-rules/cvr-drop', { enabled: 'no' })).json()) as { error: string }).error).toMatch(/^enabled: /);
+    expect((await send('PATCH', '/api/v1/alert-rules/cvr-drop', { enabled: false }, 'oncall')).status).toBe(403);
+    expect((await send('PATCH', '/api/v1/alert-rules/cvr-drop', { enabled: false })).status).toBe(200);
+    expect((await listed()).enabled).toBe(false);
+    expect((await evaluatorAt().cycle()).instances).toBe(0); // an off rule is not evaluated
+    expect((await send('PATCH', '/api/v1/alert-rules/cvr-drop', { enabled: true })).status).toBe(200);
+    expect(await listed()).toMatchObject({ enabled: true, window: 60_000 });
+    const audit = (await (await app.get('/api/v1/audit?limit=3', 'admin')).json()) as { entries: Array<{ action: string; target: string }> };
+    expect(audit.entries.map((e) => [e.action, e.target])).toEqual([['rule.enable', 'cvr-drop'], ['rule.disable', 'cvr-drop'], ['rule.update', 'cvr-drop']]);
+  });
+
   it('holds evaluation while the pipeline is behind the windows, and resumes once it caught up', async () => {
     await app.processor!.stop();
     const response = await app.post(traffic('wechat', T0, T0 + 10_000, 100, 0, 'held'));

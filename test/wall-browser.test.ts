@@ -1,17 +1,22 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoHistory, postEvents } from '../server/simulator/backfill.js';
 import { seededRandom } from '../server/simulator/generator.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { createLogger } from '../stream/log.js';
-import type { LiveResponse, SegmentsView } from '../stream/types.js';
+import type { LiveResponse, MetricsResponse, SegmentsView } from '../stream/types.js';
 import { formatCount } from '../screen/format.js';
 import { ruleSchema } from '../config/alert-schema.js';
 import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
 import { SCREENSHOT_DIR, clickMapAt, launchChromium, logIn, tileValue } from './browser/chromium.js';
 import { startHttpReceiver, type HttpReceiver } from './alert-receivers.js';
 
+const run = promisify(execFile);
 let app: TestApp;
 let browser: Browser;
 let hook: HttpReceiver;
@@ -134,13 +139,54 @@ describe('the wall in Chromium', () => {
     await wall.waitForFunction((id) => document.querySelector(`[data-test=alerts] [data-alert="${id}"]`)?.textContent?.includes('oncall 已确认'), alert!.id, { timeout: 5_000 });
     await wall.context().close();
 
-    // silence it until the morning: matchers from its labels
+    // the metric around it, with the bound and the episode shaded; the timeline so far
+    await page.waitForSelector('[data-test=alert-chart] canvas');
+    const around = (await (await app.get(`/api/v1/alerts/${alert!.id}/series`, 'oncall')).json()) as { instances: Array<{ key: string; episodes: Array<{ start: string }>; series: Array<[number, number]> }>; bound: unknown };
+    expect(around.instances.map((i) => i.key)).toEqual(['email']);
+    expect(around.bound).toEqual({ above: 1_000_000 });
+    expect(around.instances[0]!.episodes.length).toBe(1);
+    expect(Math.max(...around.instances[0]!.series.map(([, v]) => v))).toBeGreaterThanOrEqual(1_600_000); // with the demo's own spend
+    const timeline = await page.textContent('[data-test=alert-timeline]');
+    expect(timeline).toContain('进入观察');
+    expect(timeline).toContain('开始告警');
+    expect(timeline).toMatch(/已确认 · oncall/);
+
+    // silence it until the morning: matchers from its labels, and before saving, the active alerts they match;
+    // left without the channel, the silence covers the rule on every channel
     await page.click('[data-test=silence-morning]');
+    await page.waitForFunction((id) => document.querySelector(`[data-test=silence-matches] [data-alert="${id}"]`) !== null, alert!.id);
+    expect(await page.textContent('[data-test=silence-matches-count]')).toBe('保存后将静默当前 1 条活动告警：');
+    await page.click('[data-test=matcher-channel]');
+    await page.waitForFunction((id) => document.querySelector(`[data-test=silence-matches] [data-alert="${id}"]`) !== null, alert!.id);
+    await page.click('[data-test=silence-save]');
     await page.waitForFunction(() => document.querySelector('[data-test=action-result]')?.textContent?.includes('已静默'));
     const { silences } = (await (await app.get('/api/v1/silences', 'oncall')).json()) as { silences: Array<{ matchers: Array<{ name: string; value: string }>; endsAt: number }> };
-    const made = silences.find((x) => x.matchers.some((m) => m.name === 'channel' && m.value === 'email'))!;
-    expect(made.matchers).toEqual([{ name: 'rule', value: 'spend-burst', isRegex: false, isEqual: true }, { name: 'channel', value: 'email', isRegex: false, isEqual: true }]);
+    const made = silences.find((x) => x.matchers.some((m) => m.value === 'spend-burst'))!;
+    expect(made.matchers).toEqual([{ name: 'rule', value: 'spend-burst', isRegex: false, isEqual: true }]);
     expect(new Date(made.endsAt).getHours()).toBe(9);
+
+    // the silence stops the next notification: another channel bursts, its alert fires silenced, the webhook hears nothing
+    const heard = hook.requests.length;
+    expect((await post([{ type: 'spend', channel: 'sms', ts: Date.now() - 11_000, value: 1_700_000 }])).status).toBe(202);
+    type Listed = { id: string; state: string; silencedBy: string | null; labels: Record<string, string> };
+    let silenced: Listed | undefined;
+    const firingBy = Date.now() + 10_000;
+    while (!silenced && Date.now() < firingBy) {
+      const { alerts } = (await (await app.get('/api/v1/alerts?state=firing')).json()) as { alerts: Listed[] };
+      silenced = alerts.find((a) => a.labels.channel === 'sms');
+      if (!silenced) await sleep(100);
+    }
+    expect(silenced?.silencedBy).toBeTruthy();
+    await sleep(1_500); // a delivery would have reached the receiver by now
+    expect(hook.requests.length).toBe(heard);
+    const silencedPage = await phone.newPage();
+    await silencedPage.goto(`${app.server.url}/alerts/${silenced!.id}`);
+    await silencedPage.waitForSelector('[data-test=alert-timeline]');
+    expect(await silencedPage.textContent('[data-test=alert-timeline]')).toContain('当前处于静默中');
+    await silencedPage.close();
+    // a manager may not see these nationwide alerts, nor their series
+    expect((await app.get(`/api/v1/alerts/${alert!.id}`, 'manager-east')).status).toBe(404);
+    expect((await app.get(`/api/v1/alerts/${alert!.id}/series`, 'manager-east')).status).toBe(404);
     await page.setViewportSize({ width: 1920, height: 1080 });
     await page.screenshot({ path: `${SCREENSHOT_DIR}/console-alert-1920x1080.png` });
     await phone.close();
@@ -198,6 +244,92 @@ describe('the wall in Chromium', () => {
     await oncall.click('[data-test=silences] [data-test=expire]');
     await oncall.waitForFunction((n) => document.querySelectorAll('[data-test=silences] li').length === n - 1, before);
     await oncall.context().close();
+  });
+
+  it('rules: an admin switches one off and on, a bad field is named at the field, and "try it on history" draws the episodes npm run backtest finds in the same series', async () => {
+    const open = async (username: string, path: string, width = 1920, height = 1080) => {
+      const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
+      const page = await context.newPage();
+      await page.goto(`${app.server.url}${path}`);
+      await page.fill('input[name=username]', username);
+      await page.fill('input[name=password]', 'demo');
+      await page.click('button[type=submit]');
+      return page;
+    };
+    const enabled = async () => ((await (await app.get('/api/v1/alert-rules')).json()) as { rules: Array<{ id: string; enabled: boolean }> }).rules.find((r) => r.id === 'spend-burst')!.enabled;
+    const admin = await open('admin', '/rules');
+    await admin.waitForSelector('[data-test=rule-list] li[data-rule=spend-burst]');
+    await admin.click('[data-rule=spend-burst] [data-test=toggle]');
+    await admin.waitForFunction(() => document.querySelector('[data-rule=spend-burst] [data-test=rule-enabled]')?.textContent === '已停用');
+    expect(await enabled()).toBe(false);
+    await admin.click('[data-rule=spend-burst] [data-test=toggle]');
+    await admin.waitForFunction(() => document.querySelector('[data-rule=spend-burst] [data-test=rule-enabled]')?.textContent === '已启用');
+    expect(await enabled()).toBe(true);
+    const audit = (await (await app.get('/api/v1/audit?limit=20', 'admin')).json()) as { entries: Array<{ action: string; target: string }> };
+    expect(audit.entries.filter((e) => e.target === 'spend-burst').map((e) => e.action).slice(0, 2)).toEqual(['rule.enable', 'rule.disable']);
+
+    // a spike of spend twenty hours ago, far past anything the demo history holds, for the draft to find
+    const spikeAt = Math.floor((Date.now() - 20 * 3_600_000) / 60_000) * 60_000 + 20_000;
+    expect((await post([{ type: 'spend', channel: 'sms', ts: spikeAt, value: 3_000_000 }])).status).toBe(202);
+    await app.drained(30_000);
+
+    // a new rule: bad fields are named where they are
+    await admin.goto(`${app.server.url}/rules/new`);
+    await admin.waitForSelector('[data-test=rule-form]');
+    await admin.fill('[data-test=field-id]', 'spend-auto');
+    await admin.fill('[data-test=field-name]', '全国花费异常');
+    await admin.fill('[data-test=field-nameEn]', 'Nation spend anomaly');
+    await admin.selectOption('[data-test=field-metric]', 'spend');
+    await admin.fill('[data-test=field-window]', '90x');
+    await admin.click('[data-test=save]');
+    await admin.waitForSelector('[data-test=error-window]');
+    expect(await admin.textContent('[data-test=error-window]')).toBe('"90x" is not a duration like 30s, 5m, 1h or 7d');
+    await admin.fill('[data-test=field-window]', '1m');
+    await admin.fill('[data-test=field-filter-region]', 'atlantis');
+    await admin.click('[data-test=try-24h]');
+    await admin.waitForSelector('[data-test=error-filter]');
+    expect(await admin.textContent('[data-test=error-filter]')).toBe('unknown region "atlantis"');
+    await admin.fill('[data-test=field-filter-region]', '');
+
+    // try the draft (condition auto, unsaved) on the last 24 h
+    const answered = admin.waitForResponse((r) => r.url().endsWith('/api/v1/alert-rules/preview') && r.status() === 200);
+    await admin.click('[data-test=try-24h]');
+    const answer = (await (await answered).json()) as { from: string; to: string; historyFrom: string; windowSeconds: number; notifications: number; instances: Array<{ key: string; episodes: Array<{ start: string }> }> };
+    await admin.waitForSelector('[data-test=try-chart] canvas');
+    const drawn = await admin.$$eval('[data-test=try-episodes] li', (items) => items.map((i) => i.getAttribute('data-start')));
+    expect(drawn).toEqual(answer.instances[0]!.episodes.map((e) => e.start));
+    expect(drawn.some((start) => Math.abs(Date.parse(start!) - (spikeAt + 40_000)) < 120_000)).toBe(true);
+    expect(await admin.textContent('[data-test=try-summary]')).toMatch(new RegExp(`^近 24 小时内(会通知 ${answer.notifications} 次|会通知 1 次|不会通知)$`));
+    expect(await admin.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1920);
+    await admin.screenshot({ path: `${SCREENSHOT_DIR}/console-rule-try-1920x1080.png`, fullPage: true });
+    await admin.setViewportSize({ width: 390, height: 844 });
+    expect(await admin.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await admin.screenshot({ path: `${SCREENSHOT_DIR}/console-rule-try-390x844.png`, fullPage: true });
+
+    // the same series exported to CSV (the query API, every minute the detector read, none missing) → npm run backtest
+    const windowMs = answer.windowSeconds * 1000;
+    const from = Date.parse(answer.historyFrom);
+    const to = Date.parse(answer.to);
+    const metrics = (await (await app.get(`/api/v1/metrics?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}&step=1m`)).json()) as MetricsResponse;
+    const spend = new Map(metrics.series[0]!.points.map((p) => [Date.parse(p.t), p.spend]));
+    const rows = ['timestamp,value'];
+    for (let t = from; t < to; t += windowMs) rows.push(`${new Date(t + windowMs).toISOString()},${spend.get(t) ?? 0}`);
+    const csv = join(mkdtempSync(join(tmpdir(), 'try-')), 'spend.csv');
+    writeFileSync(csv, `${rows.join('\n')}\n`);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'alerts/backtest-cli.ts', '--input', csv, '--detector', 'auto'], { cwd: process.cwd() });
+    const onsets = stdout.trim().split('\n').filter(Boolean).map((line) => Date.parse((JSON.parse(line) as { timestamp: string }).timestamp))
+      .filter((t) => t > Date.parse(answer.from) && t <= to);
+    expect(drawn.map((start) => Date.parse(start!))).toEqual(onsets);
+    await admin.context().close();
+
+    // ops reads a rule, may not edit it; the API refuses anyway
+    const ops = await open('ops', '/rules/spend-burst', 390, 844);
+    await ops.waitForSelector('[data-test=rule-form] [data-test=read-only]');
+    expect(await ops.$('[data-test=save]')).toBeNull();
+    expect(await ops.inputValue('[data-test=field-window]')).toBe('1m');
+    await ops.context().close();
+    const refused = await fetch(`${app.server.url}/api/v1/alert-rules/spend-burst`, { method: 'PATCH', headers: { authorization: `Bearer ${await app.token('ops')}`, 'content-type': 'application/json' }, body: '{"enabled":false}' });
+    expect(refused.status).toBe(403);
   });
 
   it('fills the attribution and segments panels when their jobs have run', async () => {
