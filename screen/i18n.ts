@@ -22,7 +22,7 @@ const zh = {
   },
   unit: { perMinute: '每分钟', perTenSeconds: '每 10 秒' },
   store: { city: '城市', region: '所属区域', revenuePerVisitor: '人均消费', conversionRate: '进店转化' },
-  alertState: { pending: '观察中', firing: '告警中', resolved: '已恢复', cleared: '已消除' },
+  alertState: { pending: '观察中', firing: '告警中', silenced: '静默中', resolved: '已恢复', cleared: '已消除' },
   console: {
     title: '告警详情', toWall: '← 返回大屏', notFound: '告警不存在，或你无权查看', unreachable: '无法连接服务器，稍后重试',
     severity: { critical: '严重', warning: '警告', info: '提示' },
@@ -30,6 +30,7 @@ const zh = {
     ack: '确认告警', acked: '已确认', silenceFor: '静默 {span}', hour1: '1 小时', hour4: '4 小时', silenceMorning: '静默至明早 09:00',
     silenced: '已静默：在此期间不再通知', silenceComment: '{who} 从告警页静默', readOnly: '只读：确认和静默需要值班或管理员角色',
     notifications: '通知记录', noNotifications: '尚未发出通知',
+    anyTime: '全部时间', since1h: '近 1 小时', since24h: '近 24 小时', since7d: '近 7 天',
     list: '告警列表', toList: '← 全部告警', allStates: '全部状态', allSeverities: '全部级别', everything: '全部维度',
     silences: '静默规则', noSilences: '当前无静默', until: '至 {time}', expire: '结束静默',
     around: '告警前后的指标', noSeries: '暂无可绘制的数据', episodesHere: '此期间共 {n} 段告警',
@@ -86,7 +87,7 @@ const en: Messages = {
   },
   unit: { perMinute: 'per minute', perTenSeconds: 'per 10 s' },
   store: { city: 'City', region: 'Region', revenuePerVisitor: 'Revenue / visitor', conversionRate: 'Visit → sale' },
-  alertState: { pending: 'pending', firing: 'firing', resolved: 'resolved', cleared: 'cleared' },
+  alertState: { pending: 'pending', firing: 'firing', silenced: 'silenced', resolved: 'resolved', cleared: 'cleared' },
   console: {
     title: 'Alert', toWall: '← Back to the wall', notFound: 'No such alert, or you may not see it', unreachable: 'Cannot reach the server; retrying',
     severity: { critical: 'critical', warning: 'warning', info: 'info' },
@@ -94,6 +95,7 @@ const en: Messages = {
     ack: 'Acknowledge', acked: 'Acknowledged', silenceFor: 'Silence {span}', hour1: '1 h', hour4: '4 h', silenceMorning: 'Silence until 09:00 tomorrow',
     silenced: 'Silenced: no notifications meanwhile', silenceComment: 'silenced by {who} from the alert page', readOnly: 'Read only: acknowledging and silencing need the oncall or admin role',
     notifications: 'Notifications', noNotifications: 'No notification sent yet',
+    anyTime: 'Any time', since1h: 'Last hour', since24h: 'Last 24 h', since7d: 'Last 7 days',
     list: 'Alerts', toList: '← All alerts', allStates: 'Every state', allSeverities: 'Every severity', everything: 'Every dimension',
     silences: 'Silences', noSilences: 'No silences', until: 'until {time}', expire: 'Expire',
     around: 'The metric around the alert', noSeries: 'No data to draw yet', episodesHere: '{n} episode(s) in this span',

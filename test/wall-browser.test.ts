@@ -218,11 +218,21 @@ describe('the wall in Chromium', () => {
     };
     const ops = await open('ops');
     await ops.waitForSelector('[data-test=alert-list] li');
-    const { alerts } = (await (await app.get('/api/v1/alerts?state=all&limit=500')).json()) as { alerts: Array<{ id: string; labels: Record<string, string> }> };
+    const { alerts } = (await (await app.get('/api/v1/alerts?state=all&limit=500')).json()) as { alerts: Array<{ id: string; state: string; silencedBy: string | null; labels: Record<string, string> }> };
     expect(await ops.$$eval('[data-test=alert-list] li', (items) => items.map((i) => i.getAttribute('data-alert')))).toEqual(alerts.map((a) => a.id));
     await ops.selectOption('[data-test=filter-dimension]', 'channel=email');
     const emailOnly = await ops.$$eval('[data-test=alert-list] li', (items) => items.map((i) => i.getAttribute('data-alert')));
     expect(emailOnly).toEqual(alerts.filter((a) => a.labels.channel === 'email').map((a) => a.id));
+    // the silenced ones (the sms burst, silenced from the alert page above), within the last hour
+    await ops.selectOption('[data-test=filter-dimension]', '');
+    await ops.selectOption('[data-test=filter-state]', 'silenced');
+    await ops.selectOption('[data-test=filter-since]', '1h');
+    const silencedOnly = await ops.$$eval('[data-test=alert-list] li', (items) => items.map((i) => i.getAttribute('data-alert')));
+    const expected = alerts.filter((a) => a.silencedBy && a.state !== 'resolved').map((a) => a.id);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(silencedOnly).toEqual(expected);
+    await ops.selectOption('[data-test=filter-state]', 'all');
+    await ops.selectOption('[data-test=filter-since]', '');
     expect(await ops.$('[data-test=silences] [data-test=expire]')).toBeNull(); // ops reads silences, may not expire them
     expect(await ops.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await ops.screenshot({ path: `${SCREENSHOT_DIR}/console-alerts-390x844.png`, fullPage: true });
