@@ -50,11 +50,12 @@ export const detectorSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('seasonal'),
-    threshold: z.number().gt(0).default(3),
+    /** how unusual the recent departure from the daily profile must be, against the recent stretch's departures */
+    threshold: z.number().gt(0).default(5),
     /** the same time of day on this many earlier days makes the daily profile */
     days: z.number().int().min(3).max(28).default(7),
     /** the least relative departure from the profile that counts, whatever its spread */
-    minChange: z.number().min(0).max(10).default(0.2),
+    minChange: z.number().min(0).max(10).default(0.3),
     direction: direction.default('both'),
   }),
 ]);

@@ -40,7 +40,7 @@ export const DETECTOR_DEFAULTS: Record<Exclude<Condition, 'below' | 'above'>, Re
   rise: { vs: 'day-ago', ratio: 0.5 },
   zscore: { threshold: 8, lookback: 500, direction: 'both' },
   ewma: { threshold: 8, alpha: 0.02, lookback: 500, direction: 'both' },
-  seasonal: { threshold: 3, days: 7, minChange: 0.2, direction: 'both' },
+  seasonal: { threshold: 5, days: 7, minChange: 0.3, direction: 'both' },
 };
 
 /** the choices of a detector parameter that is not a number */

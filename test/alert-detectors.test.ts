@@ -81,6 +81,22 @@ describe('detectors on constructed series', () => {
     expect(naive.length).toBeGreaterThan(1);
   });
 
+  it('seasonal pages nobody on a series with no daily pattern, where one window against earlier days is noise', () => {
+    const rand = noise(5);
+    // heavy-tailed noise around a level: each window's value says nothing about the same time tomorrow
+    const noisy = series(96 * 10, () => 100 * Math.exp(1.2 * (rand() + rand() + rand() - 1.5)), 15 * MIN);
+    const defaults = { threshold: 5, days: 7, minChange: 0.3, direction: 'both' as const };
+    expect(findBreaches(seasonalDetector(defaults), noisy, 15 * MIN, 0)).toEqual([]);
+    // the same window against the median and spread of the same time on the 7 days before, at 3σ, alarms again and again
+    const alone = noisy.slice(96 * 7).filter((p) => {
+      const profile = [1, 2, 3, 4, 5, 6, 7].map((k) => noisy.find((q) => q.t === p.t - k * DAY)!.value!).sort((a, b) => a - b);
+      const mid = profile[3]!;
+      const mad = profile.map((v) => Math.abs(v - mid)).sort((a, b) => a - b)[3]!;
+      return Math.abs(p.value! - mid) > 3 * Math.max(1.4826 * mad, 0.1 * mid);
+    });
+    expect(alone.length).toBeGreaterThan(5);
+  });
+
   it('does not judge against a history of nothing but zeros (days before the data began), but does against varied lows', () => {
     const zeros = Array.from({ length: 7 }, (_, k) => ({ t: T0 - (k + 1) * DAY, value: 0, volume: 0 }));
     const now = { t: T0, value: 24_038, volume: 24_038 };
