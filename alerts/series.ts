@@ -51,17 +51,6 @@ function quietWindows(detector: Detector, sorted: SeriesPoint[], windowMs: numbe
 /** Every point of the series (in time order) with the detector's assessment of it. */
 export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs: number, minVolume: number): Array<{ point: SeriesPoint; assessment: Assessment }> {
   const sorted = [...points].sort((a, b) => a.t - b.t);
-  // a regular series (one point per window, no gaps) may be judged whole, if the detector can
-  const regular = sorted.every((p, i) => i === 0 || p.t - sorted[i - 1]!.t === windowMs);
-  const quiet = detector.judgeSeries && regular ? quietWindows(detector, sorted, windowMs, minVolume) : null;
-  if (detector.judgeSeries && quiet) {
-    const judgements = detector.judgeSeries(sorted, windowMs);
-    return sorted.map((point, i) => {
-      const judgement = judgements[i]!;
-      const assessment: Assessment = point.value === null ? { kind: 'no-data' } : quiet[i] ? { kind: 'quiet' } : judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' };
-      return { point, assessment };
-    });
-  }
   // history is looked up within half a step of each wanted time: on a regular series its index
   // is computed, else (or when that misses) searched
   const step = medianStep(sorted) || windowMs;
@@ -89,7 +78,7 @@ export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs
     const guess = sorted[Math.round((t - start) / step)];
     return guess && Math.abs(guess.t - t) < tolerance ? guess : nearestAround(lowerBound(t), t);
   };
-  return sorted.map((point) => {
+  const assessOne = (point: SeriesPoint): Assessment => {
     const history: SeriesPoint[] = [];
     const wanted = detector.historyTimes(point.t, windowMs);
     if (wanted.length > 1 && wanted[0]! < wanted[1]!) {
@@ -106,8 +95,25 @@ export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs
         if (earlier && earlier.t < point.t) history.push(earlier);
       }
     }
-    return { point, assessment: assess(detector, minVolume, point, history) };
-  });
+    return assess(detector, minVolume, point, history);
+  };
+
+  // a regular series (one point per window, no gaps) may be judged whole, if the detector can. A
+  // time given twice (a file whose clock stepped back) does not stop that: the history of later
+  // windows holds the first of them, as the search above finds it, and the repeats are judged one by one.
+  const firsts = sorted.filter((p, i) => i === 0 || p.t !== sorted[i - 1]!.t);
+  const regular = firsts.every((p, i) => i === 0 || p.t - firsts[i - 1]!.t === windowMs);
+  const quiet = detector.judgeSeries && regular ? quietWindows(detector, firsts, windowMs, minVolume) : null;
+  if (detector.judgeSeries && quiet) {
+    const judgements = detector.judgeSeries(firsts, windowMs);
+    const byFirst = new Map<SeriesPoint, Assessment>();
+    firsts.forEach((point, i) => {
+      const judgement = judgements[i]!;
+      byFirst.set(point, point.value === null ? { kind: 'no-data' } : quiet[i] ? { kind: 'quiet' } : judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' });
+    });
+    return sorted.map((point) => ({ point, assessment: byFirst.get(point) ?? assessOne(point) }));
+  }
+  return sorted.map((point) => ({ point, assessment: assessOne(point) }));
 }
 
 /** The points where the detector sees a breach (`--points`). */

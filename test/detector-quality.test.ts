@@ -95,6 +95,19 @@ describe('the auto detector', () => {
     expect(fast.filter((a) => a.assessment.kind === 'judged' && a.assessment.judgement.breach).length).toBeGreaterThan(3);
   });
 
+  it('judges a series whose clock stepped back (times given twice) as the per-window search does', () => {
+    // NAB's machine-temperature file steps back 55 minutes once: 11 windows come twice
+    const series = dailySeries(10, (i, v) => (i % 997 === 0 ? v * 1.8 : v));
+    const stepped = [...series.slice(0, 2000), ...series.slice(1989, 2000).map((p) => ({ ...p, value: p.value! * 1.5 })), ...series.slice(2000)];
+    const live = autoDetector({ sensitivity: 'medium', direction: 'both' });
+    const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+    const fast = assessSeries(live, stepped, 300_000, 0);
+    const slow = assessSeries(withoutFastPath, stepped, 300_000, 0);
+    expect(fast.length).toBe(series.length + 11);
+    expect(fast.map((a) => a.assessment)).toEqual(slow.map((a) => a.assessment));
+    expect(fast.map((a) => a.point)).toEqual(slow.map((a) => a.point));
+  });
+
   it('judges windows without data and quiet windows as the live judge does, also on a whole series', () => {
     // a ratio's nights: no value every 37th window, little volume for a stretch each day, a gap of a day
     const series = dailySeries(10, (i, v) => (i % 991 === 0 ? v * 2 : v)).map((p, i) => ({
