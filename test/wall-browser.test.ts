@@ -167,13 +167,13 @@ describe('the wall in Chromium', () => {
 
     // the silence stops the next notification: another channel bursts, its alert fires silenced, the webhook hears nothing
     const heard = hook.requests.length;
-    expect((await post([{ type: 'spend', channel: 'sms', ts: Date.now() - 11_000, value: 1_700_000 }])).status).toBe(202);
+    expect((await post([{ type: 'spend', channel: 'jd', ts: Date.now() - 11_000, value: 1_700_000 }])).status).toBe(202);
     type Listed = { id: string; state: string; silencedBy: string | null; labels: Record<string, string> };
     let silenced: Listed | undefined;
     const firingBy = Date.now() + 10_000;
     while (!silenced && Date.now() < firingBy) {
       const { alerts } = (await (await app.get('/api/v1/alerts?state=firing')).json()) as { alerts: Listed[] };
-      silenced = alerts.find((a) => a.labels.channel === 'sms');
+      silenced = alerts.find((a) => a.labels.channel === 'jd');
       if (!silenced) await sleep(100);
     }
     expect(silenced?.silencedBy).toBeTruthy();
@@ -223,7 +223,7 @@ describe('the wall in Chromium', () => {
     await ops.selectOption('[data-test=filter-dimension]', 'channel=email');
     const emailOnly = await ops.$$eval('[data-test=alert-list] li', (items) => items.map((i) => i.getAttribute('data-alert')));
     expect(emailOnly).toEqual(alerts.filter((a) => a.labels.channel === 'email').map((a) => a.id));
-    // the silenced ones (the sms burst, silenced from the alert page above), within the last hour
+    // the silenced ones (the bursts silenced from the alert page above), within the last hour
     await ops.selectOption('[data-test=filter-dimension]', '');
     await ops.selectOption('[data-test=filter-state]', 'silenced');
     await ops.selectOption('[data-test=filter-since]', '1h');
