@@ -338,6 +338,15 @@ describe('the wall in Chromium', () => {
     expect(await ops.$('[data-test=save]')).toBeNull();
     expect(await ops.inputValue('[data-test=field-window]')).toBe('1m');
     await ops.context().close();
+    // a manager sees no nationwide rule, and no way to run one
+    const manager = await open('manager-east', '/rules/spend-burst', 390, 844);
+    await manager.waitForSelector('[data-test=rule-problem]');
+    expect(await manager.textContent('[data-test=rule-problem]')).toBe('规则不存在，或你无权查看');
+    expect(await manager.$('[data-test=try]')).toBeNull();
+    await manager.goto(`${app.server.url}/rules`);
+    await manager.waitForSelector('[data-test=rules-page]');
+    expect(await manager.$('[data-rule=spend-burst]')).toBeNull();
+    await manager.context().close();
     const refused = await fetch(`${app.server.url}/api/v1/alert-rules/spend-burst`, { method: 'PATCH', headers: { authorization: `Bearer ${await app.token('ops')}`, 'content-type': 'application/json' }, body: '{"enabled":false}' });
     expect(refused.status).toBe(403);
   });
