@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // the stores and Chromium the tests need: found, started or installed (test/global-setup.ts)
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // files run one at a time: the crash and speed-sensitive suites share a 2-core machine
