@@ -9,6 +9,7 @@ import type { Storage } from '../stream/db/migrate.js';
 import { purgeExpired } from '../stream/db/retention.js';
 import { reconcileHotBuckets } from '../stream/reconcile.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
+import type { ServerMetrics } from './server-metrics.js';
 
 interface JobDeps {
   cfg: AppConfig;
@@ -17,6 +18,7 @@ interface JobDeps {
   keys: RedisKeys;
   storage: Storage;
   log: Logger;
+  metrics?: Pick<ServerMetrics, 'reconcileChecked' | 'reconcileCorrected'>;
 }
 
 /** Runs `work` unless it is already running here or another server holds its lock. */
@@ -42,6 +44,9 @@ export function startPipelineJobs(deps: JobDeps): { stop(): void } {
   const { cfg, redis, pool, keys, storage, log } = deps;
   const reconcile = exclusive(deps, 'reconcile', cfg.pipeline.reconcile.every * 2, async () => {
     const result = await reconcileHotBuckets(redis, pool, keys, cfg);
+    deps.metrics?.reconcileChecked.inc(result.checked);
+    deps.metrics?.reconcileCorrected.inc(result.corrected);
+    // only buckets Redis must hold whole are compared, so any correction is a real drift (a lost Redis, a failed apply)
     if (result.corrected) log.warn(result, 'reconciliation corrected hot buckets');
   });
   const purge = exclusive(deps, 'retention', 3_600_000, async () => {

@@ -34,6 +34,10 @@ export function createServerMetrics() {
       new client.Gauge({ name: 'mw_screen_sockets', help: 'Screens connected to this server', registers, collect() { this.set(count()); } });
     },
     logins: new client.Counter({ name: 'mw_logins_total', help: 'Login attempts by result (ok, failed, blocked)', labelNames: ['result'], registers }),
+    reconcileChecked: new client.Counter({ name: 'mw_reconcile_checked_total', help: 'Hot buckets the reconciliation compared with the database', registers }),
+    reconcileCorrected: new client.Counter({
+      name: 'mw_reconcile_corrected_total', help: 'Hot buckets the reconciliation found drifted from the database and corrected (a real drift: alert on any)', registers,
+    }),
     jobRuns: new client.Counter({ name: 'mw_job_runs_total', help: 'Scheduled job runs by job and status (succeeded, failed)', labelNames: ['job', 'status'], registers }),
     jobSeconds: new client.Histogram({
       name: 'mw_job_duration_seconds', help: 'Scheduled job run duration', labelNames: ['job'],

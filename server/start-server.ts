@@ -122,7 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await new Promise<void>((resolve) => http.listen(options.port, options.host ?? '0.0.0.0', resolve));
   const port = (http.address() as AddressInfo).port;
 
-  const jobs = options.jobs === false ? null : startPipelineJobs({ cfg, redis, pool, keys, storage, log });
+  const jobs = options.jobs === false ? null : startPipelineJobs({ cfg, redis, pool, keys, storage, log, metrics });
   const push = startPushLoop({
     cfg, redis, keys, reader, nsp: screen.nsp, intervalMs: options.pushIntervalMs ?? DEFAULT_PUSH_INTERVAL_MS, log,
     onFrame: (_view, readMs, sinceChangeMs) => {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientContext, Redis, Result } from 'ioredis';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/load.js';
-import { BUCKET_MS, HOUR, MINUTE, floorTo } from './buckets.js';
+import { BUCKET_MS, HOUR, MINUTE, ceilTo, floorTo } from './buckets.js';
 import { hotExpireAtSec } from './hot-write.js';
 import { HOT_FIELDS, hotFieldValues, type RedisKeys } from './redis-keys.js';
 import { scopeKeyOf } from './scopes.js';
@@ -148,6 +148,13 @@ async function reconcileLevel(
 /**
  * Checks the last `lookback` of hot buckets against the database: hours first, then the minutes
  * and 10 s buckets of the hours that differ, correcting what is settled.
+ *
+ * Only buckets that lie wholly after the hot-retention cut are compared. The processor adds to
+ * the hot buckets only the 10 s buckets that end after now − hotRetention (older late events are
+ * in the database, not in Redis), so the hour that straddles the cut holds only its later part —
+ * rightly, since nothing reads it whole. A bucket wholly after today's cut was after the cut
+ * whenever its events arrived, so Redis must hold all of them: a difference there is a real drift.
+ * The part of the straddling hour after the cut is checked minute by minute.
  */
 export async function reconcileHotBuckets(redis: Redis, pool: Pool, keys: RedisKeys, cfg: AppConfig, now = Date.now()): Promise<ReconcileResult> {
   const result: ReconcileResult = { checked: 0, corrected: 0 };
@@ -157,10 +164,14 @@ export async function reconcileHotBuckets(redis: Redis, pool: Pool, keys: RedisK
 
   const oldest = Math.max(now - Math.min(lookback, cfg.pipeline.windows.hotRetention), 0);
   const to = floorTo(now, BUCKET_MS) + BUCKET_MS;
-  const wrongHours = await reconcileLevel(redis, pool, keys, cfg, HOUR, floorTo(oldest, HOUR), to, now, result);
+  const firstHour = ceilTo(oldest, HOUR);
+  const wrongHours = await reconcileLevel(redis, pool, keys, cfg, HOUR, firstHour, to, now, result);
   for (const hour of wrongHours) {
     await reconcileLevel(redis, pool, keys, cfg, MINUTE, hour, Math.min(hour + HOUR, to), now, result);
     await reconcileLevel(redis, pool, keys, cfg, BUCKET_MS, hour, Math.min(hour + HOUR, to), now, result);
   }
+  // the straddling hour's part after the cut: its whole minutes, and the 10 s buckets of those that differ
+  const wrongMinutes = await reconcileLevel(redis, pool, keys, cfg, MINUTE, ceilTo(oldest, MINUTE), Math.min(firstHour, to), now, result);
+  for (const minute of wrongMinutes) await reconcileLevel(redis, pool, keys, cfg, BUCKET_MS, minute, Math.min(minute + MINUTE, to), now, result);
   return result;
 }
