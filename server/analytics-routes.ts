@@ -1,5 +1,5 @@
 // Jobs and analytics over HTTP: GET /api/v1/jobs (runs), POST /api/v1/jobs/:name/run (admin),
-// GET /api/v1/attribution?model=&from=&to= (nationwide figures: not for managers),
+// GET /api/v1/attribution?model=&from=&to=&region= (the whole business, or a region's customers' orders; a manager its regions'),
 // GET /api/v1/segments?region= (a manager sees its regions only).
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
@@ -16,7 +16,7 @@ import { parseIsoTime } from '../stream/time-text.js';
 import type { AuditLog } from './audit.js';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-11-23').refine((text) => parseIsoTime(text) !== null, 'no such day');
-const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional() });
+const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional(), region: z.string().min(1).max(64).optional() });
 const segmentsQuery = z.strictObject({ region: z.string().min(1).optional() });
 
 export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; audit: AuditLog; jobs?: JobRunner }) {
@@ -50,14 +50,19 @@ export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; 
     }
   });
 
-  router.get('/api/v1/attribution', auth.requireAuth, nationwide, async (req, res) => {
+  // the whole business, or one region's customers' orders (?region=); a manager gets its regions'
+  router.get('/api/v1/attribution', auth.requireAuth, async (req, res) => {
     const query = attributionQuery.safeParse(req.query);
     if (!query.success) return void res.status(400).json({ error: describeParamError(query.error) });
+    const principal = principalOf(res);
+    const decision = authorizeScope(principal, { region: query.data.region }, cfg);
+    if (!decision.ok) return void res.status(decision.status).json({ error: decision.error });
+    const regions = query.data.region ? [query.data.region] : principal.regions;
     const recent = recentDays(cfg, cfg.jobs.attribution.days, query.data.to);
     const { to } = recent;
     const from = query.data.from ?? recent.from;
     if (from > to) return void res.status(400).json({ error: 'from: must not be after to' });
-    res.json(await readAttribution(pool, cfg, from, to, query.data.model));
+    res.json(await readAttribution(pool, cfg, from, to, query.data.model, regions));
   });
 
   router.get('/api/v1/segments', auth.requireAuth, async (req, res) => {

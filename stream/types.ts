@@ -240,6 +240,8 @@ export interface ScreenAlert {
 export interface AttributionView {
   from: string;
   to: string;
+  /** null: the whole business; else the regions whose customers' orders these credits sum (spend and revenue are theirs too) */
+  regions: string[] | null;
   /** per model: credits per channel over the range, with the channel's spend and ROI on attributed revenue */
   models: Record<string, Array<{ channel: string; conversions: number; value: number; spend: number; roi: number | null }>>;
   /** all revenue in the range (attributed or not): attribution covers only orders whose users' touches are known */

@@ -51,7 +51,7 @@ async function socketFor(username: string) {
 const post = async (path: string, username: string) => fetch(`${app.server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${await app.token(username)}` } });
 
 describe('the attribution job', () => {
-  it('runs on an admin\'s request, stores every model, and tells the walls that see the whole business', async () => {
+  it('runs on an admin\'s request, stores every model, and tells every wall the figures it may see', async () => {
     const opsEvents = await socketFor('ops');
     const managerEvents = await socketFor('manager-east');
     expect((await post('/api/v1/jobs/attribution/run', 'ops')).status).toBe(403);
@@ -62,7 +62,9 @@ describe('the attribution job', () => {
     expect(run.rows).toBeGreaterThan(0);
     await sleep(300);
     expect(opsEvents).toHaveLength(1);
-    expect(managerEvents).toEqual([]);
+    expect(opsEvents[0]!.regions).toBeNull();
+    // a manager gets its regions' figures: no order here names a region yet
+    expect(managerEvents.map((e) => [e.regions, e.models])).toEqual([[['east'], {}]]);
     const credits = (model: string) => Object.fromEntries(opsEvents[0]!.models[model]!.map((c) => [c.channel, [Math.round(c.conversions * 1e9) / 1e9, Math.round(c.value * 1e6) / 1e6]]));
     expect(credits('last_touch')).toEqual({ douyin: [1, 50], wechat: [1, 100], baidu: [0, 0], sms: [0, 0] });
     expect(credits('first_touch')).toEqual({ douyin: [2, 150], wechat: [0, 0], baidu: [0, 0], sms: [0, 0] });
@@ -72,17 +74,44 @@ describe('the attribution job', () => {
     expect(markov.find((c) => c.channel === 'baidu')!.conversions).toBe(0);
   });
 
-  it('answers GET /api/v1/attribution with ROI on attributed revenue, and refuses managers', async () => {
+  it('answers GET /api/v1/attribution with ROI on attributed revenue; a manager only its regions', async () => {
     const view = (await (await app.get('/api/v1/attribution?model=last_touch')).json()) as AttributionView;
     expect(Object.keys(view.models)).toEqual(['last_touch']);
     const wechat = view.models.last_touch!.find((c) => c.channel === 'wechat')!;
     expect(wechat).toMatchObject({ conversions: 1, value: 100, spend: 20, roi: 5 });
     expect(view.models.last_touch!.find((c) => c.channel === 'douyin')!.roi).toBeCloseTo(50 / 75, 9);
     expect(view.revenue).toBe(1149); // every order in the range, the one no touch led to included
-    expect((await app.get('/api/v1/attribution', 'manager-east')).status).toBe(403);
+    expect((await app.get('/api/v1/attribution', 'manager-east')).status).toBe(200);
+    expect((await app.get('/api/v1/attribution?region=north', 'manager-east')).status).toBe(403);
+    expect((await app.get('/api/v1/attribution?region=atlantis')).status).toBe(404);
     expect((await app.get('/api/v1/attribution?model=magic')).status).toBe(400);
     const jobs = (await (await app.get('/api/v1/jobs')).json()) as { jobs: Array<{ name: string; lastRun: { status: string } }> };
     expect(jobs.jobs.find((j) => j.name === 'attribution')!.lastRun.status).toBe('succeeded');
+  });
+
+  it('credits each region from its own customers\' orders, and the whole business from all of them', async () => {
+    const more = [
+      // u5 in the east: a Xiaohongshu exposure, a Douyin click, an order of ¥300 there
+      { id: 'e1', type: 'exposure', ts: now - 3 * H, channel: 'xiaohongshu', userId: 'u5' },
+      { id: 'e2', type: 'click', ts: now - 2 * H, channel: 'douyin', userId: 'u5' },
+      { id: 'e3', type: 'conversion', ts: now - 1 * H, channel: 'app', region: 'east', userId: 'u5', value: 300 },
+      // u6 in the north: a Baidu click, an order of ¥80 there
+      { id: 'n1', type: 'click', ts: now - 2 * H, channel: 'baidu', userId: 'u6' },
+      { id: 'n2', type: 'conversion', ts: now - 1 * H, channel: 'app', region: 'north', userId: 'u6', value: 80 },
+    ];
+    expect((await app.post(more)).status).toBe(202);
+    await app.drained();
+    expect((await post('/api/v1/jobs/attribution/run', 'admin')).status).toBe(200);
+    const lastTouch = async (path: string, username = 'ops') => {
+      const view = (await (await app.get(path, username)).json()) as AttributionView;
+      return { regions: view.regions, revenue: view.revenue, credits: Object.fromEntries(view.models.last_touch!.filter((c) => c.value).map((c) => [c.channel, c.value])) };
+    };
+    expect(await lastTouch('/api/v1/attribution?model=last_touch', 'manager-east')).toEqual({ regions: ['east'], revenue: 300, credits: { douyin: 300 } });
+    expect(await lastTouch('/api/v1/attribution?model=last_touch&region=east')).toEqual({ regions: ['east'], revenue: 300, credits: { douyin: 300 } });
+    expect(await lastTouch('/api/v1/attribution?model=last_touch&region=north')).toEqual({ regions: ['north'], revenue: 80, credits: { baidu: 80 } });
+    expect(await lastTouch('/api/v1/attribution?model=last_touch')).toEqual({ regions: null, revenue: 1149 + 380, credits: { douyin: 350, wechat: 100, baidu: 80 } });
+    const markov = ((await (await app.get('/api/v1/attribution?model=markov', 'manager-east')).json()) as AttributionView).models.markov!;
+    expect(markov.reduce((a, c) => a + c.value, 0)).toBeCloseTo(300, 6);
   });
 
   it('never runs one job on two servers at once; a run that loses its lock rolls back; a dead server\'s run is marked abandoned', async () => {

@@ -199,7 +199,8 @@ describe('query, path and body parameters under hostile input', () => {
     { path: '/api/v1/geo', params: ['window'], who: 'ops' },
     { path: '/api/v1/alerts', params: ['state', 'limit'], who: 'ops' },
     { path: '/api/v1/audit', params: ['from', 'to', 'action', 'actor', 'limit'], who: 'admin' },
-    { path: '/api/v1/attribution', params: ['from', 'to', 'model'], who: 'ops' },
+    { path: '/api/v1/attribution', params: ['from', 'to', 'model', 'region'], who: 'ops' },
+    { path: '/api/v1/attribution', params: ['model', 'region'], who: 'manager-east' },
     { path: '/api/v1/segments', params: ['region'], who: 'ops' },
   ];
 

@@ -358,6 +358,8 @@ describe('the wall in Chromium', () => {
     expect((await post([
       { type: 'click', channel: 'douyin', userId: 'wb-u1', ts: at - 60_000 }, { type: 'conversion', channel: 'app', userId: 'wb-u1', value: 500, ts: at - 30_000 },
       { type: 'click', channel: 'wechat', userId: 'wb-u2', ts: at - 60_000 }, { type: 'conversion', channel: 'app', userId: 'wb-u2', value: 300, ts: at - 30_000 },
+      // an order in the east, for the east's manager
+      { type: 'click', channel: 'xiaohongshu', userId: 'wb-u3', ts: at - 60_000 }, { type: 'conversion', channel: 'app', region: 'east', userId: 'wb-u3', value: 200, ts: at - 30_000 },
     ])).status).toBe(202);
     await app.drained();
     const run = await fetch(`${app.server.url}/api/v1/jobs/attribution/run`, { method: 'POST', headers: { authorization: `Bearer ${await app.token('admin')}` } });
@@ -389,6 +391,11 @@ describe('the wall in Chromium', () => {
     const east = (await (await app.get('/api/v1/segments', 'manager-east')).json()) as SegmentsView;
     expect(east.customers).toBeLessThan(nationwide.customers);
     expect(await shown(manager)).toEqual(formatted(east));
+    // and its attribution: its customers' orders only
+    await manager.waitForSelector('[data-test=attribution]', { timeout: 5_000 });
+    const eastCredits = await manager.textContent('[data-test=attribution]');
+    expect(eastCredits).toContain('小红书');
+    expect(eastCredits).not.toContain('抖音');
     await manager.context().close();
     // ops drilling into a region sees that region's segments
     await page.evaluate(() => (location.hash = '#/region/east'));

@@ -101,9 +101,8 @@ export const useLiveStore = defineStore('live', () => {
     }
   }
 
-  /** the last attribution run's figures (nationwide: not for a regional role) */
+  /** the last attribution run's figures: the whole business, or a regional role's regions */
   async function loadAttribution() {
-    if (session.regions !== null) return;
     try {
       attribution.value = await apiGet<AttributionView>('/api/v1/attribution');
     } catch {

@@ -20,7 +20,7 @@ export function startAnalyticsJobs(deps: { cfg: AppConfig; log: Logger; redis: R
         run: (ctx) => runAttribution(pool, cfg, attributionSettings(cfg), ctx),
         after: async () => {
           const { from, to } = recentDays(cfg, cfg.jobs.attribution.days);
-          screen()?.publishNationwide('attribution', await readAttribution(pool, cfg, from, to));
+          await screen()?.publishPerRegions('attribution', (regions) => readAttribution(pool, cfg, from, to, undefined, regions));
         },
       },
       {
