@@ -11,7 +11,7 @@ import { BUCKET_MS, floorTo } from '../stream/buckets.js';
 import { inTransaction } from '../stream/db/transaction.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
 import type { ScreenAlert } from '../stream/types.js';
-import { leaderLock } from '../server/leader-lock.js';
+import { leaderLock } from '../stream/leader-lock.js';
 import { assess } from './assess.js';
 import { ruleDetector } from './detectors/index.js';
 import { summarize } from './describe.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
 import { CONFIG_DIR, ConfigError, loadConfig } from '../config/load.js';
-import { createAuth } from '../server/auth.js';
+import { createAuth } from '../server/auth/auth.js';
 
 let dir: string;
 function withEdit(file: string, edit: (text: string) => string): string {

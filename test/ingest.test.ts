@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestResponse } from '../stream/types.js';
-import { FAIR_SHARE_FROM } from '../server/ingest-fairness.js';
+import { FAIR_SHARE_FROM } from '../server/ingest/ingest-fairness.js';
 import { startTestApp, testConfig, type TestApp } from './harness.js';
 
 let app: TestApp;

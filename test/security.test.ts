@@ -6,8 +6,8 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import pino from 'pino';
-import { DEFAULT_MAX_SESSION_SECONDS, credentialVersion } from '../server/auth.js';
-import { SUBSCRIBE_LIMIT } from '../server/screen/socket.js';
+import { DEFAULT_MAX_SESSION_SECONDS, credentialVersion } from '../server/auth/auth.js';
+import { SUBSCRIBE_LIMIT } from '../server/push/socket.js';
 import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, type TestApp } from './harness.js';
 
 let app: TestApp;

@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../../config/load.js';
 import { startJobRunner, type JobRun, type JobRunner } from '../jobs/runner.js';
-import type { ScreenSocket } from '../screen/socket.js';
+import type { ScreenSocket } from '../push/socket.js';
 import { attributionSettings, readAttribution, recentDays, runAttribution } from './attribution-job.js';
 import { readSegments, runSegments, segmentSettings } from './segments-job.js';
 

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { leaderLock } from '../leader-lock.js';
+import { leaderLock } from '../../stream/leader-lock.js';
 
 export interface JobContext {
   /** true once this server lost the job's lock: stop and roll back */

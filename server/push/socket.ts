@@ -11,9 +11,9 @@ import { z } from 'zod';
 import type { AppConfig } from '../../config/load.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
 import type { ScreenAlert, ScreenSubscribeAck } from '../../stream/types.js';
-import { authorizeLiveScope } from '../access.js';
-import type { Auth, Principal } from '../auth.js';
-import { describeParamError } from '../query-params.js';
+import { authorizeLiveScope } from '../auth/access.js';
+import type { Auth, Principal } from '../auth/auth.js';
+import { describeParamError } from '../http/query-params.js';
 import { planView } from './view-plan.js';
 import type { ViewReader } from './view-read.js';
 

@@ -1,5 +1,5 @@
-import type { AppConfig } from '../config/load.js';
-import type { Scope } from '../stream/types.js';
+import type { AppConfig } from '../../config/load.js';
+import type { Scope } from '../../stream/types.js';
 import type { Principal } from './auth.js';
 
 export type ScopeDecision =

@@ -1,15 +1,15 @@
 import type { IngestKeys } from './ingest-keys.js';
-import type { EntrySigner } from '../stream/entry-signature.js';
+import type { EntrySigner } from '../../stream/entry-signature.js';
 import type { IngestFairness } from './ingest-fairness.js';
 import express, { type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
-import type { AppConfig } from '../config/load.js';
-import { INGEST_SOURCE } from '../stream/entries.js';
-import { createEventValidator } from '../stream/event-validate.js';
-import type { RedisKeys } from '../stream/redis-keys.js';
-import type { IngestResponse, MarketingEvent } from '../stream/types.js';
+import type { AppConfig } from '../../config/load.js';
+import { INGEST_SOURCE } from '../../stream/entries.js';
+import { createEventValidator } from '../../stream/event-validate.js';
+import type { RedisKeys } from '../../stream/redis-keys.js';
+import type { IngestResponse, MarketingEvent } from '../../stream/types.js';
 import { parseEventsBody } from './ingest-body.js';
-import type { ServerMetrics } from './server-metrics.js';
+import type { ServerMetrics } from '../http/server-metrics.js';
 
 export interface IngestDeps {
   cfg: AppConfig;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { MAX_GROUPS } from '../stream/db/queries.js';
-import { parseEpochText, parseIsoTime } from '../stream/time-text.js';
-import { GROUP_BY, LIVE_WINDOWS, STEPS } from '../stream/types.js';
+import { MAX_GROUPS } from '../../stream/db/queries.js';
+import { parseEpochText, parseIsoTime } from '../../stream/time-text.js';
+import { GROUP_BY, LIVE_WINDOWS, STEPS } from '../../stream/types.js';
 
 /** epoch milliseconds or an ISO-8601 date / date-time with a zone, as text; a day that does not exist or a time past 9999 is refused */
 export const time = z

@@ -4,16 +4,16 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import type { AppConfig } from '../config/load.js';
-import { MODELS } from './analytics/attribution/index.js';
-import { readAttribution, recentDays } from './analytics/attribution-job.js';
-import { readSegments } from './analytics/segments-job.js';
-import { authorizeScope } from './access.js';
-import { requireRole, type Auth, type Principal } from './auth.js';
-import { JobBusyError, type JobRunner } from './jobs/runner.js';
+import type { AppConfig } from '../../config/load.js';
+import { MODELS } from '../analytics/attribution/index.js';
+import { readAttribution, recentDays } from '../analytics/attribution-job.js';
+import { readSegments } from '../analytics/segments-job.js';
+import { authorizeScope } from '../auth/access.js';
+import { requireRole, type Auth, type Principal } from '../auth/auth.js';
+import { JobBusyError, type JobRunner } from '../jobs/runner.js';
 import { describeParamError } from './query-params.js';
-import { parseIsoTime } from '../stream/time-text.js';
-import type { AuditLog } from './audit.js';
+import { parseIsoTime } from '../../stream/time-text.js';
+import type { AuditLog } from '../audit/audit.js';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-11-23').refine((text) => parseIsoTime(text) !== null, 'no such day');
 const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional(), region: z.string().min(1).max(64).optional() });

@@ -4,12 +4,12 @@ import type { Redis } from 'ioredis';
 import cron from 'node-cron';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { AppConfig } from '../config/load.js';
-import type { Storage } from '../stream/db/migrate.js';
-import { purgeExpired } from '../stream/db/retention.js';
-import { reconcileHotBuckets } from '../stream/reconcile.js';
-import type { RedisKeys } from '../stream/redis-keys.js';
-import type { ServerMetrics } from './server-metrics.js';
+import type { AppConfig } from '../../config/load.js';
+import type { Storage } from '../../stream/db/migrate.js';
+import { purgeExpired } from '../../stream/db/retention.js';
+import { reconcileHotBuckets } from '../../stream/reconcile.js';
+import type { RedisKeys } from '../../stream/redis-keys.js';
+import type { ServerMetrics } from '../http/server-metrics.js';
 
 interface JobDeps {
   cfg: AppConfig;

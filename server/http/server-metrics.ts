@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import client from 'prom-client';
-import { pipelineWatermark } from '../alerts/evaluator.js';
-import type { RedisKeys } from '../stream/redis-keys.js';
+import { pipelineWatermark } from '../../alerts/evaluator.js';
+import type { RedisKeys } from '../../stream/redis-keys.js';
 
 export function createServerMetrics() {
   const registry = new client.Registry();

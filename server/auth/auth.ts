@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { NextFunction, Request, Response } from 'express';
 import { SignJWT, jwtVerify } from 'jose';
-import type { User } from '../config/load.js';
-import type { Role } from '../stream/types.js';
+import type { User } from '../../config/load.js';
+import type { Role } from '../../stream/types.js';
 import type { SignOuts } from './sign-outs.js';
 
 export interface Principal {

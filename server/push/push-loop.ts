@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Namespace } from 'socket.io';
 import type { AppConfig } from '../../config/load.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
-import { leaderLock } from '../leader-lock.js';
+import { leaderLock } from '../../stream/leader-lock.js';
 import { VIEW_ROOM_PREFIX } from './socket.js';
 import { isKnownView, planView, subscriptionOfViewKey } from './view-plan.js';
 import type { ViewReader } from './view-read.js';

@@ -3,10 +3,10 @@
 // within seconds). Both changes go to the audit log.
 import express, { type Response } from 'express';
 import { z } from 'zod';
-import type { AuditLog } from './audit.js';
-import { requireRole, type Auth, type Principal } from './auth.js';
+import type { AuditLog } from '../audit/audit.js';
+import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import type { IngestKeys } from './ingest-keys.js';
-import { describeParamError } from './query-params.js';
+import { describeParamError } from '../http/query-params.js';
 
 const createBody = z.strictObject({ name: z.string().trim().min(1).max(80) });
 

@@ -2,8 +2,8 @@
 import express from 'express';
 import { z } from 'zod';
 import { AUDIT_ACTIONS, type AuditLog } from './audit.js';
-import { requireRole, type Auth } from './auth.js';
-import { describeParamError, time } from './query-params.js';
+import { requireRole, type Auth } from '../auth/auth.js';
+import { describeParamError, time } from '../http/query-params.js';
 
 const auditQuery = z.strictObject({
   from: time.optional(),

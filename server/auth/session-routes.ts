@@ -2,7 +2,7 @@
 // its tokens are refused from now on (refresh included) and its wall sockets are closed. Audited.
 import express from 'express';
 import { requireRole, type Auth, type Principal } from './auth.js';
-import type { AuditLog } from './audit.js';
+import type { AuditLog } from '../audit/audit.js';
 import type { SignOuts } from './sign-outs.js';
 
 export interface SessionRouteDeps {
