@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const DATA_DIR = fileURLToPath(new URL('../.data', import.meta.url));
+const DATA_DIR = fileURLToPath(new URL('../.data/', import.meta.url));
 
 export class MissingSecretError extends Error {}
 

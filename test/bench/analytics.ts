@@ -15,7 +15,7 @@ import { migrate } from '../../stream/db/migrate.js';
 import { storeEnv } from './processes.js';
 import type { BenchResult } from './report.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PATH_USERS = 100_000;
 const TOUCHES_PER_PATH = 10;
 const CUSTOMERS = 1_000_000;

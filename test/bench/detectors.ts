@@ -13,7 +13,7 @@ import { detectorQuality, type QualityReport } from '../../alerts/quality/detect
 import { readNabCorpus } from '../../alerts/quality/nab-corpus.js';
 import type { BenchResult } from './report.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_NAB_DIR = join(ROOT, '..', 'shared', 'datasets', 'nab-dev');
 
 /** NAB's published standard-profile scores on the same 40 files (from the dataset's README). */

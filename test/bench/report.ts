@@ -17,7 +17,7 @@ export interface BenchResult {
   extra?: Record<string, unknown>;
 }
 
-const RESULTS_DIR = fileURLToPath(new URL('../../bench/results', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
 export function percentile(sorted: number[], p: number): number | null {
   if (!sorted.length) return null;
