@@ -12,7 +12,7 @@ const zh = {
   stale: '数据已 {seconds} 秒未更新',
   kpi: {
     exposure: '曝光', clicks: '点击', conversions: '转化', revenue: '销售额', spend: '花费', roi: 'ROI',
-    visits: '到店客流', uniqueUsers: '独立用户', cvr: '转化率', ctr: '点击率', posConversions: '门店成交', aov: '客单价',
+    visits: '到店客流', uniqueUsers: '独立用户', cvr: '转化率', ctr: '点击率', posConversions: '门店成交', aov: '客单价', perVisitor: '人均消费',
   },
   vsYesterday: '较昨日同期', vsPrevious: '较上一周期', noCompare: '无对比数据', dailyAverage: '日均',
   panel: {
@@ -77,7 +77,7 @@ const en: Messages = {
   stale: 'No update for {seconds} s',
   kpi: {
     exposure: 'Exposure', clicks: 'Clicks', conversions: 'Conversions', revenue: 'Revenue', spend: 'Spend', roi: 'ROI',
-    visits: 'Foot traffic', uniqueUsers: 'Unique users', cvr: 'Conv. rate', ctr: 'CTR', posConversions: 'POS sales', aov: 'Avg. order',
+    visits: 'Foot traffic', uniqueUsers: 'Unique users', cvr: 'Conv. rate', ctr: 'CTR', posConversions: 'POS sales', aov: 'Avg. order', perVisitor: 'Revenue / visitor',
   },
   vsYesterday: 'vs yesterday', vsPrevious: 'vs previous period', noCompare: 'no comparison', dailyAverage: 'daily avg',
   panel: {

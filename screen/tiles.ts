@@ -5,7 +5,7 @@ import { change, formatCount, formatMoney, formatPercent, formatRatio } from './
 import type { Locale } from './i18n.js';
 import type { ViewModel } from './view-model.js';
 
-export type TileField = 'exposure' | 'clicks' | 'conversions' | 'revenue' | 'spend' | 'roi' | 'visits' | 'uniqueUsers' | 'cvr' | 'aov';
+export type TileField = 'exposure' | 'clicks' | 'conversions' | 'revenue' | 'spend' | 'roi' | 'visits' | 'uniqueUsers' | 'cvr' | 'aov' | 'perVisitor';
 
 export interface Tile {
   field: TileField;
@@ -20,15 +20,20 @@ export interface Tile {
 }
 
 const AREA_TILES: TileField[] = ['exposure', 'clicks', 'conversions', 'revenue', 'spend', 'roi', 'visits', 'uniqueUsers'];
-const STORE_TILES: TileField[] = ['visits', 'conversions', 'cvr', 'revenue', 'aov', 'spend', 'roi', 'uniqueUsers'];
+// a store's visits carry no user ids (door counters), so "unique users" would read 0 or 1 there:
+// its eighth tile is what each visitor spent
+const STORE_TILES: TileField[] = ['visits', 'conversions', 'cvr', 'revenue', 'aov', 'spend', 'roi', 'perVisitor'];
 
 export function tilesOf(model: ViewModel, locale: Locale, roiFloor: number): Tile[] {
   const storeScope = model.level === 'store';
   const before: MetricValues | null = model.compare ? deriveMetrics(model.compare, 0, storeScope) : null;
   const aov = (v: MetricValues | null) => (v && v.conversions > 0 ? v.revenue / v.conversions : null);
+  const perVisitor = (v: MetricValues | null) => (v && v.visits > 0 ? v.revenue / v.visits : null);
+  const ratioOf = (field: TileField, v: MetricValues | null) => (field === 'aov' ? aov(v) : perVisitor(v));
   return (storeScope ? STORE_TILES : AREA_TILES).map((field) => {
-    const value = field === 'aov' ? aov(model.totals) : model.totals[field];
-    const text = field === 'revenue' || field === 'spend' || field === 'aov' ? formatMoney(value, locale)
+    const derived = field === 'aov' || field === 'perVisitor';
+    const value = derived ? ratioOf(field, model.totals) : model.totals[field];
+    const text = field === 'revenue' || field === 'spend' || derived ? formatMoney(value, locale)
       : field === 'roi' ? formatRatio(value)
       : field === 'cvr' ? formatPercent(value, 2)
       : formatCount(value, locale);
@@ -37,7 +42,7 @@ export function tilesOf(model: ViewModel, locale: Locale, roiFloor: number): Til
       label: storeScope && field === 'conversions' ? 'kpi.posConversions' : `kpi.${field}`,
       text,
       value,
-      change: field === 'uniqueUsers' || !before ? null : change(value, field === 'aov' ? aov(before) : before[field]),
+      change: field === 'uniqueUsers' || !before ? null : change(value, derived ? ratioOf(field, before) : before[field]),
       higherIsBetter: field !== 'spend',
       warn: field === 'roi' && value !== null && value < roiFloor,
     };

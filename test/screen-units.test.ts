@@ -63,7 +63,12 @@ describe('numbers on the wall', () => {
     expect(byField.conversions!.change).toBeCloseTo(1);
     expect(byField.roi!.warn).toBe(true);
     expect(byField.uniqueUsers!.change).toBeNull();
-    const storeTiles = tilesOf(modelFromFrame({ ...frame, level: 'store' } as ScreenFrame), 'zh', 1.5).map((t) => t.field);
-    expect(storeTiles).toEqual(['visits', 'conversions', 'cvr', 'revenue', 'aov', 'spend', 'roi', 'uniqueUsers']);
+    // a store: its visits carry no users, so its eighth tile is what each visitor spent, against yesterday's
+    const storeFrame = { ...frame, level: 'store', today: { values: deriveMetrics({ exposure: 0, clicks: 0, visits: 50, conversions: 10, revenue: 2000, spend: 0 }, 0, true), yesterday: { exposure: 0, clicks: 0, visits: 40, conversions: 8, revenue: 2000, spend: 0 } } } as unknown as ScreenFrame;
+    const storeTiles = tilesOf(modelFromFrame(storeFrame), 'zh', 1.5);
+    expect(storeTiles.map((t) => t.field)).toEqual(['visits', 'conversions', 'cvr', 'revenue', 'aov', 'spend', 'roi', 'perVisitor']);
+    const perVisitor = storeTiles.find((t) => t.field === 'perVisitor')!;
+    expect([perVisitor.value, perVisitor.text]).toEqual([40, '¥40']);
+    expect(perVisitor.change).toBeCloseTo(40 / 50 - 1, 9);
   });
 });

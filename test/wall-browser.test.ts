@@ -444,6 +444,43 @@ describe('the wall in Chromium', () => {
     await page.context().close();
   });
 
+  it('in English at 1080p and 4K, a store\'s header keeps every range button on one line and the breadcrumb clear of them; a store shows spend per visitor, not users', async () => {
+    const longest = [...app.cfg.storeById.values()].reduce((a, b) => (b.nameEn.length > a.nameEn.length ? b : a));
+    for (const [width, height] of [[1920, 1080], [3840, 2160]] as const) {
+      const page = await newPage(width, height);
+      await logIn(page, app.server.url, 'ops');
+      await page.click('[data-test=lang]');
+      await page.evaluate((id) => (location.hash = `#/store/${id}`), longest.id);
+      await page.waitForSelector(`.wall[data-view="s:${longest.id}"]`);
+      await page.waitForFunction((name) => document.querySelector('[data-test=breadcrumb] .current')?.textContent === name, longest.nameEn);
+      const layout = await page.evaluate(() => {
+        const box = (el: Element) => el.getBoundingClientRect();
+        const buttons = [...document.querySelectorAll('.ranges button')].map((b) => ({ text: b.textContent!.trim(), height: box(b).height }));
+        const current = document.querySelector('[data-test=breadcrumb] .current') as HTMLElement;
+        return {
+          heights: buttons.map((b) => Math.round(b.height)),
+          texts: buttons.map((b) => b.text),
+          crumbRight: box(document.querySelector('[data-test=breadcrumb]')!).right,
+          rangesLeft: box(document.querySelector('.ranges')!).left,
+          // neither cut short itself nor clipped by the breadcrumb around it
+          currentWhole: current.scrollWidth <= current.clientWidth && box(current).right <= box(document.querySelector('[data-test=breadcrumb]')!).right + 0.5,
+        };
+      });
+      expect(layout.texts).toEqual(['Live', 'Today', '7 days', '30 days']);
+      expect(new Set(layout.heights).size, `${width}: range buttons of one height (none wrapped)`).toBe(1);
+      expect(layout.crumbRight, `${width}: breadcrumb clear of the range buttons`).toBeLessThanOrEqual(layout.rangesLeft);
+      expect(layout.currentWhole, `${width}: the store's name shown whole`).toBe(true);
+      const live = (await (await app.get(`/api/v1/live?store=${longest.id}`)).json()) as LiveResponse;
+      await page.waitForSelector('[data-tile=perVisitor]');
+      expect(await page.$('[data-tile=uniqueUsers]')).toBeNull();
+      expect(await page.textContent('[data-tile=perVisitor]')).toContain('Revenue / visitor');
+      if (live.today.visits > 0) expect(await page.textContent('[data-tile=perVisitor]')).toContain('¥');
+      await sleep(1_000);
+      await page.screenshot({ path: `${SCREENSHOT_DIR}/store-en-${width}x${height}.png` });
+      await page.context().close();
+    }
+  });
+
   it('keeps a manager to its region: the wall refuses another region and stays', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'manager-east');
