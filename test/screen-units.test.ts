@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { completePoints, perMinute } from '../screen/charts/options.js';
+import { labelBox, labelWidth, labelledStores, provinceLabelsOf, regionMapOption, regionPxPerDegree } from '../screen/charts/map-option.js';
+import { loadConfig } from '../config/load.js';
 import { formatCount, formatMoney } from '../screen/format.js';
 import { tilesOf } from '../screen/tiles.js';
 import { mergeFrame, mergePoints, modelFromFrame } from '../screen/view-model.js';
 import { deriveMetrics } from '../stream/derive.js';
-import type { MetricPoint, ScreenFrame } from '../stream/types.js';
+import type { MetricPoint, ScreenChild, ScreenFrame } from '../stream/types.js';
 
 const point = (t: number, visits = 1): MetricPoint => ({ t: new Date(t).toISOString(), ...deriveMetrics({ exposure: 0, clicks: 0, visits, conversions: 0, revenue: 0, spend: 0 }, 0) });
 const T0 = Date.parse('2026-11-23T08:00:00Z');
@@ -70,5 +72,45 @@ describe('numbers on the wall', () => {
     const perVisitor = storeTiles.find((t) => t.field === 'perVisitor')!;
     expect([perVisitor.value, perVisitor.text]).toEqual([40, '¥40']);
     expect(perVisitor.change).toBeCloseTo(40 / 50 - 1, 9);
+  });
+});
+
+describe('the region map', () => {
+  it('names the stores whose labels fit, busiest first, and never writes one name over another or over a dot', () => {
+    const cfg = loadConfig();
+    for (const region of cfg.regions) {
+      const stores = [...cfg.storeById.values()].filter((s) => s.region === region.id)
+        .map((s, i) => ({ id: s.id, name: s.name, nameEn: s.nameEn, lng: s.lng, lat: s.lat, today: { visits: 1000 - i * 7 } }) as unknown as ScreenChild);
+      if (stores.length < 2) continue;
+      const provinces = region.provinces.map((p) => p.adcode);
+      const scale = regionPxPerDegree(provinces, stores);
+      for (const locale of ['zh', 'en'] as const) {
+        const { sides: named, hiddenProvinces } = labelledStores(stores, locale, scale, provinceLabelsOf(provinces));
+        const option = regionMapOption(provinces, stores, locale);
+        const shown = (option.data.series as Array<{ data: Array<{ storeId: string; label: { show: boolean; position: string } }> }>)[0]!.data.filter((d) => d.label.show);
+        expect(new Map(shown.map((d) => [d.storeId, d.label.position]))).toEqual(named);
+        const provinceNames = (option.base.geo as { regions: Array<{ name: string; label: { show: boolean } }> }).regions.filter((r) => !r.label.show).map((r) => r.name);
+        expect(new Set(provinceNames)).toEqual(hiddenProvinces);
+        expect(named.has(stores[0]!.id), `${region.id}: the busiest store is named`).toBe(true);
+        const boxOf = (s: ScreenChild) => labelBox(s.lng! * scale, -s.lat! * scale, labelWidth(locale === 'zh' ? s.name : s.nameEn), named.get(s.id)!);
+        const overlap = (a: number[], b: number[]) => a[0]! < b[2]! && b[0]! < a[2]! && a[1]! < b[3]! && b[1]! < a[3]!;
+        const labelled = stores.filter((s) => named.has(s.id));
+        for (const a of labelled) {
+          for (const b of labelled) if (a !== b) expect(overlap(boxOf(a), boxOf(b)), `${region.id} ${locale}: ${a.id} / ${b.id}`).toBe(false);
+          for (const d of stores) if (d !== a) expect(overlap(boxOf(a), [d.lng! * scale - 9, -d.lat! * scale - 9, d.lng! * scale + 9, -d.lat! * scale + 9])).toBe(false);
+          for (const p of provinceLabelsOf(provinces).filter((q) => !hiddenProvinces.has(q.text))) {
+            const half = (labelWidth(p.text) * 18) / 16 / 2;
+            expect(overlap(boxOf(a), [p.at[0] * scale - half, -p.at[1] * scale - 12, p.at[0] * scale + half, -p.at[1] * scale + 12]), `${a.id} over ${p.text}`).toBe(false);
+          }
+        }
+      }
+    }
+    // the Pearl River Delta's stores sit within a degree: not all of them can be named
+    const south = [...cfg.storeById.values()].filter((s) => s.region === 'south');
+    const delta = south.filter((s) => s.lng > 112.8 && s.lng < 114.5 && s.lat > 22.3 && s.lat < 23.4);
+    expect(delta.length).toBeGreaterThan(2);
+    const southStores = south.map((s, i) => ({ id: s.id, name: s.name, nameEn: s.nameEn, lng: s.lng, lat: s.lat, today: { visits: 1000 - i } }) as unknown as ScreenChild);
+    const { sides: named } = labelledStores(southStores, 'zh', regionPxPerDegree(cfg.regions.find((r) => r.id === 'south')!.provinces.map((p) => p.adcode), southStores));
+    expect(delta.filter((s) => named.has(s.id)).length).toBeLessThan(delta.length);
   });
 });

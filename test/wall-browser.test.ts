@@ -431,6 +431,14 @@ describe('the wall in Chromium', () => {
     expect(await page.textContent('[data-test=breadcrumb]')).toContain('华南');
     await sleep(1_500);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/region-south-1920x1080.png` });
+    // the east: Shanghai's five stores within a degree (each named where its name fits)
+    await page.evaluate(() => (location.hash = '#/region/east'));
+    await page.waitForSelector('.wall[data-view="r:east"]');
+    await sleep(1_500);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/region-east-1920x1080.png` });
+    await page.evaluate(() => (location.hash = '#/region/south'));
+    await page.waitForSelector('.wall[data-view="r:south"]');
+    await sleep(500);
     const store = app.cfg.storeById.get('nn-chaoyang')!;
     await clickMapAt(page, [store.lng, store.lat]);
     await page.waitForSelector('.wall[data-view="s:nn-chaoyang"]');
