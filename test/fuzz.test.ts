@@ -202,6 +202,7 @@ describe('query, path and body parameters under hostile input', () => {
     { path: '/api/v1/attribution', params: ['from', 'to', 'model', 'region'], who: 'ops' },
     { path: '/api/v1/attribution', params: ['model', 'region'], who: 'manager-east' },
     { path: '/api/v1/segments', params: ['region'], who: 'ops' },
+    { path: '/api/v1/audiences/export', params: ['tier', 'stage', 'region'], who: 'manager-east' },
   ];
 
   it('answers 4xx naming the parameter, never 5xx, on every read route', async () => {

@@ -76,6 +76,8 @@ describe('the role matrix', () => {
     ['GET', '/api/v1/attribution', [200, 200, 200, 200, 401]],
     ['GET', '/api/v1/attribution?region=north', [200, 200, 200, 403, 401]],
     ['GET', '/api/v1/segments', [200, 200, 200, 200, 401]],
+    ['GET', '/api/v1/audiences/export?tier=vip', [400, 403, 400, 400, 401]],
+    ['GET', '/api/v1/audiences/export?region=north', [200, 403, 200, 403, 401]],
     ['GET', '/api/v1/segments?region=east', [200, 200, 200, 200, 401]],
     ['GET', '/api/v1/segments?region=north', [200, 200, 200, 403, 401]],
     ['POST', '/api/v1/auth/refresh', [200, 200, 200, 200, 401]],

@@ -19,6 +19,7 @@ import type { ScreenAlert } from '../../stream/types.js';
 import type { Auth } from '../auth/auth.js';
 import { alertRouter } from './alert-routes.js';
 import { analyticsRouter } from './analytics-routes.js';
+import { audienceRouter } from './audience-routes.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { LoginLimits } from '../auth/login-limiter.js';
 import type { AuditLog } from '../audit/audit.js';
@@ -139,6 +140,7 @@ export function createApp(deps: AppDeps) {
   app.use(queryRouter(deps));
   app.use(alertRouter(deps));
   app.use(analyticsRouter(deps));
+  app.use(audienceRouter(deps));
   app.use(auditRouter(deps));
   app.use(ingestKeyRouter(deps));
   app.use(sessionRouter(deps));
