@@ -246,6 +246,8 @@ export interface AttributionView {
   models: Record<string, Array<{ channel: string; conversions: number; value: number; spend: number; roi: number | null }>>;
   /** all revenue in the range (attributed or not): attribution covers only orders whose users' touches are known */
   revenue: number;
+  /** the revenue of the online channels (not the stores' tills): what attribution could cover */
+  onlineRevenue: number;
   updatedAt: string | null;
 }
 

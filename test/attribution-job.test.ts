@@ -81,6 +81,7 @@ describe('the attribution job', () => {
     expect(wechat).toMatchObject({ conversions: 1, value: 100, spend: 20, roi: 5 });
     expect(view.models.last_touch!.find((c) => c.channel === 'douyin')!.roi).toBeCloseTo(50 / 75, 9);
     expect(view.revenue).toBe(1149); // every order in the range, the one no touch led to included
+    expect(view.onlineRevenue).toBe(1149); // all of them online here
     expect((await app.get('/api/v1/attribution', 'manager-east')).status).toBe(200);
     expect((await app.get('/api/v1/attribution?region=north', 'manager-east')).status).toBe(403);
     expect((await app.get('/api/v1/attribution?region=atlantis')).status).toBe(404);
@@ -110,6 +111,11 @@ describe('the attribution job', () => {
     expect(await lastTouch('/api/v1/attribution?model=last_touch&region=east')).toEqual({ regions: ['east'], revenue: 300, credits: { douyin: 300 } });
     expect(await lastTouch('/api/v1/attribution?model=last_touch&region=north')).toEqual({ regions: ['north'], revenue: 80, credits: { baidu: 80 } });
     expect(await lastTouch('/api/v1/attribution?model=last_touch')).toEqual({ regions: null, revenue: 1149 + 380, credits: { douyin: 350, wechat: 100, baidu: 80 } });
+    // a store's till is revenue, but not online revenue: no touch leads to it
+    expect((await app.post([{ id: 'till-1', type: 'conversion', ts: now - H, channel: 'store', store: 'sh-jingan', value: 5000 }])).status).toBe(202);
+    await app.drained();
+    const withTill = (await (await app.get('/api/v1/attribution?model=last_touch')).json()) as AttributionView;
+    expect([withTill.revenue, withTill.onlineRevenue]).toEqual([1149 + 380 + 5000, 1149 + 380]);
     const markov = ((await (await app.get('/api/v1/attribution?model=markov', 'manager-east')).json()) as AttributionView).models.markov!;
     expect(markov.reduce((a, c) => a + c.value, 0)).toBeCloseTo(300, 6);
   });

@@ -369,7 +369,7 @@ describe('the wall in Chromium', () => {
     expect(text).toContain('抖音');
     expect(text).toContain('微信广告');
     // two tracked orders against the demo history's revenue: the panel says how little it covers and does not judge ROI
-    expect(await page.textContent('[data-test=attribution-coverage]')).toMatch(/^归因仅覆盖销售额 (<0\.1|0\.\d)% · ROI 仅供参考$/);
+    expect(await page.textContent('[data-test=attribution-coverage]')).toMatch(/^归因仅覆盖线上销售额 (<0\.1|0\.\d)% · ROI 仅供参考$/);
     expect(await page.locator('[data-test=attribution] .roi.low').count()).toBe(0);
 
     // segments: the tiers of the API's answer, in the panel; a manager's wall counts only its region

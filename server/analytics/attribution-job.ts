@@ -103,5 +103,7 @@ export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: stri
     updated = Math.max(updated, row.updated.getTime());
   }
   const revenue = totals.rows.reduce((sum, r) => sum + Number(r.revenue), 0);
-  return { from: fromDate, to: toDate, regions, models, revenue, updatedAt: updated ? new Date(updated).toISOString() : null };
+  // what touches can lead to: a till in a store is not reached through an ad's click
+  const onlineRevenue = totals.rows.filter((r) => cfg.channelById.get(r.channel)?.kind !== 'offline').reduce((sum, r) => sum + Number(r.revenue), 0);
+  return { from: fromDate, to: toDate, regions, models, revenue, onlineRevenue, updatedAt: updated ? new Date(updated).toISOString() : null };
 }
