@@ -48,3 +48,13 @@ export function authorizeLiveScope(principal: Principal, requested: Scope, cfg: 
   }
   return authorizeScope(principal, scope, cfg);
 }
+
+/**
+ * The regions a regional read (segments, attribution, audiences) covers: the one asked for, if the
+ * principal may read it, else every region the principal may read (null: the whole business).
+ */
+export function regionsToRead(principal: Principal, region: string | undefined, cfg: AppConfig): { ok: true; regions: string[] | null } | { ok: false; status: number; error: string } {
+  const decision = authorizeScope(principal, { region }, cfg);
+  if (!decision.ok) return decision;
+  return { ok: true, regions: region ? [region] : principal.regions };
+}

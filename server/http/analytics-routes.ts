@@ -8,7 +8,7 @@ import type { AppConfig } from '../../config/load.js';
 import { MODELS } from '../analytics/attribution/index.js';
 import { readAttribution, recentDays } from '../analytics/attribution-job.js';
 import { readSegments } from '../analytics/segments-job.js';
-import { authorizeScope } from '../auth/access.js';
+import { regionsToRead } from '../auth/access.js';
 import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import { JobBusyError, type JobRunner } from '../jobs/runner.js';
 import { describeParamError } from './query-params.js';
@@ -54,10 +54,9 @@ export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; 
   router.get('/api/v1/attribution', auth.requireAuth, async (req, res) => {
     const query = attributionQuery.safeParse(req.query);
     if (!query.success) return void res.status(400).json({ error: describeParamError(query.error) });
-    const principal = principalOf(res);
-    const decision = authorizeScope(principal, { region: query.data.region }, cfg);
-    if (!decision.ok) return void res.status(decision.status).json({ error: decision.error });
-    const regions = query.data.region ? [query.data.region] : principal.regions;
+    const read = regionsToRead(principalOf(res), query.data.region, cfg);
+    if (!read.ok) return void res.status(read.status).json({ error: read.error });
+    const { regions } = read;
     const recent = recentDays(cfg, cfg.jobs.attribution.days, query.data.to);
     const { to } = recent;
     const from = query.data.from ?? recent.from;
@@ -68,10 +67,9 @@ export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; 
   router.get('/api/v1/segments', auth.requireAuth, async (req, res) => {
     const query = segmentsQuery.safeParse(req.query);
     if (!query.success) return void res.status(400).json({ error: describeParamError(query.error) });
-    const principal = principalOf(res);
-    const decision = authorizeScope(principal, { region: query.data.region }, cfg);
-    if (!decision.ok) return void res.status(decision.status).json({ error: decision.error });
-    const regions = query.data.region ? [query.data.region] : principal.regions;
+    const read = regionsToRead(principalOf(res), query.data.region, cfg);
+    if (!read.ok) return void res.status(read.status).json({ error: read.error });
+    const { regions } = read;
     res.json(await readSegments(pool, regions));
   });
 

@@ -14,7 +14,7 @@ import type { AppConfig } from '../../config/load.js';
 import { checkOut } from '../../stream/db/transaction.js';
 import { STAGES, TIERS } from '../../stream/segment-names.js';
 import type { AuditLog } from '../audit/audit.js';
-import { authorizeScope } from '../auth/access.js';
+import { regionsToRead } from '../auth/access.js';
 import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import { describeParamError } from './query-params.js';
 
@@ -53,9 +53,9 @@ export function audienceRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; a
       return void res.status(400).json({ error: `region: unknown region "${query.data.region}"` });
     }
     const principal = principalOf(res);
-    const decision = authorizeScope(principal, { region: query.data.region }, cfg);
-    if (!decision.ok) return void res.status(decision.status).json({ error: decision.error });
-    const regions = query.data.region ? [query.data.region] : principal.regions;
+    const read = regionsToRead(principal, query.data.region, cfg);
+    if (!read.ok) return void res.status(read.status).json({ error: read.error });
+    const { regions } = read;
     const { tier, stage } = query.data;
 
     const where = [
