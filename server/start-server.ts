@@ -65,6 +65,8 @@ export interface RunningServer {
   port: number;
   storage: Storage;
   http: Server;
+  /** the Express app (its routes, for the API description's test) */
+  app: ReturnType<typeof createApp>;
   screen: ScreenSocket;
   /** the scheduled jobs (an admin, or the demo start-up, may run one now) */
   jobs: JobRunner;
@@ -148,6 +150,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     storage,
     http,
+    app,
     screen,
     jobs: analytics,
     async close() {

@@ -5,7 +5,7 @@ import { AUDIT_ACTIONS, type AuditLog } from './audit.js';
 import { requireRole, type Auth } from '../auth/auth.js';
 import { describeParamError, time } from '../http/query-params.js';
 
-const auditQuery = z.strictObject({
+export const auditQuery = z.strictObject({
   from: time.optional(),
   to: time.optional(),
   action: z.enum(AUDIT_ACTIONS).optional(),

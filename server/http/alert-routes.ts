@@ -31,18 +31,18 @@ export interface AlertRouteDeps {
 
 /** in a JSON body a time may also be a number */
 const time = z.union([z.number().int().min(0).max(MAX_TIME_MS), textTime]);
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   state: z.enum(['pending', 'firing', 'resolved', 'active', 'all']).default('all'),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
-const matchers = z.array(matcherSchema).min(1).max(20).superRefine((list, ctx) => {
+export const matchers = z.array(matcherSchema).min(1).max(20).superRefine((list, ctx) => {
   for (const [i, m] of list.entries()) {
     if (!m.isRegex) continue;
     const error = regexError(m.value);
     if (error) ctx.addIssue({ code: 'custom', path: [i, 'value'], message: `not a valid RE2 regular expression (${error}); RE2 has no backreferences or lookaround` });
   }
 });
-const silenceBody = z
+export const silenceBody = z
   .strictObject({
     matchers,
     startsAt: time.optional(),
@@ -55,7 +55,7 @@ const silenceBody = z
     if (Boolean(body.endsAt) === Boolean(body.duration)) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'give exactly one of endsAt or duration' });
     if (body.duration !== undefined && !parseDurationMs(body.duration)) ctx.addIssue({ code: 'custom', path: ['duration'], message: `"${body.duration}" is not a duration like 30m or 2h` });
   });
-const previewBody = z.strictObject({
+export const previewBody = z.strictObject({
   from: time.optional(),
   to: time.optional(),
   /** also answer the drawn series of the instances shown */

@@ -16,8 +16,8 @@ import { parseIsoTime } from '../../stream/time-text.js';
 import type { AuditLog } from '../audit/audit.js';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-11-23').refine((text) => parseIsoTime(text) !== null, 'no such day');
-const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional(), region: z.string().min(1).max(64).optional() });
-const segmentsQuery = z.strictObject({ region: z.string().min(1).optional() });
+export const attributionQuery = z.strictObject({ model: z.enum(MODELS).optional(), from: date.optional(), to: date.optional(), region: z.string().min(1).max(64).optional() });
+export const segmentsQuery = z.strictObject({ region: z.string().min(1).optional() });
 
 export function analyticsRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; audit: AuditLog; jobs?: JobRunner }) {
   const { cfg, pool, auth } = deps;

@@ -20,6 +20,7 @@ import type { Auth } from '../auth/auth.js';
 import { alertRouter } from './alert-routes.js';
 import { analyticsRouter } from './analytics-routes.js';
 import { audienceRouter } from './audience-routes.js';
+import { openApiDocument, openApiPage } from './openapi.js';
 import type { JobRunner } from '../jobs/runner.js';
 import type { LoginLimits } from '../auth/login-limiter.js';
 import type { AuditLog } from '../audit/audit.js';
@@ -131,6 +132,11 @@ export function createApp(deps: AppDeps) {
   });
 
   app.use('/api', refuseControlCharacters);
+  // the API's own description: machine-readable and readable, no sign-in needed
+  const apiDocument = JSON.stringify(openApiDocument());
+  const apiPage = openApiPage();
+  app.get('/api/docs/openapi.json', (_req, res) => void res.type('application/json').send(apiDocument));
+  app.get('/api/docs', (_req, res) => void res.type('text/html; charset=utf-8').send(apiPage));
   app.use(healthRouter(deps.redis, deps.pool));
   app.get('/metrics', async (_req, res) => {
     const { contentType, body } = await renderMetrics(deps.metrics, deps.redis, deps.keys);

@@ -18,7 +18,7 @@ import { regionsToRead } from '../auth/access.js';
 import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import { describeParamError } from './query-params.js';
 
-const exportQuery = z.strictObject({
+export const exportQuery = z.strictObject({
   tier: z.enum(TIERS).optional(),
   stage: z.enum(STAGES).optional(),
   region: z.string().min(1).max(64).optional(),

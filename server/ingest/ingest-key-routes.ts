@@ -8,7 +8,7 @@ import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import type { IngestKeys } from './ingest-keys.js';
 import { describeParamError } from '../http/query-params.js';
 
-const createBody = z.strictObject({ name: z.string().trim().min(1).max(80) });
+export const createBody = z.strictObject({ name: z.string().trim().min(1).max(80) });
 
 export function ingestKeyRouter(deps: { auth: Auth; audit: AuditLog; ingestKeys: IngestKeys }) {
   const router = express.Router();
