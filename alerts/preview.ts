@@ -11,7 +11,7 @@ import { ruleDetector, type SeriesPoint } from './detectors/index.js';
 import { ruleInstances } from './instances.js';
 import { metricPoint } from './metric-point.js';
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
-import { assessSeries, episodesOf } from './series.js';
+import { assessSeries, breachesOf, episodesOf } from './series.js';
 import type { Assessment } from './assess.js';
 
 /** 30 days of one-minute windows fit */
@@ -164,9 +164,9 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       return metricPoint(rule.metric, deriveMetrics(values, users.get(`${g}|${k}`) ?? 0, instance.storeScope), readFrom + (k + 1) * windowMs, instance.storeScope);
     });
     const assessed = assessSeries(detector, series, windowMs, rule.minVolume);
-    const findings = assessed
-      .filter(({ point, assessment }) => inRange(point.t) && assessment.kind === 'judged' && assessment.judgement.breach)
-      .map(({ point, assessment }) => ({ t: new Date(point.t).toISOString(), value: point.value, score: (assessment as { judgement: { score: number } }).judgement.score }));
+    const findings = breachesOf(assessed)
+      .filter((f) => inRange(f.point.t))
+      .map((f) => ({ t: new Date(f.point.t).toISOString(), value: f.point.value, score: f.judgement.score }));
     // the live lifecycle over the same points: what would have paged, and for how long
     const episodes = episodesOf(assessed, rule)
       .filter((e) => inRange(e.onset.point.t))

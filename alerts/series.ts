@@ -118,8 +118,12 @@ export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs
 
 /** The points where the detector sees a breach (`--points`). */
 export function findBreaches(detector: Detector, points: SeriesPoint[], windowMs: number, minVolume: number): Finding[] {
-  return assessSeries(detector, points, windowMs, minVolume).flatMap(({ point, assessment }) =>
-    assessment.kind === 'judged' && assessment.judgement.breach ? [{ point, judgement: assessment.judgement }] : []);
+  return breachesOf(assessSeries(detector, points, windowMs, minVolume));
+}
+
+/** The breaching points of a series already assessed (assessSeries). */
+export function breachesOf(assessed: Array<{ point: SeriesPoint; assessment: Assessment }>): Finding[] {
+  return assessed.flatMap(({ point, assessment }) => (assessment.kind === 'judged' && assessment.judgement.breach ? [{ point, judgement: assessment.judgement }] : []));
 }
 
 export interface Episode {
