@@ -85,6 +85,31 @@ describe('audience export', () => {
     }
   });
 
+  it('runs at most two exports at once per server: a third waits its turn (429, Retry-After), and a slot frees when a caller leaves', async () => {
+    const holders = await Promise.all([0, 1].map(async () => {
+      const controller = new AbortController();
+      const response = await fetch(`${app.server.url}/api/v1/audiences/export`, { headers: { authorization: `Bearer ${await app.token('ops')}` }, signal: controller.signal });
+      expect(response.status).toBe(200);
+      await response.body!.getReader().read(); // then reads no more: the COPY waits on it
+      return controller;
+    }));
+    const third = await exportAs('?tier=churned');
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toBe('30');
+    expect(((await third.json()) as { error: string }).error).toMatch(/^2 audience exports are running/);
+    // other routes still answer meanwhile
+    expect((await app.get('/api/v1/segments')).status).toBe(200);
+    for (const holder of holders) holder.abort();
+    const deadline = Date.now() + 5_000;
+    let next = await exportAs('?tier=high_value&stage=new&region=northwest');
+    while (next.status === 429 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      next = await exportAs('?tier=high_value&stage=new&region=northwest');
+    }
+    expect(next.status).toBe(200);
+    await next.text();
+  });
+
   it('frees its connection when the caller goes away half way, and says so in the audit log', async () => {
     const controller = new AbortController();
     const response = await fetch(`${app.server.url}/api/v1/audiences/export`, { headers: { authorization: `Bearer ${await app.token('admin')}` }, signal: controller.signal });

@@ -2,7 +2,8 @@
 // (the seeds' 精准营销): the customers of the last segments run in that tier × lifecycle stage ×
 // region, as CSV of the ids as stored (keyed hashes for phones and e-mails, never clear PII).
 // Streamed from PostgreSQL with COPY and written with backpressure, so a million customers cost
-// the server a few buffers, not the list. ops and admin export any audience; a manager only its
+// the server a few buffers, not the list; at most two at once per server, each on the read pool and
+// bounded in time. ops and admin export any audience; a manager only its
 // regions'. Every export is audited: who, which audience, how many rows (and whether it finished).
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +25,11 @@ export const exportQuery = z.strictObject({
   region: z.string().min(1).max(64).optional(),
 });
 
+/** exports running at once on one server: each holds a connection of the read pool while it streams */
+export const MAX_RUNNING_EXPORTS = 2;
+/** the longest one export may stream (a slow reader holds its COPY open) */
+const EXPORT_TIMEOUT_MS = 10 * 60_000;
+
 export const AUDIENCE_COLUMNS = ['user_id', 'region', 'tier', 'stage', 'orders', 'monetary', 'first_order', 'last_order', 'r', 'f', 'm'] as const;
 
 /** SQL text literal of a value already checked against a closed list (COPY takes no parameters). */
@@ -41,8 +47,9 @@ function lineCounter() {
   return { stream, lines: () => lines };
 }
 
-export function audienceRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; audit: AuditLog }) {
-  const { cfg, pool, auth } = deps;
+export function audienceRouter(deps: { cfg: AppConfig; readPool: Pool; auth: Auth; audit: AuditLog }) {
+  const { cfg, auth } = deps;
+  let running = 0;
   const router = express.Router();
   const principalOf = (res: Response) => res.locals.principal as Principal;
 
@@ -67,10 +74,21 @@ export function audienceRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; a
     const audience = { tier: tier ?? null, stage: stage ?? null, regions };
     const name = ['audience', tier ?? 'all-tiers', stage ?? 'all-stages', regions?.join('+') ?? 'all-regions', new Date().toISOString().slice(0, 10)].join('-');
 
-    const { client, release } = await checkOut(pool);
+    // a caller who starts exports and reads them slowly must not take the database's connections
+    // from everything else: few at once, on the pool of caller-shaped reads, each bounded in time
+    if (running >= MAX_RUNNING_EXPORTS) {
+      res.setHeader('retry-after', '30');
+      return void res.status(429).json({ error: `${MAX_RUNNING_EXPORTS} audience exports are running on this server already; try again when one has finished` });
+    }
+    running++;
+    const { client, release } = await checkOut(deps.readPool).catch((err: unknown) => {
+      running--;
+      throw err;
+    });
     const counter = lineCounter();
     let finished = false;
     try {
+      await client.query(`SET statement_timeout = ${EXPORT_TIMEOUT_MS}`);
       res.status(200).type('text/csv; charset=utf-8').setHeader('content-disposition', `attachment; filename="${name}.csv"`);
       const source = client.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER true)`));
       await pipeline(source, counter.stream, res);
@@ -81,8 +99,9 @@ export function audienceRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth; a
       if (!res.headersSent) res.status(500).end();
       else res.destroy();
     } finally {
-      // a COPY abandoned half way leaves its connection unusable: close it
-      release(!finished);
+      // closed, not pooled again: it carries this export's time limit (and a COPY abandoned half way leaves it unusable)
+      release(true);
+      running--;
       const rows = Math.max(0, counter.lines() - 1);
       await deps.audit.record({ action: 'export', actor: principal.username, target: 'audience', ip: req.ip, detail: { audience, rows, finished } }).catch(() => {});
     }
