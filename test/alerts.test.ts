@@ -309,6 +309,21 @@ describe('alerts', () => {
     expect(rows).toEqual([{ state: 'resolved' }]); // a deleted rule's alerts end with it
   });
 
+  it('draws the latest part of an alert active for weeks on a one-minute rule (more windows than one preview holds)', async () => {
+    await app.db.query(
+      `INSERT INTO alerts (id, rule_id, instance, labels, region, severity, state, active_since, fired_at, summary, summary_en)
+       VALUES ('weeks-old', 'cvr-drop', 'douyin', '{"rule":"cvr-drop","channel":"douyin"}', NULL, 'warning', 'resolved', now() - interval '40 days', now() - interval '40 days', 's', 's')`,
+    );
+    await app.db.query(`UPDATE alerts SET resolved_at = now() - interval '1 hour' WHERE id = 'weeks-old'`);
+    const response = await app.get('/api/v1/alerts/weeks-old/series');
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { windows: number; instances: Array<{ key: string }> };
+    expect(body.windows).toBeLessThanOrEqual(50_000);
+    expect(body.windows).toBeGreaterThan(40_000);
+    expect(body.instances.map((i) => i.key)).toEqual(['douyin']);
+    await app.db.query(`DELETE FROM alerts WHERE id = 'weeks-old'`);
+  });
+
   it('switches a rule off and on without deleting it (audited), and answers each rule as alerts.yaml states it, which PUT takes back unchanged', async () => {
     const send = async (method: string, path: string, body: unknown, username = 'admin') =>
       fetch(`${app.server.url}${path}`, { method, headers: { authorization: `Bearer ${await app.token(username)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

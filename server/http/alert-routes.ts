@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { AlertRule } from '../../config/alert-schema.js';
 import type { AppConfig } from '../../config/load.js';
 import { parseDurationMs } from '../../config/duration.js';
-import { PreviewError, previewRule } from '../../alerts/preview.js';
+import { MAX_PREVIEW_WINDOWS, PreviewError, previewRule } from '../../alerts/preview.js';
 import { ruleInstances } from '../../alerts/instances.js';
 import { RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, validateRule } from '../../alerts/rule-store.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
@@ -222,8 +222,9 @@ export function alertRouter(deps: AlertRouteDeps) {
     const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === row.rule_id);
     if (!rule) return void res.status(404).json({ error: `the rule "${row.rule_id}" no longer exists` });
     const around = Math.max(3_600_000, 60 * rule.window);
-    const from = row.active_since.getTime() - around;
     const to = Math.min(Date.now(), (row.resolved_at?.getTime() ?? Date.now()) + around / 2);
+    // an alert active for weeks on a short window: its latest part, as much as one preview may draw
+    const from = Math.max(row.active_since.getTime() - around, to - (MAX_PREVIEW_WINDOWS - 1) * rule.window);
     await runPreview(rule, { from, to: Math.max(to, from + rule.window), series: true, instance: row.instance }, res, true);
   });
 
