@@ -10,7 +10,8 @@ import { ensureLocalStores } from './local-stores.js';
 import { superviseProcessors } from './processes.js';
 import { startSimulator } from './simulator/run-simulator.js';
 import { seedCustomerHistory } from './simulator/customer-history.js';
-import { backfillIfEmpty } from './simulator/backfill.js';
+import { demoHistory, needsHistory, postHistory } from './simulator/backfill.js';
+import { newGeneratorState } from './simulator/generator.js';
 import { DEFAULT_PUSH_INTERVAL_MS, startServer } from './start-server.js';
 
 const log = createLogger('server');
@@ -63,17 +64,23 @@ const server = await startServer({
   pushIntervalMs: Number(process.env.PUSH_INTERVAL_MS || DEFAULT_PUSH_INTERVAL_MS),
 });
 const processors = superviseProcessors(Number(process.env.PROCESSORS || 1), stores, log);
+const simulatorScale = Number(process.env.SIM_SCALE || 1);
+const simulatorState = newGeneratorState(Date.now(), simulatorScale);
+// a fresh demo gets yesterday and today so far, so the wall and its comparisons are full at once;
+// generated before the live traffic, whose buyers then include the history's journeys under way
+const history =
+  process.env.SIMULATE !== '0' && process.env.SIM_BACKFILL !== '0' && (await needsHistory(stores).catch(() => false))
+    ? demoHistory(cfg, Date.now(), simulatorState, simulatorScale)
+    : null;
 const simulator =
   process.env.SIMULATE === '0'
     ? null
     : startSimulator({
-        cfg, log, ingestUrl: `${server.url}/api/v1/events`, apiKey: apiKeys[0]!,
-        scale: Number(process.env.SIM_SCALE || 1), anomalyEveryMinutes: Number(process.env.SIM_ANOMALY_MINUTES || 20),
+        cfg, log, ingestUrl: `${server.url}/api/v1/events`, apiKey: apiKeys[0]!, state: simulatorState,
+        scale: simulatorScale, anomalyEveryMinutes: Number(process.env.SIM_ANOMALY_MINUTES || 20),
       });
-
-// a fresh demo gets yesterday and today so far, so the wall and its comparisons are full at once
-if (simulator && process.env.SIM_BACKFILL !== '0') {
-  void backfillIfEmpty(cfg, stores, `${server.url}/api/v1/events`, apiKeys[0]!, log)
+if (history) {
+  void postHistory(cfg, stores, `${server.url}/api/v1/events`, apiKeys[0]!, history, log)
     .then(() => seedCustomerHistory(cfg, stores, log))
     // the wall's attribution and segments panels fill now rather than at the first scheduled runs
     .then(() => server.jobs.trigger('attribution', 'startup'))

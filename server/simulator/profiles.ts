@@ -1,5 +1,6 @@
 // Believable channel economics for the demo: impressions per second at the daily peak, click-through,
-// conversion (of clicks), average order value and cost per thousand impressions (CNY).
+// conversion (of clicks), average order value and cost per thousand impressions (CNY), and who
+// the clicks and orders belong to.
 
 export interface ChannelProfile {
   peakExposurePerSec: number;
@@ -7,21 +8,28 @@ export interface ChannelProfile {
   cvr: number;
   aov: number;
   cpm: number;
-  /** share of clicks that carry a known user (logged-in / matched), the paths attribution sees */
+  /** share of clicks by known people (logged in / matched): the touches attribution sees */
   trackedShare: number;
+  /** share of those known people's browsing clicks that start a purchase journey (upper funnel high) rather than continue one */
+  opens: number;
+  /** share of orders placed by people the retailer cannot match (marketplace guests): no user id, no path */
+  guestShare: number;
 }
 
+// A retailer of 62 stores whose online revenue is a little below its stores': ~1.3 online orders a
+// second at the evening peak. Every known buyer's order follows a click on its channel, earlier
+// touches on others (see journeys.ts).
 export const CHANNEL_PROFILES: Record<string, ChannelProfile> = {
-  douyin:      { peakExposurePerSec: 6000, ctr: 0.018, cvr: 0.025, aov: 180, cpm: 45, trackedShare: 0.08 },
-  wechat:      { peakExposurePerSec: 4000, ctr: 0.012, cvr: 0.032, aov: 230, cpm: 55, trackedShare: 0.1 },
-  xiaohongshu: { peakExposurePerSec: 2500, ctr: 0.025, cvr: 0.02, aov: 280, cpm: 60, trackedShare: 0.08 },
-  baidu:       { peakExposurePerSec: 2000, ctr: 0.04, cvr: 0.035, aov: 300, cpm: 120, trackedShare: 0.1 },
-  taobao:      { peakExposurePerSec: 3500, ctr: 0.03, cvr: 0.05, aov: 150, cpm: 35, trackedShare: 0.05 },
-  jd:          { peakExposurePerSec: 2500, ctr: 0.028, cvr: 0.055, aov: 240, cpm: 40, trackedShare: 0.05 },
-  app:         { peakExposurePerSec: 1200, ctr: 0.06, cvr: 0.08, aov: 200, cpm: 5, trackedShare: 0.6 },
-  wecom:       { peakExposurePerSec: 300, ctr: 0.1, cvr: 0.09, aov: 260, cpm: 2, trackedShare: 0.9 },
-  sms:         { peakExposurePerSec: 800, ctr: 0.02, cvr: 0.04, aov: 120, cpm: 30, trackedShare: 0.5 },
-  email:       { peakExposurePerSec: 600, ctr: 0.015, cvr: 0.03, aov: 150, cpm: 3, trackedShare: 0.5 },
+  douyin:      { peakExposurePerSec: 300, ctr: 0.018, cvr: 0.03, aov: 200, cpm: 45, trackedShare: 0.08, opens: 0.9, guestShare: 0.2 },
+  wechat:      { peakExposurePerSec: 200, ctr: 0.012, cvr: 0.04, aov: 260, cpm: 55, trackedShare: 0.1, opens: 0.7, guestShare: 0.1 },
+  xiaohongshu: { peakExposurePerSec: 125, ctr: 0.025, cvr: 0.02, aov: 280, cpm: 60, trackedShare: 0.08, opens: 0.9, guestShare: 0.2 },
+  baidu:       { peakExposurePerSec: 100, ctr: 0.04, cvr: 0.035, aov: 300, cpm: 120, trackedShare: 0.1, opens: 0.8, guestShare: 0.25 },
+  taobao:      { peakExposurePerSec: 175, ctr: 0.03, cvr: 0.05, aov: 150, cpm: 35, trackedShare: 0.05, opens: 0.5, guestShare: 0.3 },
+  jd:          { peakExposurePerSec: 125, ctr: 0.028, cvr: 0.055, aov: 240, cpm: 40, trackedShare: 0.05, opens: 0.5, guestShare: 0.3 },
+  app:         { peakExposurePerSec: 60, ctr: 0.06, cvr: 0.08, aov: 200, cpm: 60, trackedShare: 0.25, opens: 0.3, guestShare: 0 },
+  wecom:       { peakExposurePerSec: 15, ctr: 0.1, cvr: 0.09, aov: 260, cpm: 150, trackedShare: 0.4, opens: 0.2, guestShare: 0 },
+  sms:         { peakExposurePerSec: 40, ctr: 0.02, cvr: 0.04, aov: 120, cpm: 40, trackedShare: 0.15, opens: 0.5, guestShare: 0.05 },
+  email:       { peakExposurePerSec: 30, ctr: 0.015, cvr: 0.03, aov: 150, cpm: 10, trackedShare: 0.12, opens: 0.5, guestShare: 0.05 },
 };
 
 /** Share of national online traffic by region (population and spending power, roughly). */

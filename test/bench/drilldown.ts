@@ -4,7 +4,7 @@
 // older than the 48 h lateness, as it should).
 import type { AppConfig } from '../../config/load.js';
 import { backfillEvents } from '../../server/simulator/backfill.js';
-import { seededRandom } from '../../server/simulator/generator.js';
+import { newGeneratorState } from '../../server/simulator/generator.js';
 import { createPool, type StoreSettings } from '../../stream/connect.js';
 import { migrate } from '../../stream/db/migrate.js';
 import { writeBatch } from '../../stream/db/sink.js';
@@ -20,7 +20,7 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const now = Date.now();
   const from = Math.floor((now - options.days * DAY) / 1_800_000) * 1_800_000;
-  const history = backfillEvents(cfg, from, now - 3_600_000, 1_800_000, seededRandom(5), 'dd');
+  const history = backfillEvents(cfg, newGeneratorState(5, 1), from, now - 3_600_000, 1_800_000, 1, { aggregated: true });
   const loadStarted = performance.now();
   for (let i = 0; i < history.length; i += 20_000) {
     const batch = history.slice(i, i + 20_000).map((e) => ({
