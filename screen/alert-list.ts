@@ -14,3 +14,16 @@ export function tickerAlerts(alerts: ScreenAlert[], now: number): ScreenAlert[] 
       (SEVERITY_ORDER[a.severity]! - SEVERITY_ORDER[b.severity]!) ||
       Date.parse(b.firedAt ?? b.activeSince) - Date.parse(a.firedAt ?? a.activeSince));
 }
+
+/**
+ * The alerts that concern a view: everything at the nation; in a region or a store, the
+ * nationwide ones (no region or store of their own), the region's and those of its stores in view.
+ */
+export function alertsOfView(alerts: ScreenAlert[], view: { region?: string; storeIds: string[] }): ScreenAlert[] {
+  if (!view.region) return alerts;
+  return alerts.filter((a) => {
+    const { region, store } = a.labels;
+    if (store) return view.storeIds.includes(store);
+    return !region || region === view.region;
+  });
+}

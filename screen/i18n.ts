@@ -62,6 +62,10 @@ const zh = {
   noAlerts: '当前无告警', waitingForJob: '等待首次作业运行', forbidden: '无权查看该区域',
   roiLine: 'ROI 警戒线 1.5', mapMetric: '今日销售额', clickToDrill: '点击下钻',
   column: { name: '名称', visits: '客流', conversions: '转化', revenue: '销售额', roi: 'ROI' },
+  phone: {
+    channelRevenue: '渠道销售额', pull: '下拉刷新', release: '松开立即刷新', refreshing: '正在刷新…', regions: '各区域', stores: '门店排行', viewAlerts: '本视图告警',
+    traffic: '客流', sales: '销售额', open: '打开', allAlerts: '全部告警',
+  },
 };
 
 type Messages = typeof zh;
@@ -127,6 +131,10 @@ const en: Messages = {
   noAlerts: 'No active alerts', waitingForJob: 'Waiting for the first job run', forbidden: 'You may not open that region',
   roiLine: 'ROI floor 1.5', mapMetric: 'Revenue today', clickToDrill: 'click to drill down',
   column: { name: 'Name', visits: 'Visits', conversions: 'Conv.', revenue: 'Revenue', roi: 'ROI' },
+  phone: {
+    channelRevenue: 'Revenue by channel', pull: 'Pull to refresh', release: 'Release to refresh', refreshing: 'Refreshing…', regions: 'Regions', stores: 'Stores by traffic', viewAlerts: 'Alerts in this view',
+    traffic: 'Visitors', sales: 'Sales', open: 'Open', allAlerts: 'All alerts',
+  },
 };
 
 export type Locale = 'zh' | 'en';

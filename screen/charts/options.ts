@@ -43,7 +43,7 @@ export function channelTrendOption(channels: ScreenChannel[], locale: Locale, da
       legend: { top: 0, left: 0, right: 0, itemGap: 12, textStyle: { color: COLORS.muted, fontSize: 15 } },
       tooltip: { trigger: 'axis', valueFormatter: (v: number) => formatMoney(v, locale) },
       xAxis: dayAxis ? { type: 'time', axisLabel: { color: COLORS.muted, fontSize: 16, hideOverlap: true } } : timeAxisBase(locale),
-      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
+      yAxis: { type: 'value', minInterval: 1, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
     },
     data: {
       series: channels.filter((c) => c.today.revenue > 0 || c.today.exposure > 0).map((c) => ({
@@ -51,6 +51,28 @@ export function channelTrendOption(channels: ScreenChannel[], locale: Locale, da
         lineStyle: { width: 2.5 }, emphasis: { focus: 'series' },
         data: completePoints(c.trend, asOf).map((p) => [p.t, p.revenue]),
       })),
+    },
+  };
+}
+
+/** Revenue by channel in the range, largest first, each bar in its channel's colour (a phone's column). */
+export function channelRevenueOption(channels: ScreenChannel[], locale: Locale): ChartOptions {
+  const rows = channels.filter((c) => c.today.revenue > 0).sort((a, b) => b.today.revenue - a.today.revenue);
+  return {
+    base: {
+      animation: false,
+      grid: { left: 8, right: 76, top: 4, bottom: 4, containLabel: true },
+      xAxis: { type: 'value', show: false },
+      yAxis: { type: 'category', inverse: true, axisLabel: { color: COLORS.text, fontSize: 16, interval: 0 }, axisLine: { show: false }, axisTick: { show: false } },
+      tooltip: { show: false },
+    },
+    data: {
+      yAxis: { data: rows.map((c) => nameOf(c, locale)) },
+      series: [{
+        id: 'revenue', type: 'bar', barMaxWidth: 16,
+        label: { show: true, position: 'right', color: COLORS.text, fontSize: 15, formatter: (p: { value: number }) => formatMoney(p.value, locale) },
+        data: rows.map((c) => ({ value: c.today.revenue, itemStyle: { color: c.color } })),
+      }],
     },
   };
 }
@@ -148,8 +170,9 @@ export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: L
       tooltip: { trigger: 'axis' },
       xAxis: dayAxis ? { type: 'time', axisLabel: { color: COLORS.muted, fontSize: 16, hideOverlap: true } } : timeAxisBase(locale),
       yAxis: [
-        { type: 'value', splitNumber: 3, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
-        { type: 'value', splitNumber: 3, splitLine: { show: false }, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
+        // whole numbers: a quiet store's zeros would otherwise read 0, 0, 1, 1
+        { type: 'value', splitNumber: 3, minInterval: 1, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
+        { type: 'value', splitNumber: 3, minInterval: 1, splitLine: { show: false }, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
       ],
     },
     data: {

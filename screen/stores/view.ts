@@ -71,11 +71,13 @@ export const useViewStore = defineStore('view', () => {
     history.replaceState(null, '', hashOf(subscription.value));
   }
 
-  async function open(target: ScreenSubscription) {
+  /** `push`: a viewer's own step (a tap, a click), which the back button or gesture undoes */
+  async function open(target: ScreenSubscription, push = false) {
     if (!mayOpen(target)) return refuse();
     const previous = subscription.value;
     subscription.value = target;
-    history.replaceState(null, '', hashOf(target));
+    if (push && !settings.kiosk && hashOf(target) !== location.search + location.hash) history.pushState(null, '', hashOf(target));
+    else history.replaceState(null, '', hashOf(target));
     const refused = await live.subscribe(target);
     if (refused) {
       subscription.value = previous;
@@ -89,13 +91,19 @@ export const useViewStore = defineStore('view', () => {
     if (target && hashOf(target) !== hashOf(subscription.value)) void open(target);
   };
 
-  const openRegion = (region: string) => open({ region });
-  const openStore = (store: string) => open({ store });
+  const openRegion = (region: string) => open({ region }, true);
+  const openStore = (store: string) => open({ store }, true);
   /** the breadcrumb: 0 = nation, 1 = region */
   function openLevel(depth: number) {
     const path = live.frame?.path ?? [];
-    if (depth === 0) return open(homeView().region ? homeView() : {});
-    if (depth === 1 && path[1]) return open({ region: path[1].id });
+    if (depth === 0) return open(homeView().region ? homeView() : {}, true);
+    if (depth === 1 && path[1]) return open({ region: path[1].id }, true);
+  }
+
+  /** pull to refresh: a fresh snapshot of the view, and the range's figures read again */
+  async function refresh() {
+    await live.subscribe(subscription.value);
+    await loadHistory();
   }
 
   async function loadHistory() {
@@ -154,6 +162,7 @@ export const useViewStore = defineStore('view', () => {
 
   function start() {
     window.addEventListener('hashchange', onHashChange);
+    window.addEventListener('popstate', onHashChange);
     live.start();
     void open(subscription.value);
     startRotation();
@@ -161,6 +170,7 @@ export const useViewStore = defineStore('view', () => {
 
   function stop() {
     window.removeEventListener('hashchange', onHashChange);
+    window.removeEventListener('popstate', onHashChange);
     clearInterval(rotateTimer);
     clearInterval(historyTimer);
     live.stop();
@@ -168,5 +178,5 @@ export const useViewStore = defineStore('view', () => {
     range.value = 'live';
   }
 
-  return { subscription, range, model, rangeAnswers, historyError, notice, start, stop, open, openRegion, openStore, openLevel, mayOpen };
+  return { subscription, range, model, rangeAnswers, historyError, notice, start, stop, open, openRegion, openStore, openLevel, mayOpen, refresh };
 });
