@@ -30,9 +30,13 @@ export const useLiveStore = defineStore('live', () => {
   /** the region whose segments are shown ('' = all the role sees); null: to be loaded (again) */
   let segmentsFor: string | null = null;
 
+  /** subscribes asked for while the socket was down: answered when it connects */
+  let waiting: Array<{ subscription: ScreenSubscription; answer: (refusal: string | null) => void }> = [];
+
+  /** Shows a view; answers the server's refusal, if it refuses (null when shown or superseded). */
   async function subscribe(subscription: ScreenSubscription): Promise<string | null> {
     wanted = subscription;
-    if (!socket?.connected) return null;
+    if (!socket?.connected) return new Promise((answer) => waiting.push({ subscription, answer }));
     let ack: ScreenSubscribeAck;
     try {
       ack = (await socket.timeout(10_000).emitWithAck('subscribe', subscription)) as ScreenSubscribeAck;
@@ -62,7 +66,9 @@ export const useLiveStore = defineStore('live', () => {
     });
     socket.on('connect', () => {
       segmentsFor = null;
-      void subscribe(wanted);
+      const asked = waiting;
+      waiting = [];
+      void subscribe(wanted).then((refusal) => asked.forEach((w) => w.answer(w.subscription === wanted ? refusal : null)));
       void loadAlerts();
       void loadAttribution();
     });

@@ -62,7 +62,10 @@ export const useViewStore = defineStore('view', () => {
     if (!regions) return true;
     const frame = live.frame;
     const region = target.region ?? (target.store && frame ? [...frame.stores, ...frame.children].find((s) => s.id === target.store)?.region : undefined);
-    return region !== undefined && regions.includes(region);
+    // a store the view in hand does not list (an address opened before the first snapshot, a
+    // store of another of the role's regions): the server knows whose it is, and refuses if need be
+    if (region === undefined) return Boolean(target.store);
+    return regions.includes(region);
   }
 
   function refuse() {
@@ -73,16 +76,24 @@ export const useViewStore = defineStore('view', () => {
 
   /** `push`: a viewer's own step (a tap, a click), which the back button or gesture undoes */
   async function open(target: ScreenSubscription, push = false) {
-    if (!mayOpen(target)) return refuse();
+    if (!mayOpen(target)) {
+      // an address refused from the start (the wall opened on it) goes to the role's home
+      const refusedFromStart = hashOf(subscription.value) === hashOf(target);
+      if (refusedFromStart) subscription.value = homeView();
+      refuse();
+      if (refusedFromStart) await live.subscribe(subscription.value);
+      return;
+    }
     const previous = subscription.value;
     subscription.value = target;
     if (push && !settings.kiosk && hashOf(target) !== location.search + location.hash) history.pushState(null, '', hashOf(target));
     else history.replaceState(null, '', hashOf(target));
     const refused = await live.subscribe(target);
     if (refused) {
-      subscription.value = previous;
+      // an address refused from the start has no view of its own to go back to: the role's home
+      subscription.value = hashOf(previous) === hashOf(target) ? homeView() : previous;
       refuse();
-      await live.subscribe(previous);
+      await live.subscribe(subscription.value);
     }
   }
 
