@@ -62,6 +62,11 @@ const zh = {
   noAlerts: '当前无告警', waitingForJob: '等待首次作业运行', forbidden: '无权查看该区域',
   roiLine: 'ROI 警戒线 1.5', mapMetric: '今日销售额', clickToDrill: '点击下钻',
   column: { name: '名称', visits: '客流', conversions: '转化', revenue: '销售额', roi: 'ROI' },
+  annotation: {
+    add: '＋ 标注', title: '标注营销事件', text: '说明', placeholder: '如：双12预热开始', kind: '类型', startsAt: '开始时间', endsAt: '结束时间（可选）',
+    onlyHere: '仅限{place}', save: '保存',
+    kinds: { campaign: '活动上线', price: '价格调整', coupon: '发券', closure: '门店停业', outage: '系统故障', other: '其他' },
+  },
   phone: {
     channelRevenue: '渠道销售额', pull: '下拉刷新', release: '松开立即刷新', refreshing: '正在刷新…', regions: '各区域', stores: '门店排行', viewAlerts: '本视图告警',
     traffic: '客流', sales: '销售额', open: '打开', allAlerts: '全部告警',
@@ -131,6 +136,11 @@ const en: Messages = {
   noAlerts: 'No active alerts', waitingForJob: 'Waiting for the first job run', forbidden: 'You may not open that region',
   roiLine: 'ROI floor 1.5', mapMetric: 'Revenue today', clickToDrill: 'click to drill down',
   column: { name: 'Name', visits: 'Visits', conversions: 'Conv.', revenue: 'Revenue', roi: 'ROI' },
+  annotation: {
+    add: '+ Note', title: 'Mark a marketing moment', text: 'What happened', placeholder: 'e.g. Double 12 warm-up starts', kind: 'Kind', startsAt: 'Starts', endsAt: 'Ends (optional)',
+    onlyHere: 'Only {place}', save: 'Save',
+    kinds: { campaign: 'Campaign launch', price: 'Price change', coupon: 'Coupon drop', closure: 'Store closure', outage: 'Outage', other: 'Other' },
+  },
   phone: {
     channelRevenue: 'Revenue by channel', pull: 'Pull to refresh', release: 'Release to refresh', refreshing: 'Refreshing…', regions: 'Regions', stores: 'Stores by traffic', viewAlerts: 'Alerts in this view',
     traffic: 'Visitors', sales: 'Sales', open: 'Open', allAlerts: 'All alerts',

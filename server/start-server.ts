@@ -22,13 +22,14 @@ import { createApp } from './http/app.js';
 import { createPseudonymizer } from '../stream/pseudonymize.js';
 import { createAuditLog, migrateAudit } from './audit/audit.js';
 import { createIngestKeys, migrateIngestKeys } from './ingest/ingest-keys.js';
+import { migrateAnnotations } from './annotations/annotations.js';
 import type { LoginLimits } from './auth/login-limiter.js';
 import { migrateJobs, type JobRunner } from './jobs/runner.js';
 import { createAuth } from './auth/auth.js';
 import { startPipelineJobs } from './jobs/pipeline-jobs.js';
 import { startPushLoop } from './push/push-loop.js';
 import { attachScreenSocket, type ScreenSocket } from './push/socket.js';
-import type { ScreenAlert } from '../stream/types.js';
+import type { AnnotationChange, ScreenAlert } from '../stream/types.js';
 import { createViewReader } from './push/view-read.js';
 import { createServerMetrics, registerStreamGauges } from './http/server-metrics.js';
 
@@ -98,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await migrateSegments(pool);
   await migrateAudit(pool);
   await migrateIngestKeys(pool);
+  await migrateAnnotations(pool);
   const ingestKeys = createIngestKeys(pool, options.apiKeys, log);
   await ingestKeys.ready;
 
@@ -107,6 +109,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const auth = createAuth({ users: cfg.users, secret: options.authSecret, demoMode: options.demoMode, signOuts, maxSessionSeconds: options.maxSessionSeconds });
   let screen: ScreenSocket | undefined;
   const publishAlert = (alert: ScreenAlert) => screen?.publishAlert(alert);
+  const publishAnnotation = (change: AnnotationChange) => screen?.publishAnnotation(change);
   const analytics = startAnalyticsJobs({
     cfg, log, redis, pool, keyPrefix: keys.prefix, schedule: options.jobs !== false, screen: () => screen,
     onFinished: (run, ms) => {
@@ -115,7 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   const app = createApp({
-    cfg, redis, pool, readPool, keys, auth, storage, ingestKeys, metrics, signOuts, fairness: createIngestFairness(redis, keys.prefix), disconnectUser: (username) => screen?.disconnectUser(username), log, screenDir: options.screenDir, publishAlert, jobs: analytics,
+    cfg, redis, pool, readPool, keys, auth, storage, ingestKeys, metrics, signOuts, fairness: createIngestFairness(redis, keys.prefix), disconnectUser: (username) => screen?.disconnectUser(username), log, screenDir: options.screenDir, publishAlert, publishAnnotation, jobs: analytics,
     loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), signer: createEntrySigner(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const http = createServer(app);

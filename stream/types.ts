@@ -213,6 +213,31 @@ export type AlertState = 'pending' | 'firing' | 'resolved' | 'cleared';
  * An alert as the API lists it and as the `alert` event on /screen carries it (fired, resolved,
  * acknowledged, …). `cleared`: a pending breach that ended before its `for` (never notified).
  */
+/** Kinds of marketing moment an annotation marks. */
+export const ANNOTATION_KINDS = ['campaign', 'price', 'coupon', 'closure', 'outage', 'other'] as const;
+export type AnnotationKind = (typeof ANNOTATION_KINDS)[number];
+
+/** A marketing moment marked on the time charts (GET /api/v1/annotations, the `annotation` event). */
+export interface Annotation {
+  id: string;
+  /** ISO time; `endsAt` null for a moment, else the end of a span */
+  startsAt: string;
+  endsAt: string | null;
+  text: string;
+  kind: AnnotationKind;
+  /** scope: null = nationwide / every channel; a store's annotation carries its region */
+  region: string | null;
+  store: string | null;
+  channel: string | null;
+  campaign: string | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The `annotation` event: one created or edited (`annotation`), or deleted (`deleted`: its id). */
+export type AnnotationChange = { annotation: Annotation } | { deleted: string; region: string | null };
+
 export interface ScreenAlert {
   id: string;
   ruleId: string;

@@ -51,7 +51,7 @@ describe('the API description', () => {
     const served = (await json.json()) as { openapi: string; paths: Record<string, unknown>; 'x-socket-events': { events: Array<{ event: string }> } };
     expect(served.openapi).toBe('3.1.0');
     expect(Object.keys(served.paths).length).toBe(new Set(OPERATIONS.map((op) => op.path)).size);
-    expect(served['x-socket-events'].events.map((e) => e.event)).toEqual(['subscribe', 'metrics', 'alert', 'attribution', 'segments']);
+    expect(served['x-socket-events'].events.map((e) => e.event)).toEqual(['subscribe', 'metrics', 'alert', 'annotation', 'attribution', 'segments']);
     const page = await fetch(`${app.server.url}/api/docs`);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const html = await page.text();
@@ -98,7 +98,10 @@ describe('the API description', () => {
       for (const path of ['/healthz', '/readyz', '/metrics', '/api/docs', '/api/docs/openapi.json', '/api/v1/live', '/api/v1/live?region=north', '/api/v1/live?region=atlantis', '/api/v1/metrics?groupBy=channel', '/api/v1/metrics?step=2m',
         '/api/v1/geo', '/api/v1/alerts', '/api/v1/alerts?state=odd', '/api/v1/alerts/none', '/api/v1/alerts/none/series', '/api/v1/silences', '/api/v1/alert-rules', '/api/v1/jobs',
         '/api/v1/attribution', '/api/v1/attribution?region=north', '/api/v1/segments', '/api/v1/segments?region=north', '/api/v1/audiences/export?tier=vip', '/api/v1/audiences/export?region=east',
-        '/api/v1/audit', '/api/v1/audit?action=teleport', '/api/v1/ingest-keys']) await visit('GET', path, who);
+        '/api/v1/audit', '/api/v1/audit?action=teleport', '/api/v1/ingest-keys', '/api/v1/annotations', '/api/v1/annotations?region=north', '/api/v1/annotations?store=nowhere', '/api/v1/annotations?from=soon']) await visit('GET', path, who);
+      await visit('POST', '/api/v1/annotations', who, { text: '' });
+      await visit('PUT', '/api/v1/annotations/0', who, { text: 'x', startsAt: now });
+      await visit('DELETE', '/api/v1/annotations/0', who);
       await visit('POST', '/api/v1/auth/refresh', who);
       await visit('POST', '/api/v1/alerts/none/ack', who);
       await visit('POST', '/api/v1/silences', who, {});
@@ -128,6 +131,12 @@ describe('the API description', () => {
     const { keys } = (await (await app.get('/api/v1/ingest-keys', 'admin')).json()) as { keys: Array<{ id: string }> };
     await visit('DELETE', `/api/v1/ingest-keys/${keys[0]!.id}`, 'admin');
     await visit('POST', '/api/v1/users/manager-north/sign-out', 'admin');
+    await visit('POST', '/api/v1/annotations', 'anonymous', { text: '双12预热', startsAt: new Date(now).toISOString(), region: 'east' }, { 'x-api-key': API_KEY });
+    await visit('POST', '/api/v1/annotations', 'anonymous', { text: 'x', startsAt: now }, { 'x-api-key': 'wrong' });
+    await visit('POST', '/api/v1/annotations', 'ops', { text: '发券', startsAt: new Date(now).toISOString(), endsAt: new Date(now + 60_000).toISOString(), kind: 'coupon' });
+    const { annotations } = (await (await app.get('/api/v1/annotations')).json()) as { annotations: Array<{ id: string }> };
+    await visit('PUT', `/api/v1/annotations/${annotations[0]!.id}`, 'admin', { text: '双12预热（改）', startsAt: new Date(now).toISOString() });
+    await visit('DELETE', `/api/v1/annotations/${annotations[0]!.id}`, 'ops');
 
     expect(problems).toEqual([]);
     expect([...hit].sort()).toEqual(OPERATIONS.map((op) => `${op.method} ${op.path}`).sort());

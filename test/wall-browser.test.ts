@@ -105,6 +105,70 @@ describe('the wall in Chromium', () => {
     await page.context().close();
   });
 
+  it("marks annotations on the time charts — a producer's on an open wall within 2 s, one made on the wall, the alerts' firing — and a manager sees no other region's", async () => {
+    /** the keys of the marks a chart draws (its first series' markLine and markArea) */
+    const marks = (p: Page, chart: string) => p.evaluate((selector) => {
+      const el = document.querySelector(`[data-test=${selector}]`) as (HTMLElement & { chart?: { getOption(): { series: Array<{ markLine?: { data: Array<{ name: string }> }; markArea?: { data: Array<Array<{ name: string }>> } }> } } }) | null;
+      const series = el?.chart?.getOption().series[0];
+      return [...(series?.markLine?.data ?? []).map((d) => d.name), ...(series?.markArea?.data ?? []).map((d) => d[0]!.name)];
+    }, chart);
+    const annotate = async (body: object) => {
+      const response = await fetch(`${app.server.url}/api/v1/annotations`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { annotation: { id: string } }).annotation.id;
+    };
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops');
+    await page.waitForSelector('[data-test=scope-trend]');
+    // the spend burst the test before fired is marked where it fired
+    await expect.poll(async () => (await marks(page, 'scope-trend')).some((key) => key.startsWith('fired:')), { timeout: 3_000 }).toBe(true);
+
+    const posted = Date.now();
+    const launch = await annotate({ text: '双12预热开始', kind: 'campaign', startsAt: new Date(posted - 5 * 60_000).toISOString() });
+    await page.waitForFunction((key) => {
+      const el = document.querySelector('[data-test=scope-trend]') as (HTMLElement & { chart?: { getOption(): { series: Array<{ markLine?: { data: Array<{ name: string }> } }> } } }) | null;
+      return el?.chart?.getOption().series[0]?.markLine?.data.some((d) => d.name === key);
+    }, `annotation:${launch}`, { timeout: 2_000 });
+    expect(Date.now() - posted).toBeLessThan(2_000);
+    // the other time chart redraws at most once a second
+    await expect.poll(() => marks(page, 'channel-trend'), { timeout: 2_000 }).toContain(`annotation:${launch}`);
+
+    // ops marks a span from the wall
+    await page.click('[data-test=annotate]');
+    await page.fill('[data-test=annotation-dialog] input[name=text]', '满300减50 发券');
+    await page.selectOption('[data-test=annotation-dialog] select[name=kind]', 'coupon');
+    const minutesAgo = (m: number) => { const d = new Date(Date.now() - m * 60_000); return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16); };
+    await page.fill('[data-test=annotation-dialog] input[name=startsAt]', minutesAgo(30));
+    await page.fill('[data-test=annotation-dialog] input[name=endsAt]', minutesAgo(20));
+    await page.click('[data-test=annotation-dialog] button[type=submit]');
+    await page.waitForSelector('[data-test=annotation-dialog]', { state: 'detached' });
+    const listed = ((await (await app.get('/api/v1/annotations')).json()) as { annotations: Array<{ id: string; text: string; createdBy: string; kind: string; endsAt: string | null }> }).annotations;
+    const coupon = listed.find((a) => a.text === '满300减50 发券')!;
+    expect(coupon).toMatchObject({ createdBy: 'ops', kind: 'coupon' });
+    expect(coupon.endsAt).not.toBeNull();
+    await expect.poll(() => marks(page, 'scope-trend'), { timeout: 3_000 }).toContain(`annotation:${coupon.id}`);
+    await sleep(1_200);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-annotations-1920x1080.png` });
+    await page.locator('[data-test=scope-trend]').screenshot({ path: `${SCREENSHOT_DIR}/nation-annotations-trend.png` });
+    await page.context().close();
+
+    // a manager: its region's and the nationwide ones on its wall, never another region's
+    const eastId = await annotate({ text: '华东门店店庆', kind: 'campaign', startsAt: new Date(Date.now() - 10 * 60_000).toISOString(), region: 'east' });
+    const northId = await annotate({ text: '华北系统故障', kind: 'outage', startsAt: new Date(Date.now() - 10 * 60_000).toISOString(), region: 'north' });
+    const manager = await newPage();
+    await logIn(manager, app.server.url, 'manager-east');
+    await manager.waitForSelector('[data-test=scope-trend]');
+    await expect.poll(() => marks(manager, 'scope-trend'), { timeout: 5_000 }).toContain(`annotation:${eastId}`);
+    const managerMarks = await marks(manager, 'scope-trend');
+    expect(managerMarks).toContain(`annotation:${launch}`);
+    expect(managerMarks).not.toContain(`annotation:${northId}`);
+    expect(await manager.$('[data-test=annotate]')).toBeNull();
+    const managerList = ((await (await app.get('/api/v1/annotations', 'manager-east')).json()) as { annotations: Array<{ id: string }> }).annotations.map((a) => a.id);
+    expect(managerList).toContain(eastId);
+    expect(managerList).not.toContain(northId);
+    await manager.context().close();
+  });
+
   it('opens the link a notification carries on a phone: sign in, land on the alert, acknowledge and silence it; the wall shows the ack', async () => {
     expect((await post([{ type: 'spend', channel: 'email', ts: Date.now() - 11_000, value: 1_600_000 }])).status).toBe(202);
     type Payload = { status: string; alerts: Array<{ id: string; url?: string; labels: Record<string, string> }> };

@@ -1,6 +1,6 @@
 // ECharts with only the parts the wall uses, the wall theme registered once, the maps registered once.
 import { BarChart, FunnelChart, LineChart, MapChart, ScatterChart } from 'echarts/charts';
-import { GeoComponent, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
+import { GeoComponent, GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import { chinaGeoJson } from './china-geo.js';
@@ -8,7 +8,7 @@ import { WALL_THEME } from './theme.js';
 
 echarts.use([
   BarChart, FunnelChart, LineChart, MapChart, ScatterChart,
-  GeoComponent, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent, CanvasRenderer,
+  GeoComponent, GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TooltipComponent, VisualMapComponent, CanvasRenderer,
 ]);
 echarts.registerTheme('wall', WALL_THEME);
 echarts.registerMap('china', chinaGeoJson as never);

@@ -2,6 +2,7 @@
 // the language changes) and `data` (only the series and axis data, set on every update).
 import type { FlowPoint, ScreenChannel, ScreenChild } from '../../stream/types.js';
 import { formatCount, formatMoney, formatPercent, formatRatio } from '../format.js';
+import type { ChartMark } from '../chart-marks.js';
 import type { Locale } from '../i18n.js';
 import { COLORS } from './theme.js';
 
@@ -33,8 +34,30 @@ export function completePoints(points: FlowPoint[], asOf: string): FlowPoint[] {
   return count === points.length ? points : points.slice(0, count);
 }
 
+/**
+ * Annotations and alert moments on a time chart, carried by its first series: a dashed line with
+ * a label for a moment, a shaded band for a span (always set, so marks that go are cleared).
+ */
+export function marksOf(marks: ChartMark[]): Option {
+  const label = (mark: ChartMark) => ({ show: true, formatter: mark.label, color: mark.color, fontSize: 15, position: 'insideEndTop' });
+  const translucent = (hex: string) => `rgba(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')}, 0.16)`;
+  return {
+    markLine: {
+      silent: true, symbol: 'none', animation: false,
+      data: marks.filter((m) => m.until === undefined).map((m) => ({ name: m.key, xAxis: m.at, lineStyle: { color: m.color, type: 'dashed', width: 1.5 }, label: label(m) })),
+    },
+    markArea: {
+      silent: true, animation: false,
+      data: marks.filter((m) => m.until !== undefined).map((m) => [
+        { name: m.key, xAxis: m.at, itemStyle: { color: translucent(m.color), borderColor: m.color, borderWidth: 1, borderType: 'dashed' }, label: { ...label(m), position: 'insideTop' } },
+        { xAxis: m.until },
+      ]),
+    },
+  };
+}
+
 /** Revenue per channel over time (live: per minute; history: per step). */
-export function channelTrendOption(channels: ScreenChannel[], locale: Locale, dayAxis: boolean, asOf: string): ChartOptions {
+export function channelTrendOption(channels: ScreenChannel[], locale: Locale, dayAxis: boolean, asOf: string, marks: ChartMark[] = []): ChartOptions {
   return {
     base: {
       animation: false,
@@ -46,10 +69,11 @@ export function channelTrendOption(channels: ScreenChannel[], locale: Locale, da
       yAxis: { type: 'value', minInterval: 1, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
     },
     data: {
-      series: channels.filter((c) => c.today.revenue > 0 || c.today.exposure > 0).map((c) => ({
+      series: channels.filter((c) => c.today.revenue > 0 || c.today.exposure > 0).map((c, i) => ({
         id: c.id, name: nameOf(c, locale), type: 'line', showSymbol: false, color: c.color,
         lineStyle: { width: 2.5 }, emphasis: { focus: 'series' },
         data: completePoints(c.trend, asOf).map((p) => [p.t, p.revenue]),
+        ...(i === 0 ? marksOf(marks) : {}),
       })),
     },
   };
@@ -159,7 +183,7 @@ export function rankingOption(stores: ScreenChild[], locale: Locale, top = 10): 
 }
 
 /** The scope's own 10 s trend: conversions as bars, revenue as a line (stores: foot traffic). */
-export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: Locale, labels: { left: string; right: string }, storeView: boolean, dayAxis: boolean): ChartOptions {
+export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: Locale, labels: { left: string; right: string }, storeView: boolean, dayAxis: boolean, marks: ChartMark[] = []): ChartOptions {
   // a store's door counter sees a few people per 10 s: per minute reads better
   const points = storeView && !dayAxis ? perMinute(completePoints(allPoints, asOf)) : completePoints(allPoints, asOf);
   return {
@@ -177,7 +201,7 @@ export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: L
     },
     data: {
       series: [
-        { id: 'left', name: labels.left, type: 'bar', barMaxWidth: storeView ? 10 : 6, color: '#2a66c4', data: points.map((p) => [p.t, storeView ? p.visits : p.conversions]) },
+        { id: 'left', name: labels.left, type: 'bar', barMaxWidth: storeView ? 10 : 6, color: '#2a66c4', data: points.map((p) => [p.t, storeView ? p.visits : p.conversions]), ...marksOf(marks) },
         { id: 'right', name: labels.right, type: 'line', yAxisIndex: 1, showSymbol: false, color: COLORS.good, data: points.map((p) => [p.t, storeView ? p.conversions : p.revenue]) },
       ],
     },

@@ -3,7 +3,7 @@
 import { defineStore } from 'pinia';
 import { io, type Socket } from 'socket.io-client';
 import { ref, shallowRef } from 'vue';
-import type { AttributionView, SegmentsView, ScreenAlert, ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
+import type { Annotation, AnnotationChange, AttributionView, SegmentsView, ScreenAlert, ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
 import { apiGet } from '../api.js';
 import { mergeFrame } from '../view-model.js';
 import { useSessionStore } from './session.js';
@@ -13,6 +13,8 @@ export type ConnectionState = 'connecting' | 'live' | 'lost';
 /** a fresh snapshot now and then heals anything a frame could not carry (e.g. late events older than its tail) */
 const RESYNC_EVERY_MS = 10 * 60_000;
 const ALERTS_KEPT = 30;
+/** annotations are read this far back: the 30-day range draws them */
+const ANNOTATIONS_BACK_MS = 31 * 86_400_000;
 
 export const useLiveStore = defineStore('live', () => {
   const session = useSessionStore();
@@ -24,6 +26,8 @@ export const useLiveStore = defineStore('live', () => {
   const alerts = shallowRef<ScreenAlert[]>([]);
   const segments = shallowRef<SegmentsView | null>(null);
   const attribution = shallowRef<AttributionView | null>(null);
+  /** the marketing moments the role may see, oldest first */
+  const annotations = shallowRef<Annotation[]>([]);
   let socket: Socket | null = null;
   let wanted: ScreenSubscription = {};
   let resync: ReturnType<typeof setInterval> | undefined;
@@ -71,6 +75,7 @@ export const useLiveStore = defineStore('live', () => {
       void subscribe(wanted).then((refusal) => asked.forEach((w) => w.answer(w.subscription === wanted ? refusal : null)));
       void loadAlerts();
       void loadAttribution();
+      void loadAnnotations();
     });
     socket.on('disconnect', (reason) => {
       connection.value = 'lost';
@@ -94,6 +99,11 @@ export const useLiveStore = defineStore('live', () => {
     // a region's or store's view shows that region's segments; the event carries the role's whole view
     socket.on('segments', (data: SegmentsView) => (frame.value?.scope.region ? void loadSegments() : (segments.value = data)));
     socket.on('attribution', (data: AttributionView) => (attribution.value = data));
+    socket.on('annotation', (change: AnnotationChange) => {
+      const id = 'annotation' in change ? change.annotation.id : change.deleted;
+      const others = annotations.value.filter((a) => a.id !== id);
+      annotations.value = 'annotation' in change ? [...others, change.annotation].sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt)) : others;
+    });
     resync = setInterval(() => void subscribe(wanted), RESYNC_EVERY_MS);
   }
 
@@ -113,6 +123,17 @@ export const useLiveStore = defineStore('live', () => {
       attribution.value = await apiGet<AttributionView>('/api/v1/attribution');
     } catch {
       // the next job run's event brings it
+    }
+  }
+
+  /** the annotations of the last month (on connect and reconnect); events keep them current */
+  async function loadAnnotations() {
+    try {
+      const now = Date.now();
+      const { annotations: listed } = await apiGet<{ annotations: Annotation[] }>(`/api/v1/annotations?from=${now - ANNOTATIONS_BACK_MS}&to=${now + 86_400_000}`);
+      annotations.value = listed;
+    } catch {
+      // the next reconnect tries again
     }
   }
 
@@ -137,5 +158,5 @@ export const useLiveStore = defineStore('live', () => {
     connection.value = 'connecting';
   }
 
-  return { connection, frame, receivedAt, refusal, alerts, segments, attribution, start, stop, subscribe };
+  return { connection, frame, receivedAt, refusal, alerts, segments, attribution, annotations, start, stop, subscribe };
 });

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 export const AUDIT_ACTIONS = [
   'login', 'login.failed', 'login.blocked', 'alert.ack', 'silence.create', 'silence.expire',
   'rule.update', 'rule.enable', 'rule.disable', 'rule.delete', 'job.run', 'export', 'ingest-key.create', 'ingest-key.revoke', 'user.sign-out',
+  'annotation.create', 'annotation.update', 'annotation.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

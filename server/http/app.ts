@@ -15,9 +15,10 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../../config/load.js';
 import type { Storage } from '../../stream/db/migrate.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
-import type { ScreenAlert } from '../../stream/types.js';
+import type { AnnotationChange, ScreenAlert } from '../../stream/types.js';
 import type { Auth } from '../auth/auth.js';
 import { alertRouter } from './alert-routes.js';
+import { annotationRouter } from './annotation-routes.js';
 import { analyticsRouter } from './analytics-routes.js';
 import { audienceRouter } from './audience-routes.js';
 import { openApiDocument, openApiPage } from './openapi.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   screenDir?: string;
   /** tells the screens of an alert change (an acknowledgement) */
   publishAlert?: (alert: ScreenAlert) => void;
+  /** tells the screens of an annotation created, edited or deleted */
+  publishAnnotation?: (change: AnnotationChange) => void;
   /** the producers' fair share of the stream backlog */
   fairness: IngestFairness;
   /** admins' "sign out everywhere" */
@@ -146,6 +149,7 @@ export function createApp(deps: AppDeps) {
   app.use(queryRouter(deps));
   app.use(alertRouter(deps));
   app.use(analyticsRouter(deps));
+  app.use(annotationRouter(deps));
   app.use(audienceRouter(deps));
   app.use(auditRouter(deps));
   app.use(ingestKeyRouter(deps));

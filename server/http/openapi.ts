@@ -8,6 +8,7 @@ import { ruleSchema } from '../../config/alert-schema.js';
 import { auditQuery } from '../audit/audit-routes.js';
 import { createBody } from '../ingest/ingest-key-routes.js';
 import { listQuery, matchers, previewBody, silenceBody } from './alert-routes.js';
+import { annotationBody, annotationQuery } from './annotation-routes.js';
 import { attributionQuery, segmentsQuery } from './analytics-routes.js';
 import { exportQuery } from './audience-routes.js';
 import { geoParams, liveParams, loginBody, metricsParams } from './query-params.js';
@@ -32,7 +33,7 @@ interface Operation {
   path: string;
   tag: string;
   summary: string;
-  security: 'bearer' | 'ingestKey' | 'none';
+  security: 'bearer' | 'ingestKey' | 'bearerOrIngestKey' | 'none';
   query?: z.ZodObject;
   body?: Schema;
   answers: Record<number, Answer>;
@@ -76,6 +77,10 @@ export const OPERATIONS: Operation[] = [
   { method: 'patch', path: '/api/v1/alert-rules/{id}', tag: 'alerts', summary: 'Switch a rule off or on (admin)', security: 'bearer', body: { type: 'object', required: ['enabled'], properties: { enabled: { type: 'boolean' } }, additionalProperties: false }, answers: { 200: { description: 'switched', schema: fields('rule') }, 400: bad, 401: unauthorised, 403: forbidden, 404: notFound } },
   { method: 'delete', path: '/api/v1/alert-rules/{id}', tag: 'alerts', summary: 'Delete a rule (a file rule stays off) (admin)', security: 'bearer', answers: { 204: { description: 'deleted' }, 401: unauthorised, 403: forbidden, 404: notFound } },
   { method: 'post', path: '/api/v1/alert-rules/{id}/preview', tag: 'alerts', summary: 'Run a saved rule over stored history (ops, oncall, admin)', security: 'bearer', body: jsonSchema(previewBody), answers: { 200: { description: 'episodes and would-be notifications', schema: PREVIEW }, 400: bad, 401: unauthorised, 403: forbidden, 404: notFound, 503: { description: 'the read ran past its time limit', schema: ERROR } } },
+  { method: 'get', path: '/api/v1/annotations', tag: 'annotations', summary: 'Marketing moments overlapping [from, to) (default the last 48 h): a view\'s own, its region\'s and the nationwide ones; a manager only its regions\' and the nationwide ones; the newest ≤ 1 000', security: 'bearer', query: annotationQuery, answers: { 200: { description: 'annotations, oldest first', schema: fields('annotations') }, 400: bad, 401: unauthorised, 403: forbidden, 404: notFound } },
+  { method: 'post', path: '/api/v1/annotations', tag: 'annotations', summary: 'Mark a moment or a span (ops, admin, or a producer with an ingest key); audited, pushed to the walls', security: 'bearerOrIngestKey', body: jsonSchema(annotationBody), answers: { 201: { description: 'made', schema: fields('annotation') }, 400: bad, 401: unauthorised, 403: forbidden, 429: { description: 'more than 1 000 in 24 h from one author (Retry-After)', schema: ERROR } } },
+  { method: 'put', path: '/api/v1/annotations/{id}', tag: 'annotations', summary: 'Edit an annotation (ops, admin); audited', security: 'bearer', body: jsonSchema(annotationBody), answers: { 200: { description: 'saved', schema: fields('annotation') }, 400: bad, 401: unauthorised, 403: forbidden, 404: notFound } },
+  { method: 'delete', path: '/api/v1/annotations/{id}', tag: 'annotations', summary: 'Delete an annotation (ops, admin); audited', security: 'bearer', answers: { 200: { description: 'deleted', schema: fields('deleted') }, 401: unauthorised, 403: forbidden, 404: notFound } },
   { method: 'get', path: '/api/v1/jobs', tag: 'analytics', summary: 'Scheduled jobs and their recent runs (not for managers)', security: 'bearer', answers: { 200: { description: 'jobs', schema: fields('jobs', 'runs') }, 401: unauthorised, 403: forbidden } },
   { method: 'post', path: '/api/v1/jobs/{name}/run', tag: 'analytics', summary: 'Run a job now (admin)', security: 'bearer', answers: { 200: { description: 'the run, succeeded', schema: fields('run') }, 401: unauthorised, 403: forbidden, 404: notFound, 409: { description: 'running already', schema: ERROR }, 500: { description: 'the run failed (its error is in the run)', schema: fields('run') } } },
   { method: 'get', path: '/api/v1/attribution', tag: 'analytics', summary: 'Multi-touch attribution credits (the whole business, or regions)', security: 'bearer', query: attributionQuery, answers: { 200: { description: 'credits per model and channel', schema: fields('from', 'to', 'regions', 'models', 'revenue', 'onlineRevenue', 'updatedAt') }, 400: bad, 401: unauthorised, 403: forbidden, 404: notFound } },
@@ -92,6 +97,7 @@ export const SOCKET_EVENTS = [
   { direction: 'client → server', event: 'subscribe', payload: '{ view: "all" | "r:<region>" | "s:<store>", range: "live" | "today" | "7d" | "30d" }, ack', description: 'Join a view; the ack carries its snapshot, or an error (another region for a manager, too many subscribes).' },
   { direction: 'server → client', event: 'metrics', payload: 'ScreenFrame (stream/types.ts)', description: "The view's frame, pushed when its figures changed (at most every PUSH_INTERVAL_MS)." },
   { direction: 'server → client', event: 'alert', payload: 'ScreenAlert', description: 'An alert changed state, was acknowledged or silenced (to the roles that may see it).' },
+  { direction: 'server → client', event: 'annotation', payload: '{annotation: Annotation} | {deleted: id, region}', description: 'An annotation created or edited, or deleted: to the walls that may see it (a region\'s to that region\'s and whole-business roles, a nationwide one to all).' },
   { direction: 'server → client', event: 'attribution', payload: 'AttributionView', description: "After each attribution run: the figures the role may see (a manager its regions')." },
   { direction: 'server → client', event: 'segments', payload: 'SegmentsView', description: "After each segments run: the figures the role may see." },
 ];
@@ -105,7 +111,7 @@ export function openApiDocument(): Schema {
     (paths[op.path] ??= {})[op.method] = {
       tags: [op.tag],
       summary: op.summary,
-      security: op.security === 'none' ? [] : [{ [op.security]: [] }],
+      security: op.security === 'none' ? [] : op.security === 'bearerOrIngestKey' ? [{ bearer: [] }, { ingestKey: [] }] : [{ [op.security]: [] }],
       parameters: [...pathParams(op.path), ...query],
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),
       responses: Object.fromEntries(Object.entries(op.answers).map(([status, answer]) => [status, {
@@ -143,7 +149,7 @@ export function openApiPage(): string {
   const rows = OPERATIONS.map((op) => {
     const params = op.query ? Object.keys((jsonSchema(op.query).properties ?? {}) as Schema) : [];
     const answers = Object.entries(op.answers).map(([status, a]) => `<li><b>${status}</b> ${escape(a.description)}${a.schema && (a.schema.required as string[] | undefined)?.length ? ` — <code>${escape((a.schema.required as string[]).join(', '))}</code>` : ''}</li>`).join('');
-    return `<section><h3><span class="m ${op.method}">${op.method.toUpperCase()}</span> <code>${escape(op.path)}</code></h3><p>${escape(op.summary)}${op.security === 'bearer' ? ' · bearer token' : op.security === 'ingestKey' ? ' · ingest key (x-api-key)' : ''}</p>`
+    return `<section><h3><span class="m ${op.method}">${op.method.toUpperCase()}</span> <code>${escape(op.path)}</code></h3><p>${escape(op.summary)}${op.security === 'bearer' ? ' · bearer token' : op.security === 'ingestKey' ? ' · ingest key (x-api-key)' : op.security === 'bearerOrIngestKey' ? ' · bearer token or ingest key (x-api-key)' : ''}</p>`
       + `${params.length ? `<p>query: <code>${escape(params.join(', '))}</code></p>` : ''}${op.body ? '<p>body: JSON (see openapi.json)</p>' : ''}<ul>${answers}</ul></section>`;
   }).join('\n');
   const events = SOCKET_EVENTS.map((e) => `<tr><td>${escape(e.direction)}</td><td><code>${escape(e.event)}</code></td><td><code>${escape(e.payload)}</code></td><td>${escape(e.description)}</td></tr>`).join('');

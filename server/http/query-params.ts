@@ -17,7 +17,7 @@ export const time = z
   });
 
 /** An id in a query: no NUL (PostgreSQL text cannot hold one) and no other control characters. */
-const id = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+export const id = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 
 const scopeFields = {
   region: id(64).optional(),

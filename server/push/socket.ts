@@ -10,7 +10,7 @@ import { Server, type Namespace, type Socket } from 'socket.io';
 import { z } from 'zod';
 import type { AppConfig } from '../../config/load.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
-import type { ScreenAlert, ScreenSubscribeAck } from '../../stream/types.js';
+import type { AnnotationChange, ScreenAlert, ScreenSubscribeAck } from '../../stream/types.js';
 import { authorizeLiveScope } from '../auth/access.js';
 import type { Auth, Principal } from '../auth/auth.js';
 import { describeParamError } from '../http/query-params.js';
@@ -54,6 +54,8 @@ export interface ScreenSocket {
   publishNationwide(event: string, payload: unknown): void;
   /** emits an event whose content depends on the regions a role sees (segments): `viewFor(null)` to whole-business roles, `viewFor(regions)` to each regional role's sockets, on every server */
   publishPerRegions(event: string, viewFor: (regions: string[] | null) => Promise<unknown>): Promise<void>;
+  /** emits an `annotation` change to the screens that may see it: a region's to that region's, a nationwide one to all */
+  publishAnnotation(change: AnnotationChange): void;
   /** closes every socket of a user, on every server (after "sign out everywhere") */
   disconnectUser(username: string): void;
   close(): Promise<void>;
@@ -163,6 +165,11 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
     },
     disconnectUser(username) {
       nsp.in(userRoom(username)).disconnectSockets(true);
+    },
+    publishAnnotation(change) {
+      const region = 'annotation' in change ? change.annotation.region : change.region;
+      const rooms = region ? [ALL_ALERTS_ROOM, regionAlertsRoom(region)] : [ALL_ALERTS_ROOM, ...cfg.regions.map((r) => regionAlertsRoom(r.id))];
+      nsp.to(rooms).emit('annotation', change);
     },
     publishAlert(alert) {
       const region = alert.labels.region;
