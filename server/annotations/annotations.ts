@@ -14,16 +14,8 @@ export async function migrateAnnotations(pool: Pool): Promise<void> {
   await pool.query(`CREATE INDEX IF NOT EXISTS annotations_creator ON annotations (created_by, created_at)`);
 }
 
-export interface AnnotationFields {
-  startsAt: number;
-  endsAt: number | null;
-  text: string;
-  kind: AnnotationKind;
-  region: string | null;
-  store: string | null;
-  channel: string | null;
-  campaign: string | null;
-}
+/** What an author gives: the annotation's text, kind and scope, its times in epoch ms. */
+export type AnnotationFields = Pick<Annotation, 'text' | 'kind' | 'region' | 'store' | 'channel' | 'campaign'> & { startsAt: number; endsAt: number | null };
 
 export interface AnnotationFilter {
   from: number;
