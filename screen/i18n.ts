@@ -20,7 +20,7 @@ const zh = {
     alerts: '实时告警', segments: '客户分层', attribution: '多触点归因', scopeTrend: '实时趋势', trend: '趋势',
     children: '下钻', storeTraffic: '门店客流趋势', channels: '渠道表现', storeCard: '门店概况',
   },
-  unit: { perMinute: '每分钟', perTenSeconds: '每 10 秒' },
+  unit: { perMinute: '每分钟', perFiveMinutes: '每 5 分钟', perTenSeconds: '每 10 秒' },
   store: { city: '城市', region: '所属区域', revenuePerVisitor: '人均消费', conversionRate: '进店转化' },
   alertState: { pending: '观察中', firing: '告警中', silenced: '静默中', resolved: '已恢复', cleared: '已消除' },
   console: {
@@ -94,7 +94,7 @@ const en: Messages = {
     alerts: 'Live alerts', segments: 'Segments', attribution: 'Attribution', scopeTrend: 'Live trend', trend: 'Trend',
     children: 'Drill down', storeTraffic: 'Store foot traffic', channels: 'Channels', storeCard: 'Store',
   },
-  unit: { perMinute: 'per minute', perTenSeconds: 'per 10 s' },
+  unit: { perMinute: 'per minute', perFiveMinutes: 'per 5 min', perTenSeconds: 'per 10 s' },
   store: { city: 'City', region: 'Region', revenuePerVisitor: 'Revenue / visitor', conversionRate: 'Visit → sale' },
   alertState: { pending: 'pending', firing: 'firing', silenced: 'silenced', resolved: 'resolved', cleared: 'cleared' },
   console: {

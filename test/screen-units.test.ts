@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completePoints, perMinute } from '../screen/charts/options.js';
+import { completePoints, perFiveMinutes, perMinute } from '../screen/charts/options.js';
 import { labelBox, labelWidth, labelledStores, provinceLabelsOf, regionMapOption, regionPxPerDegree } from '../screen/charts/map-option.js';
 import { loadConfig } from '../config/load.js';
 import { formatCount, formatMoney } from '../screen/format.js';
@@ -42,6 +42,14 @@ describe('chart series', () => {
     const minutes = perMinute(points);
     expect(minutes.map((p) => p.t)).toEqual([new Date(T0 + 60_000).toISOString(), new Date(T0 + 120_000).toISOString()]);
     expect(minutes[0]!.visits).toBe(3 + 4 + 5 + 6 + 7 + 8);
+  });
+
+  it('sums the live channel minutes into whole 5-minute bins, only those ended', () => {
+    // minutes from 00:03 to 00:17: the bin 00:00 is partial (dropped), 00:05 and 00:10 whole, 00:15 still running at 00:18
+    const points = Array.from({ length: 15 }, (_, i) => point(T0 + (3 + i) * 60_000, i));
+    const bins = perFiveMinutes(points, new Date(T0 + 18 * 60_000).toISOString());
+    expect(bins.map((p) => p.t)).toEqual([new Date(T0 + 5 * 60_000).toISOString(), new Date(T0 + 10 * 60_000).toISOString()]);
+    expect(bins.map((p) => p.visits)).toEqual([2 + 3 + 4 + 5 + 6, 7 + 8 + 9 + 10 + 11]);
   });
 });
 

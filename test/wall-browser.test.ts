@@ -124,7 +124,7 @@ describe('the wall in Chromium', () => {
     await expect.poll(async () => (await marks(page, 'scope-trend')).some((key) => key.startsWith('fired:')), { timeout: 3_000 }).toBe(true);
 
     const posted = Date.now();
-    const launch = await annotate({ text: '双12预热开始', kind: 'campaign', startsAt: new Date(posted - 5 * 60_000).toISOString() });
+    const launch = await annotate({ text: '双12预热开始', kind: 'campaign', startsAt: new Date(posted - 12 * 60_000).toISOString() });
     await page.waitForFunction((key) => {
       const el = document.querySelector('[data-test=scope-trend]') as (HTMLElement & { chart?: { getOption(): { series: Array<{ markLine?: { data: Array<{ name: string }> } }> } } }) | null;
       return el?.chart?.getOption().series[0]?.markLine?.data.some((d) => d.name === key);

@@ -56,7 +56,7 @@ export function marksOf(marks: ChartMark[]): Option {
   };
 }
 
-/** Revenue per channel over time (live: per minute; history: per step). */
+/** Revenue per channel over time (live: per 5 minutes of the last hour; history: per step). */
 export function channelTrendOption(channels: ScreenChannel[], locale: Locale, dayAxis: boolean, asOf: string, marks: ChartMark[] = []): ChartOptions {
   return {
     base: {
@@ -72,7 +72,7 @@ export function channelTrendOption(channels: ScreenChannel[], locale: Locale, da
       series: channels.filter((c) => c.today.revenue > 0 || c.today.exposure > 0).map((c, i) => ({
         id: c.id, name: nameOf(c, locale), type: 'line', showSymbol: false, color: c.color,
         lineStyle: { width: 2.5 }, emphasis: { focus: 'series' },
-        data: completePoints(c.trend, asOf).map((p) => [p.t, p.revenue]),
+        data: (dayAxis ? completePoints(c.trend, asOf) : perFiveMinutes(c.trend, asOf)).map((p) => [p.t, p.revenue]),
         ...(i === 0 ? marksOf(marks) : {}),
       })),
     },
@@ -208,15 +208,27 @@ export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: L
   };
 }
 
-/** 10 s points summed into whole minutes (a partial first minute is dropped). */
-export function perMinute(points: FlowPoint[]): FlowPoint[] {
-  const minutes = new Map<number, FlowPoint>();
+/** Points summed into bins of `binMs` (a partial first bin is dropped; complete the points first for the last). */
+export function binned(points: FlowPoint[], binMs: number): FlowPoint[] {
+  const bins = new Map<number, FlowPoint>();
   for (const p of points) {
-    const minute = Math.floor(Date.parse(p.t) / 60_000) * 60_000;
-    const sum = minutes.get(minute);
-    if (!sum) minutes.set(minute, { ...p, t: new Date(minute).toISOString() });
+    const bin = Math.floor(Date.parse(p.t) / binMs) * binMs;
+    const sum = bins.get(bin);
+    if (!sum) bins.set(bin, { ...p, t: new Date(bin).toISOString() });
     else for (const field of ['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend'] as const) sum[field] += p[field];
   }
-  const result = [...minutes.values()];
-  return points.length && Date.parse(points[0]!.t) % 60_000 !== 0 ? result.slice(1) : result;
+  const result = [...bins.values()];
+  return points.length && Date.parse(points[0]!.t) % binMs !== 0 ? result.slice(1) : result;
+}
+
+/** 10 s points summed into whole minutes (a partial first minute is dropped). */
+export const perMinute = (points: FlowPoint[]) => binned(points, 60_000);
+
+/** Live channel revenue in 5-minute bins: per minute, a channel's few orders read as noise from across a room. */
+export const LIVE_CHANNEL_BIN_MS = 5 * 60_000;
+
+/** Minute points as whole 5-minute bins, only those ended by `asOf`. */
+export function perFiveMinutes(points: FlowPoint[], asOf: string): FlowPoint[] {
+  const end = Date.parse(asOf);
+  return binned(points, LIVE_CHANNEL_BIN_MS).filter((p) => Date.parse(p.t) + LIVE_CHANNEL_BIN_MS <= end);
 }
