@@ -4,9 +4,11 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../server/start-server.js';
+import { createLogger } from '../stream/log.js';
 import type { LiveResponse } from '../stream/types.js';
 import { SCREENSHOT_DIR, launchChromium, logIn, tileValue } from './browser/chromium.js';
-import { sleep, startTestApp, type TestApp } from './harness.js';
+import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, type TestApp } from './harness.js';
 
 let app: TestApp;
 let browser: Browser;
@@ -178,6 +180,34 @@ describe('the phone layout', () => {
     expect(subscribes()).toBe(before + 1);
     expect(await page.textContent('[data-test=connection]')).toContain('实时连接');
     await page.context().close();
+  });
+
+  it('shows a lost connection on the phone, dims the tiles, and recovers by itself when the server comes back', async () => {
+    const start = (port: number) => startServer({
+      cfg: app.cfg, stores: app.stores, port, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY,
+      apiKeys: () => [API_KEY], log: createLogger('phonebrowser-2'), jobs: false, pushIntervalMs: 250, screenDir: 'dist/screen',
+    });
+    let server: RunningServer = await start(0);
+    const port = server.port;
+    const page = await phone();
+    try {
+      await logIn(page, server.url, 'manager-east');
+      await page.waitForSelector('[data-test=connection].live');
+      await server.close();
+      await page.waitForSelector('[data-test=connection].lost', { timeout: 5_000 });
+      expect(await page.textContent('[data-test=connection]')).toContain('连接中断');
+      await page.waitForSelector('.tiles.stale', { timeout: 20_000 });
+      await page.screenshot({ path: `${SCREENSHOT_DIR}/phone-connection-lost-390x844.png` });
+      server = await start(port);
+      await page.waitForSelector('[data-test=connection].live', { timeout: 15_000 });
+      const before = await tileValue(page, 'conversions');
+      expect((await post([{ type: 'conversion', channel: 'taobao', region: 'east', value: 88, ts: Date.now() }])).status).toBe(202);
+      await page.waitForFunction((expected) => Number(document.querySelector('[data-tile=conversions]')?.getAttribute('data-value')) === expected, before + 1, { timeout: 3_000 });
+      expect(await page.$('.tiles.stale')).toBeNull();
+    } finally {
+      await page.context().close();
+      await server.close();
+    }
   });
 
   it('shows ops the nation at 768×1024: regions to tap, the tiles equal to /api/v1/live, in English on request', async () => {
