@@ -34,13 +34,16 @@ export const useLiveStore = defineStore('live', () => {
   /** the region whose segments are shown ('' = all the role sees); null: to be loaded (again) */
   let segmentsFor: string | null = null;
 
-  /** subscribes asked for while the socket was down: answered when it connects */
-  let waiting: Array<{ subscription: ScreenSubscription; answer: (refusal: string | null) => void }> = [];
+  /** the subscribe asked for while the socket was down (the last one: earlier ones are superseded), answered when it connects */
+  let waiting: ((refusal: string | null) => void) | null = null;
 
   /** Shows a view; answers the server's refusal, if it refuses (null when shown or superseded). */
   async function subscribe(subscription: ScreenSubscription): Promise<string | null> {
     wanted = subscription;
-    if (!socket?.connected) return new Promise((answer) => waiting.push({ subscription, answer }));
+    if (!socket?.connected) {
+      waiting?.(null);
+      return new Promise((answer) => (waiting = answer));
+    }
     let ack: ScreenSubscribeAck;
     try {
       ack = (await socket.timeout(10_000).emitWithAck('subscribe', subscription)) as ScreenSubscribeAck;
@@ -71,8 +74,8 @@ export const useLiveStore = defineStore('live', () => {
     socket.on('connect', () => {
       segmentsFor = null;
       const asked = waiting;
-      waiting = [];
-      void subscribe(wanted).then((refusal) => asked.forEach((w) => w.answer(w.subscription === wanted ? refusal : null)));
+      waiting = null;
+      void subscribe(wanted).then((refusal) => asked?.(refusal));
       void loadAlerts();
       void loadAttribution();
       void loadAnnotations();

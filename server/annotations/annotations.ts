@@ -5,6 +5,9 @@
 import type { Pool } from 'pg';
 import type { Annotation, AnnotationKind } from '../../stream/types.js';
 
+/** the longest span one annotation marks */
+export const MAX_SPAN_MS = 90 * 86_400_000;
+
 export async function migrateAnnotations(pool: Pool): Promise<void> {
   await pool.query(`CREATE TABLE IF NOT EXISTS annotations (
     id bigserial PRIMARY KEY, starts_at timestamptz NOT NULL, ends_at timestamptz, text text NOT NULL, kind text NOT NULL,
@@ -47,13 +50,15 @@ export async function listAnnotations(pool: Pool, filter: AnnotationFilter): Pro
     `SELECT * FROM (
        SELECT ${COLUMNS} FROM annotations
        WHERE starts_at < $2 AND coalesce(ends_at, starts_at) >= $1
+         -- no span is longer than MAX_SPAN_MS: the index range stays bounded however many older ones there are
+         AND starts_at >= $1::timestamptz - make_interval(secs => $8::double precision / 1000)
          AND ($3::text[] IS NULL OR region IS NULL OR region = ANY($3::text[]))
          AND ($4::text IS NULL OR region IS NULL OR region = $4)
          AND ($5::text IS NULL OR store IS NULL OR store = $5)
          AND ($6::text IS NULL OR channel IS NULL OR channel = $6)
        ORDER BY starts_at DESC, id DESC LIMIT $7) newest
      ORDER BY starts_at, id`,
-    [new Date(filter.from), new Date(filter.to), filter.regions, filter.region ?? null, filter.store ?? null, filter.channel ?? null, filter.limit],
+    [new Date(filter.from), new Date(filter.to), filter.regions, filter.region ?? null, filter.store ?? null, filter.channel ?? null, filter.limit, MAX_SPAN_MS],
   );
   return rows.map(annotationOf);
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { AppConfig } from '../../config/load.js';
 import { ANNOTATION_KINDS, type AnnotationChange } from '../../stream/types.js';
 import type { Pool } from 'pg';
-import { countCreatedSince, createAnnotation, deleteAnnotation, listAnnotations, updateAnnotation, type AnnotationFields } from '../annotations/annotations.js';
+import { MAX_SPAN_MS, countCreatedSince, createAnnotation, deleteAnnotation, listAnnotations, updateAnnotation, type AnnotationFields } from '../annotations/annotations.js';
 import type { AuditAction, AuditLog } from '../audit/audit.js';
 import { authorizeScope } from '../auth/access.js';
 import { requireRole, type Auth, type Principal } from '../auth/auth.js';
@@ -16,8 +16,6 @@ import type { IngestKeys } from '../ingest/ingest-keys.js';
 import { describeParamError, id, time } from './query-params.js';
 
 const DAY_MS = 86_400_000;
-/** the longest span one annotation marks */
-export const MAX_ANNOTATION_SPAN_MS = 90 * DAY_MS;
 /** the longest range one read covers, and the most annotations it answers (the newest) */
 export const MAX_ANNOTATION_RANGE_MS = 400 * DAY_MS;
 export const MAX_ANNOTATIONS_READ = 1000;
@@ -61,7 +59,7 @@ function checkFields(cfg: AppConfig, body: z.infer<typeof annotationBody>): Chec
   }
   if (channel !== undefined && !cfg.channelById.has(channel)) return { ok: false, error: `channel: unknown channel "${channel}"` };
   if (endsAt !== undefined && endsAt <= startsAt) return { ok: false, error: 'endsAt: must be after startsAt' };
-  if (endsAt !== undefined && endsAt - startsAt > MAX_ANNOTATION_SPAN_MS) return { ok: false, error: 'endsAt: an annotation spans at most 90 days' };
+  if (endsAt !== undefined && endsAt - startsAt > MAX_SPAN_MS) return { ok: false, error: 'endsAt: an annotation spans at most 90 days' };
   return {
     ok: true,
     fields: { startsAt, endsAt: endsAt ?? null, text: body.text, kind: body.kind, region: region ?? null, store: store ?? null, channel: channel ?? null, campaign: body.campaign ?? null },
@@ -77,24 +75,20 @@ export function annotationRouter(deps: { cfg: AppConfig; pool: Pool; auth: Auth;
   const audit = (req: Request, res: Response, action: AuditAction, target: string, detail?: Record<string, unknown>) =>
     deps.audit.record({ action, actor: actorOf(res), target, ip: req.ip, detail });
 
-  /** ops or admin signed in, or a producer's ingest key (named in the audit by the key's hash) */
-  const editorOrProducer = (req: Request, res: Response, next: NextFunction) => {
-    const apiKey = req.get('x-api-key');
-    if (apiKey === undefined) {
-      return void auth.requireAuth(req, res, () => editors(req, res, () => {
-        res.locals.actor = (res.locals.principal as Principal).username;
-        next();
-      }));
-    }
-    if (!deps.ingestKeys.accepts(apiKey)) return void res.status(401).json({ error: 'unknown API key' });
-    res.locals.actor = `producer:${createHash('sha256').update(apiKey).digest('hex').slice(0, 10)}`;
-    next();
-  };
+  /** ops or admin signed in, named in the audit by their username */
   const signedInEditor = (req: Request, res: Response, next: NextFunction) =>
     void auth.requireAuth(req, res, () => editors(req, res, () => {
       res.locals.actor = (res.locals.principal as Principal).username;
       next();
     }));
+  /** the same, or a producer's ingest key (named in the audit by the key's hash) */
+  const editorOrProducer = (req: Request, res: Response, next: NextFunction) => {
+    const apiKey = req.get('x-api-key');
+    if (apiKey === undefined) return signedInEditor(req, res, next);
+    if (!deps.ingestKeys.accepts(apiKey)) return void res.status(401).json({ error: 'unknown API key' });
+    res.locals.actor = `producer:${createHash('sha256').update(apiKey).digest('hex').slice(0, 10)}`;
+    next();
+  };
 
   router.get('/api/v1/annotations', auth.requireAuth, async (req, res) => {
     const query = annotationQuery.safeParse(req.query);
