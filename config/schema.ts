@@ -84,7 +84,7 @@ export const pipelineFileSchema = z.strictObject({
     utcOffset: z.string().regex(/^[+-](0\d|1[0-4]):[0-5]\d$/, 'must look like +08:00'),
   }),
   reconcile: z.strictObject({ every: duration, lookback: duration, settle: duration }),
-  retention: z.strictObject({ rawEvents: duration, rollup10s: duration, rollup1h: duration, rollup1d: duration, audit: duration, alerts: duration }),
+  retention: z.strictObject({ rawEvents: duration, rollup10s: duration, rollup1h: duration, rollup1d: duration, customers: duration, audit: duration, alerts: duration }),
 });
 
 export const usersFileSchema = z.strictObject({

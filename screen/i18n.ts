@@ -12,9 +12,9 @@ const zh = {
   stale: '数据已 {seconds} 秒未更新',
   kpi: {
     exposure: '曝光', clicks: '点击', conversions: '转化', revenue: '销售额', spend: '花费', roi: 'ROI',
-    visits: '到店客流', uniqueUsers: '独立用户', cvr: '转化率', ctr: '点击率', posConversions: '门店成交', aov: '客单价', perVisitor: '人均消费',
+    visits: '到店客流', uniqueUsers: '独立用户', newUsers: '新增用户', cvr: '转化率', ctr: '点击率', posConversions: '门店成交', aov: '客单价', perVisitor: '人均消费',
   },
-  vsYesterday: '较昨日同期', vsPrevious: '较上一周期', noCompare: '无对比数据', dailyAverage: '日均',
+  vsYesterday: '较昨日同期', vsPrevious: '较上一周期', noCompare: '无对比数据', uniqueShort: '独立', uniqueDailyAverage: '日均独立',
   panel: {
     channelTrend: '渠道销售额趋势', roi: '渠道 ROI', funnel: '转化漏斗', map: '区域分布', storeRanking: '门店客流排行',
     alerts: '实时告警', segments: '客户分层', attribution: '多触点归因', scopeTrend: '实时趋势', trend: '趋势',
@@ -86,9 +86,9 @@ const en: Messages = {
   stale: 'No update for {seconds} s',
   kpi: {
     exposure: 'Exposure', clicks: 'Clicks', conversions: 'Conversions', revenue: 'Revenue', spend: 'Spend', roi: 'ROI',
-    visits: 'Foot traffic', uniqueUsers: 'Unique users', cvr: 'Conv. rate', ctr: 'CTR', posConversions: 'POS sales', aov: 'Avg. order', perVisitor: 'Revenue / visitor',
+    visits: 'Foot traffic', uniqueUsers: 'Unique users', newUsers: 'New users', cvr: 'Conv. rate', ctr: 'CTR', posConversions: 'POS sales', aov: 'Avg. order', perVisitor: 'Revenue / visitor',
   },
-  vsYesterday: 'vs yesterday', vsPrevious: 'vs previous period', noCompare: 'no comparison', dailyAverage: 'daily avg',
+  vsYesterday: 'vs yesterday', vsPrevious: 'vs previous period', noCompare: 'no comparison', uniqueShort: 'unique', uniqueDailyAverage: 'unique/day',
   panel: {
     channelTrend: 'Revenue by channel', roi: 'ROI by channel', funnel: 'Funnel', map: 'Regions', storeRanking: 'Store foot traffic',
     alerts: 'Live alerts', segments: 'Segments', attribution: 'Attribution', scopeTrend: 'Live trend', trend: 'Trend',

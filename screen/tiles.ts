@@ -5,7 +5,7 @@ import { change, formatCount, formatMoney, formatPercent, formatRatio } from './
 import type { Locale } from './i18n.js';
 import type { ViewModel } from './view-model.js';
 
-export type TileField = 'exposure' | 'clicks' | 'conversions' | 'revenue' | 'spend' | 'roi' | 'visits' | 'uniqueUsers' | 'cvr' | 'aov' | 'perVisitor';
+export type TileField = 'exposure' | 'clicks' | 'conversions' | 'revenue' | 'spend' | 'roi' | 'visits' | 'newUsers' | 'cvr' | 'aov' | 'perVisitor';
 
 export interface Tile {
   field: TileField;
@@ -19,7 +19,8 @@ export interface Tile {
   warn: boolean;
 }
 
-const AREA_TILES: TileField[] = ['exposure', 'clicks', 'conversions', 'revenue', 'spend', 'roi', 'visits', 'uniqueUsers'];
+// new users (first seen in the scope) with their change; the unique users beside them, small
+const AREA_TILES: TileField[] = ['exposure', 'clicks', 'conversions', 'revenue', 'spend', 'roi', 'visits', 'newUsers'];
 // a store's visits carry no user ids (door counters), so "unique users" would read 0 or 1 there:
 // its eighth tile is what each visitor spent
 const STORE_TILES: TileField[] = ['visits', 'conversions', 'cvr', 'revenue', 'aov', 'spend', 'roi', 'perVisitor'];
@@ -32,7 +33,7 @@ export function tilesOf(model: ViewModel, locale: Locale, roiFloor: number): Til
   const ratioOf = (field: TileField, v: MetricValues | null) => (field === 'aov' ? aov(v) : perVisitor(v));
   return (storeScope ? STORE_TILES : AREA_TILES).map((field) => {
     const derived = field === 'aov' || field === 'perVisitor';
-    const value = derived ? ratioOf(field, model.totals) : model.totals[field];
+    const value = derived ? ratioOf(field, model.totals) : field === 'newUsers' ? model.newUsers : model.totals[field];
     const text = field === 'revenue' || field === 'spend' || derived ? formatMoney(value, locale)
       : field === 'roi' ? formatRatio(value)
       : field === 'cvr' ? formatPercent(value, 2)
@@ -42,7 +43,8 @@ export function tilesOf(model: ViewModel, locale: Locale, roiFloor: number): Til
       label: storeScope && field === 'conversions' ? 'kpi.posConversions' : `kpi.${field}`,
       text,
       value,
-      change: field === 'uniqueUsers' || !before ? null : change(value, derived ? ratioOf(field, before) : before[field]),
+      change: field === 'newUsers' ? (model.compareNewUsers === null ? null : change(value, model.compareNewUsers))
+        : !before ? null : change(value, derived ? ratioOf(field, before) : before[field]),
       higherIsBetter: field !== 'spend',
       warn: field === 'roi' && value !== null && value < roiFloor,
     };

@@ -22,6 +22,10 @@ export interface ViewModel {
   compare: Sums | null;
   /** unique users over several days cannot be summed: the tile shows the daily average */
   uniqueUsersIsDailyAverage: boolean;
+  /** customers first seen in the scope over the span (new users add up across days); null when unknown */
+  newUsers: number | null;
+  /** the same over the comparison span */
+  compareNewUsers: number | null;
   trend: FlowPoint[];
   channels: ScreenChannel[];
   children: ScreenChild[];
@@ -44,7 +48,7 @@ export function mergeFrame(current: ScreenFrame | null, frame: ScreenFrame): Scr
   const previousTrend = new Map(current.channels.map((c) => [c.id, c.trend]));
   return {
     ...frame,
-    today: { ...frame.today, yesterday: frame.today.yesterday ?? current.today.yesterday },
+    today: { ...frame.today, yesterday: frame.today.yesterday ?? current.today.yesterday, newUsers: frame.today.newUsers ?? current.today.newUsers },
     trend: mergePoints(current.trend, frame.trend, TREND_CAP),
     channels: frame.channels.map((c) => ({ ...c, trend: mergePoints(previousTrend.get(c.id) ?? [], c.trend, CHANNEL_TREND_CAP) })),
   };
@@ -54,6 +58,7 @@ export function modelFromFrame(frame: ScreenFrame): ViewModel {
   return {
     range: 'live', level: frame.level, scope: frame.scope, path: frame.path, asOf: frame.asOf,
     totals: frame.today.values, compare: frame.today.yesterday, uniqueUsersIsDailyAverage: false,
+    newUsers: frame.today.newUsers?.today ?? null, compareNewUsers: frame.today.newUsers?.yesterday ?? null,
     trend: frame.trend, channels: frame.channels, children: frame.children, stores: frame.stores,
   };
 }
@@ -68,6 +73,16 @@ export function sumPoints(points: FlowPoint[]): Sums {
   sums.revenue = Math.round(sums.revenue * 1e4) / 1e4;
   sums.spend = Math.round(sums.spend * 1e4) / 1e4;
   return sums;
+}
+
+/** New users summed over points; null when any point does not know them. */
+export function newUsersOf(points: Array<Pick<MetricPoint, 'newUsers'>>): number | null {
+  let total = 0;
+  for (const p of points) {
+    if (p.newUsers === null || p.newUsers === undefined) return null;
+    total += p.newUsers;
+  }
+  return total;
 }
 
 const totalOf = (points: MetricPoint[], storeScope: boolean): MetricValues => {
@@ -104,7 +119,7 @@ export function modelFromHistory(answers: HistoryAnswers, live: ScreenFrame): Vi
   const trend: FlowPoint[] = [];
   for (let i = 0; i < trendLength; i++) {
     const at = answers.byChannel.series.map((s) => s.points[i]!);
-    trend.push({ t: at[0]!.t, ...deriveMetrics(sumPoints(at), 0, storeScope) });
+    trend.push({ t: at[0]!.t, ...deriveMetrics(sumPoints(at), 0, storeScope), newUsers: newUsersOf(at) });
   }
   const children = live.children.map((c) => ({ ...c, today: totalOf(childSeries.get(c.id) ?? [], childDim === 'store') }));
   return {
@@ -112,6 +127,8 @@ export function modelFromHistory(answers: HistoryAnswers, live: ScreenFrame): Vi
     totals: totalOf(answers.totals.series[0]?.points ?? [], storeScope),
     compare: answers.previous.series.length ? sumPoints(answers.previous.series[0]!.points) : null,
     uniqueUsersIsDailyAverage: (answers.totals.series[0]?.points.length ?? 0) > 1,
+    newUsers: answers.totals.series.length ? newUsersOf(answers.totals.series[0]!.points) : null,
+    compareNewUsers: answers.previous.series.length ? newUsersOf(answers.previous.series[0]!.points) : null,
     trend,
     channels: live.channels.map((c) => {
       const points = channelSeries.get(c.id) ?? [];

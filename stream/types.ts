@@ -48,6 +48,8 @@ export interface MetricValues extends Sums {
 export interface MetricPoint extends MetricValues {
   /** bucket start, ISO-8601 UTC */
   t: string;
+  /** customers whose first event in the scope falls in the bucket (null for campaigns, which the first-seen ledger does not keep) */
+  newUsers: number | null;
 }
 
 /** A filter over the dimensions; absent fields mean "all". */
@@ -88,6 +90,8 @@ export interface LiveResponse {
   windows: Record<LiveWindow, LiveWindowValues>;
   /** since local midnight (pipeline utcOffset): what the wall's tiles show */
   today: LiveWindowValues;
+  /** exact, from the first-seen ledger; null for a campaign */
+  newUsers: NewUsersToday | null;
 }
 
 export interface GeoStoreNode {
@@ -133,6 +137,8 @@ export type Role = 'ops' | 'manager' | 'oncall' | 'admin';
 export type FlowValues = Omit<MetricValues, 'uniqueUsers'>;
 export interface FlowPoint extends FlowValues {
   t: string;
+  /** new users in the bucket, where known (history ranges, from the first-seen ledger) */
+  newUsers?: number | null;
 }
 
 /** What a screen subscribes to: a nation, region or store view, optionally one channel's slice. */
@@ -177,6 +183,14 @@ export interface ScreenToday {
   values: MetricValues;
   /** the same span of yesterday, from the database; null until it has been read */
   yesterday: Sums | null;
+  /** from the database's first-seen ledger, read every second; null until read (or for a campaign) */
+  newUsers: NewUsersToday | null;
+}
+
+/** Customers seen for the first time in the scope today (since local midnight) and over the same span yesterday. */
+export interface NewUsersToday {
+  today: number;
+  yesterday: number;
 }
 
 /**

@@ -137,6 +137,13 @@ describe('retention', () => {
     );
     // an audit entry past its year, and one inside it
     await app.db.query(`INSERT INTO audit_log (at, action, actor) VALUES ($1, 'login', 'old'), ($2, 'login', 'recent')`, [new Date(now - 400 * 86_400_000), old]);
+    // customers: one not seen for longer than the ledger's retention (forgotten), one seen inside it (kept)
+    const forgotten = new Date(now - app.cfg.pipeline.retention.customers - 2 * 86_400_000);
+    await app.db.query(
+      `INSERT INTO first_seen (scope, user_id, first_ts, channel, region, store, last_ts) VALUES
+       ('all', 'gone-customer', $1, 'jd', '', '', $1), ('all', 'loyal-customer', $1, 'jd', '', '', $2)`,
+      [forgotten, old],
+    );
     const before = (await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n;
     const deleted = await purgeExpired(app.db, app.cfg, app.server.storage, now);
     if (app.server.storage === 'postgres') {
@@ -149,6 +156,8 @@ describe('retention', () => {
     expect((await app.db.query(`SELECT count(*)::int AS n FROM event_ids WHERE id = 'ancient'`)).rows[0].n).toBe(0);
     expect((await app.db.query(`SELECT actor FROM audit_log WHERE actor IN ('old', 'recent')`)).rows).toEqual([{ actor: 'recent' }]);
     expect((await app.db.query(`SELECT id FROM alerts WHERE id LIKE 'old-%'`)).rows).toEqual([{ id: 'old-firing' }]);
+    expect(deleted.first_seen).toBe(1);
+    expect((await app.db.query(`SELECT user_id FROM first_seen WHERE user_id LIKE '%-customer'`)).rows).toEqual([{ user_id: 'loyal-customer' }]);
   });
 });
 

@@ -8,7 +8,7 @@ import { mergeFrame, mergePoints, modelFromFrame } from '../screen/view-model.js
 import { deriveMetrics } from '../stream/derive.js';
 import type { MetricPoint, ScreenChild, ScreenFrame } from '../stream/types.js';
 
-const point = (t: number, visits = 1): MetricPoint => ({ t: new Date(t).toISOString(), ...deriveMetrics({ exposure: 0, clicks: 0, visits, conversions: 0, revenue: 0, spend: 0 }, 0) });
+const point = (t: number, visits = 1): MetricPoint => ({ t: new Date(t).toISOString(), ...deriveMetrics({ exposure: 0, clicks: 0, visits, conversions: 0, revenue: 0, spend: 0 }, 0), newUsers: 0 });
 const T0 = Date.parse('2026-11-23T08:00:00Z');
 
 describe('merging pushed frames into the screen state', () => {
@@ -65,14 +65,16 @@ describe('numbers on the wall', () => {
   it('tiles compare with yesterday, flag an ROI under the floor, and show a store its own figures', () => {
     const frame = {
       level: 'region', scope: {}, path: [], asOf: '', trend: [], channels: [], children: [], stores: [],
-      today: { values: deriveMetrics({ exposure: 1000, clicks: 100, visits: 0, conversions: 10, revenue: 140, spend: 100 }, 5), yesterday: { exposure: 800, clicks: 100, visits: 0, conversions: 5, revenue: 100, spend: 100 } },
+      today: { values: deriveMetrics({ exposure: 1000, clicks: 100, visits: 0, conversions: 10, revenue: 140, spend: 100 }, 5), yesterday: { exposure: 800, clicks: 100, visits: 0, conversions: 5, revenue: 100, spend: 100 }, newUsers: { today: 30, yesterday: 40 } },
     } as unknown as ScreenFrame;
     const tiles = tilesOf(modelFromFrame(frame), 'zh', 1.5);
     const byField = Object.fromEntries(tiles.map((t) => [t.field, t]));
     expect(byField.exposure!.change).toBeCloseTo(0.25);
     expect(byField.conversions!.change).toBeCloseTo(1);
     expect(byField.roi!.warn).toBe(true);
-    expect(byField.uniqueUsers!.change).toBeNull();
+    expect(byField.newUsers!.value).toBe(30);
+    expect(byField.newUsers!.change).toBeCloseTo(-0.25);
+    expect(tilesOf(modelFromFrame({ ...frame, today: { ...frame.today, newUsers: null } }), 'zh', 1.5).find((t) => t.field === 'newUsers')!.text).toBe('—');
     // a store: its visits carry no users, so its eighth tile is what each visitor spent, against yesterday's
     const storeFrame = { ...frame, level: 'store', today: { values: deriveMetrics({ exposure: 0, clicks: 0, visits: 50, conversions: 10, revenue: 2000, spend: 0 }, 0, true), yesterday: { exposure: 0, clicks: 0, visits: 40, conversions: 8, revenue: 2000, spend: 0 } } } as unknown as ScreenFrame;
     const storeTiles = tilesOf(modelFromFrame(storeFrame), 'zh', 1.5);

@@ -183,7 +183,8 @@ export function rankingOption(stores: ScreenChild[], locale: Locale, top = 10): 
 }
 
 /** The scope's own 10 s trend: conversions as bars, revenue as a line (stores: foot traffic). */
-export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: Locale, labels: { left: string; right: string }, storeView: boolean, dayAxis: boolean, marks: ChartMark[] = []): ChartOptions {
+/** Conversions (bars) and revenue, a store's visits and till sales; new users as a line on the counts' axis where the points know them. */
+export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: Locale, labels: { left: string; right: string; newUsers?: string }, storeView: boolean, dayAxis: boolean, marks: ChartMark[] = []): ChartOptions {
   // a store's door counter sees a few people per 10 s: per minute reads better
   const points = storeView && !dayAxis ? perMinute(completePoints(allPoints, asOf)) : completePoints(allPoints, asOf);
   return {
@@ -203,6 +204,9 @@ export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: L
       series: [
         { id: 'left', name: labels.left, type: 'bar', barMaxWidth: storeView ? 10 : 6, color: '#2a66c4', data: points.map((p) => [p.t, storeView ? p.visits : p.conversions]), ...marksOf(marks) },
         { id: 'right', name: labels.right, type: 'line', yAxisIndex: 1, showSymbol: false, color: COLORS.good, data: points.map((p) => [p.t, storeView ? p.conversions : p.revenue]) },
+        ...(labels.newUsers && points.some((p) => typeof p.newUsers === 'number')
+          ? [{ id: 'newUsers', name: labels.newUsers, type: 'line', showSymbol: false, color: COLORS.warn, lineStyle: { width: 2.5 }, data: points.map((p) => [p.t, p.newUsers ?? null]) }]
+          : []),
       ],
     },
   };

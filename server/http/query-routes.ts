@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import { DAY, STEP_MS, floorTo, liveWindowRange } from '../../stream/buckets.js';
-import { MAX_POINTS_PER_SERIES, MAX_SERIES_POINTS, alignedRange, groupsThatFit, queryMetrics } from '../../stream/db/queries.js';
+import { newUsersToday } from '../../stream/db/first-seen.js';
+import { MAX_POINTS_PER_SERIES, MAX_SERIES_POINTS, alignedRange, groupsThatFit, queryContextOf, queryMetrics } from '../../stream/db/queries.js';
 import { readHotWindows } from '../../stream/hot-read.js';
 import type { Storage } from '../../stream/db/migrate.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
@@ -38,6 +39,7 @@ export function queryRouter(deps: QueryDeps) {
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
+  const context = queryContextOf(cfg, storage);
   const loginLimiter = createLoginLimiter(deps.redis, deps.keys.prefix, deps.loginLimits);
   const principalOf = (res: Response) => res.locals.principal as Principal;
 
@@ -100,7 +102,6 @@ export function queryRouter(deps: QueryDeps) {
       }
       groupLimit = limit ?? fit;
     }
-    const context = { storage, dayOffsetMs: cfg.dayOffsetMs, latenessMs: cfg.pipeline.events.lateness };
     res.json(await queryMetrics(readPool, { from, to, step, groupBy, groupLimit, filter: decision.scope, regionsAllowed: decision.regionsAllowed }, context));
   });
 
@@ -112,11 +113,15 @@ export function queryRouter(deps: QueryDeps) {
     const scopeKey = scopeKeyOf(decision.scope)!;
     const now = Date.now();
     const ranges = LIVE_WINDOWS.map((window) => ({ scope: scopeKey, ...liveWindowRange(window, now) }));
-    ranges.push({ scope: scopeKey, from: floorTo(now, DAY, cfg.dayOffsetMs), to: ranges[0]!.to });
-    const values = await readHotWindows(redis, keys, ranges, moneyScale);
+    const todayFrom = floorTo(now, DAY, cfg.dayOffsetMs);
+    ranges.push({ scope: scopeKey, from: todayFrom, to: ranges[0]!.to });
+    const [values, newUsers] = await Promise.all([
+      readHotWindows(redis, keys, ranges, moneyScale),
+      newUsersToday(readPool, { todayFrom, to: now, filter: decision.scope }, context.places),
+    ]);
     const withRange = (i: number) => ({ from: new Date(ranges[i]!.from).toISOString(), to: new Date(ranges[i]!.to).toISOString(), ...values[i]! });
     const windows = Object.fromEntries(LIVE_WINDOWS.map((window, i) => [window, withRange(i)])) as LiveResponse['windows'];
-    const response: LiveResponse = { scope: decision.scope, asOf: new Date(now).toISOString(), windows, today: withRange(LIVE_WINDOWS.length) };
+    const response: LiveResponse = { scope: decision.scope, asOf: new Date(now).toISOString(), windows, today: withRange(LIVE_WINDOWS.length), newUsers };
     res.json(response);
   });
 

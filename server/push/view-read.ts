@@ -6,10 +6,11 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import { BUCKET_MS, DAY, MINUTE, floorTo, liveWindowRange } from '../../stream/buckets.js';
 import type { Storage } from '../../stream/db/migrate.js';
-import { sumsOverRange } from '../../stream/db/queries.js';
+import { newUsersToday } from '../../stream/db/first-seen.js';
+import { queryContextOf, sumsOverRange } from '../../stream/db/queries.js';
 import { readHotWindows, type HotRange } from '../../stream/hot-read.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
-import { LIVE_WINDOWS, type FlowPoint, type FlowValues, type LiveResponse, type ScreenFrame, type Sums } from '../../stream/types.js';
+import { LIVE_WINDOWS, type FlowPoint, type FlowValues, type LiveResponse, type NewUsersToday, type ScreenFrame, type Sums } from '../../stream/types.js';
 import type { ViewPlan } from './view-plan.js';
 
 export const TREND_POINTS = 360; // the last hour of 10 s buckets
@@ -18,6 +19,8 @@ export const CHANNEL_TREND_POINTS = 60; // the last hour of 1 min buckets
 export const FRAME_TREND_POINTS = 12;
 export const FRAME_CHANNEL_POINTS = 2;
 const YESTERDAY_TTL_MS = 60_000;
+/** new users are a tile: read about as often as frames go out */
+const NEW_USERS_TTL_MS = 1_000;
 
 export interface ViewReaderDeps {
   cfg: AppConfig;
@@ -30,24 +33,17 @@ export interface ViewReaderDeps {
 export function createViewReader(deps: ViewReaderDeps) {
   const { cfg, redis, pool, keys, storage } = deps;
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
-  const yesterdayCache = new Map<string, { span: string; readAt: number; sums: Sums | null; pending?: Promise<void> }>();
+  const context = queryContextOf(cfg, storage);
+  const yesterdaySums = backgroundValues<Sums>(YESTERDAY_TTL_MS);
+  const newUsers = backgroundValues<NewUsersToday | null>(NEW_USERS_TTL_MS);
 
   /** Yesterday's sums for the same span as today's, from the database; refreshed in the background. */
-  function yesterdayOf(plan: ViewPlan, todayFrom: number, todayTo: number): { sums(): Sums | null; ready: Promise<void> } {
-    const span = `${todayFrom}`;
-    const now = Date.now();
-    let entry = yesterdayCache.get(plan.viewKey);
-    if (!entry || entry.span !== span) yesterdayCache.set(plan.viewKey, (entry = { span, readAt: 0, sums: null }));
-    const cached = entry;
-    if (now - cached.readAt > YESTERDAY_TTL_MS && !cached.pending) {
-      cached.pending = sumsOverRange(pool, { from: todayFrom - DAY, to: todayTo - DAY, filter: plan.scope },
-        { storage, dayOffsetMs: cfg.dayOffsetMs, latenessMs: cfg.pipeline.events.lateness })
-        .then((sums) => { cached.sums = sums; cached.readAt = Date.now(); })
-        .catch(() => { cached.readAt = Date.now() - YESTERDAY_TTL_MS + 5_000; }) // retry in 5 s
-        .finally(() => { cached.pending = undefined; });
-    }
-    return { sums: () => cached.sums, ready: cached.pending ?? Promise.resolve() };
-  }
+  const yesterdayOf = (plan: ViewPlan, todayFrom: number, todayTo: number) =>
+    yesterdaySums.get(plan.viewKey, `${todayFrom}`, () => sumsOverRange(pool, { from: todayFrom - DAY, to: todayTo - DAY, filter: plan.scope }, context));
+
+  /** Today's new users and yesterday's over the same span, from the first-seen ledger; refreshed in the background. */
+  const newUsersOf = (plan: ViewPlan, todayFrom: number) =>
+    newUsers.get(plan.viewKey, `${todayFrom}`, () => newUsersToday(pool, { todayFrom, to: Date.now(), filter: plan.scope }, context.places));
 
   // screens that ask for the same view at the same moment (every wall reconnecting after a
   // restart) share one read instead of each costing a full snapshot
@@ -68,7 +64,8 @@ export function createViewReader(deps: ViewReaderDeps) {
     const bucketEnd = floorTo(now, BUCKET_MS) + BUCKET_MS;
     const todayFrom = floorTo(now, DAY, cfg.dayOffsetMs);
     const yesterday = yesterdayOf(plan, todayFrom, bucketEnd);
-    if (full) await yesterday.ready;
+    const fresh = newUsersOf(plan, todayFrom);
+    if (full) await Promise.all([yesterday.ready, fresh.ready]);
 
     const ranges: HotRange[] = [];
     // unique users only for the view's own windows: the breakdowns do not show them
@@ -104,7 +101,7 @@ export function createViewReader(deps: ViewReaderDeps) {
       asOf: new Date(now).toISOString(),
       partial: !full,
       windows,
-      today: { from: new Date(todayFrom).toISOString(), to: new Date(bucketEnd).toISOString(), values: values[todayAt]!, yesterday: yesterday.sums() },
+      today: { from: new Date(todayFrom).toISOString(), to: new Date(bucketEnd).toISOString(), values: values[todayAt]!, yesterday: yesterday.value(), newUsers: fresh.value() },
       trend: trendAt.map((index, i) => point(index, trendStarts[i]!)),
       channels: plan.channels.map(({ key: _key, ...channel }, c) => ({
         ...channel,
@@ -118,6 +115,29 @@ export function createViewReader(deps: ViewReaderDeps) {
   }
 
   return { readView };
+}
+
+/**
+ * Values per view read from the database in the background: a frame takes what was last read
+ * and never waits; a read starts when the value is older than `ttlMs` (a failed one is retried
+ * in 5 s). A new `span` (a new day) forgets the old value.
+ */
+function backgroundValues<T>(ttlMs: number) {
+  const entries = new Map<string, { span: string; readAt: number; value: T | null; pending?: Promise<void> }>();
+  return {
+    get(viewKey: string, span: string, read: () => Promise<T>): { value(): T | null; ready: Promise<void> } {
+      let entry = entries.get(viewKey);
+      if (!entry || entry.span !== span) entries.set(viewKey, (entry = { span, readAt: 0, value: null }));
+      const cached = entry;
+      if (Date.now() - cached.readAt > ttlMs && !cached.pending) {
+        cached.pending = read()
+          .then((value) => { cached.value = value; cached.readAt = Date.now(); })
+          .catch(() => { cached.readAt = Date.now() - ttlMs + 5_000; })
+          .finally(() => { cached.pending = undefined; });
+      }
+      return { value: () => cached.value, ready: cached.pending ?? Promise.resolve() };
+    },
+  };
 }
 
 const rangeOf = (range: { from: number; to: number }): [number, number] => [range.from, range.to];

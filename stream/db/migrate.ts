@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 import type { AppConfig } from '../../config/load.js';
 
@@ -114,6 +115,9 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(`SET LOCAL search_path TO "${schema}", public`);
     for (const sql of CORE) await client.query(sql);
+    const hadFirstSeen = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".first_seen`])).rows[0].present as boolean;
+    for (const sql of FIRST_SEEN_TABLES) await client.query(sql);
+    if (!hadFirstSeen) await client.query(FIRST_SEEN_BACKFILL);
     const recorded = await client.query(`SELECT value FROM pipeline_meta WHERE key = 'storage'`);
     let storage = recorded.rows[0]?.value as Storage | undefined;
     if (!storage) {

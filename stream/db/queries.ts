@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, deriveMetrics } from '../derive.js';
+import type { AppConfig } from '../../config/load.js';
+import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
 import type { GroupBy, MetricPoint, MetricsResponse, Scope, Step, SumField, Sums } from '../types.js';
 
@@ -25,8 +27,12 @@ export interface QueryContext {
   storage: Storage;
   dayOffsetMs: number;
   latenessMs: number;
+  places: Places;
   now?: number;
 }
+
+export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =>
+  ({ storage, dayOffsetMs: cfg.dayOffsetMs, latenessMs: cfg.pipeline.events.lateness, places: placesOf(cfg) });
 
 /**
  * The rows a query reads, as a subquery over (bucket, dims, sums). Fine steps read the 10 s
@@ -163,15 +169,29 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     userParams,
   );
 
+  const newParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
+  const ledger = newUsersRows(query, ctx.places, newParams);
+  let fresh: Array<Row & { n: string }> = [];
+  if (ledger) {
+    newParams.push(stride, origin);
+    const [newStrideAt, newOriginAt] = [newParams.length - 1, newParams.length];
+    const newGroup = grouping(ledger.groupColumn ?? "''", newParams);
+    ({ rows: fresh } = await pool.query<Row & { n: string }>(
+      `SELECT date_bin($${newStrideAt}::interval, first_ts, $${newOriginAt}::timestamptz) AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*)::text AS n
+       FROM first_seen WHERE first_ts >= $1 AND first_ts < $2 AND ${ledger.conditions.join(' AND ')} GROUP BY 1, 2, 3`,
+      newParams,
+    ));
+  }
+
   const OTHER = '\u0000other';
-  const seriesByGroup = new Map<string | null, Map<number, { sums: Sums; users: number }>>();
+  const seriesByGroup = new Map<string | null, Map<number, { sums: Sums; users: number; newUsers: number }>>();
   const cell = (row: Row) => {
     const g = row.other ? OTHER : row.g;
     const t = row.t.getTime();
     let series = seriesByGroup.get(g);
     if (!series) seriesByGroup.set(g, (series = new Map()));
     let point = series.get(t);
-    if (!point) series.set(t, (point = { sums: { exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 }, users: 0 }));
+    if (!point) series.set(t, (point = { sums: { exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 }, users: 0, newUsers: 0 }));
     return point;
   };
   for (const row of sums.rows) {
@@ -181,6 +201,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     };
   }
   for (const row of users.rows) cell(row).users = Number(row.n);
+  for (const row of fresh) cell(row).newUsers = Number(row.n);
   if (!seriesByGroup.size && !group) seriesByGroup.set(null, new Map());
 
   const storeScope = query.filter.store !== undefined || group === 'store';
@@ -191,7 +212,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
       for (let t = from; t < to; t += stepMs) {
         const point = points.get(t);
         const values = deriveMetrics(point?.sums ?? EMPTY_SUMS, point?.users ?? 0, storeScope);
-        dense.push({ t: new Date(t).toISOString(), ...values });
+        dense.push({ t: new Date(t).toISOString(), ...values, newUsers: ledger ? point?.newUsers ?? 0 : null });
       }
       if (g === OTHER) return { key: {}, other: true, points: dense };
       return { key: group ? { [group]: g } : {}, points: dense };

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/load.js';
+import { DAY } from '../buckets.js';
 import type { Storage } from './migrate.js';
 
 const DELETE_BATCH = 50_000;
@@ -33,6 +34,8 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
     deleted.rollup_1h = await deleteOlderThan(pool, 'rollup_1h', 'bucket', new Date(now - retention.rollup1h));
     deleted.rollup_1d = await deleteOlderThan(pool, 'rollup_1d', 'bucket', new Date(now - retention.rollup1d));
   }
+  // last_ts moves once a day at most: a day's margin, so no customer is forgotten early
+  deleted.first_seen = await deleteOlderThan(pool, 'first_seen', 'last_ts', new Date(now - retention.customers - DAY));
   deleted.audit_log = await deleteOlderThan(pool, 'audit_log', 'at', new Date(now - retention.audit));
   // alerts: only what is over (an alert still pending or firing, a notification still to deliver, stays)
   const alertsCutoff = new Date(now - retention.alerts);

@@ -5,6 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { MarketingEvent } from '../types.js';
 import { copyLine } from './copy-text.js';
 import type { Storage } from './migrate.js';
+import { FIRST_SEEN_UPSERT } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 
 export interface StreamedEvent {
@@ -66,9 +67,10 @@ function storeStatement(options: SinkOptions): string {
       INSERT INTO events (ts, id, type, channel, region, store, campaign, user_id, count, value)
       SELECT i.ts, i.id, i.type, i.channel, i.region, i.store, i.campaign, i.user_id, i.count, i.value
       FROM incoming i JOIN fresh USING (id)
-      RETURNING ts, type, channel, region, store, campaign, count, value
+      RETURNING ts, type, channel, region, store, campaign, user_id, count, value
     ), sums10 AS MATERIALIZED (${AGGREGATE_10S}),
-    ${levels.join(', ')}
+    ${levels.join(', ')},
+    seen AS (${FIRST_SEEN_UPSERT})
     SELECT id FROM fresh`;
 }
 

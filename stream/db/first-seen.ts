@@ -1,0 +1,109 @@
+// The first-seen ledger: each customer's first event in each scope (all, r:<region>, s:<store>),
+// with the channel, region and store of that event. "New users" over a range are the rows whose
+// first_ts falls in it — exact, and read from an index whose size follows customers, not events.
+
+import type { Pool } from 'pg';
+import { DAY } from '../buckets.js';
+import type { GroupBy, NewUsersToday, Scope } from '../types.js';
+
+const TEXT = 'text COLLATE "C"';
+
+/**
+ * last_ts moves at most once a day per row (each move is a write); the purge forgets customers
+ * not seen for the retention, who then count as new again.
+ */
+export const FIRST_SEEN_TABLES = [
+  `CREATE TABLE IF NOT EXISTS first_seen (
+     scope ${TEXT} NOT NULL, user_id ${TEXT} NOT NULL, first_ts timestamptz NOT NULL,
+     channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL, last_ts timestamptz NOT NULL,
+     PRIMARY KEY (scope, user_id))`,
+  `CREATE INDEX IF NOT EXISTS first_seen_new ON first_seen (scope, first_ts) INCLUDE (channel, region, store)`,
+  `CREATE INDEX IF NOT EXISTS first_seen_last ON first_seen USING brin (last_ts)`,
+];
+
+// ties at the same instant go to the smallest (channel, region, store): the ledger must not
+// depend on the order in which batches arrive
+const ORDER = "e.ts, e.channel, coalesce(e.region, ''), coalesce(e.store, '')";
+
+/** Each customer's earliest event per scope among `source`'s rows (ts, channel, region, store, user_id). */
+const earliestPerScope = (source: string) => `
+  SELECT s.scope, e.user_id, min(e.ts), (array_agg(e.channel ORDER BY ${ORDER}))[1],
+         coalesce((array_agg(e.region ORDER BY ${ORDER}))[1], ''), coalesce((array_agg(e.store ORDER BY ${ORDER}))[1], ''), max(e.ts)
+  FROM ${source} e CROSS JOIN LATERAL (VALUES ('all'), ('r:' || NULLIF(e.region, '')), ('s:' || NULLIF(e.store, ''))) AS s(scope)
+  WHERE e.user_id IS NOT NULL AND s.scope IS NOT NULL
+  GROUP BY 1, 2`;
+
+const COLUMNS = 'scope, user_id, first_ts, channel, region, store, last_ts';
+
+/** The ledger built from the raw events already stored (a schema made before it existed). */
+export const FIRST_SEEN_BACKFILL = `INSERT INTO first_seen (${COLUMNS}) ${earliestPerScope('events')}`;
+
+const EARLIER = '(EXCLUDED.first_ts, EXCLUDED.channel, EXCLUDED.region, EXCLUDED.store) < (f.first_ts, f.channel, f.region, f.store)';
+const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN EXCLUDED.${column} ELSE f.${column} END`;
+
+/**
+ * A batch's fresh events (the CTE `stored`) merged into the ledger: an earlier event (late, or
+ * out of order) takes a row over; a redelivered batch has no fresh events. Ordered by key, so
+ * concurrent batches lock rows alike.
+ */
+export const FIRST_SEEN_UPSERT = `INSERT INTO first_seen AS f (${COLUMNS}) ${earliestPerScope('stored')} ORDER BY 1, 2
+  ON CONFLICT (scope, user_id) DO UPDATE SET
+    ${['first_ts', 'channel', 'region', 'store'].map(takeIfEarlier).join(', ')}, last_ts = greatest(f.last_ts, EXCLUDED.last_ts)
+  WHERE ${EARLIER} OR EXCLUDED.last_ts > f.last_ts + INTERVAL '1 day'`;
+
+/** The regions and their stores, for the ledger rows of a level (an index lookup per scope, never a scan of a whole level). */
+export interface Places {
+  regions: Array<{ id: string; stores: string[] }>;
+}
+
+export interface NewUsersFilter {
+  filter: Scope;
+  regionsAllowed?: string[];
+  groupBy?: GroupBy;
+}
+
+/**
+ * Which ledger rows answer new users for a filter and grouping, as conditions on `params`, and
+ * the column a grouping reads; null where the ledger cannot answer (campaigns: a customer's
+ * first campaign is not kept). A store filter or grouping reads the stores' rows (new to each
+ * store), a region (or a manager's regions) the regions' rows, else the nation's; a channel is
+ * the channel of that first event — the channel that brought the customer.
+ */
+export function newUsersRows(q: NewUsersFilter, places: Places, params: unknown[]): { conditions: string[]; groupColumn: GroupBy | null } | null {
+  const { filter, regionsAllowed, groupBy } = q;
+  if (filter.campaign !== undefined || groupBy === 'campaign') return null;
+  const regionIds = filter.region !== undefined ? [filter.region] : regionsAllowed ?? places.regions.map((r) => r.id);
+  let scopes: string[];
+  if (filter.store !== undefined) scopes = [`s:${filter.store}`];
+  else if (groupBy === 'store') scopes = places.regions.filter((r) => regionIds.includes(r.id)).flatMap((r) => r.stores.map((s) => `s:${s}`));
+  else if (filter.region !== undefined || groupBy === 'region' || regionsAllowed) scopes = regionIds.map((r) => `r:${r}`);
+  else scopes = ['all'];
+  params.push(scopes);
+  const conditions = [`scope = ANY($${params.length}::text[])`];
+  for (const dim of ['channel', 'region'] as const) {
+    const value = filter[dim];
+    if (value === undefined) continue;
+    params.push(value);
+    conditions.push(`${dim} = $${params.length}`);
+  }
+  return { conditions, groupColumn: groupBy ?? null };
+}
+
+/**
+ * New users of one scope since local midnight (up to `to`) and over the same span yesterday, in
+ * one index range read; null where the ledger cannot answer.
+ */
+export async function newUsersToday(pool: Pool, q: { todayFrom: number; to: number; filter: Scope }, places: Places): Promise<NewUsersToday | null> {
+  const params: unknown[] = [q.todayFrom - DAY, q.to, q.todayFrom, q.to - DAY].map((ms) => new Date(ms).toISOString());
+  const rows = newUsersRows({ filter: q.filter }, places, params);
+  if (!rows) return null;
+  const { rows: [row] } = await pool.query<{ today: string; yesterday: string }>(
+    `SELECT count(*) FILTER (WHERE first_ts >= $3)::text AS today, count(*) FILTER (WHERE first_ts < $4)::text AS yesterday
+     FROM first_seen WHERE first_ts >= $1 AND first_ts < $2 AND ${rows.conditions.join(' AND ')}`,
+    params,
+  );
+  return { today: Number(row!.today), yesterday: Number(row!.yesterday) };
+}
+
+export const placesOf = (cfg: { regions: Array<{ id: string; stores: Array<{ id: string }> }> }): Places =>
+  ({ regions: cfg.regions.map((r) => ({ id: r.id, stores: r.stores.map((s) => s.id) })) });

@@ -1,0 +1,200 @@
+// New users (用户新增): customers seen for the first time in a scope, exact against a ground truth
+// computed here over three days with returning customers, late first events that arrive after
+// the customer's later ones, duplicates, and two processors taking batches at once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../server/simulator/generator.js';
+import { DAY, floorTo } from '../stream/buckets.js';
+import type { LiveResponse, MetricsResponse, ScreenSubscribeAck } from '../stream/types.js';
+import { migrate } from '../stream/db/migrate.js';
+import { postAll } from './event-factory.js';
+import type { TruthEvent } from './ground-truth.js';
+import { startTestApp, testConfig, type TestApp } from './harness.js';
+import type { RunningProcessor } from '../stream/run-processor.js';
+import { connectScreen } from './screen-client.js';
+
+let app: TestApp;
+let second: RunningProcessor;
+const now = Date.now();
+const unique: TruthEvent[] = [];
+
+const cfg = testConfig((c) => {
+  // three days of history go in through ingest
+  c.pipeline.events.lateness = 4 * DAY;
+});
+const regionOf = (e: TruthEvent) => e.region ?? (e.store ? cfg.storeById.get(e.store)!.region : undefined);
+
+/** Each (scope, user)'s first event: earliest ts, ties to the smallest (channel, region, store), as the ledger keeps it. */
+function firstSeen(events: TruthEvent[]) {
+  const first = new Map<string, { scope: string; ts: number; channel: string; region: string; store: string }>();
+  for (const e of events) {
+    if (!e.userId) continue;
+    const seen = { ts: e.ts, channel: e.channel, region: regionOf(e) ?? '', store: e.store ?? '' };
+    const scopes = ['all', ...(seen.region ? [`r:${seen.region}`] : []), ...(seen.store ? [`s:${seen.store}`] : [])];
+    for (const scope of scopes) {
+      const key = `${scope}|${e.userId}`;
+      const had = first.get(key);
+      const earlier = !had || seen.ts < had.ts || (seen.ts === had.ts && [seen.channel, seen.region, seen.store].join('\u0000') < [had.channel, had.region, had.store].join('\u0000'));
+      if (earlier) first.set(key, { scope, ...seen });
+    }
+  }
+  return [...first.values()];
+}
+
+let firsts: ReturnType<typeof firstSeen> = [];
+function truthNew(match: (f: ReturnType<typeof firstSeen>[number]) => boolean, from: number, to: number): number {
+  return firsts.filter((f) => f.ts >= from && f.ts < to && match(f)).length;
+}
+
+beforeAll(async () => {
+  app = await startTestApp('newusers', { cfg });
+  second = await app.startProcessor('newusers-proc-2');
+  const random = seededRandom(41);
+  const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
+  const channels = cfg.channels.map((c) => c.id).filter((c) => c !== 'store');
+  const stores = [...cfg.storeById.values()];
+  // 2 000 customers, most back several times over three days, online and in stores
+  for (let i = 0; i < 9000; i++) {
+    const ts = Math.floor(now - 60_000 - random() * 3 * DAY);
+    const userId = random() < 0.9 ? `cust-${Math.floor(random() ** 1.3 * 2000)}` : undefined;
+    const id = `nu-${i}`;
+    if (random() < 0.3) {
+      const store = pick(stores);
+      unique.push({ id, type: 'conversion', ts, channel: 'store', store: store.id, value: 88, userId });
+    } else {
+      const region = random() < 0.9 ? pick(cfg.regions).id : undefined;
+      const store = region && random() < 0.2 ? pick(stores.filter((s) => s.region === region)).id : undefined;
+      const type = pick(['click', 'exposure', 'conversion'] as const);
+      unique.push({ id, type, ts, channel: pick(channels), region, store, userId, count: 1, ...(type === 'conversion' && { value: 10 }) });
+    }
+  }
+  // same-instant ties across channels for a few customers
+  for (let i = 0; i < 30; i++) unique.push({ ...unique[i]!, id: `nu-tie-${i}`, channel: channels[(i * 7) % channels.length]! });
+  // the newest two days first, then the oldest day's events (each customer's earliest, arriving
+  // after the later ones), every event once more and a third of them again, shuffled
+  const cut = now - 2 * DAY;
+  const shuffled = (events: TruthEvent[]) => {
+    const copy = [...events];
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    }
+    return copy;
+  };
+  await postAll((events) => app.post(events), shuffled(unique.filter((e) => e.ts >= cut)), 300);
+  await app.drained();
+  await postAll((events) => app.post(events), shuffled([...unique.filter((e) => e.ts < cut), ...unique, ...unique.filter((_, i) => i % 3 === 0)]), 300);
+  await app.drained();
+  firsts = firstSeen(unique);
+}, 120_000);
+
+afterAll(async () => {
+  await second?.stop();
+  await app?.close();
+});
+
+describe('new users: first seen in the scope, exact', () => {
+  it('the ground truth has returning customers and late first events', () => {
+    const users = new Set(unique.map((e) => e.userId).filter(Boolean));
+    const visits = unique.filter((e) => e.userId).length;
+    expect(visits / users.size).toBeGreaterThan(3);
+    const lateFirsts = firsts.filter((f) => f.scope === 'all' && f.ts < now - 2 * DAY).length;
+    expect(lateFirsts).toBeGreaterThan(100);
+  });
+
+  it('GET /live: today and the same span yesterday, nation, region, store, channel', async () => {
+    const todayFrom = floorTo(now, DAY, cfg.dayOffsetMs);
+    const store = [...cfg.storeById.values()].find((s) => truthNew((f) => f.scope === `s:${s.id}`, todayFrom - DAY, now) > 0)!;
+    const cases: Array<[string, (f: ReturnType<typeof firstSeen>[number]) => boolean]> = [
+      ['', (f) => f.scope === 'all'],
+      ['region=east', (f) => f.scope === 'r:east'],
+      [`store=${store.id}`, (f) => f.scope === `s:${store.id}`],
+      ['channel=douyin', (f) => f.scope === 'all' && f.channel === 'douyin'],
+      ['region=north&channel=wechat', (f) => f.scope === 'r:north' && f.channel === 'wechat'],
+    ];
+    let nonZero = 0;
+    for (const [query, match] of cases) {
+      const body = (await (await app.get(`/api/v1/live?${query}`)).json()) as LiveResponse;
+      const asOf = Date.parse(body.asOf);
+      const today = floorTo(asOf, DAY, cfg.dayOffsetMs);
+      expect(body.newUsers, query).toEqual({ today: truthNew(match, today, asOf), yesterday: truthNew(match, today - DAY, asOf - DAY) });
+      if (body.newUsers!.today + body.newUsers!.yesterday > 0) nonZero++;
+    }
+    // just after midnight today's span (and yesterday's same span) may hold no one yet
+    if (now - todayFrom > 30 * 60_000) expect(nonZero).toBeGreaterThanOrEqual(4);
+  });
+
+  it('GET /metrics: every hourly point, grouped by channel, region and store', async () => {
+    const from = now - 3 * DAY - 3_600_000;
+    const get = async (query: string, username = 'ops') => {
+      const response = await app.get(`/api/v1/metrics?from=${from}&to=${now}&step=1h&${query}`, username);
+      expect(response.status, query).toBe(200);
+      return (await response.json()) as MetricsResponse;
+    };
+    const check = async (query: string, match: (f: ReturnType<typeof firstSeen>[number], key: MetricsResponse['series'][number]['key']) => boolean, username?: string) => {
+      const body = await get(query, username);
+      let total = 0;
+      for (const series of body.series) {
+        for (const point of series.points) {
+          const t = Date.parse(point.t);
+          expect(point.newUsers, `${query} ${JSON.stringify(series.key)} ${point.t}`).toBe(truthNew((f) => match(f, series.key), t, t + 3_600_000));
+          total += point.newUsers!;
+        }
+      }
+      expect(total, query).toBeGreaterThan(0);
+      return total;
+    };
+    const nation = await check('', (f) => f.scope === 'all');
+    expect(nation).toBe(new Set(unique.map((e) => e.userId).filter(Boolean)).size);
+    // every customer has one first channel: the channels' new users add up to the nation's
+    expect(await check('groupBy=channel', (f, key) => f.scope === 'all' && f.channel === key.channel)).toBe(nation);
+    await check('groupBy=region', (f, key) => f.scope === `r:${key.region}`);
+    await check('region=east&groupBy=store', (f, key) => f.scope === `s:${key.store}` && f.region === 'east');
+    await check('region=south&channel=jd', (f) => f.scope === 'r:south' && f.channel === 'jd');
+    // a manager without a region filter: its regions' rows
+    await check('', (f) => f.scope === 'r:east', 'manager-east');
+    const campaigns = await get('groupBy=campaign');
+    expect(campaigns.series.every((s) => s.points.every((p) => p.newUsers === null))).toBe(true);
+  });
+
+  it('the wall\'s snapshot carries today\'s new users and yesterday\'s', async () => {
+    const client = connectScreen(app.server.url, await app.token('manager-east'), { region: 'east' });
+    try {
+      const ack = (await client.subscribed) as Extract<ScreenSubscribeAck, { snapshot: unknown }>;
+      const asOf = Date.parse(ack.snapshot.asOf);
+      const today = floorTo(asOf, DAY, cfg.dayOffsetMs);
+      const match = (f: ReturnType<typeof firstSeen>[number]) => f.scope === 'r:east';
+      expect(ack.snapshot.today.newUsers).toEqual({ today: truthNew(match, today, asOf), yesterday: truthNew(match, today - DAY, asOf - DAY) });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a schema made before the ledger existed gets it built from the stored events, the same', async () => {
+    const ledger = () => app.db.query('SELECT scope, user_id, first_ts, channel, region, store FROM first_seen ORDER BY scope, user_id').then((r) => r.rows);
+    const before = await ledger();
+    expect(before.length).toBeGreaterThan(2000);
+    await app.db.query('DROP TABLE first_seen');
+    await migrate(app.db, app.cfg, app.stores.dbSchema);
+    expect(await ledger()).toEqual(before);
+  });
+
+  it('a customer\'s later event changes nothing; an earlier one (late) makes them new on its own day', async () => {
+    const user = 'cust-late-move';
+    const yesterdayNoon = floorTo(now, DAY, cfg.dayOffsetMs) - DAY / 2;
+    const daily = async (query = '') => ((await (await app.get(`/api/v1/metrics?from=${yesterdayNoon - DAY}&to=${now}&step=1d${query}`)).json()) as MetricsResponse).series[0]!.points.map((p) => p.newUsers);
+    const [before, wechatBefore] = [await daily(), await daily('&channel=wechat')];
+    await postAll((events) => app.post(events), [{ id: 'move-1', type: 'click', ts: now - 120_000, channel: 'baidu', region: 'northwest', count: 1, userId: user }]);
+    await app.drained();
+    expect((await daily()).at(-1)).toBe(before.at(-1)! + 1);
+    await postAll((events) => app.post(events), [
+      { id: 'move-2', type: 'click', ts: now - 60_000, channel: 'jd', region: 'northwest', count: 1, userId: user },
+      { id: 'move-3', type: 'click', ts: yesterdayNoon, channel: 'wechat', region: 'northwest', count: 1, userId: user },
+    ]);
+    await app.drained();
+    const after = await daily();
+    expect(after.at(-1)).toBe(before.at(-1));
+    expect(after.at(-2)).toBe(before.at(-2)! + 1);
+    // the first event's channel moved with it
+    expect((await daily('&channel=wechat')).at(-2)).toBe(wechatBefore.at(-2)! + 1);
+  });
+});
