@@ -60,6 +60,13 @@ describe('the wall in Chromium', () => {
     for (const field of ['exposure', 'clicks', 'conversions', 'revenue', 'spend', 'visits'] as const) {
       expect(await tileValue(page, field), field).toBeCloseTo(live.today[field], 4);
     }
+    // new users today, their change against the same span yesterday, and the unique users beside them
+    expect(live.newUsers!.today).toBeGreaterThan(0);
+    expect(await tileValue(page, 'newUsers')).toBe(live.newUsers!.today);
+    const newUsersChange = await page.textContent('[data-tile=newUsers] .change');
+    if (live.newUsers!.yesterday > 0) expect(newUsersChange).toContain('较昨日同期');
+    expect(Number(await page.getAttribute('[data-test=unique-users]', 'data-value'))).toBe(live.today.uniqueUsers);
+    expect(await page.textContent('[data-tile=newUsers] .label')).toMatch(/新增用户\s*独立/);
     expect(await page.textContent('[data-test=connection]')).toContain('实时连接');
     await sleep(1_500); // let charts settle for the picture
     await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-1920x1080.png` });
@@ -481,6 +488,10 @@ describe('the wall in Chromium', () => {
     const seenAfter = Date.now() - posted;
     expect(seenAfter).toBeLessThan(2_000);
     expect(await tileValue(page, 'revenue')).toBeCloseTo(revenueBefore + 777.7, 4);
+    // a customer never seen before: one more new user; the same customer again: none
+    const newBefore = await tileValue(page, 'newUsers');
+    expect((await post([{ type: 'click', channel: 'xiaohongshu', region: 'east', count: 1, userId: `wb-new-${Date.now()}` }])).status).toBe(202);
+    await page.waitForFunction((expected) => Number(document.querySelector('[data-tile=newUsers]')?.getAttribute('data-value')) === expected, newBefore + 1, { timeout: 2_000 });
     await page.context().close();
   });
 
@@ -546,7 +557,7 @@ describe('the wall in Chromium', () => {
       expect(layout.currentWhole, `${width}: the store's name shown whole`).toBe(true);
       const live = (await (await app.get(`/api/v1/live?store=${longest.id}`)).json()) as LiveResponse;
       await page.waitForSelector('[data-tile=perVisitor]');
-      expect(await page.$('[data-tile=uniqueUsers]')).toBeNull();
+      expect(await page.$('[data-tile=newUsers]')).toBeNull();
       expect(await page.textContent('[data-tile=perVisitor]')).toContain('Revenue / visitor');
       if (live.today.visits > 0) expect(await page.textContent('[data-tile=perVisitor]')).toContain('¥');
       await sleep(1_000);
@@ -576,11 +587,24 @@ describe('the wall in Chromium', () => {
     await page.click('[data-test=lang]');
     await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('Marketing'));
     await page.click('[data-range="7d"]');
-    await page.waitForFunction(() => document.querySelector('[data-tile=uniqueUsers] small')?.textContent?.includes('daily'));
+    await page.waitForFunction(() => document.querySelector('[data-test=unique-users]')?.textContent?.includes('unique/day'));
     const from = new Date(Date.now() - 6 * 86_400_000);
-    const metrics = await (await app.get(`/api/v1/metrics?step=1d&from=${Math.floor((from.getTime() + 8 * 3_600_000) / 86_400_000) * 86_400_000 - 8 * 3_600_000}`)).json();
-    const revenue = metrics.series[0].points.reduce((sum: number, p: { revenue: number }) => sum + p.revenue, 0);
+    const metrics = (await (await app.get(`/api/v1/metrics?step=1d&from=${Math.floor((from.getTime() + 8 * 3_600_000) / 86_400_000) * 86_400_000 - 8 * 3_600_000}`)).json()) as MetricsResponse;
+    const revenue = metrics.series[0]!.points.reduce((sum, p) => sum + p.revenue, 0);
     expect(await tileValue(page, 'revenue')).toBeCloseTo(revenue, 2);
+    // new users add up over the days; the trend draws them as a line
+    const newUsers = metrics.series[0]!.points.reduce((sum, p) => sum + p.newUsers!, 0);
+    expect(newUsers).toBeGreaterThan(0);
+    expect(await tileValue(page, 'newUsers')).toBe(newUsers);
+    const drawn = await page.evaluate(() => {
+      const el = document.querySelector('[data-test=scope-trend]') as (HTMLElement & { chart?: { getOption(): { series: Array<{ id: string; name: string; data: Array<[string, number | null]> }> } } }) | null;
+      const series = el?.chart?.getOption().series.find((s) => s.id === 'newUsers');
+      return series && { name: series.name, total: series.data.reduce((sum, [, v]) => sum + (v ?? 0), 0) };
+    });
+    expect(drawn?.name).toBe('New users');
+    // the trend draws whole buckets only: the current one may still be missing
+    expect(drawn!.total).toBeGreaterThan(0);
+    expect(drawn!.total).toBeLessThanOrEqual(newUsers);
     await sleep(1_000);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-7d-en-1920x1080.png` });
     await page.context().close();

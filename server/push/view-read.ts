@@ -19,8 +19,9 @@ export const CHANNEL_TREND_POINTS = 60; // the last hour of 1 min buckets
 export const FRAME_TREND_POINTS = 12;
 export const FRAME_CHANNEL_POINTS = 2;
 const YESTERDAY_TTL_MS = 60_000;
-/** new users are a tile: read about as often as frames go out */
-const NEW_USERS_TTL_MS = 1_000;
+/** how long a frame waits for its new users before it goes with the last read */
+const NEW_USERS_WAIT_MS = 150;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export interface ViewReaderDeps {
   cfg: AppConfig;
@@ -34,16 +35,20 @@ export function createViewReader(deps: ViewReaderDeps) {
   const { cfg, redis, pool, keys, storage } = deps;
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const context = queryContextOf(cfg, storage);
-  const yesterdaySums = backgroundValues<Sums>(YESTERDAY_TTL_MS);
-  const newUsers = backgroundValues<NewUsersToday | null>(NEW_USERS_TTL_MS);
+  const yesterdaySums = backgroundValues<Sums>();
+  const newUsers = backgroundValues<NewUsersToday | null>();
 
   /** Yesterday's sums for the same span as today's, from the database; refreshed in the background. */
   const yesterdayOf = (plan: ViewPlan, todayFrom: number, todayTo: number) =>
-    yesterdaySums.get(plan.viewKey, `${todayFrom}`, () => sumsOverRange(pool, { from: todayFrom - DAY, to: todayTo - DAY, filter: plan.scope }, context));
+    yesterdaySums.get(plan.viewKey, `${todayFrom}`, YESTERDAY_TTL_MS, () => sumsOverRange(pool, { from: todayFrom - DAY, to: todayTo - DAY, filter: plan.scope }, context));
 
-  /** Today's new users and yesterday's over the same span, from the first-seen ledger; refreshed in the background. */
+  /**
+   * Today's new users and yesterday's over the same span, from the first-seen ledger. Read for
+   * every frame: the processor commits to the database before it marks the view changed, so
+   * the read that follows a change sees its new customers.
+   */
   const newUsersOf = (plan: ViewPlan, todayFrom: number) =>
-    newUsers.get(plan.viewKey, `${todayFrom}`, () => newUsersToday(pool, { todayFrom, to: Date.now(), filter: plan.scope }, context.places));
+    newUsers.get(plan.viewKey, `${todayFrom}`, 0, () => newUsersToday(pool, { todayFrom, to: Date.now(), filter: plan.scope }, context.places));
 
   // screens that ask for the same view at the same moment (every wall reconnecting after a
   // restart) share one read instead of each costing a full snapshot
@@ -65,7 +70,9 @@ export function createViewReader(deps: ViewReaderDeps) {
     const todayFrom = floorTo(now, DAY, cfg.dayOffsetMs);
     const yesterday = yesterdayOf(plan, todayFrom, bucketEnd);
     const fresh = newUsersOf(plan, todayFrom);
+    // a snapshot waits for both; a frame waits a little for new users, then shows the last read
     if (full) await Promise.all([yesterday.ready, fresh.ready]);
+    else await Promise.race([fresh.ready, sleep(NEW_USERS_WAIT_MS)]);
 
     const ranges: HotRange[] = [];
     // unique users only for the view's own windows: the breakdowns do not show them
@@ -118,21 +125,21 @@ export function createViewReader(deps: ViewReaderDeps) {
 }
 
 /**
- * Values per view read from the database in the background: a frame takes what was last read
- * and never waits; a read starts when the value is older than `ttlMs` (a failed one is retried
- * in 5 s). A new `span` (a new day) forgets the old value.
+ * Values per view read from the database in the background: a frame takes what was last read;
+ * a read starts when the value is older than `maxAgeMs` and none is under way (a failed one is
+ * retried in 5 s). A new `span` (a new day) forgets the old value.
  */
-function backgroundValues<T>(ttlMs: number) {
+function backgroundValues<T>() {
   const entries = new Map<string, { span: string; readAt: number; value: T | null; pending?: Promise<void> }>();
   return {
-    get(viewKey: string, span: string, read: () => Promise<T>): { value(): T | null; ready: Promise<void> } {
+    get(viewKey: string, span: string, maxAgeMs: number, read: () => Promise<T>): { value(): T | null; ready: Promise<void> } {
       let entry = entries.get(viewKey);
       if (!entry || entry.span !== span) entries.set(viewKey, (entry = { span, readAt: 0, value: null }));
       const cached = entry;
-      if (Date.now() - cached.readAt > ttlMs && !cached.pending) {
+      if (Date.now() - cached.readAt >= maxAgeMs && !cached.pending) {
         cached.pending = read()
           .then((value) => { cached.value = value; cached.readAt = Date.now(); })
-          .catch(() => { cached.readAt = Date.now() - ttlMs + 5_000; })
+          .catch(() => { cached.readAt = Date.now() - maxAgeMs + 5_000; })
           .finally(() => { cached.pending = undefined; });
       }
       return { value: () => cached.value, ready: cached.pending ?? Promise.resolve() };
