@@ -9,6 +9,7 @@ import { defineHotScripts } from './hot-write.js';
 import { StreamProcessor } from './processor.js';
 import { createProcessorMetrics } from './processor-metrics.js';
 import { redisKeys } from './redis-keys.js';
+import { KnownCustomers } from './db/first-seen.js';
 
 export interface RunningProcessor {
   processor: StreamProcessor;
@@ -30,7 +31,7 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
   const metrics = createProcessorMetrics();
   const processor = new StreamProcessor({
     cfg, redis, blockingRedis, pool, keys, consumer, log, metrics, pseudonymize: createPseudonymizer(userIdKey), signer: createEntrySigner(userIdKey),
-    sink: { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs },
+    sink: { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs, known: new KnownCustomers() },
   });
   processor.start();
   const publishStats = async () => {

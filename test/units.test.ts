@@ -7,6 +7,7 @@ import { copyLine } from '../stream/db/copy-text.js';
 import { deriveMetrics } from '../stream/derive.js';
 import { scopeKeyOf, scopesOf } from '../stream/scopes.js';
 import type { MarketingEvent } from '../stream/types.js';
+import { KnownCustomers, firstSeenCandidates } from '../stream/db/first-seen.js';
 
 describe('bucket arithmetic', () => {
   it('aligns 1 d buckets to local midnight (+08:00)', () => {
@@ -65,5 +66,33 @@ describe('scopes and derived metrics', () => {
 
   it('COPY rows escape what would break the format', () => {
     expect(copyLine(['a\tb', 'c\nd', 'e\\f', null, 3, undefined])).toBe('a\\tb\tc\\nd\te\\\\f\t\\N\t3\t\\N\n');
+  });
+});
+
+describe('first-seen candidates and what a processor knows of the ledger', () => {
+  const at = (ts: number, channel: string, userId?: string, region?: string, store?: string) => ({ ts, channel, userId, region, store });
+  it('keeps each customer\'s earliest event per scope (ties to the smallest channel) and their latest', () => {
+    const rows = firstSeenCandidates([at(500, 'jd', 'u1', 'east'), at(100, 'taobao', 'u1', 'east', 'sh-jingan'), at(100, 'douyin', 'u1', 'north'), at(900, 'jd', 'u1'), at(50, 'jd')]);
+    const byScope = Object.fromEntries(rows.map((r) => [r.scope, r]));
+    expect(Object.keys(byScope).sort()).toEqual(['all', 'r:east', 'r:north', 's:sh-jingan']);
+    expect(byScope.all).toMatchObject({ firstTs: 100, channel: 'douyin', region: 'north', lastTs: 900 });
+    expect(byScope['r:east']).toMatchObject({ firstTs: 100, channel: 'taobao', store: 'sh-jingan', lastTs: 500 });
+  });
+
+  it('skips only what the ledger already covers: not earlier, and within a day of the known last event', () => {
+    const known = new KnownCustomers(2);
+    const [first] = firstSeenCandidates([at(DAY, 'jd', 'u1')]);
+    expect(known.toWrite([first!])).toHaveLength(1);
+    known.remember([first!]);
+    const later = firstSeenCandidates([at(DAY + 3_600_000, 'jd', 'u1')]);
+    expect(known.toWrite(later)).toEqual([]);
+    expect(known.toWrite(firstSeenCandidates([at(DAY - 1, 'jd', 'u1')]))).toHaveLength(1); // earlier: moves the row
+    expect(known.toWrite(firstSeenCandidates([at(DAY, 'baidu', 'u1')]))).toHaveLength(1); // same instant, smaller channel
+    expect(known.toWrite(firstSeenCandidates([at(DAY, 'taobao', 'u1')]))).toEqual([]);
+    expect(known.toWrite(firstSeenCandidates([at(2 * DAY + 1, 'jd', 'u1')]))).toHaveLength(1); // last_ts would lag over a day
+    // bounded: the least recently used is forgotten
+    known.remember(firstSeenCandidates([at(DAY, 'jd', 'u2'), at(DAY, 'jd', 'u3')]));
+    expect(known.size).toBe(2);
+    expect(known.toWrite(later)).toHaveLength(1);
   });
 });

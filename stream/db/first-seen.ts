@@ -4,7 +4,7 @@
 
 import type { Pool } from 'pg';
 import { DAY } from '../buckets.js';
-import type { GroupBy, NewUsersToday, Scope } from '../types.js';
+import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js';
 
 const TEXT = 'text COLLATE "C"';
 
@@ -42,14 +42,124 @@ const EARLIER = '(EXCLUDED.first_ts, EXCLUDED.channel, EXCLUDED.region, EXCLUDED
 const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN EXCLUDED.${column} ELSE f.${column} END`;
 
 /**
- * A batch's fresh events (the CTE `stored`) merged into the ledger: an earlier event (late, or
- * out of order) takes a row over; a redelivered batch has no fresh events. Ordered by key, so
- * concurrent batches lock rows alike.
+ * Candidate rows ($1…$7 as arrays) merged into the ledger: an earlier event (late, or out of
+ * order) takes a row over; a later one moves last_ts. Ordered by key, so concurrent batches
+ * lock rows alike.
  */
-export const FIRST_SEEN_UPSERT = `INSERT INTO first_seen AS f (${COLUMNS}) ${earliestPerScope('stored')} ORDER BY 1, 2
+export const FIRST_SEEN_UPSERT = `INSERT INTO first_seen AS f (${COLUMNS})
+  SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) ORDER BY 1, 2
   ON CONFLICT (scope, user_id) DO UPDATE SET
     ${['first_ts', 'channel', 'region', 'store'].map(takeIfEarlier).join(', ')}, last_ts = greatest(f.last_ts, EXCLUDED.last_ts)
-  WHERE ${EARLIER} OR EXCLUDED.last_ts > f.last_ts + INTERVAL '1 day'`;
+  WHERE ${EARLIER} OR EXCLUDED.last_ts > f.last_ts`;
+
+/** A customer's earliest event in a scope among some events, and their latest. */
+export interface FirstSeenCandidate {
+  scope: string;
+  userId: string;
+  firstTs: number;
+  channel: string;
+  region: string;
+  store: string;
+  lastTs: number;
+}
+
+/** (ts, channel, region, store) of a before b, as PostgreSQL orders them (ids are ASCII, compared byte-wise) */
+const isEarlier = (a: FirstSeenCandidate, b: FirstSeenCandidate) =>
+  a.firstTs !== b.firstTs ? a.firstTs < b.firstTs : a.channel !== b.channel ? a.channel < b.channel : a.region !== b.region ? a.region < b.region : a.store < b.store;
+
+/** Each customer's earliest event per scope (all, r:<region>, s:<store>) among `events`. */
+export function firstSeenCandidates(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'userId'>>): FirstSeenCandidate[] {
+  const byKey = new Map<string, FirstSeenCandidate>();
+  for (const e of events) {
+    if (!e.userId) continue;
+    const seen = { firstTs: e.ts, channel: e.channel, region: e.region ?? '', store: e.store ?? '', lastTs: e.ts };
+    const scopes = ['all'];
+    if (seen.region) scopes.push(`r:${seen.region}`);
+    if (seen.store) scopes.push(`s:${seen.store}`);
+    for (const scope of scopes) {
+      const key = `${scope}\u0000${e.userId}`;
+      const had = byKey.get(key);
+      if (!had) byKey.set(key, { scope, userId: e.userId, ...seen });
+      else {
+        const candidate = { scope, userId: e.userId, ...seen };
+        if (isEarlier(candidate, had)) Object.assign(had, { firstTs: seen.firstTs, channel: seen.channel, region: seen.region, store: seen.store });
+        if (seen.lastTs > had.lastTs) had.lastTs = seen.lastTs;
+      }
+    }
+  }
+  return [...byKey.values()];
+}
+
+/** The upsert's parameters for some candidates. */
+export function firstSeenParams(rows: FirstSeenCandidate[]): unknown[] {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return [rows.map((r) => r.scope), rows.map((r) => r.userId), rows.map((r) => iso(r.firstTs)), rows.map((r) => r.channel),
+    rows.map((r) => r.region), rows.map((r) => r.store), rows.map((r) => iso(r.lastTs))];
+}
+
+/** last_ts may lag a customer's last event by this much (the purge allows for it) */
+export const LAST_SEEN_SLACK_MS = DAY;
+
+/**
+ * What one processor knows the ledger holds at least: per (scope, customer) a first event no
+ * earlier than the row's and a last_ts no later than it (rows only ever move that way between
+ * purges). A candidate it covers — not earlier, and within a day of the known last_ts — needs no
+ * write, so a returning customer costs the database one write a day instead of one per batch.
+ * Bounded: the least recently used go first.
+ */
+export class KnownCustomers {
+  // compact: [first ts, last ts, the first event's place (channel, region, store) interned]
+  private readonly rows = new Map<string, [number, number, string]>();
+  private readonly places = new Map<string, string>();
+  constructor(private readonly limit = 100_000) {}
+
+  private placeOf(c: FirstSeenCandidate): string {
+    const place = `${c.channel}\u0000${c.region}\u0000${c.store}`;
+    let interned = this.places.get(place);
+    if (interned === undefined) {
+      if (this.places.size > 100_000) this.places.clear(); // only ids from the config: never near this
+      this.places.set(place, (interned = place));
+    }
+    return interned;
+  }
+
+  /** a before the known first event (ts, then place: the separator sorts below every id character) */
+  private static before(firstTs: number, place: string, known: [number, number, string]): boolean {
+    return firstTs !== known[0] ? firstTs < known[0] : place < known[2];
+  }
+
+  /** The candidates the ledger may not cover yet. */
+  toWrite(candidates: FirstSeenCandidate[]): FirstSeenCandidate[] {
+    return candidates.filter((c) => {
+      const key = `${c.scope}\u0000${c.userId}`;
+      const known = this.rows.get(key);
+      if (!known || KnownCustomers.before(c.firstTs, this.placeOf(c), known) || c.lastTs > known[1] + LAST_SEEN_SLACK_MS) return true;
+      this.rows.delete(key);
+      this.rows.set(key, known); // most recently used last
+      return false;
+    });
+  }
+
+  /** After the upsert committed: the ledger's rows are at least these. */
+  remember(written: FirstSeenCandidate[]): void {
+    for (const c of written) {
+      const key = `${c.scope}\u0000${c.userId}`;
+      const place = this.placeOf(c);
+      const known = this.rows.get(key);
+      this.rows.delete(key);
+      if (!known || KnownCustomers.before(c.firstTs, place, known)) this.rows.set(key, [c.firstTs, Math.max(c.lastTs, known?.[1] ?? 0), place]);
+      else this.rows.set(key, [known[0], Math.max(c.lastTs, known[1]), known[2]]);
+    }
+    for (const key of this.rows.keys()) {
+      if (this.rows.size <= this.limit) break;
+      this.rows.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+}
 
 /** The regions and their stores, for the ledger rows of a level (an index lookup per scope, never a scan of a whole level). */
 export interface Places {

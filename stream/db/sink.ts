@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { MarketingEvent } from '../types.js';
 import { copyLine } from './copy-text.js';
 import type { Storage } from './migrate.js';
-import { FIRST_SEEN_UPSERT } from './first-seen.js';
+import { FIRST_SEEN_UPSERT, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 
 export interface StreamedEvent {
@@ -24,6 +24,8 @@ export interface SinkOptions {
   storage: Storage;
   valueDecimals: number;
   dayOffsetMs: number;
+  /** this process's knowledge of the first-seen ledger, so returning customers cost no write */
+  known: KnownCustomers;
 }
 
 // one per connection; emptied at every commit
@@ -67,7 +69,7 @@ function storeStatement(options: SinkOptions): string {
       INSERT INTO events (ts, id, type, channel, region, store, campaign, user_id, count, value)
       SELECT i.ts, i.id, i.type, i.channel, i.region, i.store, i.campaign, i.user_id, i.count, i.value
       FROM incoming i JOIN fresh USING (id)
-      RETURNING ts, type, channel, region, store, campaign, user_id, count, value
+      RETURNING ts, type, channel, region, store, campaign, count, value
     ), sums10 AS MATERIALIZED (${AGGREGATE_10S}),
     ${levels.join(', ')},
     seen AS (${FIRST_SEEN_UPSERT})
@@ -95,9 +97,14 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
   return inTransaction(pool, async (client) => {
     await client.query(INCOMING_TABLE);
     await pipeline(Readable.from([copyText(batch, options.valueDecimals)]), client.query(copyFrom('COPY incoming FROM STDIN')));
-    const fresh = await client.query<{ id: string }>(storeStatement(options));
+    // duplicates carry the same customer, time and place: every event may feed the ledger
+    const customers = options.known.toWrite(firstSeenCandidates(batch.map((b) => b.event)));
+    const fresh = await client.query<{ id: string }>(storeStatement(options), firstSeenParams(customers));
     const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : new Set(fresh.rows.map((r) => r.id));
-    return { inserted: fresh.rows.length, countedIds };
+    return { inserted: fresh.rows.length, countedIds, customers };
+  }).then(({ customers, ...result }) => {
+    options.known.remember(customers);
+    return result;
   });
 }
 

@@ -8,6 +8,7 @@ import { newGeneratorState } from '../../server/simulator/generator.js';
 import { createPool, type StoreSettings } from '../../stream/connect.js';
 import { migrate } from '../../stream/db/migrate.js';
 import { writeBatch } from '../../stream/db/sink.js';
+import { KnownCustomers } from '../../stream/db/first-seen.js';
 import type { MarketingEvent } from '../../stream/types.js';
 import { login } from './ingest.js';
 import { freePort, spawnTs, stop, storeEnv, waitReady } from './processes.js';
@@ -21,13 +22,14 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
   const now = Date.now();
   const from = Math.floor((now - options.days * DAY) / 1_800_000) * 1_800_000;
   const history = backfillEvents(cfg, newGeneratorState(5, 1), from, now - 3_600_000, 1_800_000, 1, { aggregated: true });
+  const known = new KnownCustomers();
   const loadStarted = performance.now();
   for (let i = 0; i < history.length; i += 20_000) {
     const batch = history.slice(i, i + 20_000).map((e) => ({
       entryId: `0-${i}`,
       event: { ...e, ts: e.ts, count: e.count ?? 1, value: e.value ?? 0, region: e.region ?? (e.store ? cfg.storeById.get(e.store)!.region : undefined) } as MarketingEvent,
     }));
-    await writeBatch(pool, batch, { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs });
+    await writeBatch(pool, batch, { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs, known });
   }
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   await pool.end();
