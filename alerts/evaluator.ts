@@ -35,6 +35,8 @@ export interface EvaluatorDeps {
   onNotificationsQueued?: () => void;
   /** the wall's public address (PUBLIC_URL): notifications link to each alert's page under it */
   publicUrl?: string;
+  /** "why did it move?" for a firing alert: one line in Chinese and in English, or null */
+  explain?: (rule: AlertRule, alert: ScreenAlert) => Promise<[string, string] | null>;
   now?: () => number;
 }
 
@@ -64,6 +66,10 @@ export async function pipelineWatermark(redis: Redis, keys: RedisKeys, now: numb
   return first ? Math.min(now, Number(first[0].split('-')[0])) : now;
 }
 
+/** explanations read per cycle at most, each given at most EXPLAIN_WAIT_MS: a storm of alerts must not hold the cycle */
+const MAX_EXPLAINED_PER_CYCLE = 5;
+const EXPLAIN_WAIT_MS = 1_000;
+
 export function createEvaluator(deps: EvaluatorDeps) {
   const { cfg, pool, log } = deps;
   const reader = createWindowReader(deps);
@@ -82,8 +88,25 @@ export function createEvaluator(deps: EvaluatorDeps) {
   }
 
   /** Evaluates every enabled rule once. */
+  let explainedThisCycle = 0;
+  /** Firing alerts with the line that says why (the first few of a cycle; a slow or failed read goes without). */
+  async function withExplanations(rule: AlertRule, alerts: NotificationAlert[]): Promise<NotificationAlert[]> {
+    if (!deps.explain) return alerts;
+    return Promise.all(alerts.map(async (alert) => {
+      if (alert.repeat || explainedThisCycle >= MAX_EXPLAINED_PER_CYCLE) return alert;
+      explainedThisCycle++;
+      let timer: NodeJS.Timeout | undefined;
+      const line = await Promise.race([
+        deps.explain!(rule, alert).catch((err: Error) => (deps.log.warn({ err: err.message, alert: alert.id }, 'explaining an alert failed'), null)),
+        new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), EXPLAIN_WAIT_MS))),
+      ]).finally(() => clearTimeout(timer));
+      return line ? { ...alert, why: line[0], whyEn: line[1] } : alert;
+    }));
+  }
+
   async function cycle(): Promise<CycleReport> {
     const started = now();
+    explainedThisCycle = 0;
     const { settle, repeatInterval } = cfg.alerts.evaluation;
     const end = floorTo(started - settle, BUCKET_MS);
     // a backlog (a processor down, the database away) leaves windows half filled: judging them
@@ -181,7 +204,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
       for (const [rule, lists] of outbox) {
         for (const status of ['firing', 'resolved'] as const) {
-          const alerts = lists[status];
+          const alerts = status === 'firing' ? await withExplanations(rule, lists[status]) : lists[status];
           if (!alerts.length) continue;
           const payload = notificationPayload(rule, status, alerts, cfg.pipeline.windows.utcOffset, deps.publicUrl);
           for (const notifier of rule.notify) {

@@ -9,6 +9,9 @@ export interface NotificationAlert extends ScreenAlert {
   repeat: boolean;
   /** the alert's page in the on-call console (PUBLIC_URL/alerts/<id>), when PUBLIC_URL is set */
   url?: string;
+  /** why it moved: the segments that explain the change ("−32%：抖音 × 华东 解释 71%") */
+  why?: string;
+  whyEn?: string;
 }
 
 export interface NotificationPayload {
@@ -53,7 +56,8 @@ export function notificationTitle(p: NotificationPayload): string {
 export function notificationLines(p: NotificationPayload): string[] {
   return p.alerts.map((a) => {
     const when = p.status === 'firing' ? `${a.repeat ? '仍在告警 · still firing · ' : ''}since ${clock(a.firedAt ?? a.activeSince, p.utcOffset)}` : `resolved ${clock(a.resolvedAt, p.utcOffset)}`;
-    return `${a.summary} — ${a.summaryEn} (${when})`;
+    const why = a.why ? ` · 原因 ${a.why} / why: ${a.whyEn}` : '';
+    return `${a.summary} — ${a.summaryEn} (${when})${why}`;
   });
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_GROUPS } from '../../stream/db/queries.js';
 import { parseEpochText, parseIsoTime } from '../../stream/time-text.js';
 import { GROUP_BY, LIVE_WINDOWS, STEPS } from '../../stream/types.js';
+import { EXPLAINED_METRICS } from '../explain/contributions.js';
 
 /** epoch milliseconds or an ISO-8601 date / date-time with a zone, as text; a day that does not exist or a time past 9999 is refused */
 export const time = z
@@ -33,6 +34,16 @@ export const metricsParams = z.strictObject({
   groupBy: z.enum(GROUP_BY).optional(),
   /** grouped: how many groups get a series of their own (the rest are summed as "other") */
   limit: z.string().regex(/^\d{1,6}$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_GROUPS)).optional(),
+  ...scopeFields,
+});
+
+export const explainParams = z.strictObject({
+  metric: z.enum(EXPLAINED_METRICS),
+  /** the span explained; default: today since local midnight, up to now */
+  from: time.optional(),
+  to: time.optional(),
+  /** the baseline: the same span a day or a week before, or the span just before */
+  vs: z.enum(['day-ago', 'week-ago', 'previous']).default('day-ago'),
   ...scopeFields,
 });
 

@@ -223,27 +223,75 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
 }
 
 /**
- * Exact sums of one scope over [from, to) (multiples of 10 s): whole hours from the hourly
- * rollup, the ragged ends from the 10 s rollup. Used for "the same span yesterday".
+ * The rollup rows of [from, to) (multiples of 10 s) as a subquery over (dims, sums): whole hours
+ * from the hourly rollup, the ragged ends from the 10 s rollup, filtered by `conditions` over
+ * `params` (which this extends).
  */
-export async function sumsOverRange(pool: Pool, range: { from: number; to: number; filter: Scope }, ctx: QueryContext): Promise<Sums> {
+function rowsOverRange(range: { from: number; to: number }, ctx: QueryContext, params: unknown[], conditions: (params: unknown[]) => string[]): string {
   const hourFrom = Math.min(ceilTo(range.from, STEP_MS['1h']), range.to);
   const hourTo = Math.max(floorTo(range.to, STEP_MS['1h']), hourFrom);
-  const params: unknown[] = [range.from, hourFrom, hourTo, range.to].map((ms) => new Date(ms).toISOString());
-  const dimWhere = dimensionConditions(range.filter, params).map((c) => ` AND ${c}`).join('');
+  const at = params.length;
+  params.push(...[range.from, hourFrom, hourTo, range.to].map((ms) => new Date(ms).toISOString()));
+  const [from, hourStart, hourEnd, to] = [1, 2, 3, 4].map((i) => `$${at + i}`);
+  const dimWhere = conditions(params).map((c) => ` AND ${c}`).join('');
   const hourly = sourceRows('1h', ctx, params);
-  const { rows } = await pool.query<Record<SumField, string | null>>(
-    `SELECT sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
-            sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
-     FROM (SELECT ${SUM_COLUMNS} FROM ${hourly} WHERE bucket >= $2 AND bucket < $3${dimWhere}
+  const columns = `channel, region, store, campaign, ${SUM_COLUMNS}`;
+  return `(SELECT ${columns} FROM ${hourly} WHERE bucket >= ${hourStart} AND bucket < ${hourEnd}${dimWhere}
            UNION ALL
-           SELECT ${SUM_COLUMNS} FROM rollup_10s
-           WHERE ((bucket >= $1 AND bucket < $2) OR (bucket >= $3 AND bucket < $4))${dimWhere}) AS parts`,
+           SELECT ${columns} FROM rollup_10s
+           WHERE ((bucket >= ${from} AND bucket < ${hourStart}) OR (bucket >= ${hourEnd} AND bucket < ${to}))${dimWhere}) AS parts`;
+}
+
+const SUMS_AS_TEXT = `sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
+  sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend`;
+
+const sumsOfRow = (row: Record<SumField, string | null>): Sums => ({
+  exposure: Number(row.exposure ?? 0), clicks: Number(row.clicks ?? 0), visits: Number(row.visits ?? 0),
+  conversions: Number(row.conversions ?? 0), revenue: Number(row.revenue ?? 0), spend: Number(row.spend ?? 0),
+});
+
+/** Exact sums of one scope over [from, to) (multiples of 10 s). Used for "the same span yesterday". */
+export async function sumsOverRange(pool: Pool, range: { from: number; to: number; filter: Scope }, ctx: QueryContext): Promise<Sums> {
+  const params: unknown[] = [];
+  const rows = rowsOverRange(range, ctx, params, (p) => dimensionConditions(range.filter, p));
+  const { rows: [row] } = await pool.query<Record<SumField, string | null>>(`SELECT ${SUMS_AS_TEXT} FROM ${rows}`, params);
+  return sumsOfRow(row!);
+}
+
+export interface GroupedSums {
+  channel: string;
+  region: string;
+  store: string;
+  campaign: string;
+  sums: Sums;
+}
+
+/**
+ * Exact sums over [from, to) per combination of the four dimensions ('' = none), for a scope
+ * (and a manager's regions). At most `limit` combinations: past it (producers may send any
+ * number of campaigns) the answer is null, and the caller may ask again with `foldCampaigns`.
+ */
+export async function groupedSumsOverRange(
+  pool: Pool,
+  range: { from: number; to: number; filter: Scope; regionsAllowed?: string[] },
+  ctx: QueryContext,
+  opts: { limit: number; foldCampaigns?: boolean },
+): Promise<GroupedSums[] | null> {
+  const params: unknown[] = [];
+  const rows = rowsOverRange(range, ctx, params, (p) => {
+    const conditions = dimensionConditions(range.filter, p);
+    if (range.regionsAllowed) {
+      p.push(range.regionsAllowed);
+      conditions.push(`region = ANY($${p.length}::text[])`);
+    }
+    return conditions;
+  });
+  const campaign = opts.foldCampaigns ? "''" : 'campaign';
+  params.push(opts.limit + 1);
+  const { rows: found } = await pool.query<Record<SumField, string | null> & { channel: string; region: string; store: string; campaign: string }>(
+    `SELECT channel, region, store, ${campaign} AS campaign, ${SUMS_AS_TEXT} FROM ${rows} GROUP BY 1, 2, 3, 4 LIMIT $${params.length}`,
     params,
   );
-  const row = rows[0]!;
-  return {
-    exposure: Number(row.exposure ?? 0), clicks: Number(row.clicks ?? 0), visits: Number(row.visits ?? 0),
-    conversions: Number(row.conversions ?? 0), revenue: Number(row.revenue ?? 0), spend: Number(row.spend ?? 0),
-  };
+  if (found.length > opts.limit) return null;
+  return found.map((r) => ({ channel: r.channel, region: r.region, store: r.store, campaign: r.campaign, sums: sumsOfRow(r) }));
 }
