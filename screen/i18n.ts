@@ -62,6 +62,11 @@ const zh = {
   noAlerts: '当前无告警', waitingForJob: '等待首次作业运行', forbidden: '无权查看该区域',
   roiLine: 'ROI 警戒线 1.5', mapMetric: '今日销售额', clickToDrill: '点击下钻',
   column: { name: '名称', visits: '客流', conversions: '转化', revenue: '销售额', roi: 'ROI' },
+  why: {
+    title: '为什么变化？', close: '关闭', loading: '正在分析…', nothing: '变化不大，没有突出的原因', offsetting: '整体变化不大：以下各项此消彼长', explains: '解释 {share}',
+    mix: '结构', rate: '自身', section: '为什么变化',
+    dims: { channel: '渠道', region: '地区', store: '门店', campaign: '活动' },
+  },
   annotation: {
     add: '＋ 标注', title: '标注营销事件', text: '说明', placeholder: '如：双12预热开始', kind: '类型', startsAt: '开始时间', endsAt: '结束时间（可选）',
     onlyHere: '仅限{place}', save: '保存',
@@ -136,6 +141,11 @@ const en: Messages = {
   noAlerts: 'No active alerts', waitingForJob: 'Waiting for the first job run', forbidden: 'You may not open that region',
   roiLine: 'ROI floor 1.5', mapMetric: 'Revenue today', clickToDrill: 'click to drill down',
   column: { name: 'Name', visits: 'Visits', conversions: 'Conv.', revenue: 'Revenue', roi: 'ROI' },
+  why: {
+    title: 'Why did it move?', close: 'Close', loading: 'Working it out…', nothing: 'Barely moved: nothing stands out', offsetting: 'Barely moved overall: the moves below offset one another', explains: 'explains {share}',
+    mix: 'mix', rate: 'rate', section: 'Why it moved',
+    dims: { channel: 'Channel', region: 'Region', store: 'Store', campaign: 'Campaign' },
+  },
   annotation: {
     add: '+ Note', title: 'Mark a marketing moment', text: 'What happened', placeholder: 'e.g. Double 12 warm-up starts', kind: 'Kind', startsAt: 'Starts', endsAt: 'Ends (optional)',
     onlyHere: 'Only {place}', save: 'Save',

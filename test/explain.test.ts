@@ -64,6 +64,24 @@ describe('the decomposition', () => {
     expect(jd.mix!).toBeLessThan(0); // more of the traffic now converts worse
   });
 
+  it('names the same rows once, and a narrower segment before the wider one it explains', () => {
+    const rows2 = [
+      row({ channel: 'app', campaign: 'member-day', region: 'east' }, { revenue: 1000 }, { revenue: 400 }),
+      row({ channel: 'app', campaign: 'member-day', region: 'north' }, { revenue: 1000 }, { revenue: 900 }),
+      row({ channel: 'jd', campaign: 'spring', region: 'east' }, { revenue: 1000 }, { revenue: 1010 }),
+      row({ channel: 'jd', campaign: 'spring', region: 'north' }, { revenue: 1000 }, { revenue: 990 }),
+    ];
+    const answer = explainChange(rows2, 'revenue', { storeScope: false, fixed: [] });
+    const keys = answer.top.map((c) => JSON.stringify(c.segment));
+    // app × east explains most of app's drop and is narrower: it leads, and app gives way to it —
+    // and so do member-day and app × member-day, the same rows under other names
+    expect(answer.top[0]!.segment).toEqual({ channel: 'app', region: 'east' });
+    expect(keys.filter((k) => ['{"channel":"app"}', '{"campaign":"member-day"}', '{"channel":"app","campaign":"member-day"}'].includes(k))).toEqual([]);
+    // east × member-day is app × east again: listed once
+    expect(keys).not.toContain('{"region":"east","campaign":"member-day"}');
+    expect(new Set(answer.top.map((c) => c.effect.toPrecision(9))).size).toBe(answer.top.length);
+  });
+
   it('leaves out what the scope fixes, and one-segment cuts', () => {
     const east = explainChange(rows.filter((r) => r.region === 'east'), 'revenue', { storeScope: false, fixed: ['region'] });
     expect(Object.keys(east.bySegmentation).some((k) => k.includes('region'))).toBe(false);

@@ -177,8 +177,8 @@ describe('the wall in Chromium', () => {
   });
 
   it('opens the link a notification carries on a phone: sign in, land on the alert, acknowledge and silence it; the wall shows the ack', async () => {
-    expect((await post([{ type: 'spend', channel: 'email', ts: Date.now() - 11_000, value: 1_600_000 }])).status).toBe(202);
-    type Payload = { status: string; alerts: Array<{ id: string; url?: string; labels: Record<string, string> }> };
+    expect((await post([{ type: 'spend', channel: 'email', region: 'south', ts: Date.now() - 11_000, value: 1_600_000 }])).status).toBe(202);
+    type Payload = { status: string; alerts: Array<{ id: string; url?: string; labels: Record<string, string>; why?: string }> };
     let alert: Payload['alerts'][number] | undefined;
     const deadline = Date.now() + 10_000;
     while (!alert && Date.now() < deadline) {
@@ -186,6 +186,8 @@ describe('the wall in Chromium', () => {
       if (!alert) await sleep(100);
     }
     expect(alert?.url).toBe(`${PUBLIC_URL}/alerts/${alert!.id}`);
+    // why it moved: the region the burst came from
+    expect(alert?.why).toMatch(/^>?\+\d+%：华南( × 无活动)? 解释 \d+%/);
 
     // on a phone, from the link (the wall's own address in place of the public one)
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
@@ -199,6 +201,8 @@ describe('the wall in Chromium', () => {
     expect(await page.textContent('[data-test=alert-state]')).toBe('告警中');
     // readable without zooming: the page fits the phone's width
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.waitForSelector('[data-test=alert-why] [data-test=why-row]');
+    expect(await page.textContent('[data-test=alert-why] [data-test=why-row] .name')).toMatch(/^华南/);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/console-alert-390x844.png`, fullPage: true });
     await page.click('[data-test=ack]');
     await page.waitForSelector('[data-test=alert-acked]');
@@ -495,7 +499,30 @@ describe('the wall in Chromium', () => {
     await page.context().close();
   });
 
-  it('drills down: a region on the map, then a store, and back by the breadcrumb', async () => {
+  it('asks "why did it move?" of a tile and of an alert: the segments the API ranks, over the wall, closed by hand', async () => {
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops');
+    await page.click('[data-tile=revenue]');
+    await page.waitForSelector('[data-test=why-row], [data-test=why-nothing]');
+    const answer = (await (await app.get('/api/v1/explain?metric=revenue')).json()) as { top: Array<{ label: string }>; relative: number };
+    expect(answer.top.length).toBeGreaterThan(0);
+    const rows = await page.$$eval('[data-test=why-row] .name', (els) => els.map((e) => e.textContent?.trim()));
+    // the panel read its answer a moment before this one: the same segments lead
+    expect(rows[0]).toBe(answer.top[0]!.label);
+    expect(rows.length).toBe(answer.top.length);
+    expect(await page.textContent('[data-test=why-move]')).toContain(`${Math.abs(answer.relative * 100).toFixed(1)}%`);
+    await sleep(500);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/why-revenue-1920x1080.png` });
+    await page.click('[data-test=why-close]');
+    expect(await page.$('[data-test=why-panel]')).toBeNull();
+    // the conversion rate: a ratio, its mix and rate apart
+    await page.click('[data-tile=conversions]');
+    await page.waitForSelector('[data-test=why-row], [data-test=why-nothing]');
+    await page.click('[data-test=why-close]');
+    await page.context().close();
+  });
+
+    it('drills down: a region on the map, then a store, and back by the breadcrumb', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'ops');
     page.on('response', (r) => { if (r.status() >= 500) console.log('HTTP', r.status(), r.url()); });

@@ -117,13 +117,19 @@ export const useViewStore = defineStore('view', () => {
     await loadHistory();
   }
 
+  /** the span a history range covers now: its first local midnight to now */
+  function rangeSpan(now = Date.now()): { from: number; to: number } | null {
+    if (range.value === 'live') return null;
+    const dayStart = Math.floor((now + ZONE_OFFSET_MS) / DAY_MS) * DAY_MS - ZONE_OFFSET_MS;
+    return { from: dayStart - (RANGE_DAYS[range.value] - 1) * DAY_MS, to: now };
+  }
+
   async function loadHistory() {
     const frame = live.frame;
     const current = range.value;
-    if (current === 'live' || !frame) return;
-    const now = Date.now();
-    const dayStart = Math.floor((now + ZONE_OFFSET_MS) / DAY_MS) * DAY_MS - ZONE_OFFSET_MS;
-    const from = dayStart - (RANGE_DAYS[current] - 1) * DAY_MS;
+    const spanNow = rangeSpan();
+    if (current === 'live' || !frame || !spanNow) return;
+    const { from, to: now } = spanNow;
     const span = now - from;
     const scope = { region: frame.scope.store ? undefined : frame.scope.region, store: frame.scope.store, channel: frame.scope.channel };
     try {
@@ -189,5 +195,5 @@ export const useViewStore = defineStore('view', () => {
     range.value = 'live';
   }
 
-  return { subscription, range, model, rangeAnswers, historyError, notice, start, stop, open, openRegion, openStore, openLevel, mayOpen, refresh };
+  return { subscription, range, rangeSpan, model, rangeAnswers, historyError, notice, start, stop, open, openRegion, openStore, openLevel, mayOpen, refresh };
 });

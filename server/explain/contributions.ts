@@ -56,6 +56,9 @@ export interface Contributor {
   /** ratios: the part due to the segment's weight changing, and to its own ratio changing */
   mix?: number;
   rate?: number;
+  /** the segment's names (answers of the API) */
+  label?: string;
+  labelEn?: string;
 }
 
 export interface Explanation {
@@ -76,6 +79,8 @@ const TOP = 5;
 const PER_SEGMENTATION = 3;
 /** a pair that explains this much of its single dimension's share is shown instead of it */
 const SPECIFIC_ENOUGH = 0.8;
+/** a segment explaining less than this of the change is not worth a line */
+const MIN_SHARE = 0.05;
 
 const ratio = (num: number, den: number) => (den === 0 ? null : num / den);
 
@@ -135,14 +140,27 @@ export function explainChange(rows: SegmentRow[], metric: ExplainedMetric, opts:
     for (const c of contributors) all.push({ ...c, dims });
   }
 
-  const ranked = all.filter((c) => (c.share === null ? c.effect !== 0 : c.share > 0)).sort(byStrength);
+  // the same rows reached by two cuts (a campaign only one channel runs, and that channel × it):
+  // the shorter name says it
+  const sameRows = (c: Contributor) => `${c.current?.toPrecision(9)}|${c.baseline?.toPrecision(9)}|${c.effect.toPrecision(9)}`;
+  // of the same rows under several names: one that names something ("华南 × no campaign") before
+  // one that names nothing ("no campaign"), then the shorter
+  const namesNothing = (c: Contributor) => (Object.values(c.segment).every((v) => v === null) ? 1 : 0);
+  const ranked = all
+    .filter((c) => (c.share === null ? c.effect !== 0 : c.share >= MIN_SHARE))
+    .sort((a, b) => byStrength(a, b) || namesNothing(a) - namesNothing(b) || a.dims.length - b.dims.length);
   const pairs = ranked.filter((c) => c.dims.length === 2);
   const top: Contributor[] = [];
+  const shown = new Set<string>();
   for (const { dims, ...c } of ranked) {
     if (top.length === TOP) break;
-    // a single dimension gives way to a pair inside it that explains nearly as much
-    const narrower = dims.length === 1 && pairs.some((p) => p.segment[dims[0]!] === c.segment[dims[0]!] && (p.share ?? 0) >= SPECIFIC_ENOUGH * (c.share ?? 0));
-    if (!narrower) top.push(c);
+    if (shown.has(sameRows(c))) continue;
+    // a single dimension gives way to a pair inside it that explains nearly as much (and is narrower)
+    const narrower = dims.length === 1 && pairs.some((p) => p.segment[dims[0]!] === c.segment[dims[0]!] && sameRows(p) !== sameRows(c) && (p.share ?? 0) >= SPECIFIC_ENOUGH * (c.share ?? 0));
+    // (and so do the same rows under another name)
+    shown.add(sameRows(c));
+    if (narrower) continue;
+    top.push(c);
   }
   return { metric, kind, current: R1, baseline: R0, change, relative: change !== null && R0 ? change / R0 : null, top, bySegmentation };
 }

@@ -12,6 +12,7 @@ import { effectiveRules } from '../../alerts/rule-store.js';
 import { getAlert } from '../../alerts/store.js';
 import { alertExplainRequest, explanationLine } from '../explain/alert-explain.js';
 import { baselineOf, explainMove } from '../explain/explain.js';
+import { withNames } from '../explain/names.js';
 import { describeParamError, explainParams } from './query-params.js';
 
 /** the longest span explained in one answer (a month of hours per dimension combination) */
@@ -43,7 +44,7 @@ export function explainRouter(deps: ExplainDeps) {
     if (from >= to) return void res.status(400).json({ error: 'from: must be before to (both whole 10 s buckets, to no later than now)' });
     if (to - from > MAX_EXPLAIN_SPAN_MS) return void res.status(400).json({ error: `to: the span is ${Math.ceil((to - from) / DAY)} days; at most ${MAX_EXPLAIN_SPAN_MS / DAY}` });
     const current = { from, to };
-    res.json(await explainMove(deps.readPool, { metric, filter: decision.scope, regionsAllowed: decision.regionsAllowed, current, baseline: baselineOf(current, vs) }, context));
+    res.json(withNames(await explainMove(deps.readPool, { metric, filter: decision.scope, regionsAllowed: decision.regionsAllowed, current, baseline: baselineOf(current, vs) }, context), cfg));
   });
 
   router.get('/api/v1/alerts/:id/explain', auth.requireAuth, async (req: Request, res: Response) => {
@@ -56,7 +57,7 @@ export function explainRouter(deps: ExplainDeps) {
     if (!request) return void res.status(400).json({ error: `metric: ${rule.metric} is not a sum or ratio of the rollups; it cannot be split by segment` });
     const answer = await explainMove(deps.readPool, request, context);
     const line = explanationLine(answer, cfg);
-    res.json({ ...answer, summary: line?.[0] ?? null, summaryEn: line?.[1] ?? null });
+    res.json({ ...withNames(answer, cfg), summary: line?.[0] ?? null, summaryEn: line?.[1] ?? null });
   });
 
   return router;
