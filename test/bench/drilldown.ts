@@ -16,12 +16,18 @@ import { percentile, type BenchResult } from './report.js';
 
 const DAY = 86_400_000;
 
-export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, options: { days: number; rounds: number; copyRowsPerSec: number }): Promise<BenchResult> {
+export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, options: { days: number; rounds: number; copyRowsPerSec: number }): Promise<BenchResult[]> {
   const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const now = Date.now();
   const from = Math.floor((now - options.days * DAY) / 1_800_000) * 1_800_000;
-  const history = backfillEvents(cfg, newGeneratorState(5, 1), from, now - 3_600_000, 1_800_000, 1, { aggregated: true });
+  // the last hour, and the same hour yesterday, as live data lands: every 10 s bucket (for "why did it move?" over the last hour)
+  const live = newGeneratorState(6, 1);
+  const history = [
+    ...backfillEvents(cfg, newGeneratorState(5, 1), from, now - 3_600_000, 1_800_000, 1, { aggregated: true }),
+    ...backfillEvents(cfg, live, now - 3_600_000 - DAY, now - DAY, 10_000, 1, { aggregated: true }),
+    ...backfillEvents(cfg, live, now - 3_600_000, now, 10_000, 1, { aggregated: true }),
+  ];
   const known = new KnownCustomers();
   const loadStarted = performance.now();
   for (let i = 0; i < history.length; i += 20_000) {
@@ -69,16 +75,47 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
       ]);
       regionTimes.push(performance.now() - t0);
     }
+    // "why did it move?" over the last hour against the same hour yesterday: a sum and a ratio, nation and a region
+    const explainTimes: number[] = [];
+    const todayTimes: number[] = [];
+    const explain = (query: string) => fetch(`${url}/api/v1/explain?${query}`, { headers: { authorization: `Bearer ${token}` } }).then(async (r) => {
+      if (!r.ok) throw new Error(`explain ${query}: ${r.status} ${await r.text()}`);
+      return r.json() as Promise<{ top: unknown[]; current: number }>;
+    });
+    // the last hour, in 10 s buckets, against the same hour yesterday
+    const hourTo = Math.floor(now / 10_000) * 10_000;
+    const hourFrom = hourTo - 3_600_000;
+    for (let round = 0; round < options.rounds; round++) {
+      for (const query of [`metric=revenue&from=${hourFrom}&to=${hourTo}`, `metric=cvr&from=${hourFrom}&to=${hourTo}`, `metric=revenue&from=${hourFrom}&to=${hourTo}&region=${cfg.regions[round % cfg.regions.length]!.id}`]) {
+        const t0 = performance.now();
+        const answer = await explain(query);
+        explainTimes.push(performance.now() - t0);
+        if (!answer.top.length || !answer.current) throw new Error(`explain ${query}: nothing to explain — the bench would measure an empty hour`);
+      }
+      // a tile's question: today since midnight against yesterday
+      const t0 = performance.now();
+      await explain('metric=revenue');
+      todayTimes.push(performance.now() - t0);
+    }
+    todayTimes.sort((a, b) => a - b);
     switchTimes.sort((a, b) => a - b);
     regionTimes.sort((a, b) => a - b);
-    return {
+    explainTimes.sort((a, b) => a - b);
+    const explainResult: BenchResult = {
+      name: 'explain-1h', events: history.length, eventsPerSec: null,
+      p50Ms: percentile(explainTimes, 50), p95Ms: percentile(explainTimes, 95), p99Ms: percentile(explainTimes, 99), peakRssMb: null,
+      ceiling: null, ratio: null,
+      notes: `GET /api/v1/explain over the last hour (10 s buckets) vs the same hour yesterday (revenue and conversion rate nationwide, revenue of a region), ${explainTimes.length} answers from the rollups over ${history.length} stored events (target ≤ 300 ms); a tile's "today vs yesterday": p50 ${percentile(todayTimes, 50)?.toFixed(0)} ms, p95 ${percentile(todayTimes, 95)?.toFixed(0)} ms`,
+      extra: { storage },
+    };
+    return [{
       name: 'drill-down-30d', events: history.length, eventsPerSec: null,
       p50Ms: percentile(switchTimes, 50), p95Ms: percentile(switchTimes, 95), p99Ms: percentile(switchTimes, 99), peakRssMb: null,
       ceiling: null, ratio: null,
       notes: `${storage}: ${history.length} stored events over ${options.days} days (written in ${loadSeconds.toFixed(1)} s); ` +
         `the wall's five "30 days" queries for the nation, ${options.rounds} rounds (columns); a region's three: p50 ${percentile(regionTimes, 50)?.toFixed(0)} ms, p99 ${percentile(regionTimes, 99)?.toFixed(0)} ms`,
       extra: { storage, days: options.days, regionP50Ms: percentile(regionTimes, 50), regionP99Ms: percentile(regionTimes, 99) },
-    };
+    }, explainResult];
   } finally {
     await stop(server);
   }
