@@ -11,7 +11,7 @@ import { listQuery, matchers, previewBody, silenceBody } from './alert-routes.js
 import { annotationBody, annotationQuery } from './annotation-routes.js';
 import { attributionQuery, segmentsQuery } from './analytics-routes.js';
 import { exportQuery } from './audience-routes.js';
-import { geoParams, liveParams, loginBody, metricsParams } from './query-params.js';
+import { explainParams, geoParams, liveParams, loginBody, metricsParams } from './query-params.js';
 
 type Schema = Record<string, unknown>;
 const jsonSchema = (schema: z.ZodType): Schema => {
@@ -65,6 +65,10 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/api/v1/geo', tag: 'query', summary: 'Regions and stores with their window\'s figures, for the map', security: 'bearer', query: geoParams, answers: { 200: { description: 'the map\'s figures', schema: fields('window', 'asOf', 'regions') }, 400: bad, 401: unauthorised } },
   { method: 'get', path: '/api/v1/alerts', tag: 'alerts', summary: 'Alerts the role may see', security: 'bearer', query: listQuery, answers: { 200: { description: 'alerts', schema: fields('alerts') }, 400: bad, 401: unauthorised } },
   { method: 'get', path: '/api/v1/alerts/{id}', tag: 'alerts', summary: 'One alert with every notification and delivery attempt', security: 'bearer', answers: { 200: { description: 'the alert', schema: fields('alert', 'notifications') }, 401: unauthorised, 404: notFound } },
+  { method: 'get', path: '/api/v1/explain', tag: 'query', summary: 'Why did it move? The regions, stores, channels, campaigns and pairs that explain a figure\'s change against a baseline (sums: share of the difference; ratios: mix and rate)', security: 'bearer', query: explainParams,
+    answers: { 200: { description: 'the change and its strongest segments', schema: fields('metric', 'kind', 'current', 'baseline', 'change', 'relative', 'top', 'bySegmentation', 'scope', 'currentSpan', 'baselineSpan', 'campaignsFolded') }, 400: bad, 401: unauthorised, 403: forbidden, 404: notFound, 503: { description: 'the read ran past its time limit', schema: ERROR } } },
+  { method: 'get', path: '/api/v1/alerts/{id}/explain', tag: 'alerts', summary: 'Why the alert\'s figure moved: its window against the baseline its detector compares with (a threshold rule: a day before), and the line its notifications carry', security: 'bearer',
+    answers: { 200: { description: 'the change, its strongest segments and the one-line summary', schema: fields('top', 'bySegmentation', 'summary', 'summaryEn') }, 400: bad, 401: unauthorised, 404: notFound } },
   { method: 'get', path: '/api/v1/alerts/{id}/series', tag: 'alerts', summary: 'The alert\'s metric around it (a preview of its instance, with series)', security: 'bearer', answers: { 200: { description: 'its series and episodes', schema: PREVIEW }, 400: bad, 401: unauthorised, 404: notFound } },
   { method: 'post', path: '/api/v1/alerts/{id}/ack', tag: 'alerts', summary: 'Acknowledge (oncall, admin)', security: 'bearer', answers: { 200: { description: 'acknowledged', schema: fields('alert') }, 401: unauthorised, 403: forbidden, 404: notFound, 409: { description: 'already acknowledged, or not active', schema: ERROR } } },
   { method: 'get', path: '/api/v1/silences', tag: 'alerts', summary: 'Active silences (?expired=1: with the ended ones)', security: 'bearer', answers: { 200: { description: 'silences', schema: fields('silences') }, 401: unauthorised, 403: forbidden } },
