@@ -37,8 +37,8 @@ export interface ExplainView {
   summary?: string | null;
 }
 
-/** The API path answering a question for the view in view: live → today vs the same span yesterday; a range → vs the span before. */
-export function explainPath(question: WhyQuestion, scope: ScreenSubscription, span: { from: number; to: number } | null): string | null {
+/** The API path answering a question for the view in view: live → today vs the same span yesterday; a range → vs the span before; a replayed instant → its day so far vs yesterday's. */
+export function explainPath(question: WhyQuestion, scope: ScreenSubscription, span: { from: number; to: number; vs: 'previous' | 'day-ago' } | null): string | null {
   if (question.kind === 'alert') return `/api/v1/alerts/${encodeURIComponent(question.alertId)}/explain`;
   const metric = TILE_METRICS[question.field];
   if (!metric) return null;
@@ -46,7 +46,7 @@ export function explainPath(question: WhyQuestion, scope: ScreenSubscription, sp
   if (span) {
     params.set('from', String(span.from));
     params.set('to', String(span.to));
-    params.set('vs', 'previous');
+    params.set('vs', span.vs);
   }
   if (scope.store) params.set('store', scope.store);
   else if (scope.region) params.set('region', scope.region);

@@ -522,6 +522,54 @@ describe('the wall in Chromium', () => {
     await page.context().close();
   });
 
+    it('replays a past moment from its address: an amber REPLAY frame, the tiles of /api/v1/replay, steps, and back to live in one click', async () => {
+    const at = new Date(Math.floor((Date.now() - 5 * 60_000) / 1000) * 1000);
+    const local = new Date(at.getTime() + 8 * 3_600_000).toISOString().replace(/\.\d+Z$/, '+08:00');
+    const page = await newPage();
+    await logIn(page, app.server.url, 'ops', `?at=${encodeURIComponent(local)}`);
+    await page.waitForSelector('[data-test=replay-banner]');
+    expect(await page.getAttribute('.wall', 'class')).toContain('replaying');
+    expect(await page.$('[data-test=connection]')).toBeNull(); // no "live" anywhere in the header
+    const replayed = async (instant: number) => ((await (await app.get(`/api/v1/replay?at=${instant}`)).json()) as { frame: { today: { values: Record<string, number> } } }).frame.today.values;
+    const then = await replayed(at.getTime());
+    await expect.poll(() => tileValue(page, 'revenue'), { timeout: 5_000 }).toBeCloseTo(then.revenue!, 4);
+    expect(await tileValue(page, 'conversions')).toBe(then.conversions);
+    const live = (await (await app.get('/api/v1/live')).json()) as LiveResponse;
+    expect(live.today.revenue).toBeGreaterThan(then.revenue!); // the past moment is not today's total
+    await sleep(800);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/replay-1920x1080.png` });
+    // an hour back
+    await page.click('[data-step="-1h"]');
+    const hourBack = await replayed(at.getTime() - 3_600_000);
+    await expect.poll(() => tileValue(page, 'revenue'), { timeout: 5_000 }).toBeCloseTo(hourBack.revenue!, 4);
+    expect(new URL(page.url()).searchParams.get('at')).toBe(new Date(at.getTime() - 3_600_000).toISOString());
+    // back to live: the banner goes, the address forgets the instant, the tiles are live again
+    await page.click('[data-test=replay-exit]');
+    await page.waitForSelector('[data-test=replay-banner]', { state: 'detached' });
+    expect(new URL(page.url()).searchParams.get('at')).toBeNull();
+    await expect.poll(async () => tileValue(page, 'revenue'), { timeout: 5_000 }).toBeCloseTo(((await (await app.get('/api/v1/live')).json()) as LiveResponse).today.revenue, 4);
+    expect(await page.textContent('[data-test=connection]')).toContain('实时连接');
+    await page.context().close();
+
+    // a manager replays its own region, never another's
+    const manager = await newPage();
+    await logIn(manager, app.server.url, 'manager-east', `?at=${encodeURIComponent(local)}#/region/north`);
+    await manager.waitForSelector('[data-test=replay-banner]');
+    await expect.poll(() => manager.getAttribute('.wall', 'data-view'), { timeout: 5_000 }).toBe('r:east');
+    const east = ((await (await app.get(`/api/v1/replay?at=${at.getTime()}&region=east`, 'manager-east')).json()) as { frame: { today: { values: Record<string, number> } } }).frame.today.values;
+    await expect.poll(() => tileValue(manager, 'revenue'), { timeout: 5_000 }).toBeCloseTo(east.revenue!, 4);
+    await manager.context().close();
+
+    // at 4K
+    const tv = await newPage(3840, 2160);
+    await logIn(tv, app.server.url, 'ops', `?at=${encodeURIComponent(local)}&kiosk=1`);
+    await tv.waitForSelector('[data-test=replay-banner]');
+    expect(await tv.$('[data-test=replay-exit]')).toBeNull(); // kiosk: the instant, no controls
+    await sleep(800);
+    await tv.screenshot({ path: `${SCREENSHOT_DIR}/replay-kiosk-3840x2160.png` });
+    await tv.context().close();
+  });
+
     it('drills down: a region on the map, then a store, and back by the breadcrumb', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'ops');

@@ -16,6 +16,9 @@ const HISTORY_REFRESH_MS = 60_000;
 const TREND_STEP: Record<Exclude<TimeRange, 'live'>, string> = { today: '15m', '7d': '1h', '30d': '1d' };
 const RANGE_DAYS: Record<Exclude<TimeRange, 'live'>, number> = { today: 1, '7d': 7, '30d': 30 };
 
+/** Local midnight (the business's day) of an instant. */
+export const localMidnight = (ms: number) => Math.floor((ms + ZONE_OFFSET_MS) / DAY_MS) * DAY_MS - ZONE_OFFSET_MS;
+
 /** Views have addresses (#/region/east, #/store/sh-jingan), so a TV can be pointed at one. */
 export function viewFromHash(hash = location.hash): ScreenSubscription | null {
   const [, kind, id] = hash.replace(/^#/, '').split('/');
@@ -120,8 +123,7 @@ export const useViewStore = defineStore('view', () => {
   /** the span a history range covers now: its first local midnight to now */
   function rangeSpan(now = Date.now()): { from: number; to: number } | null {
     if (range.value === 'live') return null;
-    const dayStart = Math.floor((now + ZONE_OFFSET_MS) / DAY_MS) * DAY_MS - ZONE_OFFSET_MS;
-    return { from: dayStart - (RANGE_DAYS[range.value] - 1) * DAY_MS, to: now };
+    return { from: localMidnight(now) - (RANGE_DAYS[range.value] - 1) * DAY_MS, to: now };
   }
 
   async function loadHistory() {

@@ -163,9 +163,12 @@ function* batched(lines: Iterable<string>, size: number) {
   if (chunk.length) yield chunk.join('');
 }
 
-/** The last run's segments for `regions` (null: everything), compared with the run before it. */
-export async function readSegments(pool: Pool, regions: string[] | null): Promise<SegmentsView> {
-  const runs = await pool.query<{ id: string; computed_at: Date }>(`SELECT id, computed_at FROM segment_runs ORDER BY computed_at DESC, id DESC LIMIT 2`);
+/** The last run's segments (or the last by `asOf`, for replay) for `regions` (null: everything), compared with the run before it. */
+export async function readSegments(pool: Pool, regions: string[] | null, asOf?: number): Promise<SegmentsView> {
+  const runs = await pool.query<{ id: string; computed_at: Date }>(
+    `SELECT id, computed_at FROM segment_runs WHERE $1::timestamptz IS NULL OR computed_at <= $1 ORDER BY computed_at DESC, id DESC LIMIT 2`,
+    [asOf === undefined ? null : new Date(asOf).toISOString()],
+  );
   const [latest, previous] = runs.rows;
   const view: SegmentsView = {
     runAt: latest?.computed_at.toISOString() ?? null, previousRunAt: previous?.computed_at.toISOString() ?? null, regions, customers: 0,

@@ -20,6 +20,7 @@ import type { Auth } from '../auth/auth.js';
 import { alertRouter } from './alert-routes.js';
 import { annotationRouter } from './annotation-routes.js';
 import { explainRouter } from './explain-routes.js';
+import { replayRouter } from './replay-routes.js';
 import { analyticsRouter } from './analytics-routes.js';
 import { audienceRouter } from './audience-routes.js';
 import { openApiDocument, openApiPage } from './openapi.js';
@@ -152,6 +153,7 @@ export function createApp(deps: AppDeps) {
   app.use(analyticsRouter(deps));
   app.use(annotationRouter(deps));
   app.use(explainRouter(deps));
+  app.use(replayRouter(deps));
   app.use(audienceRouter(deps));
   app.use(auditRouter(deps));
   app.use(ingestKeyRouter(deps));

@@ -227,7 +227,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
  * from the hourly rollup, the ragged ends from the 10 s rollup, filtered by `conditions` over
  * `params` (which this extends).
  */
-function rowsOverRange(range: { from: number; to: number }, ctx: QueryContext, params: unknown[], conditions: (params: unknown[]) => string[]): string {
+export function rowsOverRange(range: { from: number; to: number }, ctx: QueryContext, params: unknown[], conditions: (params: unknown[]) => string[]): string {
   const hourFrom = Math.min(ceilTo(range.from, STEP_MS['1h']), range.to);
   const hourTo = Math.max(floorTo(range.to, STEP_MS['1h']), hourFrom);
   const at = params.length;
@@ -242,10 +242,10 @@ function rowsOverRange(range: { from: number; to: number }, ctx: QueryContext, p
            WHERE ((bucket >= ${from} AND bucket < ${hourStart}) OR (bucket >= ${hourEnd} AND bucket < ${to}))${dimWhere}) AS parts`;
 }
 
-const SUMS_AS_TEXT = `sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
+export const SUMS_AS_TEXT = `sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
   sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend`;
 
-const sumsOfRow = (row: Record<SumField, string | null>): Sums => ({
+export const sumsOfRow = (row: Record<SumField, string | null>): Sums => ({
   exposure: Number(row.exposure ?? 0), clicks: Number(row.clicks ?? 0), visits: Number(row.visits ?? 0),
   conversions: Number(row.conversions ?? 0), revenue: Number(row.revenue ?? 0), spend: Number(row.spend ?? 0),
 });
