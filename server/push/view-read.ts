@@ -19,9 +19,6 @@ export const CHANNEL_TREND_POINTS = 60; // the last hour of 1 min buckets
 export const FRAME_TREND_POINTS = 12;
 export const FRAME_CHANNEL_POINTS = 2;
 const YESTERDAY_TTL_MS = 60_000;
-/** how long a frame waits for its new users before it goes with the last read */
-const NEW_USERS_WAIT_MS = 150;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export interface ViewReaderDeps {
   cfg: AppConfig;
@@ -36,16 +33,18 @@ export function createViewReader(deps: ViewReaderDeps) {
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const context = queryContextOf(cfg, storage);
   const yesterdaySums = backgroundValues<Sums>();
-  const newUsers = backgroundValues<NewUsersToday | null>();
+  // a new count marks the view changed: the push loop sends it in the next frame, so no frame waits for the database
+  const newUsers = backgroundValues<NewUsersToday | null>((viewKey) => void redis.sadd(keys.dirty, viewKey).catch(() => 0));
 
   /** Yesterday's sums for the same span as today's, from the database; refreshed in the background. */
   const yesterdayOf = (plan: ViewPlan, todayFrom: number, todayTo: number) =>
     yesterdaySums.get(plan.viewKey, `${todayFrom}`, YESTERDAY_TTL_MS, () => sumsOverRange(pool, { from: todayFrom - DAY, to: todayTo - DAY, filter: plan.scope }, context));
 
   /**
-   * Today's new users and yesterday's over the same span, from the first-seen ledger. Read for
-   * every frame: the processor commits to the database before it marks the view changed, so
-   * the read that follows a change sees its new customers.
+   * Today's new users and yesterday's over the same span, from the first-seen ledger, read again
+   * after every frame (the processor commits to the database before it marks the view changed,
+   * so the read a change starts sees its new customers); a count that moved is sent in the
+   * frame that follows.
    */
   const newUsersOf = (plan: ViewPlan, todayFrom: number) =>
     newUsers.get(plan.viewKey, `${todayFrom}`, 0, () => newUsersToday(pool, { todayFrom, to: Date.now(), filter: plan.scope }, context.places));
@@ -72,7 +71,6 @@ export function createViewReader(deps: ViewReaderDeps) {
     const fresh = newUsersOf(plan, todayFrom);
     // a snapshot waits for both; a frame waits a little for new users, then shows the last read
     if (full) await Promise.all([yesterday.ready, fresh.ready]);
-    else await Promise.race([fresh.ready, sleep(NEW_USERS_WAIT_MS)]);
 
     const ranges: HotRange[] = [];
     // unique users only for the view's own windows: the breakdowns do not show them
@@ -129,7 +127,7 @@ export function createViewReader(deps: ViewReaderDeps) {
  * a read starts when the value is older than `maxAgeMs` and none is under way (a failed one is
  * retried in 5 s). A new `span` (a new day) forgets the old value.
  */
-function backgroundValues<T>() {
+function backgroundValues<T>(onChange?: (viewKey: string) => void) {
   const entries = new Map<string, { span: string; readAt: number; value: T | null; pending?: Promise<void> }>();
   return {
     get(viewKey: string, span: string, maxAgeMs: number, read: () => Promise<T>): { value(): T | null; ready: Promise<void> } {
@@ -138,7 +136,12 @@ function backgroundValues<T>() {
       const cached = entry;
       if (Date.now() - cached.readAt >= maxAgeMs && !cached.pending) {
         cached.pending = read()
-          .then((value) => { cached.value = value; cached.readAt = Date.now(); })
+          .then((value) => {
+            const changed = cached.readAt > 0 && JSON.stringify(value) !== JSON.stringify(cached.value);
+            cached.value = value;
+            cached.readAt = Date.now();
+            if (changed) onChange?.(viewKey);
+          })
           .catch(() => { cached.readAt = Date.now() - maxAgeMs + 5_000; })
           .finally(() => { cached.pending = undefined; });
       }

@@ -98,6 +98,27 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
       todayTimes.push(performance.now() - t0);
     }
     todayTimes.sort((a, b) => a - b);
+    // replay: jumping to an instant — in the last hour (10 s buckets), and any of the 30 days
+    const replayTimes: number[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      const instants = [now - Math.floor((round / options.rounds) * 3_600_000), now - Math.floor(((round * 7919) % options.rounds) / options.rounds * (options.days - 1) * DAY) - 3_600_000];
+      for (const [i, at] of instants.entries()) {
+        const region = i === 1 ? `&region=${cfg.regions[round % cfg.regions.length]!.id}` : '';
+        const t0 = performance.now();
+        const r = await fetch(`${url}/api/v1/replay?at=${at}${region}`, { headers: { authorization: `Bearer ${token}` } });
+        if (!r.ok) throw new Error(`replay ${at}: ${r.status} ${await r.text()}`);
+        await r.json();
+        replayTimes.push(performance.now() - t0);
+      }
+    }
+    replayTimes.sort((a, b) => a - b);
+    const replayResult: BenchResult = {
+      name: 'replay-jump', events: history.length, eventsPerSec: null,
+      p50Ms: percentile(replayTimes, 50), p95Ms: percentile(replayTimes, 95), p99Ms: percentile(replayTimes, 99), peakRssMb: null,
+      ceiling: null, ratio: null,
+      notes: `GET /api/v1/replay at ${replayTimes.length} instants (the last hour's, nation; any of ${options.days} days, a region's): the whole frame, alerts, segments and attribution of the moment; target: the wall painted ≤ 1 s`,
+      extra: { storage },
+    };
     switchTimes.sort((a, b) => a - b);
     regionTimes.sort((a, b) => a - b);
     explainTimes.sort((a, b) => a - b);
@@ -115,7 +136,7 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
       notes: `${storage}: ${history.length} stored events over ${options.days} days (written in ${loadSeconds.toFixed(1)} s); ` +
         `the wall's five "30 days" queries for the nation, ${options.rounds} rounds (columns); a region's three: p50 ${percentile(regionTimes, 50)?.toFixed(0)} ms, p99 ${percentile(regionTimes, 99)?.toFixed(0)} ms`,
       extra: { storage, days: options.days, regionP50Ms: percentile(regionTimes, 50), regionP99Ms: percentile(regionTimes, 99) },
-    }, explainResult];
+    }, explainResult, replayResult];
   } finally {
     await stop(server);
   }
