@@ -1,5 +1,6 @@
 // "Why did it move?" on the wall: which question a tile or an alert asks of the API, and how an
 // answer's effects read. Pure; WhyPanel.vue shows them.
+import type { Contributor, Explanation } from '../server/explain/contributions.js';
 import type { ScreenSubscription } from '../stream/types.js';
 import { formatCount, formatMoney } from './format.js';
 import type { Locale } from './i18n.js';
@@ -13,25 +14,10 @@ const TILE_METRICS: Partial<Record<TileField, string>> = {
 };
 export const explainableTile = (field: TileField) => field in TILE_METRICS;
 
-export interface ExplainContributor {
-  segment: Record<string, string | null>;
-  label: string;
-  labelEn: string;
-  current: number | null;
-  baseline: number | null;
-  effect: number;
-  share: number | null;
-  mix?: number;
-  rate?: number;
-}
+/** A segment as the API answers it, with its names. */
+export type ExplainContributor = Contributor & { label: string; labelEn: string };
 
-export interface ExplainView {
-  metric: string;
-  kind: 'sum' | 'ratio';
-  current: number | null;
-  baseline: number | null;
-  change: number | null;
-  relative: number | null;
+export interface ExplainView extends Omit<Explanation, 'top' | 'bySegmentation'> {
   top: ExplainContributor[];
   bySegmentation: Record<string, ExplainContributor[]>;
   summary?: string | null;

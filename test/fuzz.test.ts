@@ -203,6 +203,10 @@ describe('query, path and body parameters under hostile input', () => {
     { path: '/api/v1/attribution', params: ['model', 'region'], who: 'manager-east' },
     { path: '/api/v1/segments', params: ['region'], who: 'ops' },
     { path: '/api/v1/audiences/export', params: ['tier', 'stage', 'region'], who: 'manager-east' },
+    { path: '/api/v1/explain', params: ['metric', 'from', 'to', 'vs', 'region', 'store', 'channel', 'campaign'], who: 'ops' },
+    { path: '/api/v1/explain', params: ['metric', 'from', 'region', 'store'], who: 'manager-east' },
+    { path: '/api/v1/replay', params: ['at', 'region', 'store', 'channel'], who: 'ops' },
+    { path: '/api/v1/replay', params: ['at', 'store'], who: 'manager-east' },
   ];
 
   it('answers 4xx naming the parameter, never 5xx, on every read route', async () => {

@@ -99,7 +99,8 @@ describe('the API description', () => {
         '/api/v1/geo', '/api/v1/alerts', '/api/v1/alerts?state=odd', '/api/v1/alerts/none', '/api/v1/alerts/none/series', '/api/v1/silences', '/api/v1/alert-rules', '/api/v1/jobs',
         '/api/v1/attribution', '/api/v1/attribution?region=north', '/api/v1/segments', '/api/v1/segments?region=north', '/api/v1/audiences/export?tier=vip', '/api/v1/audiences/export?region=east',
         '/api/v1/audit', '/api/v1/audit?action=teleport', '/api/v1/ingest-keys', '/api/v1/annotations', '/api/v1/annotations?region=north', '/api/v1/annotations?store=nowhere', '/api/v1/annotations?from=soon',
-        '/api/v1/explain?metric=revenue', '/api/v1/explain?metric=cvr&region=north', '/api/v1/explain?metric=odd', '/api/v1/alerts/none/explain']) await visit('GET', path, who);
+        '/api/v1/explain?metric=revenue', '/api/v1/explain?metric=cvr&region=north', '/api/v1/explain?metric=odd', '/api/v1/alerts/none/explain',
+        `/api/v1/replay?at=${now - 60_000}`, `/api/v1/replay?at=${now - 60_000}&region=north`, '/api/v1/replay?at=soon', '/api/v1/replay']) await visit('GET', path, who);
       await visit('POST', '/api/v1/annotations', who, { text: '' });
       await visit('PUT', '/api/v1/annotations/0', who, { text: 'x', startsAt: now });
       await visit('DELETE', '/api/v1/annotations/0', who);

@@ -18,15 +18,16 @@ import { describeParamError, explainParams } from './query-params.js';
 /** the longest span explained in one answer (a month of hours per dimension combination) */
 export const MAX_EXPLAIN_SPAN_MS = 31 * DAY;
 
-export interface ExplainDeps {
+/** What the routes that read stored history (explain, replay) need. */
+export interface HistoryReadDeps {
   cfg: AppConfig;
   auth: Auth;
   storage: Storage;
-  /** the statement-limited pool: a caller chooses the span */
+  /** the statement-limited pool: a caller chooses the span or the instant */
   readPool: Pool;
 }
 
-export function explainRouter(deps: ExplainDeps) {
+export function explainRouter(deps: HistoryReadDeps) {
   const { cfg, auth } = deps;
   const context = queryContextOf(cfg, deps.storage);
   const router = express.Router();

@@ -12,6 +12,7 @@ import { annotationBody, annotationQuery } from './annotation-routes.js';
 import { attributionQuery, segmentsQuery } from './analytics-routes.js';
 import { exportQuery } from './audience-routes.js';
 import { explainParams, geoParams, liveParams, loginBody, metricsParams } from './query-params.js';
+import { replayParams } from './replay-routes.js';
 
 type Schema = Record<string, unknown>;
 const jsonSchema = (schema: z.ZodType): Schema => {
@@ -67,6 +68,8 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/api/v1/alerts/{id}', tag: 'alerts', summary: 'One alert with every notification and delivery attempt', security: 'bearer', answers: { 200: { description: 'the alert', schema: fields('alert', 'notifications') }, 401: unauthorised, 404: notFound } },
   { method: 'get', path: '/api/v1/explain', tag: 'query', summary: 'Why did it move? The regions, stores, channels, campaigns and pairs that explain a figure\'s change against a baseline (sums: share of the difference; ratios: mix and rate)', security: 'bearer', query: explainParams,
     answers: { 200: { description: 'the change and its strongest segments', schema: fields('metric', 'kind', 'current', 'baseline', 'change', 'relative', 'top', 'bySegmentation', 'scope', 'currentSpan', 'baselineSpan', 'campaignsFolded') }, 400: bad, 401: unauthorised, 403: forbidden, 404: notFound, 503: { description: 'the read ran past its time limit', schema: ERROR } } },
+  { method: 'get', path: '/api/v1/replay', tag: 'query', summary: 'What the wall showed at an instant: the view\'s frame rebuilt from the rollups (the live snapshot\'s shape), the alerts active then in their states then, the segments and attribution of the runs before it', security: 'bearer', query: replayParams,
+    answers: { 200: { description: 'the moment', schema: fields('at', 'frame', 'alerts', 'segments', 'attribution') }, 400: bad, 401: unauthorised, 403: forbidden, 404: notFound, 503: { description: 'the read ran past its time limit', schema: ERROR } } },
   { method: 'get', path: '/api/v1/alerts/{id}/explain', tag: 'alerts', summary: 'Why the alert\'s figure moved: its window against the baseline its detector compares with (a threshold rule: a day before), and the line its notifications carry', security: 'bearer',
     answers: { 200: { description: 'the change, its strongest segments and the one-line summary', schema: fields('top', 'bySegmentation', 'summary', 'summaryEn') }, 400: bad, 401: unauthorised, 404: notFound } },
   { method: 'get', path: '/api/v1/alerts/{id}/series', tag: 'alerts', summary: 'The alert\'s metric around it (a preview of its instance, with series)', security: 'bearer', answers: { 200: { description: 'its series and episodes', schema: PREVIEW }, 400: bad, 401: unauthorised, 404: notFound } },

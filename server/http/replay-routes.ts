@@ -2,31 +2,22 @@
 // view's frame as of that instant from the rollups, the alerts active then, and the segments and
 // attribution of the runs before it. Same scope rules as the live wall: a manager its regions.
 import express, { type Request, type Response } from 'express';
-import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { AppConfig } from '../../config/load.js';
 import { readAttribution, recentDays } from '../analytics/attribution-job.js';
 import { readSegments } from '../analytics/segments-job.js';
 import { authorizeLiveScope, regionsToRead } from '../auth/access.js';
-import type { Auth, Principal } from '../auth/auth.js';
-import type { Storage } from '../../stream/db/migrate.js';
+import type { Principal } from '../auth/auth.js';
 import { queryContextOf } from '../../stream/db/queries.js';
 import { planView } from '../push/view-plan.js';
 import { alertsAt } from '../replay/alerts-at.js';
 import { replayFrame } from '../replay/replay-frame.js';
+import type { HistoryReadDeps } from './explain-routes.js';
 import { describeParamError, id, time } from './query-params.js';
 
 export const replayParams = z.strictObject({ at: time, region: id(64).optional(), store: id(64).optional(), channel: id(64).optional() });
 
-export interface ReplayDeps {
-  cfg: AppConfig;
-  auth: Auth;
-  storage: Storage;
-  /** the statement-limited pool: a caller chooses the instant */
-  readPool: Pool;
-}
-
-export function replayRouter(deps: ReplayDeps) {
+export function replayRouter(deps: HistoryReadDeps) {
   const { cfg, auth } = deps;
   const context = queryContextOf(cfg, deps.storage);
   const router = express.Router();
