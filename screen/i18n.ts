@@ -64,7 +64,7 @@ const zh = {
   column: { name: '名称', visits: '客流', conversions: '转化', revenue: '销售额', roi: 'ROI' },
   replay: {
     badge: '回放 REPLAY', enter: '⏪ 回放', backToLive: '回到实时', pause: '暂停', jump: '跳转到时间', loading: '正在重建该时刻…',
-    asKnownNow: '按当前已知数据重建（含迟到事件）',
+    asKnownNow: '按当前已知数据，含迟到事件',
   },
   why: {
     title: '为什么变化？', close: '关闭', loading: '正在分析…', nothing: '变化不大，没有突出的原因', offsetting: '整体变化不大：以下各项此消彼长', explains: '解释 {share}',
@@ -147,7 +147,7 @@ const en: Messages = {
   column: { name: 'Name', visits: 'Visits', conversions: 'Conv.', revenue: 'Revenue', roi: 'ROI' },
   replay: {
     badge: 'REPLAY', enter: '⏪ Replay', backToLive: 'Back to live', pause: 'Pause', jump: 'Jump to a time', loading: 'Rebuilding that moment…',
-    asKnownNow: 'Rebuilt from the data as known now (late events included)',
+    asKnownNow: 'as known now, late events included',
   },
   why: {
     title: 'Why did it move?', close: 'Close', loading: 'Working it out…', nothing: 'Barely moved: nothing stands out', offsetting: 'Barely moved overall: the moves below offset one another', explains: 'explains {share}',

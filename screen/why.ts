@@ -6,7 +6,11 @@ import { formatCount, formatMoney } from './format.js';
 import type { Locale } from './i18n.js';
 import type { TileField } from './tiles.js';
 
-export type WhyQuestion = { kind: 'tile'; field: TileField } | { kind: 'alert'; alertId: string; title: string };
+export type WhyQuestion =
+  | { kind: 'tile'; field: TileField }
+  | { kind: 'alert'; alertId: string; title: string }
+  /** a channel's bar in the ROI chart: that channel's ROI within the view */
+  | { kind: 'channel'; channel: string; title: string };
 
 /** The tiles whose figure is a sum or ratio of the rollups, and the metric each is. */
 const TILE_METRICS: Partial<Record<TileField, string>> = {
@@ -26,7 +30,7 @@ export interface ExplainView extends Omit<Explanation, 'top' | 'bySegmentation'>
 /** The API path answering a question for the view in view: live → today vs the same span yesterday; a range → vs the span before; a replayed instant → its day so far vs yesterday's. */
 export function explainPath(question: WhyQuestion, scope: ScreenSubscription, span: { from: number; to: number; vs: 'previous' | 'day-ago' } | null): string | null {
   if (question.kind === 'alert') return `/api/v1/alerts/${encodeURIComponent(question.alertId)}/explain`;
-  const metric = TILE_METRICS[question.field];
+  const metric = question.kind === 'channel' ? 'roi' : TILE_METRICS[question.field];
   if (!metric) return null;
   const params = new URLSearchParams({ metric });
   if (span) {
@@ -36,7 +40,8 @@ export function explainPath(question: WhyQuestion, scope: ScreenSubscription, sp
   }
   if (scope.store) params.set('store', scope.store);
   else if (scope.region) params.set('region', scope.region);
-  if (scope.channel) params.set('channel', scope.channel);
+  const channel = question.kind === 'channel' ? question.channel : scope.channel;
+  if (channel) params.set('channel', channel);
   return `/api/v1/explain?${params}`;
 }
 

@@ -515,9 +515,22 @@ describe('the wall in Chromium', () => {
     await page.screenshot({ path: `${SCREENSHOT_DIR}/why-revenue-1920x1080.png` });
     await page.click('[data-test=why-close]');
     expect(await page.$('[data-test=why-panel]')).toBeNull();
-    // the conversion rate: a ratio, its mix and rate apart
-    await page.click('[data-tile=conversions]');
+    // a channel's ROI bar: that channel's ROI, its mix and rate apart
+    const bar = await page.evaluate(() => {
+      const el = document.querySelector('[data-test=roi]') as (HTMLElement & { chart?: { getOption(): { series: Array<{ data: Array<{ value: number; channelId: string }> }> }; convertToPixel(finder: object, value: number[]): number[] } }) | null;
+      const first = el!.chart!.getOption().series[0]!.data[0]!;
+      // the middle of the first bar on the log axis (from 0.1 to its value)
+      const [x, y] = el!.chart!.convertToPixel({ seriesIndex: 0 }, [Math.sqrt(0.1 * first.value), 0]);
+      const box = el!.getBoundingClientRect();
+      return { x: box.left + x!, y: box.top + y!, channel: first.channelId };
+    });
+    await page.mouse.click(bar.x, bar.y);
     await page.waitForSelector('[data-test=why-row], [data-test=why-nothing]');
+    expect(await page.textContent('[data-test=why-panel] h2')).toContain('ROI · ');
+    const channelAnswer = (await (await app.get(`/api/v1/explain?metric=roi&channel=${bar.channel}`)).json()) as { top: Array<{ label: string }> };
+    const channelRows = await page.$$eval('[data-test=why-row] .name', (els) => els.map((e) => e.textContent?.trim()));
+    expect(channelRows).toEqual(channelAnswer.top.map((c) => c.label));
+    if (channelRows.length) expect(await page.textContent('[data-test=why-row] .split')).toMatch(/结构 .* · 自身 /);
     await page.click('[data-test=why-close]');
     await page.context().close();
   });

@@ -117,7 +117,7 @@ export function roiOption(channels: ScreenChannel[], locale: Locale, floorLabel:
       yAxis: { data: rows.map((c) => nameOf(c, locale)) },
       series: [{
         id: 'roi', type: 'bar', barMaxWidth: 22,
-        data: rows.map((c) => ({ value: Math.max(c.today.roi ?? 0, 0.1), roi: c.today.roi, itemStyle: { color: (c.today.roi ?? 0) < ROI_FLOOR ? COLORS.bad : c.color } })),
+        data: rows.map((c) => ({ value: Math.max(c.today.roi ?? 0, 0.1), roi: c.today.roi, channelId: c.id, itemStyle: { color: (c.today.roi ?? 0) < ROI_FLOOR ? COLORS.bad : c.color } })),
         label: { show: true, position: 'right', color: COLORS.text, fontSize: 16, formatter: (p: { data: { roi: number } }) => formatRatio(p.data.roi) },
         markLine: {
           symbol: 'none', silent: true,
