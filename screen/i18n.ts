@@ -63,7 +63,7 @@ const zh = {
   roiLine: 'ROI 警戒线 1.5', mapMetric: '今日销售额', clickToDrill: '点击下钻',
   column: { name: '名称', visits: '客流', conversions: '转化', revenue: '销售额', roi: 'ROI' },
   replay: {
-    badge: '回放 REPLAY', enter: '⏪ 回放', backToLive: '回到实时', pause: '暂停', jump: '跳转到时间', loading: '正在重建该时刻…',
+    badge: '回放 REPLAY', enter: '◀◀ 回放', backToLive: '回到实时', pause: '暂停', jump: '跳转到时间', loading: '正在重建该时刻…',
     asKnownNow: '按当前已知数据，含迟到事件',
   },
   why: {
@@ -146,7 +146,7 @@ const en: Messages = {
   roiLine: 'ROI floor 1.5', mapMetric: 'Revenue today', clickToDrill: 'click to drill down',
   column: { name: 'Name', visits: 'Visits', conversions: 'Conv.', revenue: 'Revenue', roi: 'ROI' },
   replay: {
-    badge: 'REPLAY', enter: '⏪ Replay', backToLive: 'Back to live', pause: 'Pause', jump: 'Jump to a time', loading: 'Rebuilding that moment…',
+    badge: 'REPLAY', enter: '◀◀ Replay', backToLive: 'Back to live', pause: 'Pause', jump: 'Jump to a time', loading: 'Rebuilding that moment…',
     asKnownNow: 'as known now, late events included',
   },
   why: {
