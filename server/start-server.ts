@@ -92,7 +92,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   defineReconcileScript(redis);
   const pool = createPool(stores.databaseUrl, stores.dbSchema, 10);
-  const readPool = createPool(stores.databaseUrl, stores.dbSchema, 6, QUERY_TIMEOUT_MS);
+  // reads a caller shapes go to the replica when there is one; writes, and reads that must see them
+  // (a rule just edited, an alert just acknowledged), stay on the primary
+  const readPool = createPool(stores.databaseReadUrl ?? stores.databaseUrl, stores.dbSchema, 6, QUERY_TIMEOUT_MS);
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const keys = redisKeys(stores.redisPrefix, cfg.pipeline);
   await ensureConsumerGroup(redis, keys);

@@ -4,6 +4,8 @@ import pg from 'pg';
 export interface StoreSettings {
   redisUrl: string;
   databaseUrl: string;
+  /** a streaming replica for the reads a caller shapes (queries, explain, replay, exports, previews); default: the primary */
+  databaseReadUrl?: string;
   /** every Redis key starts with this (tests use one per file) */
   redisPrefix: string;
   /** the PostgreSQL schema holding the tables (tests use one per file) */
@@ -17,6 +19,7 @@ export function storeSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Stor
   return {
     redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    ...(env.DATABASE_READ_URL && { databaseReadUrl: env.DATABASE_READ_URL }),
     redisPrefix: env.REDIS_PREFIX ?? 'mw:',
     dbSchema: env.DB_SCHEMA || 'marketing',
   };

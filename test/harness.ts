@@ -44,9 +44,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(name: string, options: { cfg?: AppConfig; processor?: boolean; databaseUrl?: string; redisUrl?: string; pushIntervalMs?: number; screenDir?: string; alerts?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestApp> {
+export async function startTestApp(name: string, options: { cfg?: AppConfig; processor?: boolean; databaseUrl?: string; databaseReadUrl?: string; redisUrl?: string; pushIntervalMs?: number; screenDir?: string; alerts?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestApp> {
   const cfg = options.cfg ?? testConfig();
-  const stores = { ...testStores(name), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}) };
+  const stores = {
+    ...testStores(name), ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}), ...(options.databaseReadUrl ? { databaseReadUrl: options.databaseReadUrl } : {}),
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+  };
   const log = createLogger(name);
   const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY, apiKeys: () => [API_KEY], log, jobs: false, pushIntervalMs: options.pushIntervalMs, screenDir: options.screenDir, alerts: options.alerts ?? false, env: options.env });
   const redis = new Redis(stores.redisUrl, { protocol: 2 });

@@ -23,8 +23,10 @@ export interface HistoryReadDeps {
   cfg: AppConfig;
   auth: Auth;
   storage: Storage;
-  /** the statement-limited pool: a caller chooses the span or the instant */
+  /** the statement-limited pool (a replica, when there is one): a caller chooses the span or the instant */
   readPool: Pool;
+  /** the primary: an alert that just fired, a rule just edited */
+  pool: Pool;
 }
 
 export function explainRouter(deps: HistoryReadDeps) {
@@ -49,10 +51,10 @@ export function explainRouter(deps: HistoryReadDeps) {
   });
 
   router.get('/api/v1/alerts/:id/explain', auth.requireAuth, async (req: Request, res: Response) => {
-    const row = await getAlert(deps.readPool, String(req.params.id));
+    const row = await getAlert(deps.pool, String(req.params.id));
     const regions = (res.locals.principal as Principal).regions;
     if (!row || (regions !== null && (!row.region || !regions.includes(row.region)))) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
-    const rule = (await effectiveRules(deps.readPool, cfg)).find((r) => r.id === row.rule_id);
+    const rule = (await effectiveRules(deps.pool, cfg)).find((r) => r.id === row.rule_id);
     if (!rule) return void res.status(404).json({ error: `the rule "${row.rule_id}" no longer exists` });
     const request = alertExplainRequest(rule, { labels: row.labels, firedAt: row.fired_at?.getTime() ?? null, activeSince: row.active_since.getTime() });
     if (!request) return void res.status(400).json({ error: `metric: ${rule.metric} is not a sum or ratio of the rollups; it cannot be split by segment` });
