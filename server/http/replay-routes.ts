@@ -3,7 +3,6 @@
 // attribution of the runs before it. Same scope rules as the live wall: a manager its regions.
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { AppConfig } from '../../config/load.js';
 import { readAttribution, recentDays } from '../analytics/attribution-job.js';
 import { readSegments } from '../analytics/segments-job.js';
 import { authorizeLiveScope, regionsToRead } from '../auth/access.js';
