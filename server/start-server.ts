@@ -123,7 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   const app = createApp({
-    cfg, redis, pool, readPool, keys, auth, storage, ingestKeys, metrics, signOuts, fairness: createIngestFairness(redis, keys.prefix), disconnectUser: (username) => screen?.disconnectUser(username), log, screenDir: options.screenDir, publishAlert, publishAnnotation, jobs: analytics,
+    cfg, redis, pool, readPool, readPoolIsReplica: stores.databaseReadUrl !== undefined, keys, auth, storage, ingestKeys, metrics, signOuts, fairness: createIngestFairness(redis, keys.prefix), disconnectUser: (username) => screen?.disconnectUser(username), log, screenDir: options.screenDir, publishAlert, publishAnnotation, jobs: analytics,
     loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), signer: createEntrySigner(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const http = createServer(app);

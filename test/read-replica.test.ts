@@ -43,6 +43,10 @@ describe.skipIf(!replicaAvailable())('a PostgreSQL read replica', () => {
       expect(clicksOf(during.body)).toBe(40);
       expect((await app.get('/api/v1/explain?metric=clicks&region=east')).status).toBe(200);
       expect((await app.get(`/api/v1/replay?at=${now}&region=east`)).status).toBe(200);
+      // not ready without the primary; the replica reported as up
+      const ready = await fetch(`${app.server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ database: 'down', readReplica: 'ok' });
       // ingest still takes events (Redis is up); the processor holds them until the database is back
       expect((await app.post(clicks(25, 'east'))).status).toBe(202);
     } finally {

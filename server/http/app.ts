@@ -67,6 +67,8 @@ export interface AppDeps {
   signer: EntrySigner;
   /** reads a caller shapes (metrics, rule previews): statements stopped after QUERY_TIMEOUT_MS */
   readPool: Pool;
+  /** the read pool connects to a replica (DATABASE_READ_URL), which /readyz reports */
+  readPoolIsReplica?: boolean;
   /** Express "trust proxy" (TRUST_PROXY): which proxies' X-Forwarded-For gives the client IP; default none */
   trustProxy?: string;
   /** origins other than the server's own that may call the API from a browser (CORS_ORIGINS) */
@@ -142,7 +144,7 @@ export function createApp(deps: AppDeps) {
   const apiPage = openApiPage();
   app.get('/api/docs/openapi.json', (_req, res) => void res.type('application/json').send(apiDocument));
   app.get('/api/docs', (_req, res) => void res.type('text/html; charset=utf-8').send(apiPage));
-  app.use(healthRouter(deps.redis, deps.pool));
+  app.use(healthRouter(deps.redis, deps.pool, deps.readPoolIsReplica ? deps.readPool : undefined));
   app.get('/metrics', async (_req, res) => {
     const { contentType, body } = await renderMetrics(deps.metrics, deps.redis, deps.keys);
     res.type(contentType).send(body);

@@ -16,16 +16,22 @@ async function check(probe: () => Promise<unknown>): Promise<{ state: 'ok' | 'do
 
 /**
  * /healthz: the process answers. /readyz: each dependency answers (503 naming the one that does
- * not). Anyone may ask, so the answer says only ok or down; why goes to the log.
+ * not). Anyone may ask, so the answer says only ok or down; why goes to the log. A read replica
+ * (DATABASE_READ_URL) is reported but does not decide readiness: without it ingest, the wall and
+ * alerts still work, and taking the server out of the balancer would stop them too.
  */
-export function healthRouter(redis: Redis, pool: Pool) {
+export function healthRouter(redis: Redis, pool: Pool, readReplica?: Pool) {
   const router = express.Router();
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   router.get('/readyz', async (req, res) => {
-    const [redisCheck, databaseCheck] = await Promise.all([check(() => redis.ping()), check(() => pool.query('SELECT 1'))]);
+    const [redisCheck, databaseCheck, replicaCheck] = await Promise.all([
+      check(() => redis.ping()), check(() => pool.query('SELECT 1')), readReplica ? check(() => readReplica.query('SELECT 1')) : null,
+    ]);
     const ready = redisCheck.state === 'ok' && databaseCheck.state === 'ok';
-    if (!ready) req.log.warn({ redis: redisCheck.error, database: databaseCheck.error }, 'not ready');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', redis: redisCheck.state, database: databaseCheck.state });
+    if (!ready || replicaCheck?.state === 'down') req.log.warn({ redis: redisCheck.error, database: databaseCheck.error, readReplica: replicaCheck?.error }, 'not ready');
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not ready', redis: redisCheck.state, database: databaseCheck.state, ...(replicaCheck && { readReplica: replicaCheck.state }),
+    });
   });
   return router;
 }
