@@ -19,6 +19,11 @@ describe('layoutFor', () => {
     expect(layoutFor(1920, 1080, 'phone')).toBe('phone');
     expect(layoutFor(1920, 1080, 'tablet')).toBe('wall');
   });
+  it('draws the wall for a replay address, on a phone too: the phone layout has no replay and would show live figures', () => {
+    expect(layoutFor(390, 844, null, true)).toBe('wall');
+    expect(layoutFor(390, 844, 'phone', true)).toBe('wall');
+    expect(layoutFor(390, 844, null, false)).toBe('phone');
+  });
 });
 
 describe('alertsOfView', () => {

@@ -573,6 +573,14 @@ describe('the wall in Chromium', () => {
     await expect.poll(() => tileValue(manager, 'revenue'), { timeout: 5_000 }).toBeCloseTo(east.revenue!, 4);
     await manager.context().close();
 
+    // a replay link opened on a phone: the wall's canvas with the REPLAY bar, never the live phone layout
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
+    const phonePage = await phone.newPage();
+    await logIn(phonePage, app.server.url, 'ops', `?at=${encodeURIComponent(local)}`);
+    await phonePage.waitForSelector('[data-test=replay-banner]');
+    await expect.poll(() => tileValue(phonePage, 'revenue'), { timeout: 5_000 }).toBeCloseTo(then.revenue!, 4);
+    await phone.close();
+
     // at 4K
     const tv = await newPage(3840, 2160);
     await logIn(tv, app.server.url, 'ops', `?at=${encodeURIComponent(local)}&kiosk=1`);
