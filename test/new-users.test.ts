@@ -169,6 +169,19 @@ describe('new users: first seen in the scope, exact', () => {
     }
   });
 
+  it('a repeated id never makes anyone new: its copy may carry another customer or an earlier time than the event kept', async () => {
+    const yesterdayNoon = floorTo(now, DAY, cfg.dayOffsetMs) - DAY / 2;
+    const daily = async () => ((await (await app.get(`/api/v1/metrics?from=${yesterdayNoon - DAY}&to=${now}&step=1d`)).json()) as MetricsResponse).series[0]!.points.map((p) => p.newUsers);
+    await postAll((events) => app.post(events), [{ id: 'dup-kept', type: 'click', ts: now - 90_000, channel: 'jd', region: 'east', count: 1, userId: 'cust-dup-kept' }]);
+    await app.drained();
+    const before = await daily();
+    // the same id again: another customer, and the first customer a day earlier
+    await postAll((events) => app.post(events), [{ id: 'dup-kept', type: 'click', ts: now - 90_000, channel: 'jd', region: 'east', count: 1, userId: 'cust-dup-other' }]);
+    await postAll((events) => app.post(events), [{ id: 'dup-kept', type: 'click', ts: yesterdayNoon, channel: 'jd', region: 'east', count: 1, userId: 'cust-dup-kept' }]);
+    await app.drained();
+    expect(await daily()).toEqual(before);
+  });
+
   it('a schema made before the ledger existed gets it built from the stored events, the same', async () => {
     const ledger = () => app.db.query('SELECT scope, user_id, first_ts, channel, region, store FROM first_seen ORDER BY scope, user_id').then((r) => r.rows);
     const before = await ledger();

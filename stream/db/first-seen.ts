@@ -9,8 +9,9 @@ import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js'
 const TEXT = 'text COLLATE "C"';
 
 /**
- * last_ts moves at most once a day per row (each move is a write); the purge forgets customers
- * not seen for the retention, who then count as new again.
+ * last_ts lags a customer's last event by at most a day: each processor writes a returning
+ * customer again only a day on (KnownCustomers); the purge forgets customers not seen for the
+ * retention, who then count as new again.
  */
 export const FIRST_SEEN_TABLES = [
   `CREATE TABLE IF NOT EXISTS first_seen (

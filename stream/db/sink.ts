@@ -71,8 +71,7 @@ function storeStatement(options: SinkOptions): string {
       FROM incoming i JOIN fresh USING (id)
       RETURNING ts, type, channel, region, store, campaign, count, value
     ), sums10 AS MATERIALIZED (${AGGREGATE_10S}),
-    ${levels.join(', ')},
-    seen AS (${FIRST_SEEN_UPSERT})
+    ${levels.join(', ')}
     SELECT id FROM fresh`;
 }
 
@@ -89,18 +88,22 @@ function copyText(batch: StreamedEvent[], decimals: number): string {
 
 /**
  * Writes a batch in one transaction: the id ledger decides which events are new; only those go
- * to the raw table and the rollups (all in one statement, aggregated by PostgreSQL). Redelivering
- * the same batch changes nothing. `batch` must not repeat an id.
+ * to the raw table and the rollups (all in one statement, aggregated by PostgreSQL), then their
+ * customers to the first-seen ledger. Redelivering the same batch changes nothing. `batch` must
+ * not repeat an id.
  */
 export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: SinkOptions): Promise<SinkResult> {
   if (!batch.length) return { inserted: 0, countedIds: new Set() };
   return inTransaction(pool, async (client) => {
     await client.query(INCOMING_TABLE);
     await pipeline(Readable.from([copyText(batch, options.valueDecimals)]), client.query(copyFrom('COPY incoming FROM STDIN')));
-    // duplicates carry the same customer, time and place: every event may feed the ledger
-    const customers = options.known.toWrite(firstSeenCandidates(batch.map((b) => b.event)));
-    const fresh = await client.query<{ id: string }>(storeStatement(options), firstSeenParams(customers));
-    const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : new Set(fresh.rows.map((r) => r.id));
+    const fresh = await client.query<{ id: string }>(storeStatement(options));
+    // the first-seen ledger from the events stored now, never from a repeated id (its copy may
+    // carry another time or customer than the event kept); what this process knows is skipped
+    const stored = new Set(fresh.rows.map((r) => r.id));
+    const customers = options.known.toWrite(firstSeenCandidates(batch.filter((b) => stored.has(b.event.id)).map((b) => b.event)));
+    if (customers.length) await client.query(FIRST_SEEN_UPSERT, firstSeenParams(customers));
+    const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : stored;
     return { inserted: fresh.rows.length, countedIds, customers };
   }).then(({ customers, ...result }) => {
     options.known.remember(customers);
