@@ -110,6 +110,12 @@ export async function getAlert(pool: Pool, id: string): Promise<AlertRow | null>
   return rows[0] ?? null;
 }
 
+/** An alert a role may see (null: every region), or null — a nationwide alert is no region's. */
+export async function getVisibleAlert(pool: Pool, id: string, regions: string[] | null): Promise<AlertRow | null> {
+  const row = await getAlert(pool, id);
+  return row && (regions === null || (row.region !== null && regions.includes(row.region))) ? row : null;
+}
+
 /** The notifications that named an alert, each with every delivery attempt. */
 export async function notificationsOf(pool: Pool, alertId: string): Promise<unknown[]> {
   const { rows } = await pool.query(

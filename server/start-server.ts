@@ -32,8 +32,7 @@ import { attachScreenSocket, type ScreenSocket } from './push/socket.js';
 import type { AnnotationChange, ScreenAlert } from '../stream/types.js';
 import { createViewReader } from './push/view-read.js';
 import { createServerMetrics, registerStreamGauges } from './http/server-metrics.js';
-import { alertExplainRequest, explanationLine } from './explain/alert-explain.js';
-import { explainMove } from './explain/explain.js';
+import { explainAlert } from './explain/alert-explain.js';
 import { queryContextOf } from '../stream/db/queries.js';
 
 export const DEFAULT_PUSH_INTERVAL_MS = 500;
@@ -148,12 +147,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     pool, notifiers, log,
     onDelivery: (d) => metrics.notifications.inc({ notifier: d.notifier, result: d.ok ? 'sent' : d.detail.startsWith('skipped') ? 'skipped' : 'failed' }),
   });
+  const queryContext = queryContextOf(cfg, storage);
   const evaluation = options.alerts === false ? null : startEvaluator({
     cfg, redis, pool, keys, log, publicUrl, onAlert: publishAlert, onNotificationsQueued: () => dispatcher?.kick(),
-    explain: async (rule, alert) => {
-      const request = alertExplainRequest(rule, { labels: alert.labels, firedAt: alert.firedAt ? Date.parse(alert.firedAt) : null, activeSince: Date.parse(alert.activeSince) });
-      return request && explanationLine(await explainMove(readPool, request, queryContextOf(cfg, storage)), cfg);
-    },
+    explain: async (rule, alert) => (await explainAlert(readPool, cfg, queryContext, rule, alert))?.line ?? null,
     onCycle: (report) => metrics.alertCycleSeconds.observe(report.totalMs / 1000),
   });
 

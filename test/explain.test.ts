@@ -11,9 +11,9 @@ import { queryContextOf } from '../stream/db/queries.js';
 import { redisKeys } from '../stream/redis-keys.js';
 import { createLogger } from '../stream/log.js';
 import type { Sums } from '../stream/types.js';
-import { alertExplainRequest, explanationLine } from '../server/explain/alert-explain.js';
+import { explainAlert } from '../server/explain/alert-explain.js';
 import { explainChange, type SegmentRow } from '../server/explain/contributions.js';
-import { explainMove, type ExplainAnswer } from '../server/explain/explain.js';
+import type { ExplainAnswer } from '../server/explain/explain.js';
 import { seededRandom } from '../server/simulator/generator.js';
 import { startHttpReceiver, type HttpReceiver } from './alert-receivers.js';
 import { startTestApp, testConfig, type TestApp } from './harness.js';
@@ -175,10 +175,7 @@ describe('explaining through the pipeline', () => {
     const context = queryContextOf(app.cfg, app.server.storage);
     const evaluator = createEvaluator({
       cfg: app.cfg, redis: app.redis, pool: app.db, keys: redisKeys(app.stores.redisPrefix, app.cfg.pipeline), log, now: () => T,
-      explain: async (rule, alert) => {
-        const request = alertExplainRequest(rule, { labels: alert.labels, firedAt: alert.firedAt ? Date.parse(alert.firedAt) : null, activeSince: Date.parse(alert.activeSince) });
-        return request && explanationLine(await explainMove(app.db, request, context), app.cfg);
-      },
+      explain: async (rule, alert) => (await explainAlert(app.db, app.cfg, context, rule, alert))?.line ?? null,
     });
     const dispatcher = startDispatcher({ pool: app.db, notifiers: buildNotifiers(app.cfg.notifiers, { HOOK_URL: `${hook.url}/hook` }), log, pollMs: 100 });
     try {

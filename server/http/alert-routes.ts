@@ -12,7 +12,7 @@ import { MAX_PREVIEW_WINDOWS, PreviewError, previewRule } from '../../alerts/pre
 import { ruleInstances } from '../../alerts/instances.js';
 import { RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, validateRule } from '../../alerts/rule-store.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
-import { acknowledge, alertView, createSilence, expireSilence, getAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
+import { acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
 import type { ScreenAlert } from '../../stream/types.js';
 import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import { describeParamError, time as textTime } from './query-params.js';
@@ -83,9 +83,8 @@ export function alertRouter(deps: AlertRouteDeps) {
   });
 
   router.get('/api/v1/alerts/:id', auth.requireAuth, async (req, res) => {
-    const row = await getAlert(pool, String(req.params.id));
-    const regions = principalOf(res).regions;
-    if (!row || (regions !== null && (!row.region || !regions.includes(row.region)))) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
+    const row = await getVisibleAlert(pool, String(req.params.id), principalOf(res).regions);
+    if (!row) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
     res.json({ alert: alertView(row), notifications: await notificationsOf(pool, row.id) });
   });
 
@@ -216,9 +215,8 @@ export function alertRouter(deps: AlertRouteDeps) {
   // the alert's series around it, drawn on its page: its rule's detector over its instance's windows,
   // with the baseline the detector compared with; whoever may see the alert may see this
   router.get('/api/v1/alerts/:id/series', auth.requireAuth, async (req, res) => {
-    const row = await getAlert(pool, String(req.params.id));
-    const regions = principalOf(res).regions;
-    if (!row || (regions !== null && (!row.region || !regions.includes(row.region)))) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
+    const row = await getVisibleAlert(pool, String(req.params.id), principalOf(res).regions);
+    if (!row) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
     const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === row.rule_id);
     if (!rule) return void res.status(404).json({ error: `the rule "${row.rule_id}" no longer exists` });
     const around = Math.max(3_600_000, 60 * rule.window);

@@ -9,8 +9,8 @@ import { queryContextOf } from '../../stream/db/queries.js';
 import { authorizeScope } from '../auth/access.js';
 import type { Auth, Principal } from '../auth/auth.js';
 import { effectiveRules } from '../../alerts/rule-store.js';
-import { getAlert } from '../../alerts/store.js';
-import { alertExplainRequest, explanationLine } from '../explain/alert-explain.js';
+import { alertView, getVisibleAlert } from '../../alerts/store.js';
+import { explainAlert } from '../explain/alert-explain.js';
 import { baselineOf, explainMove } from '../explain/explain.js';
 import { withNames } from '../explain/names.js';
 import { describeParamError, explainParams } from './query-params.js';
@@ -51,15 +51,13 @@ export function explainRouter(deps: HistoryReadDeps) {
   });
 
   router.get('/api/v1/alerts/:id/explain', auth.requireAuth, async (req: Request, res: Response) => {
-    const row = await getAlert(deps.pool, String(req.params.id));
-    const regions = (res.locals.principal as Principal).regions;
-    if (!row || (regions !== null && (!row.region || !regions.includes(row.region)))) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
+    const row = await getVisibleAlert(deps.pool, String(req.params.id), (res.locals.principal as Principal).regions);
+    if (!row) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
     const rule = (await effectiveRules(deps.pool, cfg)).find((r) => r.id === row.rule_id);
     if (!rule) return void res.status(404).json({ error: `the rule "${row.rule_id}" no longer exists` });
-    const request = alertExplainRequest(rule, { labels: row.labels, firedAt: row.fired_at?.getTime() ?? null, activeSince: row.active_since.getTime() });
-    if (!request) return void res.status(400).json({ error: `metric: ${rule.metric} is not a sum or ratio of the rollups; it cannot be split by segment` });
-    const answer = await explainMove(deps.readPool, request, context);
-    const line = explanationLine(answer, cfg);
+    const explained = await explainAlert(deps.readPool, cfg, context, rule, alertView(row));
+    if (!explained) return void res.status(400).json({ error: `metric: ${rule.metric} is not a sum or ratio of the rollups; it cannot be split by segment` });
+    const { answer, line } = explained;
     res.json({ ...withNames(answer, cfg), summary: line?.[0] ?? null, summaryEn: line?.[1] ?? null });
   });
 
