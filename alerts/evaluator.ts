@@ -87,7 +87,6 @@ export function createEvaluator(deps: EvaluatorDeps) {
     return campaigns.list;
   }
 
-  /** Evaluates every enabled rule once. */
   let explainedThisCycle = 0;
   /** Firing alerts with the line that says why (the first few of a cycle; a slow or failed read goes without). */
   async function withExplanations(rule: AlertRule, alerts: NotificationAlert[]): Promise<NotificationAlert[]> {
@@ -104,6 +103,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
     }));
   }
 
+  /** Evaluates every enabled rule once. */
   async function cycle(): Promise<CycleReport> {
     const started = now();
     explainedThisCycle = 0;

@@ -1,6 +1,6 @@
 // "Why did it move?": which segments (a region, a store, a channel, a campaign, or a pair of
 // them) explain the change of a figure between a baseline span and the current one. Pure: the
-// grouped sums come from the rollups (explain-read.ts).
+// grouped sums come from the rollups (explain.ts).
 //
 // A sum's change splits exactly into its segments' changes. A ratio (conversion rate, CTR, ROI,
 // CAC) moves for two reasons, reported apart: the mix (the segments' shares of the denominator

@@ -28,7 +28,9 @@ export function healthRouter(redis: Redis, pool: Pool, readReplica?: Pool) {
       check(() => redis.ping()), check(() => pool.query('SELECT 1')), readReplica ? check(() => readReplica.query('SELECT 1')) : null,
     ]);
     const ready = redisCheck.state === 'ok' && databaseCheck.state === 'ok';
-    if (!ready || replicaCheck?.state === 'down') req.log.warn({ redis: redisCheck.error, database: databaseCheck.error, readReplica: replicaCheck?.error }, 'not ready');
+    if (!ready || replicaCheck?.state === 'down') {
+      req.log.warn({ redis: redisCheck.error, database: databaseCheck.error, readReplica: replicaCheck?.error }, ready ? 'read replica down' : 'not ready');
+    }
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not ready', redis: redisCheck.state, database: databaseCheck.state, ...(replicaCheck && { readReplica: replicaCheck.state }),
     });

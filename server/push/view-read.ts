@@ -69,7 +69,7 @@ export function createViewReader(deps: ViewReaderDeps) {
     const todayFrom = floorTo(now, DAY, cfg.dayOffsetMs);
     const yesterday = yesterdayOf(plan, todayFrom, bucketEnd);
     const fresh = newUsersOf(plan, todayFrom);
-    // a snapshot waits for both; a frame waits a little for new users, then shows the last read
+    // a snapshot waits for both; a frame shows the last read (a new count comes in the next frame)
     if (full) await Promise.all([yesterday.ready, fresh.ready]);
 
     const ranges: HotRange[] = [];
