@@ -62,8 +62,8 @@ const HOLD_LOG_EVERY_MS = 60_000;
  * from the stream), or `now` when it is empty. Windows ending after it may still be filling.
  */
 export async function pipelineWatermark(redis: Redis, keys: RedisKeys, now: number): Promise<number> {
-  const [first] = await redis.xrange(keys.stream, '-', '+', 'COUNT', 1);
-  return first ? Math.min(now, Number(first[0].split('-')[0])) : now;
+  const firsts = await Promise.all(keys.partitions.map((p) => redis.xrange(p.stream, '-', '+', 'COUNT', 1)));
+  return Math.min(now, ...firsts.flatMap(([first]) => (first ? [Number(first[0].split('-')[0])] : [])));
 }
 
 /** explanations read per cycle at most, each given at most EXPLAIN_WAIT_MS: a storm of alerts must not hold the cycle */

@@ -118,6 +118,15 @@ function usersFromEnv(text: string | undefined): UsersFile['users'] {
   return parsed.data.users;
 }
 
+/** A pipeline setting an environment variable overrides (every process of a deployment must agree on it). */
+function wholeNumberFromEnv(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError('environment', name, `must be a whole number from ${min} to ${max}, not "${text}"`);
+  return value;
+}
+
 /** Loads and validates every YAML file of config/ (and WALL_USERS); throws ConfigError on the first problem. */
 export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR, env: NodeJS.ProcessEnv = process.env): AppConfig {
   const { channels } = readYaml(dir, 'channels.yaml', channelsFileSchema);
@@ -142,6 +151,10 @@ export function loadConfig(dir: string = process.env.CONFIG_DIR ?? CONFIG_DIR, e
   });
 
   const pipeline = readYaml(dir, 'pipeline.yaml', pipelineFileSchema);
+  const partitions = wholeNumberFromEnv(env, 'STREAM_PARTITIONS', 1, 64);
+  if (partitions !== undefined) pipeline.stream.partitions = partitions;
+  const replicasToWait = wholeNumberFromEnv(env, 'INGEST_REPLICAS_TO_WAIT', 0, 5);
+  if (replicasToWait !== undefined) pipeline.ingest.replicasToWait = replicasToWait;
   const fileUsers = readYaml(dir, 'users.yaml', usersFileSchema).users;
   const envUsers = usersFromEnv(env.WALL_USERS);
   assertUnique('WALL_USERS', envUsers.map((u) => ({ id: u.username })), (i) => `[${i}].username`);

@@ -67,13 +67,20 @@ export const pipelineFileSchema = z.strictObject({
     eventsPerStreamEntry: z.number().int().min(1).max(10_000),
     maxBacklogEntries: z.number().int().min(1),
     retryAfterSeconds: z.number().int().min(1),
+    replicasToWait: z.number().int().min(0).max(5).default(0),
+    replicaWaitMs: z.number().int().min(1).max(10_000).default(1000),
   }),
   events: z.strictObject({
     lateness: duration,
     futureTolerance: duration,
     valueDecimals: z.number().int().min(0).max(4),
   }),
-  stream: z.strictObject({ name: z.string().min(1), deadLetter: z.string().min(1), group: z.string().min(1) }),
+  stream: z.strictObject({
+    name: z.string().min(1),
+    deadLetter: z.string().min(1),
+    group: z.string().min(1),
+    partitions: z.number().int().min(1).max(64).default(1),
+  }),
   processor: z.strictObject({
     readEntries: z.number().int().min(1).max(1000),
     blockMs: z.number().int().min(1),

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
-import { createPool, createRedis, type StoreSettings } from '../stream/connect.js';
+import { createPool, createRedis, isClusterUrl, type StoreSettings } from '../stream/connect.js';
 import { migrate, type Storage } from '../stream/db/migrate.js';
 import { ensureConsumerGroup } from '../stream/processor.js';
 import { defineReconcileScript } from '../stream/reconcile.js';
@@ -95,8 +95,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // (a rule just edited, an alert just acknowledged), stay on the primary
   const readPool = createPool(stores.databaseReadUrl ?? stores.databaseUrl, stores.dbSchema, 6, QUERY_TIMEOUT_MS);
   const storage = await migrate(pool, cfg, stores.dbSchema);
-  const keys = redisKeys(stores.redisPrefix, cfg.pipeline);
-  await ensureConsumerGroup(redis, keys);
+  const cluster = isClusterUrl(stores.redisUrl);
+  const keys = redisKeys(stores.redisPrefix, cfg.pipeline, { cluster });
+  for (const partition of keys.partitions) await ensureConsumerGroup(redis, partition, keys.group);
   await migrateAlerts(pool);
   await migrateJobs(pool);
   await migrateAttribution(pool);
@@ -127,7 +128,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const http = createServer(app);
   const reader = createViewReader({ cfg, redis, pool, keys, storage });
-  screen = attachScreenSocket({ http, cfg, redis, keys, auth, reader, log });
+  screen = attachScreenSocket({ http, cfg, redis, redisUrl: stores.redisUrl, keys, auth, reader, log });
   await new Promise<void>((resolve) => http.listen(options.port, options.host ?? '0.0.0.0', resolve));
   const port = (http.address() as AddressInfo).port;
 

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 
 export interface StoreSettings {
@@ -17,7 +17,7 @@ export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres
 
 export function storeSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): StoreSettings {
   return {
-    redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
+    redisUrl: env.REDIS_CLUSTER_NODES ? clusterUrl(env.REDIS_CLUSTER_NODES) : env.REDIS_URL || DEFAULT_REDIS_URL,
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
     ...(env.DATABASE_READ_URL && { databaseReadUrl: env.DATABASE_READ_URL }),
     redisPrefix: env.REDIS_PREFIX ?? 'mw:',
@@ -25,13 +25,66 @@ export function storeSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Stor
   };
 }
 
-export function createRedis(url: string, name: string): Redis {
+const CLUSTER_SCHEME = 'redis-cluster://';
+
+/** `host:port,host:port` (REDIS_CLUSTER_NODES) as the one URL form every process and test passes on. */
+export function clusterUrl(nodes: string): string {
+  return `${CLUSTER_SCHEME}${nodes.split(',').map((n) => n.trim()).filter(Boolean).join(',')}`;
+}
+
+export const isClusterUrl = (url: string) => url.startsWith(CLUSTER_SCHEME);
+
+/** `redis-cluster://[user:password@]host:port,host:port,…`: the seed nodes and the credentials. */
+export function parseClusterUrl(url: string): { nodes: Array<{ host: string; port: number }>; username?: string; password?: string } {
+  let rest = url.slice(CLUSTER_SCHEME.length).replace(/\/+$/, '');
+  let username: string | undefined;
+  let password: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const [user, pass] = rest.slice(0, at).split(':') as [string, string?];
+    username = user ? decodeURIComponent(user) : undefined;
+    password = pass !== undefined ? decodeURIComponent(pass) : undefined;
+    rest = rest.slice(at + 1);
+  }
+  const nodes = rest.split(',').map((node) => {
+    const colon = node.lastIndexOf(':');
+    const port = Number(node.slice(colon + 1));
+    if (colon < 1 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`REDIS_URL: "${node}" is not host:port`);
+    return { host: node.slice(0, colon), port };
+  });
+  if (!nodes.length) throw new Error('REDIS_URL: a cluster URL names no node');
+  return { nodes, username, password };
+}
+
+const CLIENT_OPTIONS = {
+  // RESP2 keeps the classic reply shapes (XREADGROUP as [[stream, entries]]) on every Redis version
+  protocol: 2,
+  // commands fail fast while Redis is away (ingest answers 503) instead of queueing without bound
+  maxRetriesPerRequest: 2,
+} satisfies RedisOptions;
+
+/**
+ * A client for one Redis or, for a `redis-cluster://` URL, ioredis' Cluster client. The app's code
+ * is typed against `Redis`: it only uses what both offer (commands, pipelines and MULTI whose keys
+ * share one slot, scripts, duplicate), so the cluster client stands in for it.
+ */
+export function createRedis(url: string, name: string, options: { shardedSubscriber?: boolean } = {}): Redis {
+  if (isClusterUrl(url)) {
+    const { nodes, username, password } = parseClusterUrl(url);
+    const cluster = new Cluster(nodes, {
+      redisOptions: { ...CLIENT_OPTIONS, connectionName: name, username, password },
+      // a failover moves slots: retry while the cluster elects the replica (cluster-node-timeout), then give up
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      slotsRefreshTimeout: 2000,
+      shardedSubscribers: options.shardedSubscriber ?? false,
+    });
+    return cluster as unknown as Redis;
+  }
   return new Redis(url, {
+    ...CLIENT_OPTIONS,
     connectionName: name,
-    // RESP2 keeps the classic reply shapes (XREADGROUP as [[stream, entries]]) on every Redis version
-    protocol: 2,
-    // commands fail fast while Redis is away (ingest answers 503) instead of queueing without bound
-    maxRetriesPerRequest: 2,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     lazyConnect: false,
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { HOUR } from './buckets.js';
 import type { HotDelta } from './aggregate.js';
-import { hotFieldValues, type RedisKeys } from './redis-keys.js';
+import { hotFieldValues, type PartitionKeys } from './redis-keys.js';
 import { SUM_FIELDS } from './types.js';
 
 const APPLY_ENTRY_LUA = readFileSync(new URL('./lua/apply-entry.lua', import.meta.url), 'utf8');
@@ -25,8 +25,8 @@ export function hotExpireAtSec(levelMs: number, start: number, hotRetentionMs: n
 }
 
 /** The argument list of apply-entry.lua for one entry's delta. */
-export function applyEntryArgs(keys: RedisKeys, entryId: string, delta: HotDelta, hotRetentionMs: number): Array<string | number> {
-  const args: Array<string | number> = [keys.group, entryId, keys.prefix, hotRetentionMs, delta.sums.size];
+export function applyEntryArgs(group: string, partition: PartitionKeys, entryId: string, delta: HotDelta, hotRetentionMs: number): Array<string | number> {
+  const args: Array<string | number> = [group, entryId, partition.prefix, hotRetentionMs, delta.sums.size];
   for (const [key, sums] of delta.sums) {
     const [bucket, scope] = splitDeltaKey(key);
     args.push(scope, bucket);

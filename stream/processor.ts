@@ -10,7 +10,7 @@ import type { EntrySigner } from './entry-signature.js';
 import { createEventValidator } from './event-validate.js';
 import { applyEntryArgs } from './hot-write.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
-import type { RedisKeys } from './redis-keys.js';
+import type { PartitionKeys, RedisKeys } from './redis-keys.js';
 import type { MarketingEvent } from './types.js';
 
 export interface ProcessorDeps {
@@ -25,6 +25,8 @@ export interface ProcessorDeps {
   blockingRedis: Redis;
   pool: Pool;
   keys: RedisKeys;
+  /** the stream partition this loop consumes (a processor runs one loop per partition) */
+  partition: PartitionKeys;
   sink: SinkOptions;
   consumer: string;
   log: Logger;
@@ -35,17 +37,17 @@ const DEAD_LETTER_MAXLEN = 100_000;
 /** Hot applies of one entry that may fail before it is dead-lettered (its events are in the database already). */
 export const MAX_APPLY_ATTEMPTS = 3;
 /** Queues one dead letter (personal data in its payload masked) on a pipeline or MULTI. */
-function addDeadLetter(commands: ChainableCommander, keys: RedisKeys, dead: DeadLetter): void {
-  commands.xadd(keys.deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*',
+function addDeadLetter(commands: ChainableCommander, partition: PartitionKeys, dead: DeadLetter): void {
+  commands.xadd(partition.deadLetter, 'MAXLEN', '~', DEAD_LETTER_MAXLEN, '*',
     'entry', dead.entryId, 'index', dead.index === null ? '' : String(dead.index), 'reason', dead.reason, 'payload', redactPersonal(dead.payload));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates the consumer group (from the start of the stream, so nothing written earlier is skipped). */
-export async function ensureConsumerGroup(redis: Redis, keys: RedisKeys): Promise<void> {
+export async function ensureConsumerGroup(redis: Redis, partition: PartitionKeys, group: string): Promise<void> {
   try {
-    await redis.xgroup('CREATE', keys.stream, keys.group, '0', 'MKSTREAM');
+    await redis.xgroup('CREATE', partition.stream, group, '0', 'MKSTREAM');
   } catch (err) {
     if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
   }
@@ -89,7 +91,7 @@ export class StreamProcessor {
     while (this.running) {
       try {
         if (ownPendingFirst) {
-          await ensureConsumerGroup(this.deps.redis, this.deps.keys);
+          await ensureConsumerGroup(this.deps.redis, this.deps.partition, this.deps.keys.group);
           const own = await this.read('0', false);
           if (own.length) await this.processEntries(own);
           else ownPendingFirst = false;
@@ -113,25 +115,25 @@ export class StreamProcessor {
   }
 
   private async read(from: '0' | '>', block: boolean): Promise<RawEntry[]> {
-    const { keys, consumer, cfg } = this.deps;
+    const { keys, partition, consumer, cfg } = this.deps;
     const connection = block ? this.deps.blockingRedis : this.deps.redis;
     const args: Array<string | number> = ['GROUP', keys.group, consumer, 'COUNT', cfg.pipeline.processor.readEntries];
     if (block) args.push('BLOCK', cfg.pipeline.processor.blockMs);
-    const reply = (await connection.call('XREADGROUP', ...args, 'STREAMS', keys.stream, from)) as Array<[string, RawEntry[]]> | null;
+    const reply = (await connection.call('XREADGROUP', ...args, 'STREAMS', partition.stream, from)) as Array<[string, RawEntry[]]> | null;
     return reply?.[0]?.[1] ?? [];
   }
 
   private async claimAbandoned(): Promise<RawEntry[]> {
-    const { keys, consumer, cfg } = this.deps;
+    const { keys, partition, consumer, cfg } = this.deps;
     const reply = (await this.deps.redis.call(
-      'XAUTOCLAIM', keys.stream, keys.group, consumer, cfg.pipeline.processor.claimIdleMs, '0-0', 'COUNT', cfg.pipeline.processor.readEntries,
+      'XAUTOCLAIM', partition.stream, keys.group, consumer, cfg.pipeline.processor.claimIdleMs, '0-0', 'COUNT', cfg.pipeline.processor.readEntries,
     )) as [string, RawEntry[], string[]?];
     return reply[1];
   }
 
   /** Exposed for tests that drive the processor step by step. */
   async processEntries(entries: RawEntry[]): Promise<void> {
-    const { redis, pool, keys, sink, metrics, cfg } = this.deps;
+    const { redis, pool, keys, partition, sink, metrics, cfg } = this.deps;
     const endTimer = metrics.batchSeconds.startTimer();
     const parsed = parseEntries(entries, this.validate, this.deps.signer);
     const { unique, repeated } = dropRepeatedIds(parsed.events);
@@ -155,10 +157,10 @@ export class StreamProcessor {
     const hotRetention = cfg.pipeline.windows.hotRetention;
     const oldestKept = Date.now() - hotRetention;
     const pipeline = redis.pipeline();
-    for (const dead of parsed.deadLetters) addDeadLetter(pipeline, keys, dead);
+    for (const dead of parsed.deadLetters) addDeadLetter(pipeline, partition, dead);
     for (const [entryId, events] of countedByEntry) {
       const delta = hotDelta(rollupRows(events, this.moneyScale), oldestKept);
-      pipeline.applyEntry(keys.stream, keys.dirty, ...applyEntryArgs(keys, entryId, delta, hotRetention));
+      pipeline.applyEntry(partition.stream, partition.dirty, ...applyEntryArgs(keys.group, partition, entryId, delta, hotRetention));
     }
     const replies = (await pipeline.exec()) ?? [];
     const applied = replies.slice(parsed.deadLetters.length);
@@ -180,7 +182,7 @@ export class StreamProcessor {
    * and the reconciliation restores the hot buckets from it.
    */
   private async handleApplyFailures(entryIds: string[], replies: Array<[Error | null, unknown]>): Promise<void> {
-    const { redis, keys, log } = this.deps;
+    const { redis, keys, partition, log } = this.deps;
     const failed: Array<{ entryId: string; err: Error }> = [];
     entryIds.forEach((entryId, i) => {
       const [err] = replies[i] ?? [new Error('no reply')];
@@ -197,12 +199,12 @@ export class StreamProcessor {
     if (giveUp.length) {
       const multi = redis.multi();
       for (const { entryId, err } of giveUp) {
-        addDeadLetter(multi, keys, {
+        addDeadLetter(multi, partition, {
           entryId, index: null, payload: '',
           reason: `hot buckets refused it ${MAX_APPLY_ATTEMPTS} times (${err.message}); its events are stored, reconciliation restores the hot buckets`,
         });
-        multi.xack(keys.stream, keys.group, entryId);
-        multi.xdel(keys.stream, entryId);
+        multi.xack(partition.stream, keys.group, entryId);
+        multi.xdel(partition.stream, entryId);
         this.applyFailures.delete(entryId);
       }
       await multi.exec();

@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../config/load.js';
 import { BUCKET_MS, HOUR, MINUTE, ceilTo, floorTo } from './buckets.js';
 import { hotExpireAtSec } from './hot-write.js';
-import { HOT_FIELDS, hotFieldValues, type RedisKeys } from './redis-keys.js';
+import { HOT_FIELDS, hotFieldValues, partitionOf, sumsOfHotFields, type RedisKeys } from './redis-keys.js';
 import { scopeKeyOf } from './scopes.js';
 import { SUM_FIELDS, type Scope } from './types.js';
 
@@ -31,8 +31,8 @@ export function defineReconcileScript(redis: Redis): void {
 interface DbBucket {
   scope: string;
   start: number;
-  /** the hot fields' values (HOT_FIELDS order) that the database's sums make */
-  sums: string[];
+  /** the database's six exact sums (money in units) */
+  units: bigint[];
   settled: boolean;
 }
 
@@ -64,8 +64,8 @@ async function databaseBuckets(pool: Pool, levelMs: number, from: number, to: nu
     const scope = scopeOfRow(row);
     if (!scope) continue;
     // numeric text, exact however large: the sums stay BigInt until they are split into hot fields
-    const sums = hotFieldValues(SUM_FIELDS.map((f) => BigInt(row[f] as string)));
-    buckets.push({ scope, start: row.t.getTime(), sums, settled: row.updated.getTime() < settledBefore });
+    const units = SUM_FIELDS.map((f) => BigInt(row[f] as string));
+    buckets.push({ scope, start: row.t.getTime(), units, settled: row.updated.getTime() < settledBefore });
   }
   return buckets;
 }
@@ -104,44 +104,57 @@ async function reconcileLevel(
   const candidates = listed.filter((b) => b.settled);
   if (!candidates.length) return new Set();
 
-  // Redis first, then the database again: see the ordering argument at the top of this file
-  const read = redis.pipeline();
-  for (const b of candidates) read.hmget(keys.bucket(levelMs, b.start, b.scope), ...HOT_FIELDS);
-  const redisValues = ((await read.exec()) ?? []).map(([err, values]) => {
-    if (err) throw err;
-    return (values as Array<string | null>).map((v) => v ?? '0');
-  });
+  // Redis first (every partition's part of each bucket), then the database again: see the ordering argument at the top of this file
+  const perPartition = await Promise.all(keys.partitions.map(async (partition) => {
+    const read = redis.pipeline();
+    for (const b of candidates) read.hmget(partition.bucket(levelMs, b.start, b.scope), ...HOT_FIELDS);
+    return ((await read.exec()) ?? []).map(([err, values]) => {
+      if (err) throw err;
+      return (values as Array<string | null>).map((v) => v ?? '0');
+    });
+  }));
   const fresh = new Map((await databaseBuckets(pool, levelMs, from, to, scale, settledBefore)).map((b) => [`${b.start}|${b.scope}`, b]));
 
-  const wrong: Array<{ bucket: DbBucket; expected: string[] }> = [];
+  // a wrong total is corrected in the first partition's part: it becomes the database's sums minus the other parts
+  const wrong: Array<{ bucket: DbBucket; expected: string[]; wanted: string[] }> = [];
   candidates.forEach((b, i) => {
     const current = fresh.get(`${b.start}|${b.scope}`);
     result.checked++;
     if (!current?.settled) return;
-    const expected = redisValues[i]!;
-    if (expected.some((value, f) => value !== current.sums[f])) wrong.push({ bucket: current, expected });
+    const parts = perPartition.map((values) => values[i]!);
+    const others = [0n, 0n, 0n, 0n, 0n, 0n];
+    for (const part of parts.slice(1)) sumsOfHotFields(part).forEach((v, f) => { others[f]! += v; });
+    const total = sumsOfHotFields(parts[0]!).map((v, f) => v + others[f]!);
+    if (total.every((v, f) => v === current.units[f])) return;
+    wrong.push({ bucket: current, expected: parts[0]!, wanted: hotFieldValues(current.units.map((v, f) => v - others[f]!)) });
   });
   if (!wrong.length) return new Set();
 
+  const first = keys.first;
   const write = redis.pipeline();
-  for (const { bucket, expected } of wrong) {
-    write.reconcileBucket(keys.bucket(levelMs, bucket.start, bucket.scope), keys.dirty,
-      hotExpireAtSec(levelMs, bucket.start, hotRetention), bucket.scope, ...expected, ...bucket.sums);
+  for (const { bucket, expected, wanted } of wrong) {
+    write.reconcileBucket(first.bucket(levelMs, bucket.start, bucket.scope), first.dirty,
+      hotExpireAtSec(levelMs, bucket.start, hotRetention), bucket.scope, ...expected, ...wanted);
   }
   const written = (await write.exec()) ?? [];
   result.corrected += written.filter(([, ok]) => ok === 1).length;
 
-  // unique users: adding the true members to a HyperLogLog is always safe
+  // unique users: adding the true members to a HyperLogLog is always safe (each to its customer's partition)
   const users = await databaseUsers(pool, levelMs, Math.min(...wrong.map((w) => w.bucket.start)), Math.max(...wrong.map((w) => w.bucket.start)) + levelMs);
-  const hll = redis.pipeline();
+  const hll = keys.partitions.map(() => redis.pipeline());
   for (const { bucket } of wrong) {
     const members = users.get(`${bucket.start}|${bucket.scope}`);
     if (!members?.length) continue;
-    const key = keys.users(levelMs, bucket.start, bucket.scope);
-    for (let i = 0; i < members.length; i += 5000) hll.pfadd(key, ...members.slice(i, i + 5000));
-    hll.expireat(key, hotExpireAtSec(levelMs, bucket.start, hotRetention));
+    const byPartition = keys.partitions.map(() => [] as string[]);
+    for (const member of members) byPartition[partitionOf(member, keys.partitions.length)]!.push(member);
+    byPartition.forEach((list, p) => {
+      if (!list.length) return;
+      const key = keys.partitions[p]!.users(levelMs, bucket.start, bucket.scope);
+      for (let i = 0; i < list.length; i += 5000) hll[p]!.pfadd(key, ...list.slice(i, i + 5000));
+      hll[p]!.expireat(key, hotExpireAtSec(levelMs, bucket.start, hotRetention));
+    });
   }
-  await hll.exec();
+  await Promise.all(hll.map((pipeline) => pipeline.exec()));
   return new Set(wrong.map((w) => w.bucket.start));
 }
 
@@ -159,8 +172,8 @@ async function reconcileLevel(
 export async function reconcileHotBuckets(redis: Redis, pool: Pool, keys: RedisKeys, cfg: AppConfig, now = Date.now()): Promise<ReconcileResult> {
   const result: ReconcileResult = { checked: 0, corrected: 0 };
   const { settle, lookback } = cfg.pipeline.reconcile;
-  const stuck = (await redis.call('XPENDING', keys.stream, keys.group, 'IDLE', Math.floor(settle / 2), '-', '+', 1).catch(() => [])) as unknown[];
-  if (stuck.length) return { ...result, skipped: 'an entry has been pending too long; waiting for it to be claimed' };
+  const stuck = await Promise.all(keys.partitions.map((p) => redis.call('XPENDING', p.stream, keys.group, 'IDLE', Math.floor(settle / 2), '-', '+', 1).catch(() => []) as Promise<unknown[]>));
+  if (stuck.some((list) => list.length)) return { ...result, skipped: 'an entry has been pending too long; waiting for it to be claimed' };
 
   const oldest = Math.max(now - Math.min(lookback, cfg.pipeline.windows.hotRetention), 0);
   const to = floorTo(now, BUCKET_MS) + BUCKET_MS;

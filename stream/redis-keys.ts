@@ -1,14 +1,43 @@
 import type { Pipeline } from '../config/load.js';
 
-/** Every Redis key the app uses, under one prefix (tests give each file its own). */
-export function redisKeys(prefix: string, pipeline: Pipeline) {
+/**
+ * The keys of one stream partition: its stream, its dead letters, and the hot buckets and dirty set
+ * its processors write. On a cluster (or with several partitions) they share the hash tag `{p<i>}`,
+ * so one slot holds them all and apply-entry.lua stays atomic with its acknowledgement.
+ */
+export function partitionKeys(prefix: string, pipeline: Pipeline, index: number, tagged: boolean) {
+  const at = tagged ? `${prefix}{p${index}}` : prefix;
+  return {
+    index,
+    /** what apply-entry.lua puts before `h:`/`u:` */
+    prefix: at,
+    stream: `${at}${pipeline.stream.name}`,
+    deadLetter: `${at}${pipeline.stream.deadLetter}`,
+    /** scopes whose hot buckets changed since the push loop last looked */
+    dirty: `${at}dirty`,
+    bucket: (levelMs: number, start: number, scope: string) => `${at}h:${levelMs}:${start}:${scope}`,
+    users: (levelMs: number, start: number, scope: string) => `${at}u:${levelMs}:${start}:${scope}`,
+  };
+}
+
+export type PartitionKeys = ReturnType<typeof partitionKeys>;
+
+/**
+ * Every Redis key the app uses, under one prefix (tests give each file its own). The stream and the
+ * hot buckets are split into `pipeline.stream.partitions` partitions; a customer's events always go
+ * to the same one, so each partition's unique users are disjoint from the others' and add up.
+ * A single partition on a single Redis keeps the untagged names of earlier versions.
+ */
+export function redisKeys(prefix: string, pipeline: Pipeline, options: { cluster?: boolean } = {}) {
+  const count = pipeline.stream.partitions;
+  const tagged = count > 1 || options.cluster === true;
+  const partitions = Array.from({ length: count }, (_, i) => partitionKeys(prefix, pipeline, i, tagged));
   return {
     prefix,
-    stream: `${prefix}${pipeline.stream.name}`,
-    deadLetter: `${prefix}${pipeline.stream.deadLetter}`,
+    partitions,
+    /** the partition the keys of other writers (reconciliation, new-user counts) go to */
+    first: partitions[0]!,
     group: pipeline.stream.group,
-    /** scopes whose hot buckets changed since the push loop last looked */
-    dirty: `${prefix}dirty`,
     /** present while the hot buckets are known to mirror the database */
     hotEpoch: `${prefix}hot:epoch`,
     /** screen views (hot scope keys) with subscribers on some server → last time a server saw them */
@@ -18,9 +47,18 @@ export function redisKeys(prefix: string, pipeline: Pipeline) {
     processorStats: (consumer: string) => `${prefix}stats:processor:${consumer}`,
     /** names of processors that publish stats (their stats keys expire when they stop) */
     processorIndex: `${prefix}stats:processors`,
-    bucket: (levelMs: number, start: number, scope: string) => `${prefix}h:${levelMs}:${start}:${scope}`,
-    users: (levelMs: number, start: number, scope: string) => `${prefix}u:${levelMs}:${start}:${scope}`,
   };
+}
+
+/** FNV-1a: the partition of a customer (or of an event without one, by its id). Every writer must use it. */
+export function partitionOf(key: string, partitions: number): number {
+  if (partitions === 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
 }
 
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,9 +1,10 @@
 // Shared test harness: each test file gets its own Redis key prefix and PostgreSQL schema,
 // talks to the real Redis and PostgreSQL of the machine, and cleans up after itself.
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, type AppConfig } from '../config/load.js';
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, type StoreSettings } from '../stream/connect.js';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, createRedis, isClusterUrl, type StoreSettings } from '../stream/connect.js';
+import { redisKeys, type RedisKeys } from '../stream/redis-keys.js';
 import { createLogger } from '../stream/log.js';
 import { runProcessor, type RunningProcessor } from '../stream/run-processor.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
@@ -32,7 +33,10 @@ export interface TestApp {
   cfg: AppConfig;
   stores: StoreSettings;
   server: RunningServer;
+  /** a client of the test's Redis (ioredis' Cluster client when REDIS_URL names a cluster) */
   redis: Redis;
+  /** the app's Redis keys (its stream partitions among them) */
+  keys: RedisKeys;
   db: pg.Pool;
   processor: RunningProcessor | null;
   startProcessor(name?: string): Promise<RunningProcessor>;
@@ -41,6 +45,10 @@ export interface TestApp {
   get(path: string, username?: string): Promise<Response>;
   /** waits until the stream holds no unprocessed entries */
   drained(timeoutMs?: number): Promise<void>;
+  /** entries in the stream over every partition (processed ones are deleted) */
+  streamLength(): Promise<number>;
+  /** entries a consumer holds unacknowledged, over every partition */
+  pendingOf(consumer: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -52,14 +60,15 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
   };
   const log = createLogger(name);
   const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY, apiKeys: () => [API_KEY], log, jobs: false, pushIntervalMs: options.pushIntervalMs, screenDir: options.screenDir, alerts: options.alerts ?? false, env: options.env });
-  const redis = new Redis(stores.redisUrl, { protocol: 2 });
+  const redis = createRedis(stores.redisUrl, `test-${name}`);
   redis.on('error', () => {}); // a test may stop its Redis on purpose
+  const keys = redisKeys(stores.redisPrefix, cfg.pipeline, { cluster: isClusterUrl(stores.redisUrl) });
   const db = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"`, max: 3 });
   db.on('error', () => {}); // an idle client losing its connection (a test restarting the database) is not an error of the test
   const tokens = new Map<string, string>();
 
   const app: TestApp = {
-    cfg, stores, server, redis, db, processor: null,
+    cfg, stores, server, redis, keys, db, processor: null,
     async startProcessor(consumer = `${name}-proc`) {
       app.processor = await runProcessor(cfg, stores, log, USER_ID_KEY, consumer);
       return app.processor;
@@ -86,13 +95,20 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const [length, pending] = await Promise.all([
-          redis.xlen(`${stores.redisPrefix}${cfg.pipeline.stream.name}`),
-          redis.xpending(`${stores.redisPrefix}${cfg.pipeline.stream.name}`, cfg.pipeline.stream.group) as Promise<[number]>,
+          app.streamLength(),
+          Promise.all(keys.partitions.map((p) => redis.xpending(p.stream, keys.group) as Promise<[number]>)),
         ]);
-        if (length === 0 && Number(pending[0]) === 0) return;
+        if (length === 0 && pending.every((summary) => Number(summary[0]) === 0)) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       throw new Error('the stream was not drained in time');
+    },
+    async streamLength() {
+      return (await Promise.all(keys.partitions.map((p) => redis.xlen(p.stream)))).reduce((a, b) => a + b, 0);
+    },
+    async pendingOf(consumer) {
+      const lists = await Promise.all(keys.partitions.map((p) => redis.xpending(p.stream, keys.group, '-', '+', 1000, consumer) as Promise<unknown[]>));
+      return lists.reduce((n, list) => n + list.length, 0);
     },
     async close() {
       await app.processor?.stop();
@@ -107,13 +123,30 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
   return app;
 }
 
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+const nodesOf = (redis: Redis): Redis[] => ((redis as unknown as { isCluster?: boolean }).isCluster ? (redis as unknown as Cluster).nodes('master') : [redis]);
+
+async function scanNode(node: Redis, pattern: string, each: (keys: string[]) => Promise<unknown>): Promise<void> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     cursor = next;
-    if (keys.length) await redis.unlink(...keys);
+    if (keys.length) await each(keys);
   } while (cursor !== '0');
+}
+
+/** Every key matching a pattern, from every master of a cluster (or the one Redis). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of nodesOf(redis)) await scanNode(node, pattern, async (keys) => found.push(...keys));
+  return found;
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  const cluster = (redis as unknown as { isCluster?: boolean }).isCluster;
+  for (const node of nodesOf(redis)) {
+    // on a cluster node the keys of one scan sit in different slots: one UNLINK each, pipelined
+    await scanNode(node, `${prefix}*`, (keys) => (cluster ? keys.reduce((p, key) => p.unlink(key), node.pipeline()).exec() : node.unlink(...keys)));
+  }
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

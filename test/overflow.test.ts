@@ -25,7 +25,7 @@ const keys = () => redisKeys(app.stores.redisPrefix, app.cfg.pipeline);
 const live = async (query = '') => (await (await app.get(`/api/v1/live${query}`)).json()) as LiveResponse;
 
 async function hotUnits(levelMs: number, start: number, scope: string): Promise<bigint[]> {
-  return sumsOfHotFields(await app.redis.hmget(keys().bucket(levelMs, start, scope), ...HOT_FIELDS));
+  return sumsOfHotFields(await app.redis.hmget(keys().first.bucket(levelMs, start, scope), ...HOT_FIELDS));
 }
 
 async function post(events: object[]): Promise<void> {
@@ -100,7 +100,7 @@ describe('a flood of maximum-value events', () => {
     expect(first.checked).toBeGreaterThan(0);
 
     const before = await hotUnits(HOUR, hourStart, 'r:east');
-    await app.redis.hset(keys().bucket(HOUR, hourStart, 'r:east'), 'revenue', '5', 'revenue:hi', '1');
+    await app.redis.hset(keys().first.bucket(HOUR, hourStart, 'r:east'), 'revenue', '5', 'revenue:hi', '1');
     const healed = await reconcileHotBuckets(app.redis, app.db, keys(), app.cfg);
     expect(healed.corrected).toBeGreaterThan(0);
     expect(await hotUnits(HOUR, hourStart, 'r:east')).toEqual(before);
@@ -115,7 +115,7 @@ describe('a hot apply that fails part-way', () => {
     const before = await hotUnits(HOUR, hourStart, 'all');
     // a key of the wrong type where one of the entry's region-level buckets lives: its HINCRBY fails
     // after the nation's and the channel's buckets have been incremented in the same script
-    const poisoned = keys().bucket(60_000, minuteStart, 'r:north');
+    const poisoned = keys().first.bucket(60_000, minuteStart, 'r:north');
     await app.redis.set(poisoned, 'not a hash');
 
     const response = await app.post([
@@ -127,7 +127,7 @@ describe('a hot apply that fails part-way', () => {
     const deadline = Date.now() + 30_000;
     let dead: string[][] = [];
     while (Date.now() < deadline) {
-      dead = (await app.redis.xrange(keys().deadLetter, '-', '+')).map(([, fields]) => fields);
+      dead = (await app.redis.xrange(keys().first.deadLetter, '-', '+')).map(([, fields]) => fields);
       if (dead.length) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -49,8 +49,8 @@ describe('stored events', () => {
     const order = (id: string, userId: string) => ({ id, type: 'conversion', ts: now - 60_000, channel: 'app', region: 'east', value: 100, userId });
     expect((await app.post([order('p1', '13812345678'), order('p2', 'Li.Lei@Example.com'), order('p3', 'u000123'), { id: 'p4', type: 'click', ts: now - 90_000, channel: 'douyin', userId: '+86 138-1234-5678' }])).status).toBe(202);
     const keys = redisKeys(app.stores.redisPrefix, app.cfg.pipeline);
-    await app.redis.xadd(keys.stream, '*', 'event', JSON.stringify(order('p5', '0086 13812345678')));
-    await app.redis.xadd(keys.stream, '*', 'events', JSON.stringify([order('p6', 'li.lei@example.com')]));
+    await app.redis.xadd(keys.first.stream, '*', 'event', JSON.stringify(order('p5', '0086 13812345678')));
+    await app.redis.xadd(keys.first.stream, '*', 'events', JSON.stringify([order('p6', 'li.lei@example.com')]));
     await app.drained();
 
     const { rows } = await app.db.query<{ id: string; user_id: string; all: string }>(`SELECT id, user_id, row_to_json(e)::text AS all FROM events e ORDER BY id`);
@@ -63,10 +63,10 @@ describe('stored events', () => {
     expect(user.p6).toBe(user.p2);
     expect(user.p2).not.toBe(user.p1);
     // an entry that fails validation keeps its content for people to read — without the phone number
-    const deadBefore = await app.redis.xlen(keys.deadLetter);
-    await app.redis.xadd(keys.stream, '*', 'event', JSON.stringify({ ...order('p7', '+86 139 0000 1111'), channel: 'fax' }));
+    const deadBefore = await app.redis.xlen(keys.first.deadLetter);
+    await app.redis.xadd(keys.first.stream, '*', 'event', JSON.stringify({ ...order('p7', '+86 139 0000 1111'), channel: 'fax' }));
     await app.drained();
-    const dead = (await app.redis.xrange(keys.deadLetter, '-', '+')).slice(deadBefore).map(([, f]) => f.join(' '));
+    const dead = (await app.redis.xrange(keys.first.deadLetter, '-', '+')).slice(deadBefore).map(([, f]) => f.join(' '));
     expect(dead).toHaveLength(1);
     expect(dead[0]).toContain('p7');
     expect(dead[0]).toContain('unknown channel');

@@ -25,12 +25,12 @@ describe('producers that XADD directly', () => {
   it('have their good events counted and their bad entries dead-lettered with the reason', async () => {
     const keys = redisKeys(app.stores.redisPrefix, app.cfg.pipeline);
     const goodEvent = { id: 'x-1', type: 'exposure', ts: now - 5000, channel: 'sms', count: 321 };
-    await app.redis.xadd(keys.stream, '*', 'event', JSON.stringify(goodEvent));
-    await app.redis.xadd(keys.stream, '*', 'event', '{broken');
-    await app.redis.xadd(keys.stream, '*', 'events', JSON.stringify([{ ...goodEvent, id: 'x-2', count: 1 }, { ...goodEvent, id: 'x-3', channel: 'fax' }]));
-    await app.redis.xadd(keys.stream, '*', 'something', 'else');
+    await app.redis.xadd(keys.first.stream, '*', 'event', JSON.stringify(goodEvent));
+    await app.redis.xadd(keys.first.stream, '*', 'event', '{broken');
+    await app.redis.xadd(keys.first.stream, '*', 'events', JSON.stringify([{ ...goodEvent, id: 'x-2', count: 1 }, { ...goodEvent, id: 'x-3', channel: 'fax' }]));
+    await app.redis.xadd(keys.first.stream, '*', 'something', 'else');
     await app.drained();
-    const dead = (await app.redis.xrange(keys.deadLetter, '-', '+')).map(([, f]) => Object.fromEntries(f.reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1]!.push(v) : acc.push([v]), acc), [])));
+    const dead = (await app.redis.xrange(keys.first.deadLetter, '-', '+')).map(([, f]) => Object.fromEntries(f.reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1]!.push(v) : acc.push([v]), acc), [])));
     expect(dead.map((d) => d.reason)).toEqual([
       expect.stringMatching(/^not JSON/),
       'channel: unknown channel "fax"',
@@ -97,7 +97,7 @@ describe('the first reconciliation after late events', () => {
     const event = late.find((e) => e.ts >= cut + 3 * MINUTE)!;
     const scope = 'c:wecom';
     for (const level of [10_000, MINUTE, HOUR]) {
-      const key = keys.bucket(level, Math.floor(event.ts / level) * level, scope);
+      const key = keys.first.bucket(level, Math.floor(event.ts / level) * level, scope);
       expect(Number(await app.redis.hget(key, 'exposure'))).toBeGreaterThanOrEqual(event.count);
       await app.redis.hincrby(key, 'exposure', -event.count);
     }
@@ -169,7 +169,7 @@ describe('an event the database refuses', () => {
     await app.db.query(`CREATE TRIGGER refuse_poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_poison()`);
     try {
       const keys = redisKeys(app.stores.redisPrefix, app.cfg.pipeline);
-      const deadBefore = await app.redis.xlen(keys.deadLetter);
+      const deadBefore = await app.redis.xlen(keys.first.deadLetter);
       const batch = (n: number) => Array.from({ length: 50 }, (_, i) => ({ id: i === 17 ? `poison-${n}` : `pz-${n}-${i}`, type: 'exposure', ts: now - 2_000, channel: 'baidu', region: 'northwest', count: 2 }));
       const before = ((await (await app.get('/api/v1/live?region=northwest&channel=baidu')).json()) as LiveResponse).windows['1h'].exposure;
       for (const n of [1, 2, 3]) expect((await app.post(batch(n))).status).toBe(202);
@@ -177,7 +177,7 @@ describe('an event the database refuses', () => {
       const live = ((await (await app.get('/api/v1/live?region=northwest&channel=baidu')).json()) as LiveResponse).windows['1h'].exposure;
       expect(live - before).toBe(3 * 49 * 2);
       expect((await app.db.query(`SELECT count(*)::int AS n FROM events WHERE id LIKE 'pz-%'`)).rows[0].n).toBe(147);
-      const dead = (await app.redis.xrange(keys.deadLetter, '-', '+')).slice(deadBefore).map(([, f]) => f.join(' '));
+      const dead = (await app.redis.xrange(keys.first.deadLetter, '-', '+')).slice(deadBefore).map(([, f]) => f.join(' '));
       expect(dead).toHaveLength(3);
       for (const n of [1, 2, 3]) expect(dead.some((d) => d.includes(`poison-${n}`) && d.includes(`the database refused it: poison event poison-${n}`))).toBe(true);
     } finally {

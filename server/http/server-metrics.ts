@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import client from 'prom-client';
 import { pipelineWatermark } from '../../alerts/evaluator.js';
-import type { RedisKeys } from '../../stream/redis-keys.js';
+import type { PartitionKeys, RedisKeys } from '../../stream/redis-keys.js';
 
 export function createServerMetrics() {
   const registry = new client.Registry();
@@ -52,18 +52,21 @@ export function createServerMetrics() {
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
 
+async function sumOverPartitions(keys: RedisKeys, read: (partition: PartitionKeys) => Promise<number>): Promise<number> {
+  return (await Promise.all(keys.partitions.map(read))).reduce((a, b) => a + b, 0);
+}
+
 /** Gauges read at scrape time from the stream itself. */
 export function registerStreamGauges(metrics: ServerMetrics, redis: Redis, keys: RedisKeys): void {
   const registers = [metrics.registry];
   new client.Gauge({
     name: 'mw_stream_backlog_entries', help: 'Stream entries not yet processed (each up to eventsPerStreamEntry events)', registers,
-    async collect() { this.set(await redis.xlen(keys.stream).catch(() => -1)); },
+    async collect() { this.set(await sumOverPartitions(keys, (p) => redis.xlen(p.stream)).catch(() => -1)); },
   });
   new client.Gauge({
     name: 'mw_stream_pending_entries', help: 'Entries delivered to a processor and not yet acknowledged', registers,
     async collect() {
-      const summary = (await redis.xpending(keys.stream, keys.group).catch(() => [0])) as [number];
-      this.set(Number(summary[0] ?? 0));
+      this.set(await sumOverPartitions(keys, async (p) => Number(((await redis.xpending(p.stream, keys.group)) as [number])[0] ?? 0)).catch(() => 0));
     },
   });
   new client.Gauge({
@@ -75,14 +78,15 @@ export function registerStreamGauges(metrics: ServerMetrics, redis: Redis, keys:
   });
   new client.Gauge({
     name: 'mw_stream_dead_letters', help: 'Entries in the dead-letter stream', registers,
-    async collect() { this.set(await redis.xlen(keys.deadLetter).catch(() => -1)); },
+    async collect() { this.set(await sumOverPartitions(keys, (p) => redis.xlen(p.deadLetter)).catch(() => -1)); },
   });
 }
 
 /** The server's metrics plus every live processor's, summed (processors publish theirs to Redis). */
 export async function renderMetrics(metrics: ServerMetrics, redis: Redis, keys: RedisKeys): Promise<{ contentType: string; body: string }> {
   const consumers = await redis.smembers(keys.processorIndex).catch(() => [] as string[]);
-  const published = consumers.length ? await redis.mget(...consumers.map(keys.processorStats)).catch(() => []) : [];
+  // one GET each: on a cluster the stats keys sit in different slots
+  const published = await Promise.all(consumers.map((c) => redis.get(keys.processorStats(c)))).catch(() => [] as Array<string | null>);
   const gone = consumers.filter((_, i) => !published[i]);
   if (gone.length) await redis.srem(keys.processorIndex, ...gone).catch(() => {});
   const processors = published.filter((text): text is string => !!text).map((text) => JSON.parse(text) as client.MetricObjectWithValues<client.MetricValue<string>>[]);

@@ -4,11 +4,11 @@ import type { IngestFairness } from './ingest-fairness.js';
 import express, { type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/load.js';
-import { INGEST_SOURCE } from '../../stream/entries.js';
 import { createEventValidator } from '../../stream/event-validate.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
 import type { IngestResponse, MarketingEvent } from '../../stream/types.js';
 import { parseEventsBody } from './ingest-body.js';
+import { streamBacklog, writeToStream } from './stream-write.js';
 import type { ServerMetrics } from '../http/server-metrics.js';
 
 export interface IngestDeps {
@@ -69,7 +69,7 @@ export function ingestRouter(deps: IngestDeps) {
 
     let backlog: number;
     try {
-      backlog = await redis.xlen(keys.stream);
+      backlog = await streamBacklog(redis, keys);
     } catch {
       return refuse(res, 503, 'the event stream is unavailable; retry later', { 'Retry-After': String(limits.retryAfterSeconds) });
     }
@@ -102,20 +102,15 @@ export function ingestRouter(deps: IngestDeps) {
       accepted.push(result.event);
     });
 
+    let entries = 0;
     if (accepted.length) {
-      const tx = redis.multi();
-      for (let i = 0; i < accepted.length; i += limits.eventsPerStreamEntry) {
-        const payload = JSON.stringify(accepted.slice(i, i + limits.eventsPerStreamEntry));
-        tx.xadd(keys.stream, '*', 'src', INGEST_SOURCE, 'events', payload, 'sig', deps.signer.sign(payload));
-      }
       try {
-        const replies = await tx.exec();
-        if (!replies || replies.some(([err]) => err)) throw new Error('XADD failed');
+        entries = await writeToStream(redis, keys, limits, deps.signer, accepted);
       } catch {
-        return refuse(res, 503, 'the event stream is unavailable; nothing was accepted, retry later', { 'Retry-After': String(limits.retryAfterSeconds) });
+        return refuse(res, 503, 'the event stream is unavailable; send the whole request again later (each event id is counted once)', { 'Retry-After': String(limits.retryAfterSeconds) });
       }
     }
-    if (accepted.length) await deps.fairness.wrote(apiKey, Math.ceil(accepted.length / limits.eventsPerStreamEntry)).catch(() => {});
+    if (entries) await deps.fairness.wrote(apiKey, entries).catch(() => {});
     metrics.ingestAccepted.inc(accepted.length);
     metrics.ingestDuplicates.inc(duplicates);
     metrics.ingestRequests.inc({ status: '202' });

@@ -60,12 +60,16 @@ export function startPushLoop(deps: PushLoopDeps): { stop(): Promise<void> } {
       return;
     }
     const now = Date.now();
-    const [[, dirty], , [, watchedList]] = (await redis.multi()
-      .smembers(keys.dirty).del(keys.dirty)
-      .zrangebyscore(keys.screenViews, now - VIEW_FORGOTTEN_MS, '+inf')
-      .exec())! as [[null, string[]], unknown, [null, string[]]];
+    // each partition's dirty set lives in its slot: taken and cleared there, atomically
+    const [watchedList, ...dirtySets] = await Promise.all([
+      redis.zrangebyscore(keys.screenViews, now - VIEW_FORGOTTEN_MS, '+inf'),
+      ...keys.partitions.map(async (partition) => {
+        const [[, dirty]] = (await redis.multi().smembers(partition.dirty).del(partition.dirty).exec())! as [[null, string[]], unknown];
+        return dirty;
+      }),
+    ]);
     const watched = new Set(watchedList);
-    for (const scope of dirty) if (watched.has(scope) && !changed.has(scope)) changed.set(scope, now);
+    for (const dirty of dirtySets) for (const scope of dirty) if (watched.has(scope) && !changed.has(scope)) changed.set(scope, now);
     const due = watchedList.filter((viewKey) => {
       const since = now - (lastSent.get(viewKey) ?? 0);
       return since >= intervalMs && (changed.has(viewKey) || since >= KEEPALIVE_MS);

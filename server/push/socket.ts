@@ -2,13 +2,14 @@
 // snapshot (or {error}), one view room per socket. Frames are emitted by the push loop.
 
 import type { Server as HttpServer } from 'node:http';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import { z } from 'zod';
 import type { AppConfig } from '../../config/load.js';
+import { createRedis, isClusterUrl } from '../../stream/connect.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
 import type { AnnotationChange, ScreenAlert, ScreenSubscribeAck } from '../../stream/types.js';
 import { authorizeLiveScope } from '../auth/access.js';
@@ -39,6 +40,8 @@ export interface ScreenSocketDeps {
   http: HttpServer;
   cfg: AppConfig;
   redis: Redis;
+  /** the servers share rooms through it: classic pub/sub on one Redis, sharded pub/sub (Redis 7) on a cluster */
+  redisUrl: string;
   keys: RedisKeys;
   auth: Auth;
   reader: ViewReader;
@@ -63,10 +66,14 @@ export interface ScreenSocket {
 
 export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
   const { cfg, redis, keys, auth, reader, log } = deps;
-  const pub = redis.duplicate();
-  const sub = redis.duplicate();
+  const cluster = isClusterUrl(deps.redisUrl);
+  const pub = createRedis(deps.redisUrl, 'socket-pub');
+  const sub = createRedis(deps.redisUrl, 'socket-sub', { shardedSubscriber: cluster });
   for (const client of [pub, sub]) client.on('error', (err) => log.debug({ err: err.message }, 'socket adapter redis error'));
-  const io = new Server(deps.http, { serveClient: false, adapter: createAdapter(pub, sub, { key: `${keys.prefix}socket.io` }) });
+  const adapter = cluster
+    ? createShardedAdapter(pub, sub, { channelPrefix: `${keys.prefix}socket.io` })
+    : createAdapter(pub, sub, { key: `${keys.prefix}socket.io` });
+  const io = new Server(deps.http, { serveClient: false, adapter });
   const nsp = io.of('/screen');
 
   nsp.use(async (socket, next) => {

@@ -34,7 +34,7 @@ export function createViewReader(deps: ViewReaderDeps) {
   const context = queryContextOf(cfg, storage);
   const yesterdaySums = backgroundValues<Sums>();
   // a new count marks the view changed: the push loop sends it in the next frame, so no frame waits for the database
-  const newUsers = backgroundValues<NewUsersToday | null>((viewKey) => void redis.sadd(keys.dirty, viewKey).catch(() => 0));
+  const newUsers = backgroundValues<NewUsersToday | null>((viewKey) => void redis.sadd(keys.first.dirty, viewKey).catch(() => 0));
 
   /** Yesterday's sums for the same span as today's, from the database; refreshed in the background. */
   const yesterdayOf = (plan: ViewPlan, todayFrom: number, todayTo: number) =>

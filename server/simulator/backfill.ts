@@ -2,11 +2,12 @@
 // impressions, anonymous clicks and spend counted per step, known people's clicks and orders one
 // by one, so today's and yesterday's online orders come with the journeys that led to them.
 
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../../config/load.js';
-import type { StoreSettings } from '../../stream/connect.js';
+import { createRedis, isClusterUrl, type StoreSettings } from '../../stream/connect.js';
+import { redisKeys } from '../../stream/redis-keys.js';
+import { streamBacklog } from '../ingest/stream-write.js';
 import { generateSpan, type GeneratorState, type SimEvent, type SpanOptions } from './generator.js';
 
 /** The traffic of [fromMs, toMs) in steps of `stepMs`, in time order (journeys run forward). */
@@ -76,12 +77,12 @@ export async function postHistory(cfg: AppConfig, stores: StoreSettings, ingestU
 
 /** Waits (up to 3 min) until the processors have stored everything in the stream, so jobs run on all of it. */
 async function waitUntilProcessed(cfg: AppConfig, stores: StoreSettings, log: Logger): Promise<void> {
-  const redis = new Redis(stores.redisUrl, { protocol: 2, maxRetriesPerRequest: 1 });
+  const redis = createRedis(stores.redisUrl, 'demo-backfill');
   redis.on('error', () => {});
   try {
-    const stream = `${stores.redisPrefix}${cfg.pipeline.stream.name}`;
+    const keys = redisKeys(stores.redisPrefix, cfg.pipeline, { cluster: isClusterUrl(stores.redisUrl) });
     const deadline = Date.now() + 180_000;
-    while (Date.now() < deadline && (await redis.xlen(stream).catch(() => 0)) > 0) await new Promise((r) => setTimeout(r, 500));
+    while (Date.now() < deadline && (await streamBacklog(redis, keys).catch(() => 0)) > 0) await new Promise((r) => setTimeout(r, 500));
     log.info('demo: history processed');
   } finally {
     redis.disconnect();
