@@ -9,6 +9,8 @@ import pg from 'pg';
 import { freePort } from './bench/processes.js';
 
 export interface PgPair {
+  /** the folder holding both data directories (primary/, replica/) */
+  dir: string;
   primaryUrl: string;
   replicaUrl: string;
   stopPrimary(): void;
@@ -20,7 +22,7 @@ export interface PgPair {
   close(): void;
 }
 
-function binDir(): string | null {
+export function binDir(): string | null {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return null;
   const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
@@ -30,7 +32,7 @@ function binDir(): string | null {
 export const replicaAvailable = () => binDir() !== null;
 
 /** PostgreSQL refuses to run as root: as root, commands run as the postgres user. */
-function run(command: string): void {
+export function run(command: string): void {
   if (process.getuid?.() === 0) execFileSync('su', ['postgres', '-c', command], { stdio: 'pipe' });
   else execFileSync('sh', ['-c', command], { stdio: 'pipe' });
 }
@@ -62,6 +64,7 @@ export async function startPrimaryWithReplica(): Promise<PgPair> {
     }
   };
   return {
+    dir,
     primaryUrl,
     replicaUrl,
     stopPrimary: () => run(`${bin}/pg_ctl -D ${primary} stop -m fast -w`),

@@ -15,6 +15,8 @@ export interface RedisClusterNode {
 }
 
 export interface LocalRedisCluster {
+  /** the folder holding the nodes' files and logs */
+  dir: string;
   /** the form REDIS_URL takes for a cluster */
   url: string;
   nodes: RedisClusterNode[];
@@ -94,6 +96,7 @@ export async function startRedisCluster(options: { detached?: boolean } = {}): P
   execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { stdio: 'pipe' });
 
   const cluster: LocalRedisCluster = {
+    dir,
     url: `redis-cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
     nodes,
     async masterOf(key) {

@@ -2,7 +2,7 @@
 // partition of that customer (so each partition's unique-user sketches are disjoint and add up),
 // each partition's entries in one MULTI on the node that serves it, then — when the deployment asks
 // for it — WAIT until that many replicas hold them, so a failover cannot lose what got a 202.
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { AppConfig } from '../../config/load.js';
 import type { EntrySigner } from '../../stream/entry-signature.js';
 import { INGEST_SOURCE } from '../../stream/entries.js';
@@ -10,6 +10,9 @@ import { partitionOf, type RedisKeys } from '../../stream/redis-keys.js';
 import type { MarketingEvent } from '../../stream/types.js';
 
 /** Stream entries not yet processed, over every partition. */
+/** the Cluster client behind the Redis type (stream/connect.ts), or null on a single Redis */
+const clusterOf = (redis: Redis): Cluster | null => ((redis as unknown as Cluster).isCluster ? (redis as unknown as Cluster) : null);
+
 export async function streamBacklog(redis: Redis, keys: RedisKeys): Promise<number> {
   const lengths = await Promise.all(keys.partitions.map((p) => redis.xlen(p.stream)));
   return lengths.reduce((a, b) => a + b, 0);
@@ -29,18 +32,18 @@ export async function writeToStream(redis: Redis, keys: RedisKeys, ingest: AppCo
     list.push(event);
   }
   let entries = 0;
-  const results = await Promise.allSettled([...byPartition].map(async ([p, list]) => {
+  const write = async (p: number, list: MarketingEvent[]): Promise<number> => {
     const partition = keys.partitions[p]!;
-    // a pipeline holding MULTI … EXEC (ioredis' Pipeline has multi(); its type does not say so)
-    const batch = (redis.pipeline() as ChainableCommander & { multi(): ChainableCommander }).multi();
+    // MULTI … EXEC, then WAIT, in one pipeline: on a cluster it goes to the node of the XADDs' slot,
+    // and WAIT must follow the EXEC on that connection (inside the MULTI it would answer at once)
+    const batch = redis.pipeline().call('MULTI');
     let count = 0;
     for (let i = 0; i < list.length; i += ingest.eventsPerStreamEntry) {
       const payload = JSON.stringify(list.slice(i, i + ingest.eventsPerStreamEntry));
       batch.xadd(partition.stream, '*', 'src', INGEST_SOURCE, 'events', payload, 'sig', signer.sign(payload));
       count++;
     }
-    batch.exec();
-    // outside the MULTI (inside it WAIT answers at once), on the same connection, right after it
+    batch.call('EXEC');
     if (ingest.replicasToWait > 0) batch.call('WAIT', ingest.replicasToWait, ingest.replicaWaitMs);
     const replies = (await batch.exec()) ?? [];
     const failed = replies.find(([err]) => err);
@@ -50,7 +53,19 @@ export async function writeToStream(redis: Redis, keys: RedisKeys, ingest: AppCo
     if (ingest.replicasToWait > 0 && Number(replies[count + 2]?.[1]) < ingest.replicasToWait) {
       throw new Error(`only ${Number(replies[count + 2]?.[1])} of ${ingest.replicasToWait} replicas confirmed the entries in ${ingest.replicaWaitMs} ms`);
     }
-    entries += count;
+    return count;
+  };
+  const results = await Promise.allSettled([...byPartition].map(async ([p, list]) => {
+    try {
+      entries += await write(p, list);
+    } catch (err) {
+      // the partition's slot moved (a failover): ioredis does not follow MOVED inside a MULTI, so
+      // learn the new owner and try once more there (the MULTI was refused whole: nothing was written)
+      const cluster = clusterOf(redis);
+      if (!cluster || !/^(MOVED|ASK) /.test((err as Error).message)) throw err;
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+      entries += await write(p, list);
+    }
   }));
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) throw failure.reason as Error;
