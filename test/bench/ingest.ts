@@ -1,11 +1,13 @@
 // Ingest throughput (HTTP → windows visible) and POST → visible-in-/live latency.
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { AppConfig } from '../../config/load.js';
-import type { StoreSettings } from '../../stream/connect.js';
+import { loadConfig } from '../../config/load.js';
+import { createRedis, isClusterUrl, type StoreSettings } from '../../stream/connect.js';
+import { redisKeys } from '../../stream/redis-keys.js';
+import { streamBacklog } from '../../server/ingest/stream-write.js';
 import type { LiveResponse } from '../../stream/types.js';
 import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
-import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { cpuMeter, freePort, pidsNamed, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
 import { percentile, type BenchResult } from './report.js';
 
 const BATCH = 1000;
@@ -93,14 +95,35 @@ export async function drive(url: string, cfg: AppConfig, runId: string, seq: { n
   return { accepted, statuses: Object.fromEntries(statuses), sendSeconds: (performance.now() - started) / 1000 };
 }
 
-export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options: { seconds: number; rate: number; latencyRate: number; processors: number; ceilings: { streamEventsPerSec: number; copyRowsPerSec: number } }): Promise<BenchResult[]> {
+export interface IngestBenchOptions {
+  seconds: number;
+  rate: number;
+  latencyRate: number;
+  processors: number;
+  ceilings: { streamEventsPerSec: number; copyRowsPerSec: number };
+  /** more environment for the server and the processors (STREAM_PARTITIONS, …) */
+  env?: NodeJS.ProcessEnv;
+  /** the name of the throughput result (default ingest-throughput) */
+  name?: string;
+  /** measure POST → /live latency afterwards (default true) */
+  latency?: boolean;
+}
+
+export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options: IngestBenchOptions): Promise<BenchResult[]> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
+  const env = { ...storeEnv(stores), ...options.env };
+  const server = spawnTs('server/main.ts', { ...env, PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
   await waitReady(url);
-  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...storeEnv(stores), PROCESSOR_NAME: `bench-${i + 1}` }, PROCESSOR_NODE_FLAGS));
-  const redis = new Redis(stores.redisUrl, { protocol: 2 });
-  const streamKey = `${stores.redisPrefix}${cfg.pipeline.stream.name}`;
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...env, PROCESSOR_NAME: `bench-${i + 1}` }, PROCESSOR_NODE_FLAGS));
+  const redis = createRedis(stores.redisUrl, 'bench-ingest');
+  const keys = redisKeys(stores.redisPrefix, loadConfig(undefined, { ...process.env, ...env }).pipeline, { cluster: isClusterUrl(stores.redisUrl) });
+  const cpu = cpuMeter({
+    server: () => [server.pid!],
+    processors: () => processors.map((p) => p.pid!),
+    postgres: () => pidsNamed('postgres'),
+    redis: () => pidsNamed('redis-server'),
+  });
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, ...processors.map((p) => rssMb(p.pid!)))), 250);
   const token = await login(url);
@@ -111,12 +134,15 @@ export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options
     const totals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
     const seq = { n: 0 };
     const started = performance.now();
+    cpu.start();
     const sent = await drive(url, cfg, runId, seq, totals, options.rate, options.seconds);
-    const backlogAtEnd = await redis.xlen(streamKey);
-    while ((await redis.xlen(streamKey)) > 0 || Number(((await redis.xpending(streamKey, cfg.pipeline.stream.group)) as [number])[0]) > 0) {
+    const backlogAtEnd = await streamBacklog(redis, keys);
+    const pendingOf = async (p: (typeof keys.partitions)[number]) => Number(((await redis.xpending(p.stream, keys.group)) as [number])[0]);
+    while ((await streamBacklog(redis, keys)) > 0 || (await Promise.all(keys.partitions.map(pendingOf))).some((n) => n > 0)) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const visibleSeconds = (performance.now() - started) / 1000;
+    const cpuSeconds = cpu.stop();
     const live = (await (await fetch(`${url}/api/v1/live`, { headers: { authorization: `Bearer ${token}` } })).json()) as LiveResponse;
     const db = new pg.Client({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"` });
     await db.connect();
@@ -125,8 +151,10 @@ export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options
     const w = live.windows['1h'];
     const exact = stored === sent.accepted && w.exposure === totals.exposure && w.clicks === totals.clicks && w.conversions === totals.conversions && Math.round(w.revenue * 100) === totals.revenueCents;
     const counted = sent.accepted / visibleSeconds;
+    // CPU milliseconds per 1 000 counted events, by process
+    const cpuMsPerThousand = Object.fromEntries(Object.entries(cpuSeconds).map(([role, s]) => [role, (s * 1e6) / sent.accepted]));
     results.push({
-      name: 'ingest-throughput',
+      name: options.name ?? 'ingest-throughput',
       events: sent.accepted,
       eventsPerSec: counted,
       p50Ms: null, p95Ms: null, p99Ms: null,
@@ -135,11 +163,13 @@ export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options
       ratio: counted / options.ceilings.streamEventsPerSec,
       notes: `offered ${options.rate}/s for ${options.seconds}s; HTTP statuses ${JSON.stringify(sent.statuses)}; backlog at end of sending ${backlogAtEnd} entries; ` +
         `all visible after ${visibleSeconds.toFixed(1)} s with ${options.processors} processor(s); exact: ${exact} (db ${stored}, live exposure ${w.exposure}/${totals.exposure}); ` +
-        `vs raw COPY ${Math.round(options.ceilings.copyRowsPerSec)} rows/s: ${((counted / options.ceilings.copyRowsPerSec) * 100).toFixed(1)} %; peak RSS of one processor ${peakRss.toFixed(0)} MB`,
-      extra: { offeredRate: options.rate, seconds: options.seconds, statuses: sent.statuses, exact, stored, accepted: sent.accepted, visibleSeconds, copyRowsPerSec: options.ceilings.copyRowsPerSec },
+        `vs raw COPY ${Math.round(options.ceilings.copyRowsPerSec)} rows/s: ${((counted / options.ceilings.copyRowsPerSec) * 100).toFixed(1)} %; peak RSS of one processor ${peakRss.toFixed(0)} MB; ` +
+        `CPU ms per 1 000 events: ${Object.entries(cpuMsPerThousand).map(([role, ms]) => `${role} ${ms.toFixed(1)}`).join(', ')}`,
+      extra: { offeredRate: options.rate, seconds: options.seconds, statuses: sent.statuses, exact, stored, accepted: sent.accepted, visibleSeconds, copyRowsPerSec: options.ceilings.copyRowsPerSec, cpuSeconds, cpuMsPerThousand, env: options.env ?? {} },
     });
     if (!exact) throw new Error(`ingest benchmark counted inexactly: db ${stored} vs accepted ${sent.accepted}`);
 
+    if (options.latency === false) return results;
     // --- latency under background load -----------------------------------------------------
     const bgTotals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
     const background = drive(url, cfg, `${runId}bg`, { n: 0 }, bgTotals, options.latencyRate, options.seconds);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { StoreSettings } from '../../stream/connect.js';
@@ -52,4 +52,55 @@ export async function stop(child: ChildProcess): Promise<void> {
     child.once('exit', () => { clearTimeout(kill); resolve(); });
     child.kill('SIGTERM');
   });
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ
+
+/** CPU seconds (user + system) a process has used so far, from /proc; 0 once it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids of every running process whose command name is `name` (e.g. postgres, redis-server). */
+export function pidsNamed(name: string): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export type CpuRoles = Record<string, () => number[]>;
+
+/** CPU seconds per role between start() and stop(), from /proc (a process that ended in between is not counted); 'load generator' is this process. */
+export function cpuMeter(roles: CpuRoles) {
+  const read = () => Object.fromEntries(Object.entries(roles).map(([role, pids]) => [role, new Map(pids().map((pid) => [pid, cpuSecondsOf(pid)]))]));
+  let before = read();
+  let selfBefore = process.cpuUsage();
+  return {
+    start() {
+      before = read();
+      selfBefore = process.cpuUsage();
+    },
+    stop(): Record<string, number> {
+      const after = read();
+      const self = process.cpuUsage(selfBefore);
+      const out: Record<string, number> = { 'load generator': (self.user + self.system) / 1e6 };
+      for (const [role, pids] of Object.entries(after)) {
+        let sum = 0;
+        // a process started in between (a new database connection) counts whole
+        for (const [pid, seconds] of pids) sum += seconds - (before[role]!.get(pid) ?? 0);
+        out[role] = sum;
+      }
+      return out;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 // npm run bench: the benchmark suite (CONTRACT §9). BENCH_SECONDS (default 60), BENCH_RATE
 // (default 30000 events/s offered), BENCH_LATENCY_RATE (default 5000 events/s background),
 // BENCH_PROCESSORS (default 2 stream processors in the consumer group), BENCH_ONLY (a comma list of
-// ingest,entries,screen,alerts,drilldown,analytics,faults,detectors; default all), BENCH_OUTAGE_SECONDS
+// ingest,entries,screen,alerts,drilldown,analytics,faults,detectors,cluster; default all), BENCH_OUTAGE_SECONDS
 // (default 60), NAB_DIR (the labelled corpus for detectors; default ../shared/datasets/nab-dev).
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -14,6 +14,7 @@ import { benchDrillDown } from './drilldown.js';
 import { benchAlerts } from './alerts.js';
 import { benchAnalytics } from './analytics.js';
 import { benchFaults } from './faults.js';
+import { benchCluster } from './cluster.js';
 import { benchEntryTrust } from './entries.js';
 import { benchDetectors } from './detectors.js';
 import { benchScreen, benchScreenPage } from './screen.js';
@@ -24,7 +25,7 @@ const rate = Number(process.env.BENCH_RATE || 30_000);
 const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
 const processors = Number(process.env.BENCH_PROCESSORS || 2);
 const pushIntervalMs = Number(process.env.PUSH_INTERVAL_MS || 500);
-const only = (process.env.BENCH_ONLY ?? 'ingest,entries,screen,alerts,drilldown,analytics,faults,detectors').split(',');
+const only = (process.env.BENCH_ONLY ?? 'ingest,entries,screen,alerts,drilldown,analytics,faults,detectors,cluster').split(',');
 const cfg = loadConfig();
 const runId = `bench_${Date.now().toString(36)}`;
 const stores = { ...storeSettingsFromEnv(), redisPrefix: `${runId}:`, dbSchema: runId };
@@ -89,6 +90,14 @@ try {
       results.push(...(await benchAnalytics(cfg, analytics)));
     } finally {
       await dropSchema(analytics.dbSchema);
+    }
+  }
+  if (only.includes('cluster')) {
+    process.stdout.write(`cluster: ${rate} events/s offered for ${seconds} s on a Redis Cluster, 1, 2 and 4 partitions…\n`);
+    try {
+      results.push(...(await benchCluster(cfg, stores, { seconds, rate, partitions: [1, 2, 4], ceilings: { streamEventsPerSec: streamEvents, copyRowsPerSec: copyRows } })));
+    } finally {
+      for (const p of [1, 2, 4]) await dropSchema(`${stores.dbSchema}_c${p}`);
     }
   }
   if (only.includes('faults')) {
