@@ -50,7 +50,7 @@ export function parseClusterUrl(url: string): { nodes: Array<{ host: string; por
     const colon = node.lastIndexOf(':');
     const port = Number(node.slice(colon + 1));
     if (colon < 1 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`REDIS_URL: "${node}" is not host:port`);
-    return { host: node.slice(0, colon), port };
+    return { host: node.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port }; // [::1]:7000 → ::1
   });
   if (!nodes.length) throw new Error('REDIS_URL: a cluster URL names no node');
   return { nodes, username, password };

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
 import { CONFIG_DIR, ConfigError, loadConfig } from '../config/load.js';
 import { createAuth } from '../server/auth/auth.js';
+import { parseClusterUrl, storeSettingsFromEnv } from '../stream/connect.js';
 
 let dir: string;
 function withEdit(file: string, edit: (text: string) => string): string {
@@ -65,5 +66,25 @@ describe('users from the environment (WALL_USERS)', () => {
   ])('names what is wrong: %s', (users, message) => {
     expect(() => loadConfig(undefined, env(users))).toThrow(ConfigError);
     expect(() => loadConfig(undefined, env(users))).toThrow(message);
+  });
+});
+
+describe('pipeline settings from the environment', () => {
+  it('STREAM_PARTITIONS and INGEST_REPLICAS_TO_WAIT override pipeline.yaml, and a bad value is named', () => {
+    const cfg = loadConfig(undefined, { STREAM_PARTITIONS: '4', INGEST_REPLICAS_TO_WAIT: '1' });
+    expect(cfg.pipeline.stream.partitions).toBe(4);
+    expect(cfg.pipeline.ingest.replicasToWait).toBe(1);
+    expect(loadConfig(undefined, {}).pipeline.stream.partitions).toBe(1);
+    expect(() => loadConfig(undefined, { STREAM_PARTITIONS: '0' })).toThrow(/^environment: STREAM_PARTITIONS: must be a whole number from 1 to 64, not "0"/);
+    expect(() => loadConfig(undefined, { STREAM_PARTITIONS: '2.5' })).toThrow(/STREAM_PARTITIONS: must be a whole number/);
+    expect(() => loadConfig(undefined, { INGEST_REPLICAS_TO_WAIT: 'one' })).toThrow(/^environment: INGEST_REPLICAS_TO_WAIT: must be a whole number from 0 to 5, not "one"/);
+  });
+
+  it('reads a cluster from REDIS_CLUSTER_NODES or a redis-cluster:// URL, and names a bad node', () => {
+    expect(storeSettingsFromEnv({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }).redisUrl).toBe('redis-cluster://10.0.0.1:7000,10.0.0.2:7001');
+    expect(parseClusterUrl('redis-cluster://app:s%40cret@10.0.0.1:7000,[::1]:7001')).toEqual({
+      nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '::1', port: 7001 }], username: 'app', password: 's@cret',
+    });
+    expect(() => parseClusterUrl('redis-cluster://10.0.0.1')).toThrow('REDIS_URL: "10.0.0.1" is not host:port');
   });
 });
