@@ -9,10 +9,10 @@ import { INGEST_SOURCE } from '../../stream/entries.js';
 import { partitionOf, type RedisKeys } from '../../stream/redis-keys.js';
 import type { MarketingEvent } from '../../stream/types.js';
 
-/** Stream entries not yet processed, over every partition. */
 /** the Cluster client behind the Redis type (stream/connect.ts), or null on a single Redis */
 const clusterOf = (redis: Redis): Cluster | null => ((redis as unknown as Cluster).isCluster ? (redis as unknown as Cluster) : null);
 
+/** Stream entries not yet processed, over every partition. */
 export async function streamBacklog(redis: Redis, keys: RedisKeys): Promise<number> {
   const lengths = await Promise.all(keys.partitions.map((p) => redis.xlen(p.stream)));
   return lengths.reduce((a, b) => a + b, 0);
