@@ -184,12 +184,10 @@ export function createEvaluator(deps: EvaluatorDeps) {
       for (const row of active) {
         if (seen.has(`${row.rule_id}|${row.instance}`)) continue;
         transitions++;
-        const { rows } = await client.query<AlertRow>(
-          row.state === 'firing'
-            ? `UPDATE alerts SET state = 'resolved', resolved_at = $2, updated_at = $2 WHERE id = $1 RETURNING *`
-            : `DELETE FROM alerts WHERE id = $1 RETURNING *`,
-          [row.id, atIso],
-        );
+        // a pending one never paged: it goes; a firing one resolves (PostgreSQL refuses a parameter the statement does not use)
+        const { rows } = row.state === 'firing'
+          ? await client.query<AlertRow>(`UPDATE alerts SET state = 'resolved', resolved_at = $2, updated_at = $2 WHERE id = $1 RETURNING *`, [row.id, atIso])
+          : await client.query<AlertRow>(`DELETE FROM alerts WHERE id = $1 RETURNING *`, [row.id]);
         published.push(alertView({ ...rows[0]!, state: row.state === 'firing' ? 'resolved' : 'cleared' }, new Date(at)));
       }
 

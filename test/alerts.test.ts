@@ -307,6 +307,14 @@ describe('alerts', () => {
     await evaluatorAt().cycle();
     const { rows } = await app.db.query(`SELECT state FROM alerts WHERE rule_id = 'clicks-high'`);
     expect(rows).toEqual([{ state: 'resolved' }]); // a deleted rule's alerts end with it
+
+    // a rule deleted while its alert is still pending: the alert goes (it never paged), and the cycle goes on
+    expect((await send('PUT', '/api/v1/alert-rules/clicks-high-slow', { ...rule, for: '10m' })).status).toBe(200);
+    await evaluatorAt().cycle();
+    expect((await app.db.query(`SELECT state FROM alerts WHERE rule_id = 'clicks-high-slow'`)).rows).toEqual([{ state: 'pending' }]);
+    expect((await send('DELETE', '/api/v1/alert-rules/clicks-high-slow', undefined)).status).toBe(204);
+    await evaluatorAt().cycle();
+    expect((await app.db.query(`SELECT state FROM alerts WHERE rule_id = 'clicks-high-slow'`)).rows).toEqual([]);
   });
 
   it('draws the latest part of an alert active for weeks on a one-minute rule (more windows than one preview holds)', async () => {
