@@ -93,9 +93,15 @@ export interface ReconcileResult {
   corrected: number;
 }
 
-/** Compares one level over [from, to); returns the starts of the (scope-independent) ranges that were wrong. */
+/**
+ * Compares one level over [from, to); returns the starts of the (scope-independent) ranges that were
+ * wrong. Unique users are refilled in the buckets that were wrong or, with `refillAllUsers` (the
+ * finer levels of a range found wrong), in every settled bucket: sums that survived a loss say
+ * nothing of the HyperLogLogs beside them.
+ */
 async function reconcileLevel(
   redis: Redis, pool: Pool, keys: RedisKeys, cfg: AppConfig, levelMs: number, from: number, to: number, now: number, result: ReconcileResult,
+  refillAllUsers = false,
 ): Promise<Set<number>> {
   const scale = 10 ** cfg.pipeline.events.valueDecimals;
   const settledBefore = now - cfg.pipeline.reconcile.settle;
@@ -128,6 +134,8 @@ async function reconcileLevel(
     if (total.every((v, f) => v === current.units[f])) return;
     wrong.push({ bucket: current, expected: parts[0]!, wanted: hotFieldValues(current.units.map((v, f) => v - others[f]!)) });
   });
+  const refill = refillAllUsers ? candidates.map((b) => fresh.get(`${b.start}|${b.scope}`)).filter((b): b is DbBucket => !!b?.settled) : wrong.map((w) => w.bucket);
+  await refillUsers(redis, pool, keys, levelMs, hotRetention, refill);
   if (!wrong.length) return new Set();
 
   const first = keys.first;
@@ -138,11 +146,15 @@ async function reconcileLevel(
   }
   const written = (await write.exec()) ?? [];
   result.corrected += written.filter(([, ok]) => ok === 1).length;
+  return new Set(wrong.map((w) => w.bucket.start));
+}
 
-  // unique users: adding the true members to a HyperLogLog is always safe (each to its customer's partition)
-  const users = await databaseUsers(pool, levelMs, Math.min(...wrong.map((w) => w.bucket.start)), Math.max(...wrong.map((w) => w.bucket.start)) + levelMs);
+/** Unique users: adding the true members to a HyperLogLog is always safe (each to its customer's partition). */
+async function refillUsers(redis: Redis, pool: Pool, keys: RedisKeys, levelMs: number, hotRetention: number, buckets: DbBucket[]): Promise<void> {
+  if (!buckets.length) return;
+  const users = await databaseUsers(pool, levelMs, Math.min(...buckets.map((b) => b.start)), Math.max(...buckets.map((b) => b.start)) + levelMs);
   const hll = keys.partitions.map(() => redis.pipeline());
-  for (const { bucket } of wrong) {
+  for (const bucket of buckets) {
     const members = users.get(`${bucket.start}|${bucket.scope}`);
     if (!members?.length) continue;
     const byPartition = keys.partitions.map(() => [] as string[]);
@@ -155,7 +167,6 @@ async function reconcileLevel(
     });
   }
   await Promise.all(hll.map((pipeline) => pipeline.exec()));
-  return new Set(wrong.map((w) => w.bucket.start));
 }
 
 /**
@@ -180,11 +191,11 @@ export async function reconcileHotBuckets(redis: Redis, pool: Pool, keys: RedisK
   const firstHour = ceilTo(oldest, HOUR);
   const wrongHours = await reconcileLevel(redis, pool, keys, cfg, HOUR, firstHour, to, now, result);
   for (const hour of wrongHours) {
-    await reconcileLevel(redis, pool, keys, cfg, MINUTE, hour, Math.min(hour + HOUR, to), now, result);
-    await reconcileLevel(redis, pool, keys, cfg, BUCKET_MS, hour, Math.min(hour + HOUR, to), now, result);
+    await reconcileLevel(redis, pool, keys, cfg, MINUTE, hour, Math.min(hour + HOUR, to), now, result, true);
+    await reconcileLevel(redis, pool, keys, cfg, BUCKET_MS, hour, Math.min(hour + HOUR, to), now, result, true);
   }
   // the straddling hour's part after the cut: its whole minutes, and the 10 s buckets of those that differ
   const wrongMinutes = await reconcileLevel(redis, pool, keys, cfg, MINUTE, ceilTo(oldest, MINUTE), Math.min(firstHour, to), now, result);
-  for (const minute of wrongMinutes) await reconcileLevel(redis, pool, keys, cfg, BUCKET_MS, minute, Math.min(minute + MINUTE, to), now, result);
+  for (const minute of wrongMinutes) await reconcileLevel(redis, pool, keys, cfg, BUCKET_MS, minute, Math.min(minute + MINUTE, to), now, result, true);
   return result;
 }

@@ -34,7 +34,9 @@ describe('reconciliation over stream partitions', () => {
         for (const key of await scanKeys(app.redis, pattern)) await app.redis.unlink(key);
       }
     }
-    for (const key of await scanKeys(app.redis, `${fourth!.prefix}u:*`)) await app.redis.unlink(key);
+    const sketches = async () => (await scanKeys(app.redis, `${fourth!.prefix}u:*`)).sort();
+    const lostSketches = await sketches();
+    for (const key of lostSketches) await app.redis.unlink(key);
     const drifted = (await scanKeys(app.redis, `${third!.prefix}h:10000:*:all`))[0]!;
     await app.redis.hincrby(drifted, 'exposure', 999);
 
@@ -44,6 +46,8 @@ describe('reconciliation over stream partitions', () => {
 
     const result = await reconcileHotBuckets(app.redis, app.db, app.keys, app.cfg);
     expect(result.corrected).toBeGreaterThan(0);
+    // every lost sketch is back, at every level — the 10 s ones too, whose sums had survived
+    expect(await sketches()).toEqual(lostSketches);
     for (const query of ['', '?channel=douyin', '?region=east']) {
       for (const window of Object.values((await live(query)).windows)) {
         const truth = truthSums(stream.unique, (e) => (query !== '?channel=douyin' || e.channel === 'douyin')
