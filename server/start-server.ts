@@ -6,11 +6,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
-import { createPool, createRedis, isClusterUrl, type StoreSettings } from '../stream/connect.js';
+import { createPool, createRedis, type StoreSettings } from '../stream/connect.js';
 import { migrate, type Storage } from '../stream/db/migrate.js';
 import { ensureConsumerGroup } from '../stream/processor.js';
 import { defineReconcileScript } from '../stream/reconcile.js';
-import { redisKeys } from '../stream/redis-keys.js';
+import { keysOfStores } from '../stream/redis-keys.js';
 import { startDispatcher } from '../alerts/dispatcher.js';
 import { startEvaluator } from '../alerts/evaluator.js';
 import { buildNotifiers } from '../alerts/notify/build.js';
@@ -95,8 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // (a rule just edited, an alert just acknowledged), stay on the primary
   const readPool = createPool(stores.databaseReadUrl ?? stores.databaseUrl, stores.dbSchema, 6, QUERY_TIMEOUT_MS);
   const storage = await migrate(pool, cfg, stores.dbSchema);
-  const cluster = isClusterUrl(stores.redisUrl);
-  const keys = redisKeys(stores.redisPrefix, cfg.pipeline, { cluster });
+  const keys = keysOfStores(stores, cfg.pipeline);
   for (const partition of keys.partitions) await ensureConsumerGroup(redis, partition, keys.group);
   await migrateAlerts(pool);
   await migrateJobs(pool);

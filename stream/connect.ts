@@ -34,6 +34,9 @@ export function clusterUrl(nodes: string): string {
 
 export const isClusterUrl = (url: string) => url.startsWith(CLUSTER_SCHEME);
 
+/** The Cluster client behind a client createRedis made, or null on a single Redis. */
+export const clusterOf = (redis: Redis): Cluster | null => ((redis as unknown as Cluster).isCluster ? (redis as unknown as Cluster) : null);
+
 /** `redis-cluster://[user:password@]host:port,host:port,…`: the seed nodes and the credentials. */
 export function parseClusterUrl(url: string): { nodes: Array<{ host: string; port: number }>; username?: string; password?: string } {
   let rest = url.slice(CLUSTER_SCHEME.length).replace(/\/+$/, '');

@@ -1,4 +1,6 @@
+import type { Redis } from 'ioredis';
 import type { Pipeline } from '../config/load.js';
+import { isClusterUrl, type StoreSettings } from './connect.js';
 
 /**
  * The keys of one stream partition: its stream, its dead letters, and the hot buckets and dirty set
@@ -62,6 +64,18 @@ export function partitionOf(key: string, partitions: number): number {
 }
 
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The keys of a deployment's stores: tagged by partition when REDIS_URL names a cluster. */
+export const keysOfStores = (stores: StoreSettings, pipeline: Pipeline): RedisKeys =>
+  redisKeys(stores.redisPrefix, pipeline, { cluster: isClusterUrl(stores.redisUrl) });
+
+/** One number read from every partition (one command each: on a cluster they sit in different slots), added up. */
+export async function sumOverPartitions(keys: RedisKeys, read: (partition: PartitionKeys) => Promise<number>): Promise<number> {
+  return (await Promise.all(keys.partitions.map(read))).reduce((a, b) => a + b, 0);
+}
+
+/** Stream entries not yet processed, over every partition. */
+export const streamBacklog = (redis: Redis, keys: RedisKeys): Promise<number> => sumOverPartitions(keys, (p) => redis.xlen(p.stream));
 
 /**
  * Hash fields of a hot bucket, in the order the Lua scripts expect. Money is wider than Redis'

@@ -3,12 +3,12 @@ import { createPseudonymizer } from './pseudonymize.js';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
-import { createPool, createRedis, isClusterUrl, type StoreSettings } from './connect.js';
+import { createPool, createRedis, type StoreSettings } from './connect.js';
 import { migrate } from './db/migrate.js';
 import { defineHotScripts } from './hot-write.js';
 import { StreamProcessor } from './processor.js';
 import { createProcessorMetrics } from './processor-metrics.js';
-import { redisKeys } from './redis-keys.js';
+import { keysOfStores } from './redis-keys.js';
 import { KnownCustomers } from './db/first-seen.js';
 
 export interface RunningProcessor {
@@ -22,7 +22,7 @@ const STATS_EVERY_MS = 5000;
 /** Connects to the stores, makes sure the schema exists, and starts one consumer on every stream partition. */
 export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: Logger, userIdKey: string, consumer = `${hostname()}-${process.pid}`): Promise<RunningProcessor> {
   const redis = createRedis(stores.redisUrl, `processor:${consumer}`);
-  const keys = redisKeys(stores.redisPrefix, cfg.pipeline, { cluster: isClusterUrl(stores.redisUrl) });
+  const keys = keysOfStores(stores, cfg.pipeline);
   // each partition's blocking read holds a connection of its own
   const blockingClients = keys.partitions.map((p) => createRedis(stores.redisUrl, `processor-read:${consumer}:${p.index}`));
   // while Redis is away the loop's own retries say so; ioredis's reconnect errors would only repeat it

@@ -1,10 +1,10 @@
 // Shared test harness: each test file gets its own Redis key prefix and PostgreSQL schema,
 // talks to the real Redis and PostgreSQL of the machine, and cleans up after itself.
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig, type AppConfig } from '../config/load.js';
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, createRedis, isClusterUrl, type StoreSettings } from '../stream/connect.js';
-import { redisKeys, type RedisKeys } from '../stream/redis-keys.js';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, clusterOf, createRedis, type StoreSettings } from '../stream/connect.js';
+import { keysOfStores, streamBacklog, type RedisKeys } from '../stream/redis-keys.js';
 import { createLogger } from '../stream/log.js';
 import { runProcessor, type RunningProcessor } from '../stream/run-processor.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
@@ -62,7 +62,7 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
   const server = await startServer({ cfg, stores, port: 0, host: '127.0.0.1', demoMode: true, authSecret: AUTH_SECRET, userIdKey: USER_ID_KEY, apiKeys: () => [API_KEY], log, jobs: false, pushIntervalMs: options.pushIntervalMs, screenDir: options.screenDir, alerts: options.alerts ?? false, env: options.env });
   const redis = createRedis(stores.redisUrl, `test-${name}`);
   redis.on('error', () => {}); // a test may stop its Redis on purpose
-  const keys = redisKeys(stores.redisPrefix, cfg.pipeline, { cluster: isClusterUrl(stores.redisUrl) });
+  const keys = keysOfStores(stores, cfg.pipeline);
   const db = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"`, max: 3 });
   db.on('error', () => {}); // an idle client losing its connection (a test restarting the database) is not an error of the test
   const tokens = new Map<string, string>();
@@ -103,9 +103,7 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
       }
       throw new Error('the stream was not drained in time');
     },
-    async streamLength() {
-      return (await Promise.all(keys.partitions.map((p) => redis.xlen(p.stream)))).reduce((a, b) => a + b, 0);
-    },
+    streamLength: () => streamBacklog(redis, keys),
     async pendingOf(consumer) {
       const lists = await Promise.all(keys.partitions.map((p) => redis.xpending(p.stream, keys.group, '-', '+', 1000, consumer) as Promise<unknown[]>));
       return lists.reduce((n, list) => n + list.length, 0);
@@ -123,7 +121,7 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
   return app;
 }
 
-const nodesOf = (redis: Redis): Redis[] => ((redis as unknown as { isCluster?: boolean }).isCluster ? (redis as unknown as Cluster).nodes('master') : [redis]);
+const nodesOf = (redis: Redis): Redis[] => clusterOf(redis)?.nodes('master') ?? [redis];
 
 async function scanNode(node: Redis, pattern: string, each: (keys: string[]) => Promise<unknown>): Promise<void> {
   let cursor = '0';
@@ -142,7 +140,7 @@ export async function scanKeys(redis: Redis, pattern: string): Promise<string[]>
 }
 
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  const cluster = (redis as unknown as { isCluster?: boolean }).isCluster;
+  const cluster = clusterOf(redis) !== null;
   for (const node of nodesOf(redis)) {
     // on a cluster node the keys of one scan sit in different slots: one UNLINK each, pipelined
     await scanNode(node, `${prefix}*`, (keys) => (cluster ? keys.reduce((p, key) => p.unlink(key), node.pipeline()).exec() : node.unlink(...keys)));

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import client from 'prom-client';
 import { pipelineWatermark } from '../../alerts/evaluator.js';
-import type { PartitionKeys, RedisKeys } from '../../stream/redis-keys.js';
+import { streamBacklog, sumOverPartitions, type RedisKeys } from '../../stream/redis-keys.js';
 
 export function createServerMetrics() {
   const registry = new client.Registry();
@@ -52,16 +52,12 @@ export function createServerMetrics() {
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
 
-async function sumOverPartitions(keys: RedisKeys, read: (partition: PartitionKeys) => Promise<number>): Promise<number> {
-  return (await Promise.all(keys.partitions.map(read))).reduce((a, b) => a + b, 0);
-}
-
 /** Gauges read at scrape time from the stream itself. */
 export function registerStreamGauges(metrics: ServerMetrics, redis: Redis, keys: RedisKeys): void {
   const registers = [metrics.registry];
   new client.Gauge({
     name: 'mw_stream_backlog_entries', help: 'Stream entries not yet processed (each up to eventsPerStreamEntry events)', registers,
-    async collect() { this.set(await sumOverPartitions(keys, (p) => redis.xlen(p.stream)).catch(() => -1)); },
+    async collect() { this.set(await streamBacklog(redis, keys).catch(() => -1)); },
   });
   new client.Gauge({
     name: 'mw_stream_pending_entries', help: 'Entries delivered to a processor and not yet acknowledged', registers,

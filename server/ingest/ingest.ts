@@ -5,10 +5,10 @@ import express, { type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/load.js';
 import { createEventValidator } from '../../stream/event-validate.js';
-import type { RedisKeys } from '../../stream/redis-keys.js';
+import { streamBacklog, type RedisKeys } from '../../stream/redis-keys.js';
 import type { IngestResponse, MarketingEvent } from '../../stream/types.js';
 import { parseEventsBody } from './ingest-body.js';
-import { streamBacklog, writeToStream } from './stream-write.js';
+import { writeToStream } from './stream-write.js';
 import type { ServerMetrics } from '../http/server-metrics.js';
 
 export interface IngestDeps {

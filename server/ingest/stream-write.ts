@@ -2,21 +2,13 @@
 // partition of that customer (so each partition's unique-user sketches are disjoint and add up),
 // each partition's entries in one MULTI on the node that serves it, then — when the deployment asks
 // for it — WAIT until that many replicas hold them, so a failover cannot lose what got a 202.
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/load.js';
+import { clusterOf } from '../../stream/connect.js';
 import type { EntrySigner } from '../../stream/entry-signature.js';
 import { INGEST_SOURCE } from '../../stream/entries.js';
 import { partitionOf, type RedisKeys } from '../../stream/redis-keys.js';
 import type { MarketingEvent } from '../../stream/types.js';
-
-/** the Cluster client behind the Redis type (stream/connect.ts), or null on a single Redis */
-const clusterOf = (redis: Redis): Cluster | null => ((redis as unknown as Cluster).isCluster ? (redis as unknown as Cluster) : null);
-
-/** Stream entries not yet processed, over every partition. */
-export async function streamBacklog(redis: Redis, keys: RedisKeys): Promise<number> {
-  const lengths = await Promise.all(keys.partitions.map((p) => redis.xlen(p.stream)));
-  return lengths.reduce((a, b) => a + b, 0);
-}
 
 /**
  * Returns how many stream entries were written. Throws if any partition failed: the others may have

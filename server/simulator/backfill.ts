@@ -5,9 +5,8 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../../config/load.js';
-import { createRedis, isClusterUrl, type StoreSettings } from '../../stream/connect.js';
-import { redisKeys } from '../../stream/redis-keys.js';
-import { streamBacklog } from '../ingest/stream-write.js';
+import { createRedis, type StoreSettings } from '../../stream/connect.js';
+import { keysOfStores, streamBacklog } from '../../stream/redis-keys.js';
 import { generateSpan, type GeneratorState, type SimEvent, type SpanOptions } from './generator.js';
 
 /** The traffic of [fromMs, toMs) in steps of `stepMs`, in time order (journeys run forward). */
@@ -80,7 +79,7 @@ async function waitUntilProcessed(cfg: AppConfig, stores: StoreSettings, log: Lo
   const redis = createRedis(stores.redisUrl, 'demo-backfill');
   redis.on('error', () => {});
   try {
-    const keys = redisKeys(stores.redisPrefix, cfg.pipeline, { cluster: isClusterUrl(stores.redisUrl) });
+    const keys = keysOfStores(stores, cfg.pipeline);
     const deadline = Date.now() + 180_000;
     while (Date.now() < deadline && (await streamBacklog(redis, keys).catch(() => 0)) > 0) await new Promise((r) => setTimeout(r, 500));
     log.info('demo: history processed');

@@ -2,9 +2,8 @@
 import pg from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
-import { createRedis, isClusterUrl, type StoreSettings } from '../../stream/connect.js';
-import { redisKeys } from '../../stream/redis-keys.js';
-import { streamBacklog } from '../../server/ingest/stream-write.js';
+import { createRedis, type StoreSettings } from '../../stream/connect.js';
+import { keysOfStores, streamBacklog } from '../../stream/redis-keys.js';
 import type { LiveResponse } from '../../stream/types.js';
 import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
 import { cpuMeter, freePort, pidsNamed, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
@@ -117,7 +116,7 @@ export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options
   await waitReady(url);
   const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...env, PROCESSOR_NAME: `bench-${i + 1}` }, PROCESSOR_NODE_FLAGS));
   const redis = createRedis(stores.redisUrl, 'bench-ingest');
-  const keys = redisKeys(stores.redisPrefix, loadConfig(undefined, { ...process.env, ...env }).pipeline, { cluster: isClusterUrl(stores.redisUrl) });
+  const keys = keysOfStores(stores, loadConfig(undefined, { ...process.env, ...env }).pipeline);
   const cpu = cpuMeter({
     server: () => [server.pid!],
     processors: () => processors.map((p) => p.pid!),
