@@ -10,6 +10,7 @@ import { StreamProcessor } from './processor.js';
 import { createProcessorMetrics } from './processor-metrics.js';
 import { keysOfStores } from './redis-keys.js';
 import { KnownCustomers } from './db/first-seen.js';
+import { KnownSketches, compactSketches } from './db/user-sketches.js';
 
 export interface RunningProcessor {
   /** one loop per stream partition */
@@ -18,6 +19,7 @@ export interface RunningProcessor {
 }
 
 const STATS_EVERY_MS = 5000;
+const COMPACT_EVERY_MS = 2000;
 
 /** Connects to the stores, makes sure the schema exists, and starts one consumer on every stream partition. */
 export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: Logger, userIdKey: string, consumer = `${hostname()}-${process.pid}`): Promise<RunningProcessor> {
@@ -31,7 +33,7 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
   defineHotScripts(redis);
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const metrics = createProcessorMetrics();
-  const sink = { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs, known: new KnownCustomers() };
+  const sink = { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs, known: new KnownCustomers(), sketches: new KnownSketches() };
   const pseudonymize = createPseudonymizer(userIdKey);
   const signer = createEntrySigner(userIdKey);
   const processors = keys.partitions.map((partition, i) => new StreamProcessor({
@@ -47,11 +49,20 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
     ]).catch(() => {});
   };
   const statsTimer = setInterval(publishStats, STATS_EVERY_MS);
+  // the batches' unique-user deltas folded into their sketches (one process at a time does it)
+  let compacting: Promise<unknown> | null = null;
+  const compactTimer = setInterval(() => {
+    compacting ??= compactSketches(pool)
+      .catch((err: Error) => log.warn({ err: err.message }, 'sketch compaction failed; retried'))
+      .finally(() => { compacting = null; });
+  }, COMPACT_EVERY_MS);
   log.info({ consumer, storage, partitions: processors.length }, 'stream processor started');
   return {
     processors,
     async stop() {
       clearInterval(statsTimer);
+      clearInterval(compactTimer);
+      await compacting;
       await Promise.all(processors.map((p) => p.stop()));
       await publishStats();
       for (const client of blockingClients) client.disconnect();

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES } from './first-seen.js';
 import { inTransaction } from './transaction.js';
+import { USER_SKETCH_TABLES, backfillSketches } from './user-sketches.js';
 import type { AppConfig } from '../../config/load.js';
 
 export type Storage = 'timescaledb' | 'postgres';
@@ -118,6 +119,9 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     const hadFirstSeen = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".first_seen`])).rows[0].present as boolean;
     for (const sql of FIRST_SEEN_TABLES) await client.query(sql);
     if (!hadFirstSeen) await client.query(FIRST_SEEN_BACKFILL);
+    const hadSketches = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".user_sketches`])).rows[0].present as boolean;
+    for (const sql of USER_SKETCH_TABLES) await client.query(sql);
+    if (!hadSketches) await backfillSketches(client, cfg.dayOffsetMs);
     const recorded = await client.query(`SELECT value FROM pipeline_meta WHERE key = 'storage'`);
     let storage = recorded.rows[0]?.value as Storage | undefined;
     if (!storage) {

@@ -4,6 +4,8 @@ import { EMPTY_SUMS, deriveMetrics } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
 import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
+import { sketchKindFor, type SketchDim } from './user-sketches.js';
+import { UserSketch } from '../user-sketch.js';
 import type { GroupBy, MetricPoint, MetricsResponse, Scope, Step, SumField, Sums } from '../types.js';
 
 export interface MetricsQuery {
@@ -56,7 +58,7 @@ function sourceRows(step: Step, ctx: QueryContext, params: unknown[]): string {
                   sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
            FROM rollup_10s WHERE bucket >= ${cutoff} GROUP BY 1, 2, 3, 4, 5) AS coarse`;
 }
-const DIMENSIONS: Array<keyof Scope> = ['region', 'store', 'channel', 'campaign'];
+const DIMENSIONS: Array<keyof Scope & SketchDim> = ['region', 'store', 'channel', 'campaign'];
 
 /** `dim = $n` for each dimension the filter names, its value pushed onto `params`. */
 export function dimensionConditions(filter: Scope, params: unknown[]): string[] {
@@ -117,9 +119,56 @@ async function topGroups(pool: Pool, query: MetricsQuery, group: GroupBy, limit:
   return { keys: rows.map((r) => r.g), total: rows[0]?.total ?? 0 };
 }
 
+type Grouping = (column: string, params: unknown[]) => { g: string; other: string };
+
 /**
- * Sums per bucket (and group) from the rollups, exact; unique users counted exactly from the
- * raw events. Buckets without data are returned as zeros so series are dense. Grouped, only the
+ * Unique users per bucket (and group). Hourly and daily points read the sketches (one per point
+ * where the cut matches; merged where the query spans several, e.g. a manager's regions or
+ * "other"): exact up to 2 048 customers, ±0.81 % (standard error) above. Finer steps, and
+ * campaigns combined with other dimensions, count distinct customers in the raw events.
+ */
+async function uniqueUsersRows(pool: Pool, query: MetricsQuery, span: { from: number; to: number; stride: string; origin: string }, grouping: Grouping): Promise<Array<Row & { n: number }>> {
+  const fixed = new Set<SketchDim>(DIMENSIONS.filter((d) => query.filter[d] !== undefined));
+  if (query.groupBy) fixed.add(query.groupBy);
+  if (query.regionsAllowed) fixed.add('region');
+  const kind = query.step === '1h' || query.step === '1d' ? sketchKindFor(fixed) : null;
+  const params: unknown[] = [new Date(span.from).toISOString(), new Date(span.to).toISOString()];
+  if (kind !== null) {
+    const where = whereClause(query, 'bucket', params);
+    params.push(query.step, kind);
+    const key = `step = $${params.length - 1} AND kind = $${params.length}`;
+    const group = grouping(query.groupBy ?? "''", params);
+    const { rows } = await pool.query<Row & { users: string | null; sketches: Buffer[] | null }>(
+      `SELECT bucket AS t, ${group.g} AS g, ${group.other} AS other,
+              CASE WHEN count(*) = 1 AND every(users IS NOT NULL) THEN min(users)::text END AS users,
+              CASE WHEN count(*) > 1 OR NOT every(users IS NOT NULL) THEN array_agg(sketch) END AS sketches
+       FROM (SELECT bucket, channel, region, store, campaign, users, sketch FROM user_sketches WHERE ${key} AND ${where}
+             UNION ALL
+             SELECT bucket, channel, region, store, campaign, NULL, delta FROM user_sketch_deltas WHERE ${key} AND ${where}) AS s
+       GROUP BY 1, 2, 3`,
+      params,
+    );
+    return rows.map((row) => ({
+      ...row,
+      n: row.users !== null ? Number(row.users) : row.sketches!.reduce((sum, bytes) => sum.merge(UserSketch.decode(bytes)), new UserSketch()).estimate(),
+    }));
+  }
+  const where = whereClause(query, 'ts', params);
+  params.push(span.stride, span.origin);
+  const [strideAt, originAt] = [params.length - 1, params.length];
+  const group = grouping(query.groupBy ? `coalesce(${query.groupBy}, '')` : "''", params);
+  const { rows } = await pool.query<Row & { n: string }>(
+    `SELECT date_bin($${strideAt}::interval, ts, $${originAt}::timestamptz) AS t, ${group.g} AS g, ${group.other} AS other,
+            count(DISTINCT user_id)::text AS n
+     FROM events WHERE ${where} AND user_id IS NOT NULL GROUP BY 1, 2, 3`,
+    params,
+  );
+  return rows.map((row) => ({ ...row, n: Number(row.n) }));
+}
+
+/**
+ * Sums per bucket (and group) from the rollups, exact; unique users from the sketches (hourly and
+ * daily points) or counted from the raw events (see uniqueUsersRows). Buckets without data are returned as zeros so series are dense. Grouped, only the
  * `groupLimit` most active groups get a series of their own; the rest are summed into one series
  * marked `other` (the answer's `groups` says how many there were).
  */
@@ -135,7 +184,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const withOther = top !== null && top.total > top.keys.length;
 
   /** the group column of a row source, and whether the row falls in "other" */
-  const grouping = (column: string, params: unknown[]) => {
+  const grouping: Grouping = (column, params) => {
     if (!group) return { g: 'NULL', other: 'false' };
     if (!withOther) return { g: `NULLIF(${column}, '')`, other: 'false' };
     params.push(top.keys);
@@ -157,18 +206,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     sumParams,
   );
 
-  const userParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
-  const userWhere = whereClause(query, 'ts', userParams);
-  userParams.push(stride, origin);
-  const [userStrideAt, userOriginAt] = [userParams.length - 1, userParams.length];
-  const userGroup = grouping(group ? `coalesce(${group}, '')` : "''", userParams);
-  const users = await pool.query<Row & { n: string }>(
-    `SELECT date_bin($${userStrideAt}::interval, ts, $${userOriginAt}::timestamptz) AS t, ${userGroup.g} AS g, ${userGroup.other} AS other,
-            count(DISTINCT user_id)::text AS n
-     FROM events WHERE ${userWhere} AND user_id IS NOT NULL GROUP BY 1, 2, 3`,
-    userParams,
-  );
-
+  const users = await uniqueUsersRows(pool, query, { from, to, stride, origin }, grouping);
   const newParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const ledger = newUsersRows(query, ctx.places, newParams);
   let fresh: Array<Row & { n: string }> = [];
@@ -200,7 +238,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
       conversions: Number(row.conversions), revenue: Number(row.revenue), spend: Number(row.spend),
     };
   }
-  for (const row of users.rows) cell(row).users = Number(row.n);
+  for (const row of users) cell(row).users = row.n;
   for (const row of fresh) cell(row).newUsers = Number(row.n);
   if (!seriesByGroup.size && !group) seriesByGroup.set(null, new Map());
 

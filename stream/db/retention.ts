@@ -34,6 +34,11 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
     deleted.rollup_1h = await deleteOlderThan(pool, 'rollup_1h', 'bucket', new Date(now - retention.rollup1h));
     deleted.rollup_1d = await deleteOlderThan(pool, 'rollup_1d', 'bucket', new Date(now - retention.rollup1d));
   }
+  // unique-user sketches live as long as the rollups beside them, on both paths
+  deleted.user_sketches = (await pool.query(
+    `DELETE FROM user_sketches WHERE (step = '1h' AND bucket < $1) OR (step = '1d' AND bucket < $2)`,
+    [new Date(now - retention.rollup1h), new Date(now - retention.rollup1d)],
+  )).rowCount ?? 0;
   // last_ts moves once a day at most: a day's margin, so no customer is forgotten early
   deleted.first_seen = await deleteOlderThan(pool, 'first_seen', 'last_ts', new Date(now - retention.customers - DAY));
   deleted.audit_log = await deleteOlderThan(pool, 'audit_log', 'at', new Date(now - retention.audit));

@@ -7,6 +7,7 @@ import { copyLine } from './copy-text.js';
 import type { Storage } from './migrate.js';
 import { FIRST_SEEN_UPSERT, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
 import { inTransaction } from './transaction.js';
+import { sketchDeltas, writeSketchDeltas, type KnownSketches } from './user-sketches.js';
 
 export interface StreamedEvent {
   event: MarketingEvent;
@@ -26,6 +27,8 @@ export interface SinkOptions {
   dayOffsetMs: number;
   /** this process's knowledge of the first-seen ledger, so returning customers cost no write */
   known: KnownCustomers;
+  /** this process's knowledge of the unique-user sketches, so a returning customer costs no write */
+  sketches: KnownSketches;
 }
 
 // one per connection; emptied at every commit
@@ -101,12 +104,16 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
     // the first-seen ledger from the events stored now, never from a repeated id (its copy may
     // carry another time or customer than the event kept); what this process knows is skipped
     const stored = new Set(fresh.rows.map((r) => r.id));
-    const customers = options.known.toWrite(firstSeenCandidates(batch.filter((b) => stored.has(b.event.id)).map((b) => b.event)));
+    const storedEvents = batch.filter((b) => stored.has(b.event.id)).map((b) => b.event);
+    const customers = options.known.toWrite(firstSeenCandidates(storedEvents));
     if (customers.length) await client.query(FIRST_SEEN_UPSERT, firstSeenParams(customers));
+    const sketches = sketchDeltas(storedEvents, options.dayOffsetMs, options.sketches);
+    await writeSketchDeltas(client, sketches);
     const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : stored;
-    return { inserted: fresh.rows.length, countedIds, customers };
-  }).then(({ customers, ...result }) => {
+    return { inserted: fresh.rows.length, countedIds, customers, sketches };
+  }).then(({ customers, sketches, ...result }) => {
     options.known.remember(customers);
+    options.sketches.remember(sketches);
     return result;
   });
 }

@@ -9,6 +9,7 @@ import { createPool, type StoreSettings } from '../../stream/connect.js';
 import { migrate } from '../../stream/db/migrate.js';
 import { writeBatch } from '../../stream/db/sink.js';
 import { KnownCustomers } from '../../stream/db/first-seen.js';
+import { KnownSketches } from '../../stream/db/user-sketches.js';
 import type { MarketingEvent } from '../../stream/types.js';
 import { login } from './ingest.js';
 import { freePort, spawnTs, stop, storeEnv, waitReady } from './processes.js';
@@ -29,13 +30,14 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
     ...backfillEvents(cfg, live, now - 3_600_000, now, 10_000, 1, { aggregated: true }),
   ];
   const known = new KnownCustomers();
+  const sketches = new KnownSketches();
   const loadStarted = performance.now();
   for (let i = 0; i < history.length; i += 20_000) {
     const batch = history.slice(i, i + 20_000).map((e) => ({
       entryId: `0-${i}`,
       event: { ...e, ts: e.ts, count: e.count ?? 1, value: e.value ?? 0, region: e.region ?? (e.store ? cfg.storeById.get(e.store)!.region : undefined) } as MarketingEvent,
     }));
-    await writeBatch(pool, batch, { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs, known });
+    await writeBatch(pool, batch, { storage, valueDecimals: cfg.pipeline.events.valueDecimals, dayOffsetMs: cfg.dayOffsetMs, known, sketches });
   }
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   await pool.end();

@@ -1,0 +1,237 @@
+// Unique users per hour and per day, kept as mergeable sketches beside the rollups, so a 30-day
+// view reads one sketch per point instead of counting distinct customers over every raw event.
+//
+// Each batch appends what it adds (the new hashes per sketch, in the batch's own transaction:
+// a batch that rolls back adds nothing, one redelivered adds nothing new — a union). A compaction
+// folds those deltas into the sketches every few seconds; readers read both in one statement.
+
+import type { Pool, PoolClient } from 'pg';
+import { DAY, HOUR, floorTo } from '../buckets.js';
+import type { MarketingEvent } from '../types.js';
+import { UserSketch, hash52 } from '../user-sketch.js';
+import { inTransaction } from './transaction.js';
+
+const TEXT = 'text COLLATE "C"';
+const DIMS = `channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL, campaign ${TEXT} NOT NULL`;
+
+export type SketchStep = '1h' | '1d';
+export const SKETCH_STEPS: SketchStep[] = ['1h', '1d'];
+
+/**
+ * The cuts kept, by the dimensions each fixes (the others are ''): a query is answered from the
+ * smallest cut that fixes every dimension it filters or groups by, merging what it leaves apart.
+ * A store's cut keeps its region, so "no store" splits by region too.
+ */
+export const SKETCH_KINDS = [
+  { kind: 0, dims: [] },
+  { kind: 1, dims: ['channel'] },
+  { kind: 2, dims: ['region'] },
+  { kind: 3, dims: ['region', 'channel'] },
+  { kind: 4, dims: ['region', 'store'] },
+  { kind: 5, dims: ['region', 'store', 'channel'] },
+  { kind: 6, dims: ['campaign'] },
+] as const satisfies ReadonlyArray<{ kind: number; dims: ReadonlyArray<SketchDim> }>;
+export type SketchDim = 'channel' | 'region' | 'store' | 'campaign';
+
+/** The smallest cut fixing every one of these dimensions, or null when none keeps them together. */
+export function sketchKindFor(fixed: Iterable<SketchDim>): number | null {
+  const wanted = new Set(fixed);
+  const kind = SKETCH_KINDS.find(({ dims }) => [...wanted].every((d) => (dims as readonly SketchDim[]).includes(d)));
+  return kind?.kind ?? null;
+}
+
+export const USER_SKETCH_TABLES = [
+  `CREATE TABLE IF NOT EXISTS user_sketches (
+     step ${TEXT} NOT NULL, kind smallint NOT NULL, bucket timestamptz NOT NULL, ${DIMS},
+     users bigint NOT NULL, sketch bytea NOT NULL,
+     PRIMARY KEY (step, kind, bucket, channel, region, store, campaign))`,
+  // registers look random: compressing them costs CPU and saves little
+  `ALTER TABLE user_sketches ALTER COLUMN sketch SET STORAGE EXTERNAL`,
+  `CREATE TABLE IF NOT EXISTS user_sketch_deltas (
+     step ${TEXT} NOT NULL, kind smallint NOT NULL, bucket timestamptz NOT NULL, ${DIMS}, delta bytea NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS user_sketch_deltas_key ON user_sketch_deltas (step, kind, bucket)`,
+];
+
+type Dims = Record<SketchDim, string>;
+
+interface SketchKey extends Dims {
+  step: SketchStep;
+  kind: number;
+  bucket: number;
+}
+
+const keyText = (k: SketchKey) => `${k.step}|${k.kind}|${k.bucket}|${k.channel}|${k.region}|${k.store}|${k.campaign}`;
+
+function keysOfEvent(e: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>, dayOffsetMs: number): SketchKey[] {
+  const values: Dims = { channel: e.channel, region: e.region ?? '', store: e.store ?? '', campaign: e.campaign ?? '' };
+  const keys: SketchKey[] = [];
+  for (const step of SKETCH_STEPS) {
+    const bucket = step === '1h' ? floorTo(e.ts, HOUR) : floorTo(e.ts, DAY, dayOffsetMs);
+    for (const { kind, dims } of SKETCH_KINDS) {
+      const key: SketchKey = { step, kind, bucket, channel: '', region: '', store: '', campaign: '' };
+      for (const dim of dims) key[dim] = values[dim];
+      keys.push(key);
+    }
+  }
+  return keys;
+}
+
+/**
+ * What this process has written to each recent sketch (a lower bound of what is stored), so a
+ * returning customer costs no write. Bounded: the least recently used sketches are forgotten.
+ */
+export class KnownSketches {
+  private readonly sketches = new Map<string, UserSketch>();
+  private bytes = 0;
+
+  constructor(private readonly budgetBytes = 32 * 1024 * 1024) {}
+
+  get(key: string): UserSketch | undefined {
+    const sketch = this.sketches.get(key);
+    if (sketch) {
+      this.sketches.delete(key);
+      this.sketches.set(key, sketch);
+    }
+    return sketch;
+  }
+
+  /** After the transaction that wrote them committed. */
+  remember(deltas: SketchDelta[]): void {
+    for (const delta of deltas) {
+      let sketch = this.get(delta.text);
+      if (!sketch) this.sketches.set(delta.text, (sketch = new UserSketch()));
+      this.bytes -= sketch.memoryBytes;
+      for (const hash of delta.hashes) sketch.add(hash);
+      this.bytes += sketch.memoryBytes;
+    }
+    for (const [key, sketch] of this.sketches) {
+      if (this.bytes <= this.budgetBytes) break;
+      this.sketches.delete(key);
+      this.bytes -= sketch.memoryBytes;
+    }
+  }
+}
+
+export interface SketchDelta {
+  key: SketchKey;
+  text: string;
+  hashes: number[];
+}
+
+/** Per sketch, the customers of these (newly stored) events that it may not hold yet. */
+export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign' | 'userId'>>, dayOffsetMs: number, known: KnownSketches): SketchDelta[] {
+  const byKey = new Map<string, { key: SketchKey; hashes: Set<number> }>();
+  for (const e of events) {
+    if (!e.userId) continue;
+    const hash = hash52(e.userId);
+    for (const key of keysOfEvent(e, dayOffsetMs)) {
+      const text = keyText(key);
+      let entry = byKey.get(text);
+      if (!entry) byKey.set(text, (entry = { key, hashes: new Set() }));
+      entry.hashes.add(hash);
+    }
+  }
+  const deltas: SketchDelta[] = [];
+  for (const [text, { key, hashes }] of byKey) {
+    const sketch = known.get(text);
+    const news = sketch ? [...hashes].filter((h) => sketch.wouldChange(h)) : [...hashes];
+    if (news.length) deltas.push({ key, text, hashes: news });
+  }
+  // one order for every writer
+  return deltas.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+}
+
+/** Appends the deltas (inside the caller's transaction). */
+export async function writeSketchDeltas(client: PoolClient | Pool, deltas: SketchDelta[]): Promise<void> {
+  for (let i = 0; i < deltas.length; i += 5000) {
+    const part = deltas.slice(i, i + 5000);
+    await client.query(
+      `INSERT INTO user_sketch_deltas (step, kind, bucket, channel, region, store, campaign, delta)
+       SELECT * FROM unnest($1::text[], $2::smallint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[])`,
+      [
+        part.map((d) => d.key.step), part.map((d) => d.key.kind), part.map((d) => new Date(d.key.bucket).toISOString()),
+        part.map((d) => d.key.channel), part.map((d) => d.key.region), part.map((d) => d.key.store), part.map((d) => d.key.campaign),
+        part.map((d) => UserSketch.of(d.hashes).encode()),
+      ],
+    );
+  }
+}
+
+const COMPACT_ROWS = 20_000;
+
+interface DeltaRow extends Dims {
+  step: SketchStep;
+  kind: number;
+  bucket: Date;
+  delta: Buffer;
+}
+
+/**
+ * Folds pending deltas into their sketches, COMPACT_ROWS at a time, until none are left. One
+ * compaction at a time (an advisory lock; another caller returns at once). Returns the deltas folded.
+ */
+export async function compactSketches(pool: Pool): Promise<number> {
+  let folded = 0;
+  for (;;) {
+    const n = await inTransaction(pool, async (client) => {
+      const { rows: [lock] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('marketing-wall-sketches')) AS ok`);
+      if (!lock!.ok) return 0;
+      const { rows } = await client.query<DeltaRow>(
+        `DELETE FROM user_sketch_deltas WHERE ctid IN (SELECT ctid FROM user_sketch_deltas LIMIT ${COMPACT_ROWS})
+         RETURNING step, kind, bucket, channel, region, store, campaign, delta`,
+      );
+      if (!rows.length) return 0;
+      const merged = new Map<string, { row: DeltaRow; sketch: UserSketch }>();
+      for (const row of rows) {
+        const text = keyText({ ...row, bucket: row.bucket.getTime() });
+        const entry = merged.get(text);
+        if (entry) entry.sketch.merge(UserSketch.decode(row.delta));
+        else merged.set(text, { row, sketch: UserSketch.decode(row.delta) });
+      }
+      const entries = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => e);
+      const columns = [
+        entries.map((e) => e.row.step), entries.map((e) => e.row.kind), entries.map((e) => e.row.bucket.toISOString()),
+        entries.map((e) => e.row.channel), entries.map((e) => e.row.region), entries.map((e) => e.row.store), entries.map((e) => e.row.campaign),
+      ];
+      const { rows: stored } = await client.query<DeltaRow & { sketch: Buffer }>(
+        `SELECT s.step, s.kind, s.bucket, s.channel, s.region, s.store, s.campaign, s.sketch FROM user_sketches s
+         JOIN unnest($1::text[], $2::smallint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[]) AS k(step, kind, bucket, channel, region, store, campaign)
+           USING (step, kind, bucket, channel, region, store, campaign)
+         FOR UPDATE OF s`,
+        columns,
+      );
+      for (const row of stored) merged.get(keyText({ ...row, bucket: row.bucket.getTime() }))!.sketch.merge(UserSketch.decode(row.sketch));
+      await client.query(
+        `INSERT INTO user_sketches (step, kind, bucket, channel, region, store, campaign, users, sketch)
+         SELECT * FROM unnest($1::text[], $2::smallint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[])
+         ON CONFLICT (step, kind, bucket, channel, region, store, campaign) DO UPDATE SET users = EXCLUDED.users, sketch = EXCLUDED.sketch`,
+        [...columns, entries.map((e) => e.sketch.estimate()), entries.map((e) => e.sketch.encode())],
+      );
+      return rows.length;
+    });
+    folded += n;
+    if (n < COMPACT_ROWS) return folded;
+  }
+}
+
+/** The sketches of raw events already stored (a schema made before the sketches), written as deltas. */
+export async function backfillSketches(client: PoolClient, dayOffsetMs: number): Promise<number> {
+  const { rows: [span] } = await client.query<{ from: Date | null; to: Date | null }>(
+    `SELECT min(ts) AS from, max(ts) AS to FROM events WHERE user_id IS NOT NULL`,
+  );
+  if (!span?.from || !span.to) return 0;
+  let written = 0;
+  for (let hour = floorTo(span.from.getTime(), HOUR); hour <= span.to.getTime(); hour += HOUR) {
+    const { rows } = await client.query<{ ts: Date; channel: string; region: string | null; store: string | null; campaign: string | null; user_id: string }>(
+      `SELECT ts, channel, region, store, campaign, user_id FROM events WHERE ts >= $1 AND ts < $2 AND user_id IS NOT NULL`,
+      [new Date(hour).toISOString(), new Date(hour + HOUR).toISOString()],
+    );
+    const deltas = sketchDeltas(
+      rows.map((r) => ({ ts: r.ts.getTime(), channel: r.channel, region: r.region ?? undefined, store: r.store ?? undefined, campaign: r.campaign ?? undefined, userId: r.user_id })),
+      dayOffsetMs, new KnownSketches(0),
+    );
+    await writeSketchDeltas(client, deltas);
+    written += deltas.length;
+  }
+  return written;
+}
