@@ -3,7 +3,8 @@
 // first_ts falls in it — exact, and read from an index whose size follows customers, not events.
 
 import type { Pool } from 'pg';
-import { DAY } from '../buckets.js';
+import { DAY, HOUR } from '../buckets.js';
+import { inTransaction } from './transaction.js';
 import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js';
 
 const TEXT = 'text COLLATE "C"';
@@ -20,7 +21,49 @@ export const FIRST_SEEN_TABLES = [
      PRIMARY KEY (scope, user_id))`,
   `CREATE INDEX IF NOT EXISTS first_seen_new ON first_seen (scope, first_ts) INCLUDE (channel, region, store)`,
   `CREATE INDEX IF NOT EXISTS first_seen_last ON first_seen USING brin (last_ts)`,
+  // the ledger counted per hour where no event can move it any more (see sealNewUsers)
+  `CREATE TABLE IF NOT EXISTS new_users_hourly (
+     bucket timestamptz NOT NULL, scope ${TEXT} NOT NULL, channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL,
+     n bigint NOT NULL, PRIMARY KEY (scope, bucket, channel, region, store))`,
 ];
+
+const SEALED_KEY = 'new_users_sealed_until';
+/** The instant before which new users are read from the hourly counts, in SQL ('-infinity' before any sealing). */
+export const SEALED_UNTIL_SQL = `coalesce((SELECT value::timestamptz FROM pipeline_meta WHERE key = '${SEALED_KEY}'), '-infinity'::timestamptz)`;
+
+/**
+ * Counts the ledger's rows per hour (scope, channel, region, store) for every whole hour before
+ * `untilMs` not counted yet, so long ranges read a few hundred counts instead of a row per
+ * customer. The caller passes an instant before which no event can still arrive or wait in the
+ * stream: the ledger does not change there any more (the purge of forgotten customers aside,
+ * which leaves the counts of the past as they were). One sealer at a time.
+ */
+export async function sealNewUsers(pool: Pool, untilMs: number): Promise<number> {
+  const until = new Date(Math.floor(untilMs / HOUR) * HOUR).toISOString();
+  return inTransaction(pool, async (client) => {
+    const { rows: [lock] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('marketing-wall-new-users')) AS ok`);
+    if (!lock!.ok) return 0;
+    const { rows: [from] } = await client.query<{ at: Date; finite: boolean }>(`SELECT ${SEALED_UNTIL_SQL} AS at, isfinite(${SEALED_UNTIL_SQL}) AS finite`);
+    if (from!.finite && from!.at.getTime() >= Date.parse(until)) return 0;
+    // each scope's own index range (a loose scan finds the scopes): never a pass over the whole ledger
+    const inserted = await client.query(
+      `WITH RECURSIVE scopes AS (
+         SELECT min(scope) AS s FROM first_seen
+         UNION ALL SELECT (SELECT min(scope) FROM first_seen WHERE scope > scopes.s) FROM scopes WHERE s IS NOT NULL)
+       INSERT INTO new_users_hourly (bucket, scope, channel, region, store, n)
+       SELECT date_bin('1 hour', first_ts, 'epoch'::timestamptz), scope, channel, region, store, count(*)
+       FROM first_seen WHERE scope IN (SELECT s FROM scopes WHERE s IS NOT NULL) AND first_ts >= ${SEALED_UNTIL_SQL} AND first_ts < $1
+       GROUP BY 1, 2, 3, 4, 5`,
+      [until],
+    );
+    await client.query(
+      `INSERT INTO pipeline_meta (key, value) VALUES ('${SEALED_KEY}', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [until],
+    );
+    return inserted.rowCount ?? 0;
+  });
+}
+
 
 // ties at the same instant go to the smallest (channel, region, store): the ledger must not
 // depend on the order in which batches arrive

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, deriveMetrics } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
-import { newUsersRows, placesOf, type Places } from './first-seen.js';
+import { SEALED_UNTIL_SQL, newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
 import { sketchKindFor, type SketchDim } from './user-sketches.js';
 import { UserSketch } from '../user-sketch.js';
@@ -138,20 +138,26 @@ async function uniqueUsersRows(pool: Pool, query: MetricsQuery, span: { from: nu
     params.push(query.step, kind);
     const key = `step = $${params.length - 1} AND kind = $${params.length}`;
     const group = grouping(query.groupBy ?? "''", params);
-    const { rows } = await pool.query<Row & { users: string | null; sketches: Buffer[] | null }>(
-      `SELECT bucket AS t, ${group.g} AS g, ${group.other} AS other,
-              CASE WHEN count(*) = 1 AND every(users IS NOT NULL) THEN min(users)::text END AS users,
-              CASE WHEN count(*) > 1 OR NOT every(users IS NOT NULL) THEN array_agg(sketch) END AS sketches
-       FROM (SELECT bucket, channel, region, store, campaign, users, sketch FROM user_sketches WHERE ${key} AND ${where}
-             UNION ALL
-             SELECT bucket, channel, region, store, campaign, NULL, delta FROM user_sketch_deltas WHERE ${key} AND ${where}) AS s
-       GROUP BY 1, 2, 3`,
+    const { rows } = await pool.query<Row & { users: string | null; sketch: Buffer | null }>(
+      // a point read from one sketch takes its stored count; only the parts of points merging
+      // several bring their bytes (one row each: PostgreSQL's bytea arrays parse slowly here)
+      `SELECT t, g, other, CASE WHEN parts = 1 THEN users::text END AS users, CASE WHEN parts > 1 THEN sketch END AS sketch
+       FROM (SELECT bucket AS t, ${group.g} AS g, ${group.other} AS other, users, sketch,
+                    count(*) OVER (PARTITION BY bucket, ${group.g}, ${group.other}) + count(*) FILTER (WHERE users IS NULL) OVER (PARTITION BY bucket, ${group.g}, ${group.other}) AS parts
+             FROM (SELECT bucket, channel, region, store, campaign, users, sketch FROM user_sketches WHERE ${key} AND ${where}
+                   UNION ALL
+                   SELECT bucket, channel, region, store, campaign, NULL, delta FROM user_sketch_deltas WHERE ${key} AND ${where}) AS s) AS counted`,
       params,
     );
-    return rows.map((row) => ({
-      ...row,
-      n: row.users !== null ? Number(row.users) : row.sketches!.reduce((sum, bytes) => sum.merge(UserSketch.decode(bytes)), new UserSketch()).estimate(),
-    }));
+    const points = new Map<string, Row & { n: number; merged?: UserSketch }>();
+    for (const row of rows) {
+      const id = `${row.t.getTime()}|${row.other}|${JSON.stringify(row.g)}`;
+      let point = points.get(id);
+      if (!point) points.set(id, (point = { t: row.t, g: row.g, other: row.other, n: 0 }));
+      if (row.users !== null) point.n = Number(row.users);
+      else (point.merged ??= new UserSketch()).merge(UserSketch.decode(row.sketch!));
+    }
+    return [...points.values()].map(({ merged, ...point }) => ({ ...point, n: merged ? merged.estimate() : point.n }));
   }
   const where = whereClause(query, 'ts', params);
   params.push(span.stride, span.origin);
@@ -214,9 +220,18 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     newParams.push(stride, origin);
     const [newStrideAt, newOriginAt] = [newParams.length - 1, newParams.length];
     const newGroup = grouping(ledger.groupColumn ?? "''", newParams);
+    const bin = (column: string) => `date_bin($${newStrideAt}::interval, ${column}, $${newOriginAt}::timestamptz)`;
+    const conditions = ledger.conditions.join(' AND ');
+    // hourly and daily points: the hours sealed read their counts, only the recent ones the ledger
+    const sealed = stepMs >= STEP_MS['1h'];
     ({ rows: fresh } = await pool.query<Row & { n: string }>(
-      `SELECT date_bin($${newStrideAt}::interval, first_ts, $${newOriginAt}::timestamptz) AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*)::text AS n
-       FROM first_seen WHERE first_ts >= $1 AND first_ts < $2 AND ${ledger.conditions.join(' AND ')} GROUP BY 1, 2, 3`,
+      `SELECT t, g, other, sum(n)::text AS n FROM (
+         ${sealed ? `SELECT ${bin('bucket')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, n FROM new_users_hourly
+         WHERE bucket >= $1 AND bucket < $2 AND bucket < ${SEALED_UNTIL_SQL} AND ${conditions}
+         UNION ALL` : ''}
+         SELECT ${bin('first_ts')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*) AS n FROM first_seen
+         WHERE first_ts >= $1 AND first_ts < $2 ${sealed ? `AND first_ts >= ${SEALED_UNTIL_SQL}` : ''} AND ${conditions} GROUP BY 1, 2, 3) AS parts
+       GROUP BY 1, 2, 3`,
       newParams,
     ));
   }
