@@ -78,7 +78,7 @@ try {
     process.stdout.write(`drill-down: 30 days of history, the wall's range queries…\n`);
     const drill = { ...stores, dbSchema: `${stores.dbSchema}_dd`, redisPrefix: `${stores.redisPrefix}dd:` };
     try {
-      results.push(...(await benchDrillDown(cfg, drill, { days: 30, rounds: 20, copyRowsPerSec: copyRows })));
+      results.push(...(await benchDrillDown(cfg, drill, { days: 30, rounds: 20, eventsPerDay: Number(process.env.BENCH_EVENTS_PER_DAY || 1_000_000), customers: 2_000_000 })));
     } finally {
       await dropSchema(drill.dbSchema);
     }
