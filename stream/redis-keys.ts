@@ -101,13 +101,3 @@ export function sumsOfHotFields(values: ReadonlyArray<string | null>): bigint[] 
   return [n(0), n(1), n(2), n(3), n(4) + n(6) * HOT_MONEY_BASE, n(5) + n(7) * HOT_MONEY_BASE];
 }
 
-/**
- * An instant before which no event can still reach the database: ingest refuses events older
- * than the lateness, and every entry not yet counted is still in its stream (processors delete
- * what they counted), so the oldest entry left bounds what may come — less an hour's margin.
- */
-export async function sealableUntil(redis: Redis, keys: RedisKeys, latenessMs: number, now = Date.now()): Promise<number> {
-  const heads = await Promise.all(keys.partitions.map((p) => redis.xrange(p.stream, '-', '+', 'COUNT', 1)));
-  const oldest = Math.min(now, ...heads.flatMap((entries) => entries.map(([id]) => Number(id.split('-')[0]))));
-  return oldest - latenessMs - 3_600_000;
-}

@@ -8,8 +8,8 @@ import { migrate } from './db/migrate.js';
 import { defineHotScripts } from './hot-write.js';
 import { StreamProcessor } from './processor.js';
 import { createProcessorMetrics } from './processor-metrics.js';
-import { keysOfStores, sealableUntil } from './redis-keys.js';
-import { KnownCustomers, sealNewUsers } from './db/first-seen.js';
+import { keysOfStores } from './redis-keys.js';
+import { KnownCustomers } from './db/first-seen.js';
 import { KnownSketches, compactSketches } from './db/user-sketches.js';
 
 export interface RunningProcessor {
@@ -50,12 +50,10 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
   };
   const statsTimer = setInterval(publishStats, STATS_EVERY_MS);
   // the batches' unique-user deltas folded into their sketches (one process at a time does it)
-  // and the new-user counts sealed for every hour no event can reach any more
   let compacting: Promise<unknown> | null = null;
   const compactTimer = setInterval(() => {
     compacting ??= compactSketches(pool)
-      .then(async () => sealNewUsers(pool, await sealableUntil(redis, keys, cfg.pipeline.events.lateness)))
-      .catch((err: Error) => log.warn({ err: err.message }, 'sketch compaction or new-user sealing failed; retried'))
+      .catch((err: Error) => log.warn({ err: err.message }, 'sketch compaction failed; retried'))
       .finally(() => { compacting = null; });
   }, COMPACT_EVERY_MS);
   log.info({ consumer, storage, partitions: processors.length }, 'stream processor started');

@@ -4,13 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../server/simulator/generator.js';
 import { DAY, HOUR, floorTo } from '../stream/buckets.js';
-import { sealNewUsers } from '../stream/db/first-seen.js';
-import { sealableUntil, type RedisKeys } from '../stream/redis-keys.js';
 import type { LiveResponse, MetricsResponse, ScreenSubscribeAck } from '../stream/types.js';
 import { migrate } from '../stream/db/migrate.js';
 import { postAll } from './event-factory.js';
 import type { TruthEvent } from './ground-truth.js';
-import { sleep, startTestApp, testConfig, type TestApp } from './harness.js';
+import { startTestApp, testConfig, type TestApp } from './harness.js';
 import type { RunningProcessor } from '../stream/run-processor.js';
 import { connectScreen } from './screen-client.js';
 
@@ -158,36 +156,6 @@ describe('new users: first seen in the scope, exact', () => {
     expect(campaigns.series.every((s) => s.points.every((p) => p.newUsers === null))).toBe(true);
   });
 
-  it('hours sealed into counts answer every hourly and daily point the same; sealing waits for what the streams still hold', async () => {
-    const queries = ['', 'groupBy=channel', 'groupBy=region', 'region=east&groupBy=store', 'region=south&channel=jd'].flatMap((q) => [`step=1h&${q}`, `step=1d&${q}`]);
-    const read = () => Promise.all(queries.map(async (q) => (await app.get(`/api/v1/metrics?from=${now - 3 * DAY - HOUR}&to=${now}&${q}`)).json()));
-    const before = await read();
-    // the processors seal on a timer too: the lock may be theirs for a moment
-    const seal = async (until: number) => {
-      for (let i = 0; i < 50; i++) {
-        const rows = await sealNewUsers(app.db, until);
-        if (rows) return rows;
-        await sleep(100);
-      }
-      return 0;
-    };
-    try {
-      expect(await seal(now - DAY)).toBeGreaterThan(100);
-      expect(await read()).toEqual(before);
-      expect(await seal(now + HOUR)).toBeGreaterThan(100);
-      expect(await read()).toEqual(before);
-    } finally {
-      // later tests move customers within hours no real stream could still reach: unseal
-      await app.db.query(`DELETE FROM new_users_hourly; DELETE FROM pipeline_meta WHERE key = 'new_users_sealed_until'`);
-    }
-    const stream = `${app.stores.redisPrefix}seal-probe`;
-    await app.redis.xadd(stream, `${now - 5 * HOUR}-0`, 'e', '1');
-    const keys = { partitions: [{ stream }] } as unknown as RedisKeys;
-    expect(await sealableUntil(app.redis, keys, cfg.pipeline.events.lateness, now)).toBe(now - 5 * HOUR - cfg.pipeline.events.lateness - HOUR);
-    await app.redis.del(stream);
-    expect(await sealableUntil(app.redis, keys, cfg.pipeline.events.lateness, now)).toBe(now - cfg.pipeline.events.lateness - HOUR);
-  });
-
   it('the wall\'s snapshot carries today\'s new users and yesterday\'s', async () => {
     const client = connectScreen(app.server.url, await app.token('manager-east'), { region: 'east' });
     try {
@@ -241,5 +209,18 @@ describe('new users: first seen in the scope, exact', () => {
     expect(after.at(-2)).toBe(before.at(-2)! + 1);
     // the first event's channel moved with it
     expect((await daily('&channel=wechat')).at(-2)).toBe(wechatBefore.at(-2)! + 1);
+  });
+
+  it('the hourly counts equal the ledger counted per hour, after every move; a schema made before them gets them from the ledger', async () => {
+    const counts = () => app.db.query(`SELECT bucket, scope, channel, region, store, n::int FROM new_users_hourly WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5`).then((r) => r.rows);
+    const ledger = await app.db.query(`SELECT date_bin('1 hour', first_ts, 'epoch'::timestamptz) AS bucket, scope, channel, region, store, count(*)::int AS n
+      FROM first_seen GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`).then((r) => r.rows);
+    const { rows: [moved] } = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM new_users_hourly WHERE n = 0`);
+    expect(ledger.length).toBeGreaterThan(1000);
+    expect(moved!.n).toBeGreaterThan(0); // hours customers moved out of entirely
+    expect(await counts()).toEqual(ledger);
+    await app.db.query('DROP TABLE new_users_hourly');
+    await migrate(app.db, app.cfg, app.stores.dbSchema);
+    expect(await counts()).toEqual(ledger);
   });
 });

@@ -3,8 +3,7 @@
 // first_ts falls in it — exact, and read from an index whose size follows customers, not events.
 
 import type { Pool } from 'pg';
-import { DAY, HOUR } from '../buckets.js';
-import { inTransaction } from './transaction.js';
+import { DAY } from '../buckets.js';
 import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js';
 
 const TEXT = 'text COLLATE "C"';
@@ -21,48 +20,19 @@ export const FIRST_SEEN_TABLES = [
      PRIMARY KEY (scope, user_id))`,
   `CREATE INDEX IF NOT EXISTS first_seen_new ON first_seen (scope, first_ts) INCLUDE (channel, region, store)`,
   `CREATE INDEX IF NOT EXISTS first_seen_last ON first_seen USING brin (last_ts)`,
-  // the ledger counted per hour where no event can move it any more (see sealNewUsers)
+  // the ledger counted per hour and place, kept with it (FIRST_SEEN_UPSERT), so long ranges read
+  // a few hundred counts instead of a row per customer
   `CREATE TABLE IF NOT EXISTS new_users_hourly (
      bucket timestamptz NOT NULL, scope ${TEXT} NOT NULL, channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL,
      n bigint NOT NULL, PRIMARY KEY (scope, bucket, channel, region, store))`,
+  // where a row was before a late event moved it earlier: set by that move only (see FIRST_SEEN_UPSERT)
+  `ALTER TABLE first_seen ADD COLUMN IF NOT EXISTS prev_first_ts timestamptz, ADD COLUMN IF NOT EXISTS prev_channel ${TEXT},
+     ADD COLUMN IF NOT EXISTS prev_region ${TEXT}, ADD COLUMN IF NOT EXISTS prev_store ${TEXT}`,
 ];
 
-const SEALED_KEY = 'new_users_sealed_until';
-/** The instant before which new users are read from the hourly counts, in SQL ('-infinity' before any sealing). */
-export const SEALED_UNTIL_SQL = `coalesce((SELECT value::timestamptz FROM pipeline_meta WHERE key = '${SEALED_KEY}'), '-infinity'::timestamptz)`;
-
-/**
- * Counts the ledger's rows per hour (scope, channel, region, store) for every whole hour before
- * `untilMs` not counted yet, so long ranges read a few hundred counts instead of a row per
- * customer. The caller passes an instant before which no event can still arrive or wait in the
- * stream: the ledger does not change there any more (the purge of forgotten customers aside,
- * which leaves the counts of the past as they were). One sealer at a time.
- */
-export async function sealNewUsers(pool: Pool, untilMs: number): Promise<number> {
-  const until = new Date(Math.floor(untilMs / HOUR) * HOUR).toISOString();
-  return inTransaction(pool, async (client) => {
-    const { rows: [lock] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('marketing-wall-new-users')) AS ok`);
-    if (!lock!.ok) return 0;
-    const { rows: [from] } = await client.query<{ at: Date; finite: boolean }>(`SELECT ${SEALED_UNTIL_SQL} AS at, isfinite(${SEALED_UNTIL_SQL}) AS finite`);
-    if (from!.finite && from!.at.getTime() >= Date.parse(until)) return 0;
-    // each scope's own index range (a loose scan finds the scopes): never a pass over the whole ledger
-    const inserted = await client.query(
-      `WITH RECURSIVE scopes AS (
-         SELECT min(scope) AS s FROM first_seen
-         UNION ALL SELECT (SELECT min(scope) FROM first_seen WHERE scope > scopes.s) FROM scopes WHERE s IS NOT NULL)
-       INSERT INTO new_users_hourly (bucket, scope, channel, region, store, n)
-       SELECT date_bin('1 hour', first_ts, 'epoch'::timestamptz), scope, channel, region, store, count(*)
-       FROM first_seen WHERE scope IN (SELECT s FROM scopes WHERE s IS NOT NULL) AND first_ts >= ${SEALED_UNTIL_SQL} AND first_ts < $1
-       GROUP BY 1, 2, 3, 4, 5`,
-      [until],
-    );
-    await client.query(
-      `INSERT INTO pipeline_meta (key, value) VALUES ('${SEALED_KEY}', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-      [until],
-    );
-    return inserted.rowCount ?? 0;
-  });
-}
+/** The hourly counts of a ledger made before them. */
+export const NEW_USERS_BACKFILL = `INSERT INTO new_users_hourly (bucket, scope, channel, region, store, n)
+  SELECT date_bin('1 hour', first_ts, 'epoch'::timestamptz), scope, channel, region, store, count(*) FROM first_seen GROUP BY 1, 2, 3, 4, 5`;
 
 
 // ties at the same instant go to the smallest (channel, region, store): the ledger must not
@@ -88,13 +58,26 @@ const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN
 /**
  * Candidate rows ($1…$7 as arrays) merged into the ledger: an earlier event (late, or out of
  * order) takes a row over; a later one moves last_ts. Ordered by key, so concurrent batches
- * lock rows alike.
+ * lock rows alike. The same statement moves the hourly counts: +1 where a customer is new, and
+ * for a row taken over −1 where it was (the update keeps the replaced values in prev_*, read
+ * under the row's lock, so concurrent batches count each move once).
  */
-export const FIRST_SEEN_UPSERT = `INSERT INTO first_seen AS f (${COLUMNS})
+export const FIRST_SEEN_UPSERT = `WITH up AS (
+  INSERT INTO first_seen AS f (${COLUMNS})
   SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) ORDER BY 1, 2
   ON CONFLICT (scope, user_id) DO UPDATE SET
-    ${['first_ts', 'channel', 'region', 'store'].map(takeIfEarlier).join(', ')}, last_ts = greatest(f.last_ts, EXCLUDED.last_ts)
-  WHERE ${EARLIER} OR EXCLUDED.last_ts > f.last_ts`;
+    ${['first_ts', 'channel', 'region', 'store'].map(takeIfEarlier).join(', ')}, last_ts = greatest(f.last_ts, EXCLUDED.last_ts),
+    ${['first_ts', 'channel', 'region', 'store'].map((c) => `prev_${c} = CASE WHEN ${EARLIER} THEN f.${c} END`).join(', ')}
+  WHERE ${EARLIER} OR EXCLUDED.last_ts > f.last_ts
+  RETURNING scope, first_ts, channel, region, store, prev_first_ts, prev_channel, prev_region, prev_store, (xmax = 0) AS inserted
+), moves AS (
+  SELECT date_bin('1 hour', first_ts, 'epoch'::timestamptz) AS bucket, scope, channel, region, store, 1 AS n FROM up WHERE inserted OR prev_first_ts IS NOT NULL
+  UNION ALL
+  SELECT date_bin('1 hour', prev_first_ts, 'epoch'::timestamptz), scope, prev_channel, prev_region, prev_store, -1 FROM up WHERE NOT inserted AND prev_first_ts IS NOT NULL
+)
+INSERT INTO new_users_hourly AS h (bucket, scope, channel, region, store, n)
+SELECT bucket, scope, channel, region, store, sum(n) FROM moves GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 ORDER BY 2, 1, 3, 4, 5
+ON CONFLICT (scope, bucket, channel, region, store) DO UPDATE SET n = h.n + EXCLUDED.n`;
 
 /** A customer's earliest event in a scope among some events, and their latest. */
 export interface FirstSeenCandidate {

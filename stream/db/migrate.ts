@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES } from './first-seen.js';
+import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, NEW_USERS_BACKFILL } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 import { USER_SKETCH_TABLES, backfillSketches } from './user-sketches.js';
 import type { AppConfig } from '../../config/load.js';
@@ -117,8 +117,10 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     await client.query(`SET LOCAL search_path TO "${schema}", public`);
     for (const sql of CORE) await client.query(sql);
     const hadFirstSeen = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".first_seen`])).rows[0].present as boolean;
+    const hadNewUserCounts = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".new_users_hourly`])).rows[0].present as boolean;
     for (const sql of FIRST_SEEN_TABLES) await client.query(sql);
     if (!hadFirstSeen) await client.query(FIRST_SEEN_BACKFILL);
+    if (!hadNewUserCounts) await client.query(NEW_USERS_BACKFILL);
     const hadSketches = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".user_sketches`])).rows[0].present as boolean;
     for (const sql of USER_SKETCH_TABLES) await client.query(sql);
     if (!hadSketches) await backfillSketches(client, cfg.dayOffsetMs);

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, deriveMetrics } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
-import { SEALED_UNTIL_SQL, newUsersRows, placesOf, type Places } from './first-seen.js';
+import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
 import { sketchKindFor, type SketchDim } from './user-sketches.js';
 import { UserSketch } from '../user-sketch.js';
@@ -222,16 +222,13 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     const newGroup = grouping(ledger.groupColumn ?? "''", newParams);
     const bin = (column: string) => `date_bin($${newStrideAt}::interval, ${column}, $${newOriginAt}::timestamptz)`;
     const conditions = ledger.conditions.join(' AND ');
-    // hourly and daily points: the hours sealed read their counts, only the recent ones the ledger
-    const sealed = stepMs >= STEP_MS['1h'];
+    // hourly and daily points read the ledger's hourly counts; finer ones its rows
     ({ rows: fresh } = await pool.query<Row & { n: string }>(
-      `SELECT t, g, other, sum(n)::text AS n FROM (
-         ${sealed ? `SELECT ${bin('bucket')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, n FROM new_users_hourly
-         WHERE bucket >= $1 AND bucket < $2 AND bucket < ${SEALED_UNTIL_SQL} AND ${conditions}
-         UNION ALL` : ''}
-         SELECT ${bin('first_ts')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*) AS n FROM first_seen
-         WHERE first_ts >= $1 AND first_ts < $2 ${sealed ? `AND first_ts >= ${SEALED_UNTIL_SQL}` : ''} AND ${conditions} GROUP BY 1, 2, 3) AS parts
-       GROUP BY 1, 2, 3`,
+      stepMs >= STEP_MS['1h']
+        ? `SELECT ${bin('bucket')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, sum(n)::text AS n FROM new_users_hourly
+           WHERE bucket >= $1 AND bucket < $2 AND ${conditions} GROUP BY 1, 2, 3`
+        : `SELECT ${bin('first_ts')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*)::text AS n FROM first_seen
+           WHERE first_ts >= $1 AND first_ts < $2 AND ${conditions} GROUP BY 1, 2, 3`,
       newParams,
     ));
   }

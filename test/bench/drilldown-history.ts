@@ -12,6 +12,7 @@ import { backfillEvents } from '../../server/simulator/backfill.js';
 import { newGeneratorState, seededRandom, type SimEvent } from '../../server/simulator/generator.js';
 import { DAY, HOUR, floorTo } from '../../stream/buckets.js';
 import { copyLine } from '../../stream/db/copy-text.js';
+import { NEW_USERS_BACKFILL } from '../../stream/db/first-seen.js';
 import type { Storage } from '../../stream/db/migrate.js';
 import { KnownSketches, sketchDeltas } from '../../stream/db/user-sketches.js';
 import { UserSketch } from '../../stream/user-sketch.js';
@@ -78,8 +79,9 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
   };
 
   // the simulator's volume at scale 1 over a day, to find the scale that gives the asked one
-  const probe = backfillEvents(cfg, newGeneratorState(1, 1), options.now - DAY, options.now, 300_000, 1).length;
-  const scale = options.eventsPerDay / probe;
+  // (not proportional: some events carry counts): twice
+  let scale = 1;
+  for (let i = 0; i < 2; i++) scale *= options.eventsPerDay / backfillEvents(cfg, newGeneratorState(1, scale), options.now - DAY, options.now, 300_000, scale).length;
   const state = newGeneratorState(9, scale);
   const firstDay = floorTo(options.now, DAY, cfg.dayOffsetMs) - (options.days - 1) * DAY;
   let total = 0;
@@ -158,7 +160,9 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
     await pool.query(`CALL refresh_continuous_aggregate('rollup_1h', NULL, NULL)`);
     await pool.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
   }
-  await pool.query('ANALYZE');
+  // the processors keep the ledger's hourly counts as they write it
+  await pool.query(NEW_USERS_BACKFILL);
+  await pool.query('VACUUM ANALYZE');
   let customers = 0;
   for (let u = 0; u < regions.length * perRegion; u++) if (seen[(u * scopes) >> 3]! & (1 << ((u * scopes) & 7))) customers++;
   return { events: total, customers, seconds: (performance.now() - started) / 1000 };
