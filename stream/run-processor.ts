@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
 import { createPool, createRedis, type StoreSettings } from './connect.js';
 import { migrate } from './db/migrate.js';
+import { refreshTouched } from './db/touched.js';
 import { defineHotScripts } from './hot-write.js';
 import { StreamProcessor } from './processor.js';
 import { createProcessorMetrics } from './processor-metrics.js';
@@ -20,6 +21,7 @@ export interface RunningProcessor {
 
 const STATS_EVERY_MS = 5000;
 const COMPACT_EVERY_MS = 2000;
+const DAY_REFRESH_EVERY_MS = 60_000;
 
 /** Connects to the stores, makes sure the schema exists, and starts one consumer on every stream partition. */
 export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: Logger, userIdKey: string, consumer = `${hostname()}-${process.pid}`): Promise<RunningProcessor> {
@@ -49,11 +51,21 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
     ]).catch(() => {});
   };
   const statsTimer = setInterval(publishStats, STATS_EVERY_MS);
-  // the batches' unique-user deltas folded into their sketches (one process at a time does it)
+  // the batches' unique-user deltas folded into their sketches, and on TimescaleDB the aggregates
+  // refreshed where batches wrote behind them (one process at a time does each)
   let compacting: Promise<unknown> | null = null;
+  let lastDayRefresh = 0;
   const compactTimer = setInterval(() => {
     compacting ??= compactSketches(pool)
-      .catch((err: Error) => log.warn({ err: err.message }, 'sketch compaction failed; retried'))
+      .then(async () => {
+        if (storage !== 'timescaledb') return;
+        // hours every pass; a day's refresh reads the whole day, so once a minute
+        await refreshTouched(pool, 'hours');
+        if (Date.now() - lastDayRefresh < DAY_REFRESH_EVERY_MS) return;
+        lastDayRefresh = Date.now();
+        await refreshTouched(pool, 'days');
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'sketch compaction or aggregate refresh failed; retried'))
       .finally(() => { compacting = null; });
   }, COMPACT_EVERY_MS);
   log.info({ consumer, storage, partitions: processors.length }, 'stream processor started');

@@ -63,7 +63,7 @@ export async function startTestApp(name: string, options: { cfg?: AppConfig; pro
   const redis = createRedis(stores.redisUrl, `test-${name}`);
   redis.on('error', () => {}); // a test may stop its Redis on purpose
   const keys = keysOfStores(stores, cfg.pipeline);
-  const db = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}"`, max: 3 });
+  const db = new pg.Pool({ connectionString: stores.databaseUrl, options: `-c search_path="${stores.dbSchema}",public`, max: 3 });
   db.on('error', () => {}); // an idle client losing its connection (a test restarting the database) is not an error of the test
   const tokens = new Map<string, string>();
 

@@ -36,27 +36,36 @@ export interface QueryContext {
 export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =>
   ({ storage, dayOffsetMs: cfg.dayOffsetMs, latenessMs: cfg.pipeline.events.lateness, places: placesOf(cfg) });
 
+const SUMS_OF = 'sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)';
+
 /**
  * The rows a query reads, as a subquery over (bucket, dims, sums). Fine steps read the 10 s
- * rollup. 1 h / 1 d read their rollup tables on plain PostgreSQL; on TimescaleDB the continuous
- * aggregates are read only where no late event can change them any more (older than the
- * lateness plus the refresh margin), and the recent part is aggregated from the 10 s rollup,
- * so late events show at once on both paths.
+ * rollup. 1 h / 1 d read their rollup tables on plain PostgreSQL. On TimescaleDB they read the
+ * continuous aggregates except where an event landed since their last refresh (touched_hours,
+ * touched_days: written with the event, cleared once a refresh covered it — see
+ * refreshTouched): those hours come from the 10 s rollup, a touched day from its hours. So late
+ * events show at once, and a query re-aggregates only the few hours still waiting.
  */
-function sourceRows(step: Step, ctx: QueryContext, params: unknown[]): string {
+function sourceRows(step: Step, ctx: QueryContext, _params: unknown[]): string {
   const table = COARSE_TABLE[step];
   if (!table) return 'rollup_10s';
   if (ctx.storage === 'postgres') return table;
-  const stepMs = STEP_MS[step];
-  const finalBefore = floorTo((ctx.now ?? Date.now()) - ctx.latenessMs - 3_600_000, stepMs, ctx.dayOffsetMs);
-  params.push(new Date(finalBefore).toISOString());
-  const cutoff = `$${params.length}::timestamptz`;
-  const origin = new Date(step === '1d' ? -ctx.dayOffsetMs : 0).toISOString();
-  return `(SELECT bucket, channel, region, store, campaign, ${SUM_COLUMNS} FROM ${table} WHERE bucket < ${cutoff}
+  const dims = 'channel, region, store, campaign';
+  if (step === '1h') {
+    return `(SELECT bucket, ${dims}, ${SUM_COLUMNS} FROM rollup_1h c WHERE NOT EXISTS (SELECT 1 FROM touched_hours t WHERE t.bucket = c.bucket)
+             UNION ALL
+             SELECT t.bucket, ${dims}, ${SUMS_OF} FROM touched_hours t
+             JOIN rollup_10s r ON r.bucket >= t.bucket AND r.bucket < t.bucket + INTERVAL '1 hour' GROUP BY t.bucket, ${dims}) AS coarse`;
+  }
+  const origin = new Date(-ctx.dayOffsetMs).toISOString();
+  const day = (column: string) => `date_bin('1 day', ${column}, '${origin}'::timestamptz)`;
+  return `(SELECT bucket, ${dims}, ${SUM_COLUMNS} FROM rollup_1d c WHERE NOT EXISTS (SELECT 1 FROM touched_days t WHERE t.bucket = c.bucket)
            UNION ALL
-           SELECT date_bin('${stepMs / 1000} seconds', bucket, '${origin}'::timestamptz), channel, region, store, campaign,
-                  sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
-           FROM rollup_10s WHERE bucket >= ${cutoff} GROUP BY 1, 2, 3, 4, 5) AS coarse`;
+           SELECT ${day('h.bucket')}, ${dims}, ${SUMS_OF} FROM rollup_1h h JOIN touched_days d ON h.bucket >= d.bucket AND h.bucket < d.bucket + INTERVAL '1 day'
+           WHERE NOT EXISTS (SELECT 1 FROM touched_hours t WHERE t.bucket = h.bucket) GROUP BY 1, ${dims}
+           UNION ALL
+           SELECT ${day('t.bucket')}, ${dims}, ${SUMS_OF} FROM touched_hours t JOIN touched_days d ON t.bucket >= d.bucket AND t.bucket < d.bucket + INTERVAL '1 day'
+           JOIN rollup_10s r ON r.bucket >= t.bucket AND r.bucket < t.bucket + INTERVAL '1 hour' GROUP BY 1, ${dims}) AS coarse`;
 }
 const DIMENSIONS: Array<keyof Scope & SketchDim> = ['region', 'store', 'channel', 'campaign'];
 

@@ -7,6 +7,7 @@ import { copyLine } from './copy-text.js';
 import type { Storage } from './migrate.js';
 import { FIRST_SEEN_UPSERT, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
 import { inTransaction } from './transaction.js';
+import { touchedMarks } from './touched.js';
 import { sketchDeltas, writeSketchDeltas, type KnownSketches } from './user-sketches.js';
 
 export interface StreamedEvent {
@@ -64,6 +65,9 @@ function storeStatement(options: SinkOptions): string {
     // on TimescaleDB continuous aggregates keep these; on plain PostgreSQL the same statement does
     levels.push(`r1h AS (${rollupUpsert('rollup_1h', `date_bin('1 hour', bucket, 'epoch'::timestamptz)`)})`);
     levels.push(`r1d AS (${rollupUpsert('rollup_1d', `date_bin('1 day', bucket, '${dayOrigin}'::timestamptz)`)})`);
+  } else {
+    // the continuous aggregates' buckets this batch changes behind their last refresh
+    levels.push(...touchedMarks(dayOrigin));
   }
   return `WITH fresh AS (
       INSERT INTO event_ids (id, ts, stream_id) SELECT id, ts, stream_id FROM incoming ORDER BY id

@@ -1,0 +1,79 @@
+// TimescaleDB path: which hours and days of the continuous aggregates an event landed in since
+// their last refresh. Each batch marks the hours (and days) it wrote to, in its own
+// transaction; queries read those from the 10 s rollup instead of the aggregate; a refresher
+// refreshes the aggregate over them and clears the marks its refresh covered. A mark written
+// again meanwhile carries a higher version and stays.
+
+import type { Pool } from 'pg';
+import { DAY, HOUR } from '../buckets.js';
+
+export const TOUCHED_TABLES = [
+  `CREATE SEQUENCE IF NOT EXISTS touched_version`,
+  `CREATE TABLE IF NOT EXISTS touched_hours (bucket timestamptz PRIMARY KEY, version bigint NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS touched_days (bucket timestamptz PRIMARY KEY, version bigint NOT NULL)`,
+];
+
+/**
+ * The batch statement's parts that mark hours and days (CTEs over `sums10`): every bucket the
+ * batch wrote to, the current one too (a refresh up to now materializes the bucket in progress,
+ * so TimescaleDB's real-time part cannot be trusted with it). The version is drawn after the row
+ * lock, so a later writer always leaves a higher one.
+ */
+export function touchedMarks(dayOrigin: string): string[] {
+  const mark = (table: string, bin: (column: string) => string) => `INSERT INTO ${table} (bucket, version)
+    SELECT b, nextval('touched_version') FROM (SELECT DISTINCT ${bin('bucket')} AS b FROM sums10) AS touched ORDER BY b
+    ON CONFLICT (bucket) DO UPDATE SET version = nextval('touched_version')`;
+  return [
+    `th AS (${mark('touched_hours', (c) => `date_bin('1 hour', ${c}, 'epoch'::timestamptz)`)})`,
+    `td AS (${mark('touched_days', (c) => `date_bin('1 day', ${c}, '${dayOrigin}'::timestamptz)`)})`,
+  ];
+}
+
+const LEVELS = {
+  hours: { table: 'touched_hours', aggregate: 'rollup_1h', spanMs: HOUR },
+  days: { table: 'touched_days', aggregate: 'rollup_1d', spanMs: DAY },
+} as const;
+
+/**
+ * Refreshes the aggregate over the marked buckets that are complete, then clears the marks no
+ * one wrote again since they were read. One refresher per level at a time (a session lock:
+ * refresh_continuous_aggregate cannot run inside a transaction). Returns the buckets refreshed.
+ */
+export async function refreshTouched(pool: Pool, level: keyof typeof LEVELS): Promise<number> {
+  const { table, aggregate, spanMs } = LEVELS[level];
+  const client = await pool.connect();
+  try {
+    const { rows: [lock] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [`marketing-wall-${table}`]);
+    if (!lock!.ok) return 0;
+    try {
+      const { rows } = await client.query<{ bucket: Date; version: string }>(
+        `SELECT bucket, version FROM ${table} WHERE bucket + $1::interval <= now() ORDER BY bucket LIMIT 500`,
+        [`${spanMs / 1000} seconds`],
+      );
+      if (!rows.length) return 0;
+      // neighbouring buckets refresh together
+      let start = rows[0]!.bucket.getTime();
+      let end = start + spanMs;
+      const refresh = () => client.query(`CALL refresh_continuous_aggregate('${aggregate}', $1::timestamptz, $2::timestamptz)`, [new Date(start).toISOString(), new Date(end).toISOString()]);
+      for (const row of rows.slice(1)) {
+        const at = row.bucket.getTime();
+        if (at === end) end += spanMs;
+        else {
+          await refresh();
+          start = at;
+          end = at + spanMs;
+        }
+      }
+      await refresh();
+      await client.query(
+        `DELETE FROM ${table} t USING unnest($1::timestamptz[], $2::bigint[]) AS r(bucket, version) WHERE t.bucket = r.bucket AND t.version <= r.version`,
+        [rows.map((r) => r.bucket.toISOString()), rows.map((r) => r.version)],
+      );
+      return rows.length;
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`marketing-wall-${table}`]);
+    }
+  } finally {
+    client.release();
+  }
+}
