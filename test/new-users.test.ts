@@ -211,16 +211,21 @@ describe('new users: first seen in the scope, exact', () => {
     expect((await daily('&channel=wechat')).at(-2)).toBe(wechatBefore.at(-2)! + 1);
   });
 
-  it('the hourly counts equal the ledger counted per hour, after every move; a schema made before them gets them from the ledger', async () => {
-    const counts = () => app.db.query(`SELECT bucket, scope, channel, region, store, n::int FROM new_users_hourly WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5`).then((r) => r.rows);
-    const ledger = await app.db.query(`SELECT date_bin('1 hour', first_ts, 'epoch'::timestamptz) AS bucket, scope, channel, region, store, count(*)::int AS n
+  it('the hourly and daily counts equal the ledger counted per hour and day, after every move; a schema made before them gets them from the ledger', async () => {
+    const origin = new Date(-cfg.dayOffsetMs).toISOString();
+    const counts = (table: string) => app.db.query(`SELECT bucket, scope, channel, region, store, n::int FROM ${table} WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5`).then((r) => r.rows);
+    const ledger = (bin: string) => app.db.query(`SELECT ${bin} AS bucket, scope, channel, region, store, count(*)::int AS n
       FROM first_seen GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`).then((r) => r.rows);
+    const hourly = await ledger(`date_bin('1 hour', first_ts, 'epoch'::timestamptz)`);
+    const daily = await ledger(`date_bin('1 day', first_ts, '${origin}'::timestamptz)`);
     const { rows: [moved] } = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM new_users_hourly WHERE n = 0`);
-    expect(ledger.length).toBeGreaterThan(1000);
+    expect(hourly.length).toBeGreaterThan(1000);
     expect(moved!.n).toBeGreaterThan(0); // hours customers moved out of entirely
-    expect(await counts()).toEqual(ledger);
-    await app.db.query('DROP TABLE new_users_hourly');
+    expect(await counts('new_users_hourly')).toEqual(hourly);
+    expect(await counts('new_users_daily')).toEqual(daily);
+    await app.db.query('DROP TABLE new_users_daily');
     await migrate(app.db, app.cfg, app.stores.dbSchema);
-    expect(await counts()).toEqual(ledger);
+    expect(await counts('new_users_hourly')).toEqual(hourly);
+    expect(await counts('new_users_daily')).toEqual(daily);
   });
 });

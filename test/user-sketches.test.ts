@@ -42,6 +42,7 @@ describe('the sketch itself', () => {
     expect(sketchKindFor([])).toBe(0);
     expect(sketchKindFor(['store', 'channel'])).toBe(5);
     expect(sketchKindFor(['region', 'store'])).toBe(4);
+    expect(sketchKindFor(['store'])).toBe(7);
     expect(sketchKindFor(['campaign'])).toBe(6);
     expect(sketchKindFor(['campaign', 'channel'])).toBeNull();
   });

@@ -22,17 +22,23 @@ export const FIRST_SEEN_TABLES = [
   `CREATE INDEX IF NOT EXISTS first_seen_last ON first_seen USING brin (last_ts)`,
   // the ledger counted per hour and place, kept with it (FIRST_SEEN_UPSERT), so long ranges read
   // a few hundred counts instead of a row per customer
-  `CREATE TABLE IF NOT EXISTS new_users_hourly (
+  ...['new_users_hourly', 'new_users_daily'].map((table) => `CREATE TABLE IF NOT EXISTS ${table} (
      bucket timestamptz NOT NULL, scope ${TEXT} NOT NULL, channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL,
-     n bigint NOT NULL, PRIMARY KEY (scope, bucket, channel, region, store))`,
+     n bigint NOT NULL, PRIMARY KEY (scope, bucket, channel, region, store))`),
   // where a row was before a late event moved it earlier: set by that move only (see FIRST_SEEN_UPSERT)
   `ALTER TABLE first_seen ADD COLUMN IF NOT EXISTS prev_first_ts timestamptz, ADD COLUMN IF NOT EXISTS prev_channel ${TEXT},
      ADD COLUMN IF NOT EXISTS prev_region ${TEXT}, ADD COLUMN IF NOT EXISTS prev_store ${TEXT}`,
 ];
 
-/** The hourly counts of a ledger made before them. */
-export const NEW_USERS_BACKFILL = `INSERT INTO new_users_hourly (bucket, scope, channel, region, store, n)
-  SELECT date_bin('1 hour', first_ts, 'epoch'::timestamptz), scope, channel, region, store, count(*) FROM first_seen GROUP BY 1, 2, 3, 4, 5`;
+/** Hourly and daily counts of the ledger, by the day's origin (local midnight). */
+const COUNT_LEVELS = (dayOrigin: string) => [
+  { table: 'new_users_hourly', bin: (column: string) => `date_bin('1 hour', ${column}, 'epoch'::timestamptz)` },
+  { table: 'new_users_daily', bin: (column: string) => `date_bin('1 day', ${column}, '${dayOrigin}'::timestamptz)` },
+];
+
+/** The counts of a ledger made before them. */
+export const newUsersBackfill = (dayOrigin: string) => COUNT_LEVELS(dayOrigin).map(({ table, bin }) => `INSERT INTO ${table} (bucket, scope, channel, region, store, n)
+  SELECT ${bin('first_ts')}, scope, channel, region, store, count(*) FROM first_seen GROUP BY 1, 2, 3, 4, 5`);
 
 
 // ties at the same instant go to the smallest (channel, region, store): the ledger must not
@@ -58,11 +64,11 @@ const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN
 /**
  * Candidate rows ($1…$7 as arrays) merged into the ledger: an earlier event (late, or out of
  * order) takes a row over; a later one moves last_ts. Ordered by key, so concurrent batches
- * lock rows alike. The same statement moves the hourly counts: +1 where a customer is new, and
+ * lock rows alike. The same statement moves the hourly and daily counts: +1 where a customer is new, and
  * for a row taken over −1 where it was (the update keeps the replaced values in prev_*, read
  * under the row's lock, so concurrent batches count each move once).
  */
-export const FIRST_SEEN_UPSERT = `WITH up AS (
+export const firstSeenUpsert = (dayOrigin: string) => `WITH up AS (
   INSERT INTO first_seen AS f (${COLUMNS})
   SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) ORDER BY 1, 2
   ON CONFLICT (scope, user_id) DO UPDATE SET
@@ -71,13 +77,14 @@ export const FIRST_SEEN_UPSERT = `WITH up AS (
   WHERE ${EARLIER} OR EXCLUDED.last_ts > f.last_ts
   RETURNING scope, first_ts, channel, region, store, prev_first_ts, prev_channel, prev_region, prev_store, (xmax = 0) AS inserted
 ), moves AS (
-  SELECT date_bin('1 hour', first_ts, 'epoch'::timestamptz) AS bucket, scope, channel, region, store, 1 AS n FROM up WHERE inserted OR prev_first_ts IS NOT NULL
+  SELECT first_ts AS at, scope, channel, region, store, 1 AS n FROM up WHERE inserted OR prev_first_ts IS NOT NULL
   UNION ALL
-  SELECT date_bin('1 hour', prev_first_ts, 'epoch'::timestamptz), scope, prev_channel, prev_region, prev_store, -1 FROM up WHERE NOT inserted AND prev_first_ts IS NOT NULL
-)
-INSERT INTO new_users_hourly AS h (bucket, scope, channel, region, store, n)
-SELECT bucket, scope, channel, region, store, sum(n) FROM moves GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 ORDER BY 2, 1, 3, 4, 5
-ON CONFLICT (scope, bucket, channel, region, store) DO UPDATE SET n = h.n + EXCLUDED.n`;
+  SELECT prev_first_ts, scope, prev_channel, prev_region, prev_store, -1 FROM up WHERE NOT inserted AND prev_first_ts IS NOT NULL
+), ${COUNT_LEVELS(dayOrigin).map(({ table, bin }, i) => `c${i} AS (
+  INSERT INTO ${table} AS h (bucket, scope, channel, region, store, n)
+  SELECT ${bin('at')}, scope, channel, region, store, sum(n) FROM moves GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 ORDER BY 2, 1, 3, 4, 5
+  ON CONFLICT (scope, bucket, channel, region, store) DO UPDATE SET n = h.n + EXCLUDED.n)`).join(', ')}
+SELECT count(*) FROM up`;
 
 /** A customer's earliest event in a scope among some events, and their latest. */
 export interface FirstSeenCandidate {

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, NEW_USERS_BACKFILL } from './first-seen.js';
+import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, newUsersBackfill } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 import { TOUCHED_TABLES } from './touched.js';
 import { USER_SKETCH_TABLES, backfillSketches } from './user-sketches.js';
@@ -118,10 +118,13 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     await client.query(`SET LOCAL search_path TO "${schema}", public`);
     for (const sql of CORE) await client.query(sql);
     const hadFirstSeen = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".first_seen`])).rows[0].present as boolean;
-    const hadNewUserCounts = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".new_users_hourly`])).rows[0].present as boolean;
+    const hadNewUserCounts = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".new_users_daily`])).rows[0].present as boolean;
     for (const sql of FIRST_SEEN_TABLES) await client.query(sql);
     if (!hadFirstSeen) await client.query(FIRST_SEEN_BACKFILL);
-    if (!hadNewUserCounts) await client.query(NEW_USERS_BACKFILL);
+    if (!hadNewUserCounts) {
+      await client.query('TRUNCATE new_users_hourly');
+      for (const sql of newUsersBackfill(new Date(-cfg.dayOffsetMs).toISOString())) await client.query(sql);
+    }
     const hadSketches = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".user_sketches`])).rows[0].present as boolean;
     for (const sql of USER_SKETCH_TABLES) await client.query(sql);
     if (!hadSketches) await backfillSketches(client, cfg.dayOffsetMs);

@@ -231,10 +231,10 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     const newGroup = grouping(ledger.groupColumn ?? "''", newParams);
     const bin = (column: string) => `date_bin($${newStrideAt}::interval, ${column}, $${newOriginAt}::timestamptz)`;
     const conditions = ledger.conditions.join(' AND ');
-    // hourly and daily points read the ledger's hourly counts; finer ones its rows
+    // hourly and daily points read the ledger's counts; finer ones its rows
     ({ rows: fresh } = await pool.query<Row & { n: string }>(
       stepMs >= STEP_MS['1h']
-        ? `SELECT ${bin('bucket')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, sum(n)::text AS n FROM new_users_hourly
+        ? `SELECT ${bin('bucket')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, sum(n)::text AS n FROM ${query.step === '1d' ? 'new_users_daily' : 'new_users_hourly'}
            WHERE bucket >= $1 AND bucket < $2 AND ${conditions} GROUP BY 1, 2, 3`
         : `SELECT ${bin('first_ts')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*)::text AS n FROM first_seen
            WHERE first_ts >= $1 AND first_ts < $2 AND ${conditions} GROUP BY 1, 2, 3`,

@@ -39,7 +39,8 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
     `DELETE FROM user_sketches WHERE (step = '1h' AND bucket < $1) OR (step = '1d' AND bucket < $2)`,
     [new Date(now - retention.rollup1h), new Date(now - retention.rollup1d)],
   )).rowCount ?? 0;
-  deleted.new_users_hourly = await deleteOlderThan(pool, 'new_users_hourly', 'bucket', new Date(now - retention.rollup1d));
+  deleted.new_users_hourly = await deleteOlderThan(pool, 'new_users_hourly', 'bucket', new Date(now - retention.rollup1h));
+  deleted.new_users_daily = await deleteOlderThan(pool, 'new_users_daily', 'bucket', new Date(now - retention.rollup1d));
   // last_ts moves once a day at most: a day's margin, so no customer is forgotten early
   deleted.first_seen = await deleteOlderThan(pool, 'first_seen', 'last_ts', new Date(now - retention.customers - DAY));
   deleted.audit_log = await deleteOlderThan(pool, 'audit_log', 'at', new Date(now - retention.audit));

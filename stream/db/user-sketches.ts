@@ -19,17 +19,19 @@ export const SKETCH_STEPS: SketchStep[] = ['1h', '1d'];
 
 /**
  * The cuts kept, by the dimensions each fixes (the others are ''): a query is answered from the
- * smallest cut that fixes every dimension it filters or groups by, merging what it leaves apart.
- * A store's cut keeps its region, so "no store" splits by region too.
+ * smallest cut that fixes every dimension it filters or groups by (listed smallest first),
+ * merging what it leaves apart. The region × store cuts keep a region's "no store" apart.
  */
 export const SKETCH_KINDS = [
   { kind: 0, dims: [] },
   { kind: 1, dims: ['channel'] },
   { kind: 2, dims: ['region'] },
+  { kind: 6, dims: ['campaign'] },
+  // the nation's stores in one read each (their "no store" too, without merging the regions')
+  { kind: 7, dims: ['store'] },
   { kind: 3, dims: ['region', 'channel'] },
   { kind: 4, dims: ['region', 'store'] },
   { kind: 5, dims: ['region', 'store', 'channel'] },
-  { kind: 6, dims: ['campaign'] },
 ] as const satisfies ReadonlyArray<{ kind: number; dims: ReadonlyArray<SketchDim> }>;
 export type SketchDim = 'channel' | 'region' | 'store' | 'campaign';
 

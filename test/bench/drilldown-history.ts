@@ -12,7 +12,7 @@ import { backfillEvents } from '../../server/simulator/backfill.js';
 import { newGeneratorState, seededRandom, type SimEvent } from '../../server/simulator/generator.js';
 import { DAY, HOUR, floorTo } from '../../stream/buckets.js';
 import { copyLine } from '../../stream/db/copy-text.js';
-import { NEW_USERS_BACKFILL } from '../../stream/db/first-seen.js';
+import { newUsersBackfill } from '../../stream/db/first-seen.js';
 import type { Storage } from '../../stream/db/migrate.js';
 import { KnownSketches, sketchDeltas } from '../../stream/db/user-sketches.js';
 import { UserSketch } from '../../stream/user-sketch.js';
@@ -161,7 +161,7 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
     await pool.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
   }
   // the processors keep the ledger's hourly counts as they write it
-  await pool.query(NEW_USERS_BACKFILL);
+  for (const sql of newUsersBackfill(new Date(-cfg.dayOffsetMs).toISOString())) await pool.query(sql);
   await pool.query('VACUUM ANALYZE');
   let customers = 0;
   for (let u = 0; u < regions.length * perRegion; u++) if (seen[(u * scopes) >> 3]! & (1 << ((u * scopes) & 7))) customers++;
