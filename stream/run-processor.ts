@@ -20,7 +20,7 @@ export interface RunningProcessor {
 }
 
 const STATS_EVERY_MS = 5000;
-const COMPACT_EVERY_MS = 2000;
+const COMPACT_EVERY_MS = 5000;
 const DAY_REFRESH_EVERY_MS = 60_000;
 
 /** Connects to the stores, makes sure the schema exists, and starts one consumer on every stream partition. */
@@ -56,7 +56,7 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
   let compacting: Promise<unknown> | null = null;
   let lastDayRefresh = 0;
   const compactTimer = setInterval(() => {
-    compacting ??= compactSketches(pool)
+    compacting ??= compactSketches(pool, cfg.dayOffsetMs)
       .then(async () => {
         if (storage !== 'timescaledb') return;
         // hours every pass; a day's refresh reads the whole day, so once a minute

@@ -155,7 +155,7 @@ describe('unique users through the pipeline', () => {
     const queries = ['step=1h&groupBy=region', 'step=1d&groupBy=store', 'step=1h&channel=wechat'].map((q) => `/api/v1/metrics?from=${now - 2 * DAY}&to=${now}&${q}`);
     const answers = async () => Promise.all(queries.map(async (q) => (await app.get(q)).json()));
     const before = await answers();
-    await compactSketches(app.db);
+    await compactSketches(app.db, cfg.dayOffsetMs);
     const { rows: [pending] } = await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM user_sketch_deltas');
     expect(pending!.n).toBe(0);
     const { rows: [sketches] } = await app.db.query<{ n: number; dense: number }>(`SELECT count(*)::int AS n, count(*) FILTER (WHERE get_byte(sketch, 0) = 1)::int AS dense FROM user_sketches`);
@@ -164,7 +164,7 @@ describe('unique users through the pipeline', () => {
     await app.db.query('DROP TABLE user_sketches, user_sketch_deltas');
     await migrate(app.db, cfg, app.stores.dbSchema);
     expect(await answers()).toEqual(before);
-    await compactSketches(app.db);
+    await compactSketches(app.db, cfg.dayOffsetMs);
     expect(await answers()).toEqual(before);
   }, 120_000);
 });

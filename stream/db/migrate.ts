@@ -127,7 +127,7 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     }
     const hadSketches = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".user_sketches`])).rows[0].present as boolean;
     for (const sql of USER_SKETCH_TABLES) await client.query(sql);
-    if (!hadSketches) await backfillSketches(client, cfg.dayOffsetMs);
+    if (!hadSketches) await backfillSketches(client);
     const recorded = await client.query(`SELECT value FROM pipeline_meta WHERE key = 'storage'`);
     let storage = recorded.rows[0]?.value as Storage | undefined;
     if (!storage) {

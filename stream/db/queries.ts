@@ -146,6 +146,8 @@ async function uniqueUsersRows(pool: Pool, query: MetricsQuery, span: { from: nu
     const where = whereClause(query, 'bucket', params);
     params.push(query.step, kind);
     const key = `step = $${params.length - 1} AND kind = $${params.length}`;
+    const deltaKey = `step = '1h' AND kind = $${params.length}`;
+    const deltaBucket = query.step === '1d' ? `date_bin('1 day', bucket, '${span.origin}'::timestamptz)` : 'bucket';
     const group = grouping(query.groupBy ?? "''", params);
     const { rows } = await pool.query<Row & { users: string | null; sketch: Buffer | null }>(
       // a point read from one sketch takes its stored count; only the parts of points merging
@@ -155,7 +157,7 @@ async function uniqueUsersRows(pool: Pool, query: MetricsQuery, span: { from: nu
                     count(*) OVER (PARTITION BY bucket, ${group.g}, ${group.other}) + count(*) FILTER (WHERE users IS NULL) OVER (PARTITION BY bucket, ${group.g}, ${group.other}) AS parts
              FROM (SELECT bucket, channel, region, store, campaign, users, sketch FROM user_sketches WHERE ${key} AND ${where}
                    UNION ALL
-                   SELECT bucket, channel, region, store, campaign, NULL, delta FROM user_sketch_deltas WHERE ${key} AND ${where}) AS s) AS counted`,
+                   SELECT ${deltaBucket}, channel, region, store, campaign, NULL, delta FROM user_sketch_deltas WHERE ${deltaKey} AND ${where}) AS s) AS counted`,
       params,
     );
     const points = new Map<string, Row & { n: number; merged?: UserSketch }>();

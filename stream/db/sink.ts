@@ -111,7 +111,7 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
     const storedEvents = batch.filter((b) => stored.has(b.event.id)).map((b) => b.event);
     const customers = options.known.toWrite(firstSeenCandidates(storedEvents));
     if (customers.length) await client.query(firstSeenUpsert(new Date(-options.dayOffsetMs).toISOString()), firstSeenParams(customers));
-    const sketches = sketchDeltas(storedEvents, options.dayOffsetMs, options.sketches);
+    const sketches = sketchDeltas(storedEvents, options.sketches);
     await writeSketchDeltas(client, sketches);
     const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : stored;
     return { inserted: fresh.rows.length, countedIds, customers, sketches };

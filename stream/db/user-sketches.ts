@@ -1,9 +1,10 @@
 // Unique users per hour and per day, kept as mergeable sketches beside the rollups, so a 30-day
 // view reads one sketch per point instead of counting distinct customers over every raw event.
 //
-// Each batch appends what it adds (the new hashes per sketch, in the batch's own transaction:
-// a batch that rolls back adds nothing, one redelivered adds nothing new — a union). A compaction
-// folds those deltas into the sketches every few seconds; readers read both in one statement.
+// Each batch appends what it adds to each hour's sketches (the new hashes per sketch, in the
+// batch's own transaction: a batch that rolls back adds nothing, one redelivered adds nothing new
+// — a union). A compaction folds those deltas into the hour's sketches and its day's every few
+// seconds; readers read both in one statement (a day's pending deltas are its hours').
 
 import type { Pool, PoolClient } from 'pg';
 import { DAY, HOUR, floorTo } from '../buckets.js';
@@ -15,7 +16,6 @@ const TEXT = 'text COLLATE "C"';
 const DIMS = `channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL, campaign ${TEXT} NOT NULL`;
 
 export type SketchStep = '1h' | '1d';
-export const SKETCH_STEPS: SketchStep[] = ['1h', '1d'];
 
 /**
  * The cuts kept, by the dimensions each fixes (the others are ''): a query is answered from the
@@ -64,18 +64,15 @@ interface SketchKey extends Dims {
 
 const keyText = (k: SketchKey) => `${k.step}|${k.kind}|${k.bucket}|${k.channel}|${k.region}|${k.store}|${k.campaign}`;
 
-function keysOfEvent(e: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>, dayOffsetMs: number): SketchKey[] {
+/** The hour's sketches an event counts in (its day's come from them at compaction). */
+function keysOfEvent(e: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>): SketchKey[] {
   const values: Dims = { channel: e.channel, region: e.region ?? '', store: e.store ?? '', campaign: e.campaign ?? '' };
-  const keys: SketchKey[] = [];
-  for (const step of SKETCH_STEPS) {
-    const bucket = step === '1h' ? floorTo(e.ts, HOUR) : floorTo(e.ts, DAY, dayOffsetMs);
-    for (const { kind, dims } of SKETCH_KINDS) {
-      const key: SketchKey = { step, kind, bucket, channel: '', region: '', store: '', campaign: '' };
-      for (const dim of dims) key[dim] = values[dim];
-      keys.push(key);
-    }
-  }
-  return keys;
+  const bucket = floorTo(e.ts, HOUR);
+  return SKETCH_KINDS.map(({ kind, dims }) => {
+    const key: SketchKey = { step: '1h', kind, bucket, channel: '', region: '', store: '', campaign: '' };
+    for (const dim of dims) key[dim] = values[dim];
+    return key;
+  });
 }
 
 /**
@@ -121,12 +118,12 @@ export interface SketchDelta {
 }
 
 /** Per sketch, the customers of these (newly stored) events that it may not hold yet. */
-export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign' | 'userId'>>, dayOffsetMs: number, known: KnownSketches): SketchDelta[] {
+export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign' | 'userId'>>, known: KnownSketches): SketchDelta[] {
   const byKey = new Map<string, { key: SketchKey; hashes: Set<number> }>();
   for (const e of events) {
     if (!e.userId) continue;
     const hash = hash52(e.userId);
-    for (const key of keysOfEvent(e, dayOffsetMs)) {
+    for (const key of keysOfEvent(e)) {
       const text = keyText(key);
       let entry = byKey.get(text);
       if (!entry) byKey.set(text, (entry = { key, hashes: new Set() }));
@@ -169,10 +166,11 @@ interface DeltaRow extends Dims {
 }
 
 /**
- * Folds pending deltas into their sketches, COMPACT_ROWS at a time, until none are left. One
- * compaction at a time (an advisory lock; another caller returns at once). Returns the deltas folded.
+ * Folds pending deltas into their hour's sketches and their day's, COMPACT_ROWS at a time, until
+ * none are left. One compaction at a time (an advisory lock; another caller returns at once).
+ * Returns the deltas folded.
  */
-export async function compactSketches(pool: Pool): Promise<number> {
+export async function compactSketches(pool: Pool, dayOffsetMs: number): Promise<number> {
   let folded = 0;
   for (;;) {
     const n = await inTransaction(pool, async (client) => {
@@ -185,10 +183,14 @@ export async function compactSketches(pool: Pool): Promise<number> {
       if (!rows.length) return 0;
       const merged = new Map<string, { row: DeltaRow; sketch: UserSketch }>();
       for (const row of rows) {
-        const text = keyText({ ...row, bucket: row.bucket.getTime() });
-        const entry = merged.get(text);
-        if (entry) entry.sketch.merge(UserSketch.decode(row.delta));
-        else merged.set(text, { row, sketch: UserSketch.decode(row.delta) });
+        const delta = UserSketch.decode(row.delta);
+        const day = { ...row, step: '1d' as const, bucket: new Date(floorTo(row.bucket.getTime(), DAY, dayOffsetMs)) };
+        for (const target of [row, day]) {
+          const text = keyText({ ...target, bucket: target.bucket.getTime() });
+          const entry = merged.get(text);
+          if (entry) entry.sketch.merge(delta);
+          else merged.set(text, { row: target, sketch: new UserSketch().merge(delta) });
+        }
       }
       const entries = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => e);
       const columns = [
@@ -217,7 +219,7 @@ export async function compactSketches(pool: Pool): Promise<number> {
 }
 
 /** The sketches of raw events already stored (a schema made before the sketches), written as deltas. */
-export async function backfillSketches(client: PoolClient, dayOffsetMs: number): Promise<number> {
+export async function backfillSketches(client: PoolClient): Promise<number> {
   const { rows: [span] } = await client.query<{ from: Date | null; to: Date | null }>(
     `SELECT min(ts) AS from, max(ts) AS to FROM events WHERE user_id IS NOT NULL`,
   );
@@ -230,7 +232,7 @@ export async function backfillSketches(client: PoolClient, dayOffsetMs: number):
     );
     const deltas = sketchDeltas(
       rows.map((r) => ({ ts: r.ts.getTime(), channel: r.channel, region: r.region ?? undefined, store: r.store ?? undefined, campaign: r.campaign ?? undefined, userId: r.user_id })),
-      dayOffsetMs, new KnownSketches(0),
+      new KnownSketches(0),
     );
     await writeSketchDeltas(client, deltas);
     written += deltas.length;

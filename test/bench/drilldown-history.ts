@@ -14,7 +14,7 @@ import { DAY, HOUR, floorTo } from '../../stream/buckets.js';
 import { copyLine } from '../../stream/db/copy-text.js';
 import { newUsersBackfill } from '../../stream/db/first-seen.js';
 import type { Storage } from '../../stream/db/migrate.js';
-import { KnownSketches, sketchDeltas } from '../../stream/db/user-sketches.js';
+import { KnownSketches, compactSketches, sketchDeltas } from '../../stream/db/user-sketches.js';
 import { UserSketch } from '../../stream/user-sketch.js';
 
 export interface HistoryOptions {
@@ -137,13 +137,14 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
       }
     }
     await copyRows(pool, 'first_seen (scope, user_id, first_ts, channel, region, store, last_ts)', firsts);
-    const deltas = sketchDeltas(events, cfg.dayOffsetMs, new KnownSketches(0));
-    await copyRows(pool, 'user_sketches (step, kind, bucket, channel, region, store, campaign, users, sketch)', (function* () {
+    // the day's hours as one batch of deltas, folded by the processors' compaction
+    const deltas = sketchDeltas(events, new KnownSketches(0));
+    await copyRows(pool, 'user_sketch_deltas (step, kind, bucket, channel, region, store, campaign, delta)', (function* () {
       for (const { key, hashes } of deltas) {
-        const sketch = UserSketch.of(hashes);
-        yield copyLine([key.step, key.kind, new Date(key.bucket).toISOString(), key.channel, key.region, key.store, key.campaign, sketch.estimate(), `\\x${sketch.encode().toString('hex')}`]);
+        yield copyLine([key.step, key.kind, new Date(key.bucket).toISOString(), key.channel, key.region, key.store, key.campaign, `\\x${UserSketch.of(hashes).encode().toString('hex')}`]);
       }
     })());
+    await compactSketches(pool, cfg.dayOffsetMs);
     total += events.length;
   }
   const fineFrom = storage === 'postgres' ? options.now - options.fineDays * DAY : firstDay;
