@@ -151,6 +151,27 @@ describe('unique users through the pipeline', () => {
     expect(campaignChannel.series[0]!.points[0]!.uniqueUsers).toBe(truthUsers((e) => e.ts >= hour && e.ts < hour + HOUR && e.campaign === 'camp-1' && e.channel === 'douyin'));
   });
 
+  it('ranks groups only where the configuration cannot bound them, or stored data holds more than it names', async () => {
+    const ctx = queryContextOf(cfg, app.server.storage);
+    const query: MetricsQuery = { from: hour, to: hour + HOUR, step: '1h', filter: {}, groupBy: 'channel', groupLimit: cfg.channels.length + 1 };
+    const fits = await queryMetrics(app.db, query, ctx);
+    expect(fits.series.some((s) => s.other)).toBe(false);
+    expect(fits.groups).toEqual({ total: fits.series.length, shown: fits.series.length, limit: cfg.channels.length + 1 });
+    // two channels since removed from the configuration, still in the hour's rollup
+    await app.db.query(`INSERT INTO rollup_1h (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
+      VALUES ($1, 'retired-a', '', '', '', 5, 0, 0, 0, 0, 0), ($1, 'retired-b', '', '', '', 3, 0, 0, 0, 0, 0)`, [new Date(hour).toISOString()]);
+    try {
+      const more = await queryMetrics(app.db, query, ctx);
+      expect(more.groups!.total).toBe(fits.series.length + 2);
+      expect(more.series.filter((s) => !s.other)).toHaveLength(cfg.channels.length + 1);
+      expect(more.series.some((s) => s.other)).toBe(true);
+      const sum = (r: MetricsResponse) => r.series.reduce((n, s) => n + s.points.reduce((m, p) => m + p.exposure, 0), 0);
+      expect(sum(more)).toBe(sum(fits) + 8);
+    } finally {
+      await app.db.query(`DELETE FROM rollup_1h WHERE channel LIKE 'retired-%'`);
+    }
+  });
+
   it('compaction folds the deltas without changing an answer, and a schema made before the sketches gets them from the raw events', async () => {
     const queries = ['step=1h&groupBy=region', 'step=1d&groupBy=store', 'step=1h&channel=wechat'].map((q) => `/api/v1/metrics?from=${now - 2 * DAY}&to=${now}&${q}`);
     const answers = async () => Promise.all(queries.map(async (q) => (await app.get(q)).json()));

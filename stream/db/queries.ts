@@ -28,13 +28,16 @@ const SUM_COLUMNS = 'exposure, clicks, visits, conversions, revenue, spend';
 export interface QueryContext {
   storage: Storage;
   dayOffsetMs: number;
-  latenessMs: number;
   places: Places;
-  now?: number;
+  /** how many channels, regions and stores the configuration has (ingest refuses others) */
+  configured: Record<'channel' | 'region' | 'store', number>;
 }
 
 export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =>
-  ({ storage, dayOffsetMs: cfg.dayOffsetMs, latenessMs: cfg.pipeline.events.lateness, places: placesOf(cfg) });
+  ({
+    storage, dayOffsetMs: cfg.dayOffsetMs, places: placesOf(cfg),
+    configured: { channel: cfg.channels.length, region: cfg.regions.length, store: cfg.storeById.size },
+  });
 
 const SUMS_OF = 'sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)';
 
@@ -46,7 +49,7 @@ const SUMS_OF = 'sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(
  * refreshTouched): those hours come from the 10 s rollup, a touched day from its hours. So late
  * events show at once, and a query re-aggregates only the few hours still waiting.
  */
-function sourceRows(step: Step, ctx: QueryContext, _params: unknown[]): string {
+function sourceRows(step: Step, ctx: QueryContext): string {
   const table = COARSE_TABLE[step];
   if (!table) return 'rollup_10s';
   if (ctx.storage === 'postgres') return table;
@@ -116,7 +119,7 @@ export const groupsThatFit = (points: number) => Math.min(MAX_GROUPS, Math.floor
 async function topGroups(pool: Pool, query: MetricsQuery, group: GroupBy, limit: number, from: number, to: number, ctx: QueryContext) {
   const params: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const where = whereClause(query, 'bucket', params);
-  const source = sourceRows(query.step, ctx, params);
+  const source = sourceRows(query.step, ctx);
   params.push(limit);
   const { rows } = await pool.query<{ g: string; total: number }>(
     `SELECT g, count(*) OVER ()::int AS total FROM (
@@ -185,11 +188,12 @@ async function uniqueUsersRows(pool: Pool, query: MetricsQuery, span: { from: nu
 
 /**
  * Sums per bucket (and group) from the rollups, exact; unique users from the sketches (hourly and
- * daily points) or counted from the raw events (see uniqueUsersRows). Buckets without data are returned as zeros so series are dense. Grouped, only the
- * `groupLimit` most active groups get a series of their own; the rest are summed into one series
- * marked `other` (the answer's `groups` says how many there were).
+ * daily points) or counted from the raw events (see uniqueUsersRows). Buckets without data are
+ * returned as zeros so series are dense. Grouped, only the `groupLimit` most active groups get a
+ * series of their own; the rest are summed into one series marked `other` (the answer's `groups`
+ * says how many there were).
  */
-export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryContext): Promise<MetricsResponse> {
+export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryContext, rankGroups = false): Promise<MetricsResponse> {
   const { dayOffsetMs } = ctx;
   const stepMs = STEP_MS[query.step];
   const { from, to } = alignedRange(query, dayOffsetMs);
@@ -197,7 +201,10 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const stride = `${stepMs / 1000} seconds`;
   const group = query.groupBy ?? null;
   const limit = Math.min(query.groupLimit ?? MAX_GROUPS, MAX_GROUPS);
-  const top = group ? await topGroups(pool, query, group, limit, from, to, ctx) : null;
+  // channels, regions and stores come from the configuration: when they all fit (and "none"),
+  // there is nothing to rank — unless stored data holds more (a store since removed)
+  const fits = group !== null && group !== 'campaign' && ctx.configured[group] + 1 <= limit;
+  const top = group && (rankGroups || !fits) ? await topGroups(pool, query, group, limit, from, to, ctx) : null;
   const withOther = top !== null && top.total > top.keys.length;
 
   /** the group column of a row source, and whether the row falls in "other" */
@@ -213,7 +220,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const sumWhere = whereClause(query, 'bucket', sumParams);
   sumParams.push(stride, origin);
   const [strideAt, originAt] = [sumParams.length - 1, sumParams.length];
-  const source = sourceRows(query.step, ctx, sumParams);
+  const source = sourceRows(query.step, ctx);
   const sumGroup = grouping(group ?? "''", sumParams);
   const sums = await pool.query<Row & Record<string, string>>(
     `SELECT date_bin($${strideAt}::interval, bucket, $${originAt}::timestamptz) AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other,
@@ -280,6 +287,10 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     });
   const response: MetricsResponse = { step: query.step, from: new Date(from).toISOString(), to: new Date(to).toISOString(), series };
   if (top) response.groups = { total: top.total, shown: top.keys.length, limit };
+  else if (group) {
+    if (series.length > limit) return queryMetrics(pool, query, ctx, true);
+    response.groups = { total: series.length, shown: series.length, limit };
+  }
   return response;
 }
 
@@ -295,7 +306,7 @@ export function rowsOverRange(range: { from: number; to: number }, ctx: QueryCon
   params.push(...[range.from, hourFrom, hourTo, range.to].map((ms) => new Date(ms).toISOString()));
   const [from, hourStart, hourEnd, to] = [1, 2, 3, 4].map((i) => `$${at + i}`);
   const dimWhere = conditions(params).map((c) => ` AND ${c}`).join('');
-  const hourly = sourceRows('1h', ctx, params);
+  const hourly = sourceRows('1h', ctx);
   const columns = `channel, region, store, campaign, ${SUM_COLUMNS}`;
   return `(SELECT ${columns} FROM ${hourly} WHERE bucket >= ${hourStart} AND bucket < ${hourEnd}${dimWhere}
            UNION ALL
