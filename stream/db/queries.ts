@@ -222,18 +222,18 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const [strideAt, originAt] = [sumParams.length - 1, sumParams.length];
   const source = sourceRows(query.step, ctx);
   const sumGroup = grouping(group ?? "''", sumParams);
-  const sums = await pool.query<Row & Record<string, string>>(
+  // sums, unique users and new users are read at once, each on a connection of its own
+  const sumsRead = pool.query<Row & Record<string, string>>(
     `SELECT date_bin($${strideAt}::interval, bucket, $${originAt}::timestamptz) AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other,
             sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
             sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
      FROM ${source} WHERE ${sumWhere} GROUP BY 1, 2, 3`,
     sumParams,
   );
-
-  const users = await uniqueUsersRows(pool, query, { from, to, stride, origin }, grouping);
+  const usersRead = uniqueUsersRows(pool, query, { from, to, stride, origin }, grouping);
   const newParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const ledger = newUsersRows(query, ctx.places, newParams);
-  let fresh: Array<Row & { n: string }> = [];
+  let freshRead: Promise<Array<Row & { n: string }>> = Promise.resolve([]);
   if (ledger) {
     newParams.push(stride, origin);
     const [newStrideAt, newOriginAt] = [newParams.length - 1, newParams.length];
@@ -241,15 +241,20 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     const bin = (column: string) => `date_bin($${newStrideAt}::interval, ${column}, $${newOriginAt}::timestamptz)`;
     const conditions = ledger.conditions.join(' AND ');
     // hourly and daily points read the ledger's counts; finer ones its rows
-    ({ rows: fresh } = await pool.query<Row & { n: string }>(
+    freshRead = pool.query<Row & { n: string }>(
       stepMs >= STEP_MS['1h']
         ? `SELECT ${bin('bucket')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, sum(n)::text AS n FROM ${query.step === '1d' ? 'new_users_daily' : 'new_users_hourly'}
            WHERE bucket >= $1 AND bucket < $2 AND ${conditions} GROUP BY 1, 2, 3`
         : `SELECT ${bin('first_ts')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*)::text AS n FROM first_seen
            WHERE first_ts >= $1 AND first_ts < $2 AND ${conditions} GROUP BY 1, 2, 3`,
       newParams,
-    ));
+    ).then((r) => r.rows);
   }
+  // all three settle before one's error is thrown: no rejection is left unhandled
+  const settled = await Promise.allSettled([sumsRead, usersRead, freshRead]);
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  const [sums, users, fresh] = settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as
+    [Awaited<typeof sumsRead>, Awaited<typeof usersRead>, Awaited<typeof freshRead>];
 
   const OTHER = '\u0000other';
   const seriesByGroup = new Map<string | null, Map<number, { sums: Sums; users: number; newUsers: number }>>();
