@@ -62,6 +62,8 @@ const server = await startServer({
   maxSessionSeconds: maxSessionMs ? maxSessionMs / 1000 : undefined,
   cfg, stores, port, demoMode, authSecret, userIdKey, apiKeys: () => apiKeys, log, screenDir: `${ROOT}dist/screen`,
   pushIntervalMs: Number(process.env.PUSH_INTERVAL_MS || DEFAULT_PUSH_INTERVAL_MS),
+  // JOBS=0: this server runs no scheduled jobs (another one does, or a benchmark measures without them)
+  jobs: process.env.JOBS !== '0',
 });
 const processors = superviseProcessors(Number(process.env.PROCESSORS || 1), stores, log);
 const simulatorScale = Number(process.env.SIM_SCALE || 1);

@@ -54,21 +54,23 @@ function sourceRows(step: Step, ctx: QueryContext): string {
   if (!table) return 'rollup_10s';
   if (ctx.storage === 'postgres') return table;
   const dims = 'channel, region, store, campaign';
+  // driven by the marks (a handful of rows), each reaching its own range through the indexes:
+  // a join would let the planner scan a whole aggregate when it misjudges the marks
+  const hourFromTenSeconds = (mark: string) => `CROSS JOIN LATERAL (SELECT ${dims}, ${SUMS_OF} FROM rollup_10s r
+             WHERE r.bucket >= ${mark}.bucket AND r.bucket < ${mark}.bucket + INTERVAL '1 hour' GROUP BY ${dims}) AS r`;
   if (step === '1h') {
     return `(SELECT bucket, ${dims}, ${SUM_COLUMNS} FROM rollup_1h c WHERE NOT EXISTS (SELECT 1 FROM touched_hours t WHERE t.bucket = c.bucket)
              UNION ALL
-             SELECT t.bucket, ${dims}, ${SUMS_OF} FROM touched_hours t
-             JOIN rollup_10s r ON r.bucket >= t.bucket AND r.bucket < t.bucket + INTERVAL '1 hour' GROUP BY t.bucket, ${dims}) AS coarse`;
+             SELECT t.bucket, r.* FROM touched_hours t ${hourFromTenSeconds('t')}) AS coarse`;
   }
-  const origin = new Date(-ctx.dayOffsetMs).toISOString();
-  const day = (column: string) => `date_bin('1 day', ${column}, '${origin}'::timestamptz)`;
   return `(SELECT bucket, ${dims}, ${SUM_COLUMNS} FROM rollup_1d c WHERE NOT EXISTS (SELECT 1 FROM touched_days t WHERE t.bucket = c.bucket)
            UNION ALL
-           SELECT ${day('h.bucket')}, ${dims}, ${SUMS_OF} FROM rollup_1h h JOIN touched_days d ON h.bucket >= d.bucket AND h.bucket < d.bucket + INTERVAL '1 day'
-           WHERE NOT EXISTS (SELECT 1 FROM touched_hours t WHERE t.bucket = h.bucket) GROUP BY 1, ${dims}
+           SELECT d.bucket, h.* FROM touched_days d CROSS JOIN LATERAL (SELECT ${dims}, ${SUMS_OF} FROM rollup_1h h
+             WHERE h.bucket >= d.bucket AND h.bucket < d.bucket + INTERVAL '1 day' AND NOT EXISTS (SELECT 1 FROM touched_hours t WHERE t.bucket = h.bucket)
+             GROUP BY ${dims}) AS h
            UNION ALL
-           SELECT ${day('t.bucket')}, ${dims}, ${SUMS_OF} FROM touched_hours t JOIN touched_days d ON t.bucket >= d.bucket AND t.bucket < d.bucket + INTERVAL '1 day'
-           JOIN rollup_10s r ON r.bucket >= t.bucket AND r.bucket < t.bucket + INTERVAL '1 hour' GROUP BY 1, ${dims}) AS coarse`;
+           SELECT d.bucket, r.* FROM touched_days d JOIN touched_hours t ON t.bucket >= d.bucket AND t.bucket < d.bucket + INTERVAL '1 day'
+             ${hourFromTenSeconds('t')}) AS coarse`;
 }
 const DIMENSIONS: Array<keyof Scope & SketchDim> = ['region', 'store', 'channel', 'campaign'];
 

@@ -17,6 +17,8 @@ export interface DrillDownOptions {
   rounds: number;
   eventsPerDay: number;
   customers: number;
+  /** the schema holds an earlier run's history: measure only */
+  reuse?: boolean;
 }
 
 /** The queries a wall view sends at once for a range (screen/stores/view.ts). */
@@ -36,7 +38,9 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
   const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const now = Date.now();
-  const loaded = await loadHistory(pool, cfg, storage, { days: options.days, eventsPerDay: options.eventsPerDay, customers: options.customers, now, fineDays: 3 });
+  const loaded = options.reuse
+    ? { events: Number((await pool.query(`SELECT count(*) AS n FROM events`)).rows[0].n), customers: Number((await pool.query(`SELECT count(*) AS n FROM first_seen WHERE scope = 'all'`)).rows[0].n), seconds: 0 }
+    : await loadHistory(pool, cfg, storage, { days: options.days, eventsPerDay: options.eventsPerDay, customers: options.customers, now, fineDays: 3 });
   const { rows: [sizes] } = await pool.query<{ events: string; sketches: string; first_seen: string }>(
     `SELECT pg_size_pretty(pg_total_relation_size('events')) AS events, pg_size_pretty(pg_total_relation_size('user_sketches')) AS sketches,
             pg_size_pretty(pg_total_relation_size('first_seen')) AS first_seen`,
@@ -45,7 +49,7 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
+  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0', JOBS: '0' });
   try {
     await waitReady(url);
     const token = await login(url);
