@@ -100,4 +100,3 @@ export function sumsOfHotFields(values: ReadonlyArray<string | null>): bigint[] 
   const n = (i: number) => (values[i] == null ? 0n : BigInt(values[i]!));
   return [n(0), n(1), n(2), n(3), n(4) + n(6) * HOT_MONEY_BASE, n(5) + n(7) * HOT_MONEY_BASE];
 }
-

@@ -117,15 +117,17 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(`SET LOCAL search_path TO "${schema}", public`);
     for (const sql of CORE) await client.query(sql);
-    const hadFirstSeen = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".first_seen`])).rows[0].present as boolean;
-    const hadNewUserCounts = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".new_users_daily`])).rows[0].present as boolean;
+    const exists = async (table: string) =>
+      (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".${table}`])).rows[0].present as boolean;
+    const hadFirstSeen = await exists('first_seen');
+    const hadNewUserCounts = await exists('new_users_daily');
     for (const sql of FIRST_SEEN_TABLES) await client.query(sql);
     if (!hadFirstSeen) await client.query(FIRST_SEEN_BACKFILL);
     if (!hadNewUserCounts) {
       await client.query('TRUNCATE new_users_hourly');
       for (const sql of newUsersBackfill(new Date(-cfg.dayOffsetMs).toISOString())) await client.query(sql);
     }
-    const hadSketches = (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".user_sketches`])).rows[0].present as boolean;
+    const hadSketches = await exists('user_sketches');
     for (const sql of USER_SKETCH_TABLES) await client.query(sql);
     if (!hadSketches) await backfillSketches(client);
     const recorded = await client.query(`SELECT value FROM pipeline_meta WHERE key = 'storage'`);
