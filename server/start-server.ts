@@ -126,6 +126,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     loginLimits: options.loginLimits, audit: createAuditLog(pool, log), pseudonymize: createPseudonymizer(options.userIdKey), signer: createEntrySigner(options.userIdKey), trustProxy: env.TRUST_PROXY, corsOrigins: env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
   });
   const http = createServer(app);
+  // Idle connections outlive a proxy's (load balancers keep them 60 s): with Node's 5 s, a client
+  // reusing a connection the server is closing at that moment gets a reset instead of an answer.
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const reader = createViewReader({ cfg, redis, pool, keys, storage });
   screen = attachScreenSocket({ http, cfg, redis, redisUrl: stores.redisUrl, keys, auth, reader, log });
   await new Promise<void>((resolve) => http.listen(options.port, options.host ?? '0.0.0.0', resolve));
