@@ -1,8 +1,10 @@
 // Reads what the rules judge: each instance's current window from the hot buckets (Redis), and
 // the earlier windows its detector compares with — from Redis while they are within the hot
 // retention, else from the database's 10 s rollup (one query per rule). Earlier windows are
-// snapped to whole minutes and cached for a minute: they hardly change, and 1 000 instances
-// × 12 history windows would otherwise be read every cycle.
+// snapped to whole minutes and kept for that minute. Where they are whole minutes of sums, they
+// are summed from per-minute sums held in memory (minute-history.ts), which a cycle reads only
+// in part; unique users (not additive), campaigns (unbounded) and windows of part of a minute are
+// read as ranges and cached for a minute.
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
@@ -17,6 +19,7 @@ import type { SeriesPoint } from './detectors/index.js';
 import { ruleDetector } from './detectors/index.js';
 import type { RuleInstance } from './instances.js';
 import { metricPoint } from './metric-point.js';
+import { createMinuteHistory, fieldsOf, type MinuteSource } from './minute-history.js';
 
 export interface InstanceReading {
   current: SeriesPoint;
@@ -38,6 +41,23 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const cache = new Map<string, { values: MetricValues; expires: number }>();
   const cacheKey = (scope: string, range: Range, users: boolean) => `${scope}|${range.from}|${range.to}|${users ? 'u' : ''}`;
+  const minutes = createMinuteHistory({ pool, moneyScale });
+  /** each instance's history windows from minute sums, kept while its windows stay the same */
+  let assembled = new Map<string, { windows: string; history: SeriesPoint[] }>();
+
+  /** history summed from minutes: sums of whole minutes, not unique users, and groups the configuration bounds */
+  const byMinutes = (rule: AlertRule) => rule.metric !== 'uniqueUsers' && rule.groupBy !== 'campaign' && rule.window % MINUTE === 0;
+  const sourcesOf = (rule: AlertRule): MinuteSource[] =>
+    fieldsOf(rule.metric).map((field) => ({ filter: rule.filter ?? {}, groupBy: (rule.groupBy ?? null) as MinuteSource['groupBy'], field }));
+
+  /** an instance's history windows summed from the minutes held */
+  function minuteWindows(rule: AlertRule, summers: Array<[SumField, (from: number, to: number) => number]>, ranges: Range[], storeScope: boolean): SeriesPoint[] {
+    return ranges.map((range) => {
+      const sums = { exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 };
+      for (const [field, sum] of summers) sums[field] = sum(range.from, range.to);
+      return metricPoint(rule.metric, deriveMetrics(sums, 0, storeScope), range.to, storeScope);
+    });
+  }
 
   async function readHot(ranges: HotRange[]): Promise<MetricValues[]> {
     const out: MetricValues[] = [];
@@ -96,16 +116,24 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
     const hotTargets: Array<{ key: string; users: boolean }> = [];
     const currentAt = new Map<string, number>();
     const storedWanted = new Map<AlertRule, Range[]>();
+    const minuteNeeds: Parameters<typeof minutes.sync>[0] = [];
     const plans = rules.map(({ rule, instances }) => {
       const users = rule.metric === 'uniqueUsers';
       const historyRanges = ruleDetector(rule).historyTimes(end, rule.window).map((t) => {
         const to = floorTo(t, MINUTE);
         return { from: to - rule.window, to };
       });
+      const minuteSums = historyRanges.length > 0 && byMinutes(rule);
+      if (minuteSums) {
+        const from = Math.min(...historyRanges.map((r) => r.from));
+        const to = Math.max(...historyRanges.map((r) => r.to));
+        for (const source of sourcesOf(rule)) minuteNeeds.push({ source, from, to, groups: instances.map((i) => i.key) });
+      }
       for (const instance of instances) {
         currentAt.set(`${rule.id}|${instance.key}`, hotRanges.length);
         hotRanges.push({ scope: instance.scope, from: end - rule.window, to: end, users });
         hotTargets.push({ key: '', users });
+        if (minuteSums) continue;
         for (const range of historyRanges) {
           const key = cacheKey(instance.scope, range, users);
           if ((cache.get(key)?.expires ?? 0) > now) continue;
@@ -119,29 +147,46 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
           }
         }
       }
-      return { rule, instances, historyRanges, users };
+      return { rule, instances, historyRanges, users, minuteSums };
     });
 
-    const hotValues = await readHot(hotRanges);
+    const readAllStored = async () => {
+      for (const [rule, ranges] of storedWanted) {
+        const instances = rules.find((r) => r.rule === rule)!.instances;
+        const stored = await readStored(rule, instances, ranges);
+        for (const instance of instances) {
+          ranges.forEach((range, k) => {
+            const values = stored.get(rule.groupBy ? instance.key : '')?.get(k) ?? deriveMetrics({ exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 }, 0, instance.storeScope);
+            cache.set(cacheKey(instance.scope, range, rule.metric === 'uniqueUsers'), { values, expires: now + HISTORY_TTL_MS });
+          });
+        }
+      }
+    };
+    const [hotValues] = await Promise.all([readHot(hotRanges), readAllStored(), minutes.sync(minuteNeeds, cfg.alerts.evaluation.interval)]);
     hotTargets.forEach((target, i) => {
       if (target.key) cache.set(target.key, { values: hotValues[i]!, expires: now + HISTORY_TTL_MS });
     });
-    for (const [rule, ranges] of storedWanted) {
-      const instances = rules.find((r) => r.rule === rule)!.instances;
-      const stored = await readStored(rule, instances, ranges);
-      for (const instance of instances) {
-        ranges.forEach((range, k) => {
-          const values = stored.get(rule.groupBy ? instance.key : '')?.get(k) ?? deriveMetrics({ exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 }, 0, instance.storeScope);
-          cache.set(cacheKey(instance.scope, range, rule.metric === 'uniqueUsers'), { values, expires: now + HISTORY_TTL_MS });
-        });
-      }
-    }
 
     const result = new Map<string, Map<string, InstanceReading>>();
-    for (const { rule, instances, historyRanges, users } of plans) {
+    const kept = new Map<string, { windows: string; history: SeriesPoint[] }>();
+    for (const { rule, instances, historyRanges, users, minuteSums } of plans) {
       const perInstance = new Map<string, InstanceReading>();
+      const sources = minuteSums ? sourcesOf(rule) : [];
+      const windows = minuteSums ? `${rule.metric}|${rule.window}|${historyRanges.map((r) => r.to).join(',')}|${JSON.stringify(sources)}` : '';
       for (const instance of instances) {
         const current = metricPoint(rule.metric, hotValues[currentAt.get(`${rule.id}|${instance.key}`)!]!, end, instance.storeScope);
+        if (minuteSums) {
+          const key = `${rule.id}|${instance.key}`;
+          const summers = sources.map((source) => ({ field: source.field, ...minutes.summer(source, rule.groupBy ? instance.key : '') }));
+          const instanceWindows = `${windows}|${summers.map((s) => s.version).join(',')}`;
+          let entry = assembled.get(key);
+          if (entry?.windows !== instanceWindows) {
+            entry = { windows: instanceWindows, history: minuteWindows(rule, summers.map((s) => [s.field, s.sum]), historyRanges, instance.storeScope) };
+          }
+          kept.set(key, entry);
+          perInstance.set(instance.key, { current, history: entry.history });
+          continue;
+        }
         const history = historyRanges.flatMap((range) => {
           const cached = cache.get(cacheKey(instance.scope, range, users));
           return cached ? [metricPoint(rule.metric, cached.values, range.to, instance.storeScope)] : [];
@@ -150,6 +195,7 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
       }
       result.set(rule.id, perInstance);
     }
+    assembled = kept;
     if (cache.size > 200_000 || Math.random() < 0.02) for (const [key, entry] of cache) if (entry.expires <= now) cache.delete(key);
     return result;
   }

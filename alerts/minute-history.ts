@@ -1,0 +1,167 @@
+// Per-minute sums of the fields rules look back on, kept in memory and read from the 10 s rollup
+// incrementally. A rule judges each window against earlier windows snapped to whole minutes; read
+// as ranges, every one of them moved each minute and all were read again (a seasonal rule over
+// 62 stores: 71 000 windows a minute). Kept as minutes, a cycle reads only the minutes that are
+// new, the last few again (stragglers) and a slice of the rest (late events), so the whole
+// history is read again every REFRESH_MS; any window is then a sum over its minutes.
+import type { Pool } from 'pg';
+import type { AlertRule } from '../config/alert-schema.js';
+import { MINUTE } from '../stream/buckets.js';
+import { dimensionConditions } from '../stream/db/queries.js';
+import type { Scope, SumField } from '../stream/types.js';
+
+/** minutes read again every cycle: events up to this late are in the next judgement */
+const RECENT_MINUTES = 15;
+/** every minute held is read again within this long, so later events reach the baselines */
+export const REFRESH_MS = 10 * MINUTE;
+const MONEY_FIELDS = new Set<SumField>(['revenue', 'spend']);
+
+/** What a rule's windows are summed from: its filter and groupBy, one field. */
+export interface MinuteSource {
+  filter: Scope;
+  groupBy: 'channel' | 'region' | 'store' | null;
+  field: SumField;
+}
+
+/** Which sum fields a metric's value and volume are made of. */
+export function fieldsOf(metric: AlertRule['metric']): SumField[] {
+  switch (metric) {
+    case 'ctr': return ['clicks', 'exposure'];
+    case 'cvr': return ['conversions', 'visits', 'clicks'];
+    case 'roi': return ['revenue', 'spend'];
+    case 'cac': return ['spend', 'conversions'];
+    case 'uniqueUsers': return [];
+    default: return [metric];
+  }
+}
+
+interface Held {
+  source: MinuteSource;
+  /** minutes held: [from, to) in ms, whole minutes */
+  from: number;
+  to: number;
+  /** per group, a ring of per-minute values (money in integer units), slot = minute % capacity; its version counts changes */
+  capacity: number;
+  groups: Map<string, { ring: Float64Array; version: number }>;
+  /** where the next refresh slice starts */
+  cursor: number;
+}
+
+const sourceKey = (s: MinuteSource) => `${s.field}|${s.groupBy ?? ''}|${JSON.stringify(Object.entries(s.filter).filter(([, v]) => v !== undefined).sort())}`;
+
+export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
+  const { pool, moneyScale } = deps;
+  const held = new Map<string, Held>();
+  /** versions are drawn from one counter: a source read anew never repeats one its windows were summed at */
+  let versions = 0;
+
+  async function readInto(h: Held, intervals: Array<[number, number]>, groups: Set<string>): Promise<void> {
+    const { source } = h;
+    const params: unknown[] = [intervals.map(([f]) => new Date(f).toISOString()), intervals.map(([, t]) => new Date(t).toISOString())];
+    const where = dimensionConditions(source.filter, params);
+    const value = MONEY_FIELDS.has(source.field) ? `round(sum(${source.field}) * ${moneyScale})::text` : `sum(${source.field})::text`;
+    const { rows } = await pool.query<{ g: string; m: string; v: string }>(
+      `SELECT ${source.groupBy ?? `''`} AS g, floor(extract(epoch FROM r.bucket) / 60)::bigint::text AS m, ${value} AS v
+       FROM rollup_10s r JOIN unnest($1::timestamptz[], $2::timestamptz[]) AS w(f, t) ON r.bucket >= w.f AND r.bucket < w.t
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY 1, 2`,
+      params,
+    );
+    const read = new Map<string, Map<number, number>>();
+    for (const row of rows) {
+      if (!groups.has(row.g)) continue;
+      let minutes = read.get(row.g);
+      if (!minutes) read.set(row.g, (minutes = new Map()));
+      minutes.set(Number(row.m), Number(row.v));
+    }
+    for (const group of groups) if (!h.groups.has(group)) h.groups.set(group, { ring: new Float64Array(h.capacity), version: ++versions });
+    // the minutes read are what the rows say, nothing where there are none; a group whose minutes
+    // changed gets a new version (its windows are summed again)
+    for (const [group, held] of h.groups) {
+      const minutes = read.get(group);
+      let changed = false;
+      for (const [f, t] of intervals) {
+        for (let m = f / MINUTE; m < t / MINUTE; m++) {
+          const value = minutes?.get(m) ?? 0;
+          const slot = m % h.capacity;
+          if (held.ring[slot] !== value) {
+            held.ring[slot] = value;
+            changed = true;
+          }
+        }
+      }
+      if (changed) held.version = ++versions;
+    }
+  }
+
+  /**
+   * Holds, for each source, the minutes [from, to) (whole minutes) for the groups named, reading
+   * what is new or due; intervalMs is how often this is called (it sizes the refresh slice).
+   */
+  async function sync(needs: Array<{ source: MinuteSource; from: number; to: number; groups: string[] }>, intervalMs: number): Promise<void> {
+    const merged = new Map<string, { source: MinuteSource; from: number; to: number; groups: Set<string> }>();
+    for (const need of needs) {
+      const key = sourceKey(need.source);
+      const m = merged.get(key);
+      if (!m) merged.set(key, { ...need, groups: new Set(need.groups) });
+      else {
+        m.from = Math.min(m.from, need.from);
+        m.to = Math.max(m.to, need.to);
+        for (const g of need.groups) m.groups.add(g);
+      }
+    }
+    for (const key of held.keys()) if (!merged.has(key)) held.delete(key);
+    await Promise.all([...merged].map(async ([key, need]) => {
+      const span = (need.to - need.from) / MINUTE;
+      let h = held.get(key);
+      const fresh = !h
+        || need.from < Math.max(h.from, need.to - h.capacity * MINUTE) // further back than held
+        || need.to - h.to > (h.capacity * MINUTE) / 2 // a long pause
+        || [...need.groups].some((g) => !h!.groups.has(g)); // a group not held
+      if (!h || fresh) {
+        const made: Held = { source: need.source, from: need.from, to: need.to, capacity: Math.ceil(span * 1.25) + RECENT_MINUTES * 2, groups: new Map(), cursor: need.from };
+        await readInto(made, [[need.from, need.to]], need.groups);
+        held.set(key, made);
+        return;
+      }
+      // what is held changes only once its minutes are read (a failed read leaves it as it was)
+      const from = Math.max(h.from, need.to - h.capacity * MINUTE);
+      const recentFrom = Math.max(from, Math.min(h.to, need.to - RECENT_MINUTES * MINUTE));
+      const intervals: Array<[number, number]> = [[recentFrom, need.to]];
+      // a slice of the older minutes, the cursor going round them once every REFRESH_MS
+      const older = (recentFrom - from) / MINUTE;
+      let cursor = h.cursor;
+      if (older > 0) {
+        const slice = Math.min(older, Math.ceil((older * intervalMs) / REFRESH_MS));
+        if (cursor < from || cursor >= recentFrom) cursor = from;
+        const sliceTo = Math.min(recentFrom, cursor + slice * MINUTE);
+        intervals.push([cursor, sliceTo]);
+        cursor = sliceTo;
+      }
+      await readInto(h, intervals, need.groups);
+      Object.assign(h, { from, to: need.to, cursor });
+    }));
+  }
+
+  /** Sums of one source's field for one group over [from, to) (whole minutes held), money in currency, and the version they are of. */
+  function summer(source: MinuteSource, group: string): { version: number; sum: (from: number, to: number) => number } {
+    const h = held.get(sourceKey(source));
+    const g = h?.groups.get(group);
+    if (!h || !g) return { version: -1, sum: () => 0 };
+    const { capacity } = h;
+    const { ring } = g;
+    const scale = MONEY_FIELDS.has(source.field) ? moneyScale : 1;
+    return {
+      version: g.version,
+      sum: (from, to) => {
+        let total = 0;
+        const last = Math.min(to, h.to) / MINUTE;
+        for (let m = Math.max(from, h.from) / MINUTE; m < last; m++) total += ring[m % capacity]!;
+        return total / scale;
+      },
+    };
+  }
+
+  return { sync, summer };
+}
+
+export type MinuteHistory = ReturnType<typeof createMinuteHistory>;
