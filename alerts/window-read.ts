@@ -115,6 +115,7 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
     const hotRanges: HotRange[] = [];
     const hotTargets: Array<{ key: string; users: boolean }> = [];
     const currentAt = new Map<string, number>();
+    const currentRead = new Map<string, number>();
     const storedWanted = new Map<AlertRule, Range[]>();
     const minuteNeeds: Parameters<typeof minutes.sync>[0] = [];
     const plans = rules.map(({ rule, instances }) => {
@@ -130,9 +131,15 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
         for (const source of sourcesOf(rule)) minuteNeeds.push({ source, from, to, groups: instances.map((i) => i.key) });
       }
       for (const instance of instances) {
-        currentAt.set(`${rule.id}|${instance.key}`, hotRanges.length);
-        hotRanges.push({ scope: instance.scope, from: end - rule.window, to: end, users });
-        hotTargets.push({ key: '', users });
+        // rules with one window on one scope read it once
+        const current = cacheKey(instance.scope, { from: end - rule.window, to: end }, users);
+        let at = currentRead.get(current);
+        if (at === undefined) {
+          currentRead.set(current, (at = hotRanges.length));
+          hotRanges.push({ scope: instance.scope, from: end - rule.window, to: end, users });
+          hotTargets.push({ key: '', users });
+        }
+        currentAt.set(`${rule.id}|${instance.key}`, at);
         if (minuteSums) continue;
         for (const range of historyRanges) {
           const key = cacheKey(instance.scope, range, users);
