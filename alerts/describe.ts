@@ -10,12 +10,15 @@ const METRIC_NAMES: Record<AlertMetric, [string, string]> = {
 };
 const VS_NAMES = { previous: ['较上一窗口', 'vs the previous window'], 'day-ago': ['较昨日同期', 'vs a day ago'], 'week-ago': ['较上周同期', 'vs a week ago'] } as const;
 
+// made once: toLocaleString builds a formatter on every call (the evaluator describes every active alert each cycle)
+const WHOLE = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
 export function formatMetric(metric: AlertMetric, value: number | null): string {
   if (value === null) return '—';
   if (metric === 'ctr' || metric === 'cvr') return `${(value * 100).toFixed(2)}%`;
   if (metric === 'roi') return value.toFixed(2);
-  if (metric === 'revenue' || metric === 'spend' || metric === 'cac') return `¥${value.toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
-  return Math.round(value).toLocaleString('en-US');
+  if (metric === 'revenue' || metric === 'spend' || metric === 'cac') return `¥${WHOLE.format(value)}`;
+  return WHOLE.format(Math.round(value));
 }
 
 const sigmas = (score: number) => (Math.abs(score) >= 1000 ? `${score < 0 ? '<−' : '>'}999σ` : `${score.toFixed(1)}σ`);
