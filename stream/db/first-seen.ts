@@ -3,7 +3,7 @@
 // first_ts falls in it — exact, and read from an index whose size follows customers, not events.
 
 import type { Pool } from 'pg';
-import { DAY } from '../buckets.js';
+import { DAY, HOUR, ceilTo, floorTo } from '../buckets.js';
 import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js';
 
 const TEXT = 'text COLLATE "C"';
@@ -234,18 +234,26 @@ export function newUsersRows(q: NewUsersFilter, places: Places, params: unknown[
 }
 
 /**
- * New users of one scope since local midnight (up to `to`) and over the same span yesterday, in
- * one index range read; null where the ledger cannot answer.
+ * New users of one scope since local midnight (up to `to`) and over the same span yesterday: the
+ * whole hours from the ledger's hourly counts, the ragged ends from its rows (a wall reads this
+ * after every frame; a day of the ledger's rows is ~100 000 customers at a retailer's volume);
+ * null where the ledger cannot answer.
  */
 export async function newUsersToday(pool: Pool, q: { todayFrom: number; to: number; filter: Scope }, places: Places): Promise<NewUsersToday | null> {
-  const params: unknown[] = [q.todayFrom - DAY, q.to, q.todayFrom, q.to - DAY].map((ms) => new Date(ms).toISOString());
+  // per span: whole hours [h1, h2) and the rows of [from, h1) and [h2, to)
+  const spans = [q.todayFrom, q.todayFrom - DAY].map((from) => {
+    const to = from + (q.to - q.todayFrom);
+    const h1 = Math.min(ceilTo(from, HOUR), to);
+    const h2 = Math.max(h1, floorTo(to, HOUR));
+    return [from, h1, h2, to];
+  });
+  const params: unknown[] = spans.flat().map((ms) => new Date(ms).toISOString());
   const rows = newUsersRows({ filter: q.filter }, places, params);
   if (!rows) return null;
-  const { rows: [row] } = await pool.query<{ today: string; yesterday: string }>(
-    `SELECT count(*) FILTER (WHERE first_ts >= $3)::text AS today, count(*) FILTER (WHERE first_ts < $4)::text AS yesterday
-     FROM first_seen WHERE first_ts >= $1 AND first_ts < $2 AND ${rows.conditions.join(' AND ')}`,
-    params,
-  );
+  const where = rows.conditions.join(' AND ');
+  const count = (at: number) => `(SELECT coalesce(sum(n), 0) FROM new_users_hourly WHERE bucket >= $${at + 2} AND bucket < $${at + 3} AND ${where})
+      + (SELECT count(*) FROM first_seen WHERE (first_ts >= $${at + 1} AND first_ts < $${at + 2} OR first_ts >= $${at + 3} AND first_ts < $${at + 4}) AND ${where})`;
+  const { rows: [row] } = await pool.query<{ today: string; yesterday: string }>(`SELECT (${count(0)})::text AS today, (${count(4)})::text AS yesterday`, params);
   return { today: Number(row!.today), yesterday: Number(row!.yesterday) };
 }
 
