@@ -126,8 +126,10 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
       });
       const minuteSums = historyRanges.length > 0 && byMinutes(rule);
       if (minuteSums) {
-        const from = Math.min(...historyRanges.map((r) => r.from));
+        // nothing older than the 10 s rollup's retention is stored: those windows sum to nothing
+        // (as read from it), and a long look-back (auto at 1 h: 108 days) holds at most that
         const to = Math.max(...historyRanges.map((r) => r.to));
+        const from = Math.max(Math.min(...historyRanges.map((r) => r.from)), floorTo(to - cfg.pipeline.retention.rollup10s, MINUTE));
         for (const source of sourcesOf(rule)) minuteNeeds.push({ source, from, to, groups: instances.map((i) => i.key) });
       }
       for (const instance of instances) {

@@ -130,4 +130,31 @@ describe('history windows from per-minute sums', () => {
     for (let t = end + interval; t < last; t += interval) await reader.read(instancesOf(), t, t + 5_000);
     expectTruth(await reader.read(instancesOf(), last, last + 5_000));
   }, 120_000);
+
+  it('holds nothing older than the 10 s rollup keeps: windows before its retention sum to nothing', async () => {
+    const kept = 25 * MIN;
+    const short = { ...cfg, pipeline: { ...cfg.pipeline, retention: { ...cfg.pipeline.retention, rollup10s: kept } } };
+    const reader = createWindowReader({ cfg: short, redis: app.redis, pool: app.db, keys: app.keys });
+    const rule = rules[0]!;
+    const readings = await reader.read([{ rule, instances: ruleInstances(rule, cfg, []) }], end0, end0 + 5_000);
+    let old = 0;
+    let recent = 0;
+    for (const instance of ruleInstances(rule, cfg, [])) {
+      const history = readings.get(rule.id)!.get(instance.key)!.history;
+      // kept: the minutes within the retention of the newest window's end (a window across the cut: its kept part)
+      const cut = Math.floor((Math.max(...history.map((p) => p.t)) - kept) / MIN) * MIN;
+      for (const point of history) {
+        const truth = truthPoint(rule, instance.key, point.t, instance.storeScope);
+        if (point.t - rule.window >= cut) {
+          expect(point).toEqual(truth);
+          if (truth.volume) recent++;
+        } else if (point.t <= cut) {
+          expect(point.value, new Date(point.t).toISOString()).toBe(0);
+          if (truth.volume) old++;
+        }
+      }
+    }
+    expect(old).toBeGreaterThan(5);
+    expect(recent).toBeGreaterThan(5);
+  });
 });
