@@ -144,6 +144,13 @@ describe('retention', () => {
        ('all', 'gone-customer', $1, 'jd', '', '', $1), ('all', 'loyal-customer', $1, 'jd', '', '', $2)`,
       [forgotten, old],
     );
+    // unique-user sketches: an hour's past the hourly rollups' retention (goes), its day's and a recent hour's (stay)
+    const pastHours = new Date(now - app.cfg.pipeline.retention.rollup1h - 86_400_000);
+    await app.db.query(
+      `INSERT INTO user_sketches (step, kind, bucket, channel, region, store, campaign, users, sketch) VALUES
+       ('1h', 0, $1, '', '', '', '', 1, '\\x00'), ('1d', 0, $1, '', '', '', '', 1, '\\x00'), ('1h', 0, $2, '', '', '', '', 1, '\\x00')`,
+      [pastHours, old],
+    );
     const before = (await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n;
     const deleted = await purgeExpired(app.db, app.cfg, app.server.storage, now);
     if (app.server.storage === 'postgres') {
@@ -157,6 +164,9 @@ describe('retention', () => {
     expect((await app.db.query(`SELECT actor FROM audit_log WHERE actor IN ('old', 'recent')`)).rows).toEqual([{ actor: 'recent' }]);
     expect((await app.db.query(`SELECT id FROM alerts WHERE id LIKE 'old-%'`)).rows).toEqual([{ id: 'old-firing' }]);
     expect(deleted.first_seen).toBe(1);
+    expect(deleted.user_sketches).toBe(1);
+    expect((await app.db.query(`SELECT step, bucket FROM user_sketches WHERE bucket IN ($1, $2) ORDER BY bucket, step`, [pastHours, old])).rows)
+      .toEqual([{ step: '1d', bucket: pastHours }, { step: '1h', bucket: old }]);
     expect((await app.db.query(`SELECT user_id FROM first_seen WHERE user_id LIKE '%-customer'`)).rows).toEqual([{ user_id: 'loyal-customer' }]);
   });
 });

@@ -5,18 +5,17 @@ import type { Storage } from './migrate.js';
 
 const DELETE_BATCH = 50_000;
 
-async function deleteOlderThan(pool: Pool, table: string, column: string, cutoff: Date): Promise<number> {
+/** Deletes the rows matching `condition` ($1 is `cutoff`) in small batches: short locks while the processors write. */
+async function deleteWhere(pool: Pool, table: string, condition: string, cutoff: Date): Promise<number> {
   let total = 0;
   for (;;) {
-    // small batches keep locks short while the processors write
-    const { rowCount } = await pool.query(
-      `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${column} < $1 LIMIT ${DELETE_BATCH})`,
-      [cutoff],
-    );
+    const { rowCount } = await pool.query(`DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${condition} LIMIT ${DELETE_BATCH})`, [cutoff]);
     total += rowCount ?? 0;
     if ((rowCount ?? 0) < DELETE_BATCH) return total;
   }
 }
+
+const deleteOlderThan = (pool: Pool, table: string, column: string, cutoff: Date) => deleteWhere(pool, table, `${column} < $1`, cutoff);
 
 /**
  * Drops what is past its retention. The id ledger is kept for twice the lateness: a duplicate can
@@ -35,10 +34,8 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
     deleted.rollup_1d = await deleteOlderThan(pool, 'rollup_1d', 'bucket', new Date(now - retention.rollup1d));
   }
   // unique-user sketches live as long as the rollups beside them, on both paths
-  deleted.user_sketches = (await pool.query(
-    `DELETE FROM user_sketches WHERE (step = '1h' AND bucket < $1) OR (step = '1d' AND bucket < $2)`,
-    [new Date(now - retention.rollup1h), new Date(now - retention.rollup1d)],
-  )).rowCount ?? 0;
+  deleted.user_sketches = await deleteWhere(pool, 'user_sketches', `step = '1h' AND bucket < $1`, new Date(now - retention.rollup1h))
+    + await deleteWhere(pool, 'user_sketches', `step = '1d' AND bucket < $1`, new Date(now - retention.rollup1d));
   deleted.new_users_hourly = await deleteOlderThan(pool, 'new_users_hourly', 'bucket', new Date(now - retention.rollup1h));
   deleted.new_users_daily = await deleteOlderThan(pool, 'new_users_daily', 'bucket', new Date(now - retention.rollup1d));
   // last_ts moves once a day at most: a day's margin, so no customer is forgotten early
@@ -46,9 +43,9 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
   deleted.audit_log = await deleteOlderThan(pool, 'audit_log', 'at', new Date(now - retention.audit));
   // alerts: only what is over (an alert still pending or firing, a notification still to deliver, stays)
   const alertsCutoff = new Date(now - retention.alerts);
-  deleted.alerts = (await pool.query(`DELETE FROM alerts WHERE state NOT IN ('pending', 'firing') AND updated_at < $1`, [alertsCutoff])).rowCount ?? 0;
-  deleted.alert_notifications = (await pool.query(`DELETE FROM alert_notifications WHERE delivery <> 'pending' AND created_at < $1`, [alertsCutoff])).rowCount ?? 0;
+  deleted.alerts = await deleteWhere(pool, 'alerts', `state NOT IN ('pending', 'firing') AND updated_at < $1`, alertsCutoff);
+  deleted.alert_notifications = await deleteWhere(pool, 'alert_notifications', `delivery <> 'pending' AND created_at < $1`, alertsCutoff);
   deleted.alert_notification_attempts = await deleteOlderThan(pool, 'alert_notification_attempts', 'at', alertsCutoff);
-  deleted.silences = (await pool.query(`DELETE FROM silences WHERE ends_at < $1`, [alertsCutoff])).rowCount ?? 0;
+  deleted.silences = await deleteOlderThan(pool, 'silences', 'ends_at', alertsCutoff);
   return deleted;
 }
