@@ -47,7 +47,13 @@ interface Held {
   cursor: number;
 }
 
-const sourceKey = (s: MinuteSource) => `${s.field}|${s.groupBy ?? ''}|${JSON.stringify(Object.entries(s.filter).filter(([, v]) => v !== undefined).sort())}`;
+const keys = new WeakMap<MinuteSource, string>();
+/** a source's identity (kept per object: it is asked for each instance of each rule every cycle) */
+function sourceKey(s: MinuteSource): string {
+  let key = keys.get(s);
+  if (key === undefined) keys.set(s, (key = `${s.field}|${s.groupBy ?? ''}|${JSON.stringify(Object.entries(s.filter).filter(([, v]) => v !== undefined).sort())}`));
+  return key;
+}
 
 export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
   const { pool, moneyScale } = deps;
@@ -76,20 +82,20 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
     for (const group of groups) if (!h.groups.has(group)) h.groups.set(group, { ring: new Float64Array(h.capacity), version: ++versions });
     // the minutes read are what the rows say, nothing where there are none; a group whose minutes
     // changed gets a new version (its windows are summed again)
-    for (const [group, held] of h.groups) {
+    for (const [group, kept] of h.groups) {
       const minutes = read.get(group);
       let changed = false;
       for (const [f, t] of intervals) {
         for (let m = f / MINUTE; m < t / MINUTE; m++) {
           const value = minutes?.get(m) ?? 0;
           const slot = m % h.capacity;
-          if (held.ring[slot] !== value) {
-            held.ring[slot] = value;
+          if (kept.ring[slot] !== value) {
+            kept.ring[slot] = value;
             changed = true;
           }
         }
       }
-      if (changed) held.version = ++versions;
+      if (changed) kept.version = ++versions;
     }
   }
 
@@ -163,5 +169,3 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
 
   return { sync, summer };
 }
-
-export type MinuteHistory = ReturnType<typeof createMinuteHistory>;

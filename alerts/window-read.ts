@@ -11,7 +11,7 @@ import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
 import { MINUTE, floorTo } from '../stream/buckets.js';
 import { dimensionConditions } from '../stream/db/queries.js';
-import { deriveMetrics } from '../stream/derive.js';
+import { EMPTY_SUMS, deriveMetrics } from '../stream/derive.js';
 import { readHotWindows, type HotRange } from '../stream/hot-read.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
 import type { MetricValues, SumField } from '../stream/types.js';
@@ -53,7 +53,7 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
   /** an instance's history windows summed from the minutes held */
   function minuteWindows(rule: AlertRule, summers: Array<[SumField, (from: number, to: number) => number]>, ranges: Range[], storeScope: boolean): SeriesPoint[] {
     return ranges.map((range) => {
-      const sums = { exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 };
+      const sums = { ...EMPTY_SUMS };
       for (const [field, sum] of summers) sums[field] = sum(range.from, range.to);
       return metricPoint(rule.metric, deriveMetrics(sums, 0, storeScope), range.to, storeScope);
     });
@@ -165,7 +165,7 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
         const stored = await readStored(rule, instances, ranges);
         for (const instance of instances) {
           ranges.forEach((range, k) => {
-            const values = stored.get(rule.groupBy ? instance.key : '')?.get(k) ?? deriveMetrics({ exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 }, 0, instance.storeScope);
+            const values = stored.get(rule.groupBy ? instance.key : '')?.get(k) ?? deriveMetrics(EMPTY_SUMS, 0, instance.storeScope);
             cache.set(cacheKey(instance.scope, range, rule.metric === 'uniqueUsers'), { values, expires: now + HISTORY_TTL_MS });
           });
         }
