@@ -1,8 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, newUsersBackfill } from './first-seen.js';
 import { inTransaction } from './transaction.js';
-import { TOUCHED_TABLES } from './touched.js';
-import { USER_SKETCH_TABLES, backfillSketches } from './user-sketches.js';
+import { REFRESH_LOCKS, TOUCHED_TABLES } from './touched.js';
+import { COMPACTION_LOCK, USER_SKETCH_TABLES, backfillSketches } from './user-sketches.js';
 import type { AppConfig } from '../../config/load.js';
 
 export type Storage = 'timescaledb' | 'postgres';
@@ -114,6 +114,9 @@ async function timescaleAvailable(client: PoolClient): Promise<boolean> {
 export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promise<Storage> {
   return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('marketing-wall-migrate'))`);
+    // the processors' sketch compaction and aggregate refreshes lock rows of the tables this may
+    // index or alter: running beside it they deadlocked (seen in CI); they skip while it holds these
+    for (const key of [COMPACTION_LOCK, ...REFRESH_LOCKS]) await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [key]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(`SET LOCAL search_path TO "${schema}", public`);
     for (const sql of CORE) await client.query(sql);

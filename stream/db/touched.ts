@@ -39,11 +39,15 @@ const LEVELS = {
  * one wrote again since they were read. One refresher per level at a time (a session lock:
  * refresh_continuous_aggregate cannot run inside a transaction). Returns the buckets refreshed.
  */
+/** each level's refresher holds its lock; a migration takes them all */
+export const refreshLockOf = (table: string) => `marketing-wall-${table}`;
+export const REFRESH_LOCKS = Object.values(LEVELS).map((l) => refreshLockOf(l.table));
+
 export async function refreshTouched(pool: Pool, level: keyof typeof LEVELS): Promise<number> {
   const { table, aggregate, spanMs } = LEVELS[level];
   const client = await pool.connect();
   try {
-    const { rows: [lock] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [`marketing-wall-${table}`]);
+    const { rows: [lock] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS ok`, [refreshLockOf(table)]);
     if (!lock!.ok) return 0;
     try {
       const { rows } = await client.query<{ bucket: Date; version: string }>(
@@ -71,7 +75,7 @@ export async function refreshTouched(pool: Pool, level: keyof typeof LEVELS): Pr
       );
       return rows.length;
     } finally {
-      await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`marketing-wall-${table}`]);
+      await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [refreshLockOf(table)]);
     }
   } finally {
     client.release();

@@ -170,11 +170,14 @@ interface DeltaRow extends Dims {
  * none are left. One compaction at a time (an advisory lock; another caller returns at once).
  * Returns the deltas folded.
  */
+/** held by the one compaction at a time, and by a migration (which must not change these tables under it) */
+export const COMPACTION_LOCK = 'marketing-wall-sketches';
+
 export async function compactSketches(pool: Pool, dayOffsetMs: number): Promise<number> {
   let folded = 0;
   for (;;) {
     const n = await inTransaction(pool, async (client) => {
-      const { rows: [lock] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('marketing-wall-sketches')) AS ok`);
+      const { rows: [lock] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok`, [COMPACTION_LOCK]);
       if (!lock!.ok) return 0;
       const { rows } = await client.query<DeltaRow>(
         `DELETE FROM user_sketch_deltas WHERE ctid IN (SELECT ctid FROM user_sketch_deltas LIMIT ${COMPACT_ROWS})
