@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import cron from 'node-cron';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -17,8 +16,9 @@ import {
   type PipelineFile,
   type UsersFile,
 } from './schema.js';
+import { projectPath } from './project-root.js';
 
-export const CONFIG_DIR = fileURLToPath(new URL('.', import.meta.url));
+export const CONFIG_DIR = projectPath('config/');
 
 export type Channel = ChannelsFile['channels'][number];
 export type Region = GeoFile['regions'][number];

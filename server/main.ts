@@ -1,6 +1,5 @@
 // `npm start`: everything on one machine: API + screen, stream processors, the reconciliation
 // job and (unless SIMULATE=0) the traffic simulator.
-import { fileURLToPath } from 'node:url';
 import { parseDurationMs } from '../config/duration.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { storeSettingsFromEnv } from '../stream/connect.js';
@@ -13,9 +12,10 @@ import { seedCustomerHistory } from './simulator/customer-history.js';
 import { demoHistory, needsHistory, postHistory } from './simulator/backfill.js';
 import { newGeneratorState } from './simulator/generator.js';
 import { DEFAULT_PUSH_INTERVAL_MS, startServer } from './start-server.js';
+import { projectPath } from '../config/project-root.js';
 
 const log = createLogger('server');
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = projectPath('/');
 const DEMO_KEY = 'demo-key';
 
 function fail(message: string): never {

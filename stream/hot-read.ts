@@ -4,6 +4,7 @@ import { decomposeRange } from './buckets.js';
 import { deriveMetrics } from './derive.js';
 import { sumsOfHotFields, type RedisKeys } from './redis-keys.js';
 import type { MetricValues, Sums } from './types.js';
+import { projectPath } from '../config/project-root.js';
 
 export interface HotRange {
   scope: string;
@@ -27,7 +28,7 @@ declare module 'ioredis' {
   }
 }
 
-const SUM_RANGES_LUA = readFileSync(new URL('./lua/sum-ranges.lua', import.meta.url), 'utf8');
+const SUM_RANGES_LUA = readFileSync(projectPath('stream/lua/sum-ranges.lua'), 'utf8');
 const withScript = new WeakSet<object>();
 /** ranges per script call: one call's work stays short for Redis, which runs nothing else meanwhile */
 const RANGES_PER_CALL = 200;

@@ -4,8 +4,9 @@ import { HOUR } from './buckets.js';
 import type { HotDelta } from './aggregate.js';
 import { hotFieldValues, type PartitionKeys } from './redis-keys.js';
 import { SUM_FIELDS } from './types.js';
+import { projectPath } from '../config/project-root.js';
 
-const APPLY_ENTRY_LUA = readFileSync(new URL('./lua/apply-entry.lua', import.meta.url), 'utf8');
+const APPLY_ENTRY_LUA = readFileSync(projectPath('stream/lua/apply-entry.lua'), 'utf8');
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {

@@ -15,6 +15,7 @@ import { hotExpireAtSec } from './hot-write.js';
 import { HOT_FIELDS, hotFieldValues, partitionOf, sumsOfHotFields, type RedisKeys } from './redis-keys.js';
 import { scopeKeyOf } from './scopes.js';
 import { SUM_FIELDS, type Scope } from './types.js';
+import { projectPath } from '../config/project-root.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
@@ -22,7 +23,7 @@ declare module 'ioredis' {
   }
 }
 
-const RECONCILE_LUA = readFileSync(new URL('./lua/reconcile-bucket.lua', import.meta.url), 'utf8');
+const RECONCILE_LUA = readFileSync(projectPath('stream/lua/reconcile-bucket.lua'), 'utf8');
 
 export function defineReconcileScript(redis: Redis): void {
   redis.defineCommand('reconcileBucket', { numberOfKeys: 2, lua: RECONCILE_LUA });

@@ -3,9 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../config/project-root.js';
 
-const DATA_DIR = fileURLToPath(new URL('../.data/', import.meta.url));
+const DATA_DIR = projectPath('.data/');
 
 export class MissingSecretError extends Error {}
 

@@ -18,7 +18,7 @@ import { redisKeys } from '../../stream/redis-keys.js';
 import type { ScreenAlert } from '../../stream/types.js';
 import { startHttpReceiver } from '../alert-receivers.js';
 import { drive, login } from './ingest.js';
-import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { freePort, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import { latencySummary, type BenchResult } from './report.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,9 +43,9 @@ export async function benchAlerts(cfg: AppConfig, stores: StoreSettings, options
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = { ...storeEnv(stores), CONFIG_DIR: configDir };
-  const server = spawnTs('server/main.ts', { ...env, PORT: String(port), SIMULATE: '0', PROCESSORS: '0', BENCH_HOOK_URL: `${hook.url}/hook` });
+  const server = spawnApp('server', { ...env, PORT: String(port), SIMULATE: '0', PROCESSORS: '0', BENCH_HOOK_URL: `${hook.url}/hook` });
   await waitReady(url);
-  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...env, PROCESSOR_NAME: `alerts-${i + 1}` }, PROCESSOR_NODE_FLAGS));
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnApp('stream', { ...env, PROCESSOR_NAME: `alerts-${i + 1}` }, PROCESSOR_NODE_FLAGS));
   let serverRss = 0;
   const rssTimer = setInterval(() => (serverRss = Math.max(serverRss, rssMb(server.pid!))), 250);
   const token = await login(url);

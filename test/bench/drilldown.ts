@@ -8,7 +8,7 @@ import { createPool, type StoreSettings } from '../../stream/connect.js';
 import { migrate } from '../../stream/db/migrate.js';
 import { loadHistory } from './drilldown-history.js';
 import { login } from './ingest.js';
-import { freePort, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { freePort, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import { percentile, type BenchResult } from './report.js';
 
 
@@ -49,7 +49,7 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0', JOBS: '0' });
+  const server = spawnApp('server', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0', JOBS: '0' });
   try {
     await waitReady(url);
     const token = await login(url);

@@ -12,7 +12,7 @@ import type { LiveResponse } from '../../stream/types.js';
 import { startProducer } from '../load-producer.js';
 import { startOwnStores } from '../own-stores.js';
 import { login } from './ingest.js';
-import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { freePort, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import type { BenchResult } from './report.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -23,9 +23,9 @@ export async function benchFaults(cfg: AppConfig, options: { rate: number; outag
   const env = { ...storeEnv(stores), USER_ID_HASH_KEY: randomBytes(24).toString('hex') };
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawnTs('server/main.ts', { ...env, PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
+  const server = spawnApp('server', { ...env, PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
   await waitReady(url);
-  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...env, PROCESSOR_NAME: `faults-${i + 1}` }, PROCESSOR_NODE_FLAGS));
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnApp('stream', { ...env, PROCESSOR_NAME: `faults-${i + 1}` }, PROCESSOR_NODE_FLAGS));
   const redis = new Redis(stores.redisUrl, { protocol: 2 });
   redis.on('error', () => {});
   const streamKey = `${stores.redisPrefix}${cfg.pipeline.stream.name}`;

@@ -6,7 +6,7 @@ import { createRedis, type StoreSettings } from '../../stream/connect.js';
 import { keysOfStores, streamBacklog } from '../../stream/redis-keys.js';
 import type { LiveResponse } from '../../stream/types.js';
 import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
-import { cpuMeter, freePort, pidsNamed, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { cpuMeter, freePort, pidsNamed, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import { percentile, type BenchResult } from './report.js';
 
 const BATCH = 1000;
@@ -112,9 +112,9 @@ export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = { ...storeEnv(stores), ...options.env };
-  const server = spawnTs('server/main.ts', { ...env, PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
+  const server = spawnApp('server', { ...env, PORT: String(port), SIMULATE: '0', PROCESSORS: '0' });
   await waitReady(url);
-  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...env, PROCESSOR_NAME: `bench-${i + 1}` }, PROCESSOR_NODE_FLAGS));
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnApp('stream', { ...env, PROCESSOR_NAME: `bench-${i + 1}` }, PROCESSOR_NODE_FLAGS));
   const redis = createRedis(stores.redisUrl, 'bench-ingest');
   const keys = keysOfStores(stores, loadConfig(undefined, { ...process.env, ...env }).pipeline);
   const cpu = cpuMeter({

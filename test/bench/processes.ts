@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +20,14 @@ export function storeEnv(stores: StoreSettings): NodeJS.ProcessEnv {
   return { REDIS_URL: stores.redisUrl, DATABASE_URL: stores.databaseUrl, REDIS_PREFIX: stores.redisPrefix, DB_SCHEMA: stores.dbSchema };
 }
 
-export function spawnTs(entry: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', `${ROOT}${entry}`], {
+/** Builds the production bundles (dist/node/) of the sources as they are now, once per bench run. */
+export function buildBundles(): void {
+  execFileSync('npm', ['run', '--silent', 'build:node'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Runs the server or a stream processor as production does (`npm start`): its bundle, plain JavaScript. */
+export function spawnApp(entry: 'server' | 'stream', env: NodeJS.ProcessEnv, nodeFlags: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeFlags, `${ROOT}dist/node/${entry}/main.js`], {
     cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

@@ -8,7 +8,7 @@ import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
 import type { StoreSettings } from '../../stream/connect.js';
 import type { ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
 import { drive, login, type Totals } from './ingest.js';
-import { freePort, rssMb, spawnTs, stop, storeEnv, waitReady } from './processes.js';
+import { freePort, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import { latencySummary, type BenchResult } from './report.js';
 
 // online events in the load carry no store, and store events use channel "store": this view sees only the probes
@@ -27,9 +27,9 @@ async function subscribe(url: string, token: string, view: ScreenSubscription, o
 export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options: { seconds: number; latencyRate: number; processors: number; pushIntervalMs: number; fanOutClients: number }): Promise<BenchResult[]> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0', PUSH_INTERVAL_MS: String(options.pushIntervalMs) });
+  const server = spawnApp('server', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0', PUSH_INTERVAL_MS: String(options.pushIntervalMs) });
   await waitReady(url);
-  const processors = Array.from({ length: options.processors }, (_, i) => spawnTs('stream/main.ts', { ...storeEnv(stores), PROCESSOR_NAME: `screen-${i + 1}` }, PROCESSOR_NODE_FLAGS));
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnApp('stream', { ...storeEnv(stores), PROCESSOR_NAME: `screen-${i + 1}` }, PROCESSOR_NODE_FLAGS));
   let serverRss = 0;
   const rssTimer = setInterval(() => (serverRss = Math.max(serverRss, rssMb(server.pid!))), 250);
   const token = await login(url);
@@ -119,7 +119,7 @@ export async function benchScreenPage(cfg: AppConfig, stores: StoreSettings): Pr
   const { openMetrics, readMetrics } = await import('../browser/page-metrics.js');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = spawnTs('server/main.ts', { ...storeEnv(stores), PORT: String(port), SIMULATE: '1', SIM_BACKFILL: '0', PROCESSORS: '1' });
+  const server = spawnApp('server', { ...storeEnv(stores), PORT: String(port), SIMULATE: '1', SIM_BACKFILL: '0', PROCESSORS: '1' });
   const browser = await launchChromium();
   try {
     await waitReady(url);
