@@ -6,6 +6,7 @@ import { seededRandom } from '../server/simulator/generator.js';
 import { DAY, HOUR, floorTo } from '../stream/buckets.js';
 import type { LiveResponse, MetricsResponse, ScreenSubscribeAck } from '../stream/types.js';
 import { migrate } from '../stream/db/migrate.js';
+import { firstSeenCandidates, firstSeenParams, firstSeenUpsert } from '../stream/db/first-seen.js';
 import { postAll } from './event-factory.js';
 import type { TruthEvent } from './ground-truth.js';
 import { startTestApp, testConfig, type TestApp } from './harness.js';
@@ -99,6 +100,49 @@ describe('new users: first seen in the scope, exact', () => {
     expect(visits / users.size).toBeGreaterThan(3);
     const lateFirsts = firsts.filter((f) => f.scope === 'all' && f.ts < now - 2 * DAY).length;
     expect(lateFirsts).toBeGreaterThan(100);
+  });
+
+  it('the ledger rewrites a returning customer only a day on: every last_ts is within a day before their last event', async () => {
+    const lastOf = new Map<string, number>();
+    for (const e of unique) {
+      if (!e.userId) continue;
+      const region = regionOf(e);
+      for (const scope of ['all', ...(region ? [`r:${region}`] : []), ...(e.store ? [`s:${e.store}`] : [])]) {
+        const key = `${scope}|${e.userId}`;
+        lastOf.set(key, Math.max(lastOf.get(key) ?? -Infinity, e.ts));
+      }
+    }
+    const { rows } = await app.db.query<{ key: string; last: string }>(
+      `SELECT scope || '|' || user_id AS key, (extract(epoch FROM last_ts) * 1000)::bigint AS last FROM first_seen WHERE user_id ~ '^cust-[0-9]+$'`);
+    expect(rows.length).toBe(lastOf.size);
+    let lagging = 0;
+    for (const row of rows) {
+      const truth = lastOf.get(row.key)!;
+      expect(Number(row.last)).toBeLessThanOrEqual(truth);
+      expect(Number(row.last)).toBeGreaterThanOrEqual(truth - DAY);
+      if (Number(row.last) < truth) lagging++;
+    }
+    expect(lagging).toBeGreaterThan(0); // rows are not rewritten at every visit
+  });
+
+  it('the upsert writes a known customer\'s row (and answers it) only when their event is earlier, or a day past last_ts', async () => {
+    const upsert = firstSeenUpsert(new Date(-cfg.dayOffsetMs).toISOString());
+    // in a transaction rolled back at the end: the ledger and its counts stay those of the ground truth
+    const db = await app.db.connect();
+    await db.query('BEGIN');
+    const send = async (ts: number, channel = 'jd') =>
+      (await db.query<{ scope: string; user_id: string }>(upsert, firstSeenParams(firstSeenCandidates([{ ts, channel, userId: 'cust-rewrite' }])))).rows;
+    const lastTs = async () => (await db.query<{ last_ts: Date }>(`SELECT last_ts FROM first_seen WHERE user_id = 'cust-rewrite'`)).rows[0]!.last_ts.getTime();
+    const t0 = now - 3 * DAY;
+    expect(await send(t0)).toEqual([{ scope: 'all', user_id: 'cust-rewrite' }]); // new
+    expect(await send(t0 + HOUR)).toEqual([]); // another processor's later event within the day: left as it is
+    expect(await send(t0 + DAY)).toEqual([]);
+    expect(await lastTs()).toBe(t0);
+    expect(await send(t0 + DAY + 1)).toEqual([{ scope: 'all', user_id: 'cust-rewrite' }]);
+    expect(await lastTs()).toBe(t0 + DAY + 1);
+    expect(await send(t0 - 1, 'wechat')).toEqual([{ scope: 'all', user_id: 'cust-rewrite' }]); // earlier: takes the row over
+    await db.query('ROLLBACK');
+    db.release();
   });
 
   it('GET /live: today and the same span yesterday, nation, region, store, channel', async () => {

@@ -7,7 +7,7 @@ import { copyLine } from '../stream/db/copy-text.js';
 import { deriveMetrics } from '../stream/derive.js';
 import { scopeKeyOf, scopesOf } from '../stream/scopes.js';
 import type { MarketingEvent } from '../stream/types.js';
-import { KnownCustomers, firstSeenCandidates } from '../stream/db/first-seen.js';
+import { KnownCustomers, customerKey, firstSeenCandidates } from '../stream/db/first-seen.js';
 
 describe('bucket arithmetic', () => {
   it('aligns 1 d buckets to local midnight (+08:00)', () => {
@@ -71,6 +71,7 @@ describe('scopes and derived metrics', () => {
 
 describe('first-seen candidates and what a processor knows of the ledger', () => {
   const at = (ts: number, channel: string, userId?: string, region?: string, store?: string) => ({ ts, channel, userId, region, store });
+  const keysOf = (rows: Array<{ scope: string; userId: string }>) => new Set(rows.map((r) => customerKey(r.scope, r.userId)));
   it('keeps each customer\'s earliest event per scope (ties to the smallest channel) and their latest', () => {
     const rows = firstSeenCandidates([at(500, 'jd', 'u1', 'east'), at(100, 'taobao', 'u1', 'east', 'sh-jingan'), at(100, 'douyin', 'u1', 'north'), at(900, 'jd', 'u1'), at(50, 'jd')]);
     const byScope = Object.fromEntries(rows.map((r) => [r.scope, r]));
@@ -83,7 +84,7 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     const known = new KnownCustomers(2);
     const [first] = firstSeenCandidates([at(DAY, 'jd', 'u1')]);
     expect(known.toWrite([first!])).toHaveLength(1);
-    known.remember([first!]);
+    known.remember([first!], keysOf([first!]));
     const later = firstSeenCandidates([at(DAY + 3_600_000, 'jd', 'u1')]);
     expect(known.toWrite(later)).toEqual([]);
     expect(known.toWrite(firstSeenCandidates([at(DAY - 1, 'jd', 'u1')]))).toHaveLength(1); // earlier: moves the row
@@ -91,8 +92,19 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     expect(known.toWrite(firstSeenCandidates([at(DAY, 'taobao', 'u1')]))).toEqual([]);
     expect(known.toWrite(firstSeenCandidates([at(2 * DAY + 1, 'jd', 'u1')]))).toHaveLength(1); // last_ts would lag over a day
     // bounded: the least recently used is forgotten
-    known.remember(firstSeenCandidates([at(DAY, 'jd', 'u2'), at(DAY, 'jd', 'u3')]));
+    const two = firstSeenCandidates([at(DAY, 'jd', 'u2'), at(DAY, 'jd', 'u3')]);
+    known.remember(two, keysOf(two));
     expect(known.size).toBe(2);
     expect(known.toWrite(later)).toHaveLength(1);
+  });
+
+  it('a row the ledger did not rewrite (its last_ts within a day before) is known only up to the event sent', () => {
+    const known = new KnownCustomers();
+    const [sent] = firstSeenCandidates([at(5 * DAY, 'jd', 'u1')]);
+    known.remember([sent!], new Set());
+    expect(known.toWrite(firstSeenCandidates([at(5 * DAY, 'jd', 'u1')]))).toEqual([]); // the same event again: covered
+    expect(known.toWrite(firstSeenCandidates([at(5 * DAY + 1, 'jd', 'u1')]))).toHaveLength(1); // its last_ts may be a day behind: the ledger decides
+    known.remember([sent!], keysOf([sent!])); // now written: its last_ts is 5 days
+    expect(known.toWrite(firstSeenCandidates([at(6 * DAY, 'jd', 'u1')]))).toEqual([]);
   });
 });

@@ -8,10 +8,14 @@ import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js'
 
 const TEXT = 'text COLLATE "C"';
 
+/** last_ts may lag a customer's last event by this much (the purge allows for it) */
+export const LAST_SEEN_SLACK_MS = DAY;
+
 /**
- * last_ts lags a customer's last event by at most a day: each processor writes a returning
- * customer again only a day on (KnownCustomers); the purge forgets customers not seen for the
- * retention, who then count as new again.
+ * last_ts lags a customer's last event by at most a day: the ledger rewrites a returning
+ * customer's row only a day on (FIRST_SEEN_UPSERT), and each processor sends them only then
+ * (KnownCustomers); the purge forgets customers not seen for the retention, who then count as
+ * new again.
  */
 export const FIRST_SEEN_TABLES = [
   `CREATE TABLE IF NOT EXISTS first_seen (
@@ -63,7 +67,10 @@ const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN
 
 /**
  * Candidate rows ($1…$7 as arrays) merged into the ledger: an earlier event (late, or out of
- * order) takes a row over; a later one moves last_ts. Ordered by key, so concurrent batches
+ * order) takes a row over; one more than a day after last_ts moves it (a row rewritten at every
+ * event of a returning customer was most of the statement's cost when a processor's
+ * KnownCustomers could not hold them all). Answers the (scope, user_id) of the rows it wrote.
+ * Ordered by key, so concurrent batches
  * lock rows alike. The same statement moves the hourly and daily counts: +1 where a customer is new, and
  * for a row taken over −1 where it was (the update keeps the replaced values in prev_*, read
  * under the row's lock, so concurrent batches count each move once).
@@ -74,8 +81,8 @@ export const firstSeenUpsert = (dayOrigin: string) => `WITH up AS (
   ON CONFLICT (scope, user_id) DO UPDATE SET
     ${['first_ts', 'channel', 'region', 'store'].map(takeIfEarlier).join(', ')}, last_ts = greatest(f.last_ts, EXCLUDED.last_ts),
     ${['first_ts', 'channel', 'region', 'store'].map((c) => `prev_${c} = CASE WHEN ${EARLIER} THEN f.${c} END`).join(', ')}
-  WHERE ${EARLIER} OR EXCLUDED.last_ts > f.last_ts
-  RETURNING scope, first_ts, channel, region, store, prev_first_ts, prev_channel, prev_region, prev_store, (xmax = 0) AS inserted
+  WHERE ${EARLIER} OR EXCLUDED.last_ts > f.last_ts + interval '${LAST_SEEN_SLACK_MS / 1000} seconds'
+  RETURNING scope, user_id, first_ts, channel, region, store, prev_first_ts, prev_channel, prev_region, prev_store, (xmax = 0) AS inserted
 ), moves AS (
   SELECT first_ts AS at, scope, channel, region, store, 1 AS n FROM up WHERE inserted OR prev_first_ts IS NOT NULL
   UNION ALL
@@ -84,7 +91,7 @@ export const firstSeenUpsert = (dayOrigin: string) => `WITH up AS (
   INSERT INTO ${table} AS h (bucket, scope, channel, region, store, n)
   SELECT ${bin('at')}, scope, channel, region, store, sum(n) FROM moves GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 ORDER BY 2, 1, 3, 4, 5
   ON CONFLICT (scope, bucket, channel, region, store) DO UPDATE SET n = h.n + EXCLUDED.n)`).join(', ')}
-SELECT count(*) FROM up`;
+SELECT scope, user_id FROM up`;
 
 /** A customer's earliest event in a scope among some events, and their latest. */
 export interface FirstSeenCandidate {
@@ -131,14 +138,14 @@ export function firstSeenParams(rows: FirstSeenCandidate[]): unknown[] {
     rows.map((r) => r.region), rows.map((r) => r.store), rows.map((r) => iso(r.lastTs))];
 }
 
-/** last_ts may lag a customer's last event by this much (the purge allows for it) */
-export const LAST_SEEN_SLACK_MS = DAY;
+/** The key of a ledger row, as KnownCustomers and the upsert's answer name it. */
+export const customerKey = (scope: string, userId: string) => `${scope}\u0000${userId}`;
 
 /**
  * What one processor knows the ledger holds at least: per (scope, customer) a first event no
  * earlier than the row's and a last_ts no later than it (rows only ever move that way between
- * purges). A candidate it covers — not earlier, and within a day of the known last_ts — needs no
- * write, so a returning customer costs the database one write a day instead of one per batch.
+ * purges). A candidate it covers — not earlier, and within a day of the known last_ts — is not
+ * sent, so a returning customer costs the database one statement row a day instead of one per batch.
  * Bounded: the least recently used go first.
  */
 export class KnownCustomers {
@@ -165,7 +172,7 @@ export class KnownCustomers {
   /** The candidates the ledger may not cover yet. */
   toWrite(candidates: FirstSeenCandidate[]): FirstSeenCandidate[] {
     return candidates.filter((c) => {
-      const key = `${c.scope}\u0000${c.userId}`;
+      const key = customerKey(c.scope, c.userId);
       const known = this.rows.get(key);
       if (!known || KnownCustomers.before(c.firstTs, this.placeOf(c), known) || c.lastTs > known[1] + LAST_SEEN_SLACK_MS) return true;
       this.rows.delete(key);
@@ -174,15 +181,20 @@ export class KnownCustomers {
     });
   }
 
-  /** After the upsert committed: the ledger's rows are at least these. */
-  remember(written: FirstSeenCandidate[]): void {
-    for (const c of written) {
-      const key = `${c.scope}\u0000${c.userId}`;
+  /**
+   * After the upsert committed: the ledger's rows are at least these. A row the upsert wrote
+   * (`written`, its answer) holds the candidate's last_ts; one it left holds a last_ts within a
+   * day before it — and a first event no later than the candidate's either way.
+   */
+  remember(sent: FirstSeenCandidate[], written: ReadonlySet<string>): void {
+    for (const c of sent) {
+      const key = customerKey(c.scope, c.userId);
       const place = this.placeOf(c);
       const known = this.rows.get(key);
+      const lastAtLeast = Math.max(written.has(key) ? c.lastTs : c.lastTs - LAST_SEEN_SLACK_MS, known?.[1] ?? -Infinity);
       this.rows.delete(key);
-      if (!known || KnownCustomers.before(c.firstTs, place, known)) this.rows.set(key, [c.firstTs, Math.max(c.lastTs, known?.[1] ?? 0), place]);
-      else this.rows.set(key, [known[0], Math.max(c.lastTs, known[1]), known[2]]);
+      if (!known || KnownCustomers.before(c.firstTs, place, known)) this.rows.set(key, [c.firstTs, lastAtLeast, place]);
+      else this.rows.set(key, [known[0], lastAtLeast, known[2]]);
     }
     for (const key of this.rows.keys()) {
       if (this.rows.size <= this.limit) break;

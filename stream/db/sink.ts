@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { MarketingEvent } from '../types.js';
 import { copyLine } from './copy-text.js';
 import type { Storage } from './migrate.js';
-import { firstSeenUpsert, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
+import { customerKey, firstSeenUpsert, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 import { touchedMarks } from './touched.js';
 import { sketchDeltas, writeSketchDeltas, type KnownSketches } from './user-sketches.js';
@@ -110,13 +110,15 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
     const stored = new Set(fresh.rows.map((r) => r.id));
     const storedEvents = batch.filter((b) => stored.has(b.event.id)).map((b) => b.event);
     const customers = options.known.toWrite(firstSeenCandidates(storedEvents));
-    if (customers.length) await client.query(firstSeenUpsert(new Date(-options.dayOffsetMs).toISOString()), firstSeenParams(customers));
+    const written = customers.length
+      ? (await client.query<{ scope: string; user_id: string }>(firstSeenUpsert(new Date(-options.dayOffsetMs).toISOString()), firstSeenParams(customers))).rows
+      : [];
     const sketches = sketchDeltas(storedEvents, options.sketches);
     await writeSketchDeltas(client, sketches);
     const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : stored;
-    return { inserted: fresh.rows.length, countedIds, customers, sketches };
-  }).then(({ customers, sketches, ...result }) => {
-    options.known.remember(customers);
+    return { inserted: fresh.rows.length, countedIds, customers, written, sketches };
+  }).then(({ customers, written, sketches, ...result }) => {
+    options.known.remember(customers, new Set(written.map((row) => customerKey(row.scope, row.user_id))));
     options.sketches.remember(sketches);
     return result;
   });
