@@ -70,6 +70,22 @@ export async function pipelineWatermark(redis: Redis, keys: RedisKeys, now: numb
 const MAX_EXPLAINED_PER_CYCLE = 5;
 const EXPLAIN_WAIT_MS = 1_000;
 
+/**
+ * Rules grouped by campaign follow at most this many campaigns, the busiest in the hot window:
+ * campaign ids come from producers, and every one would be an instance judged each cycle.
+ */
+export const MAX_CAMPAIGN_INSTANCES = 200;
+
+/** The campaigns with the most events since `fromMs` (ties by id), at most `limit`; `more` when others were left out. */
+export async function busiestCampaigns(pool: Pool, fromMs: number, limit: number): Promise<{ list: string[]; more: boolean }> {
+  const { rows } = await pool.query<{ campaign: string }>(
+    `SELECT campaign FROM rollup_10s WHERE bucket >= $1 AND campaign <> ''
+     GROUP BY campaign ORDER BY sum(exposure + clicks + visits + conversions) DESC, campaign LIMIT $2`,
+    [new Date(fromMs).toISOString(), limit + 1],
+  );
+  return { list: rows.slice(0, limit).map((r) => r.campaign).sort(), more: rows.length > limit };
+}
+
 export function createEvaluator(deps: EvaluatorDeps) {
   const { cfg, pool, log } = deps;
   const reader = createWindowReader(deps);
@@ -79,11 +95,9 @@ export function createEvaluator(deps: EvaluatorDeps) {
 
   async function campaignsSeen(at: number): Promise<string[]> {
     if (campaigns.expires > at) return campaigns.list;
-    const { rows } = await pool.query<{ campaign: string }>(
-      `SELECT DISTINCT campaign FROM rollup_10s WHERE bucket >= $1 AND campaign <> ''`,
-      [new Date(at - cfg.pipeline.windows.hotRetention).toISOString()],
-    );
-    campaigns = { list: rows.map((r) => r.campaign).sort(), expires: at + CAMPAIGNS_TTL_MS };
+    const { list, more } = await busiestCampaigns(pool, at - cfg.pipeline.windows.hotRetention, MAX_CAMPAIGN_INSTANCES);
+    if (more) log.warn({ followed: list.length }, 'more campaigns than rules grouped by campaign follow: only the busiest are judged');
+    campaigns = { list, expires: at + CAMPAIGNS_TTL_MS };
     return campaigns.list;
   }
 
