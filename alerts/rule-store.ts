@@ -21,6 +21,9 @@ interface OverrideRow {
 
 export class RuleError extends Error {}
 
+/** Rules in all (the file's and the API's, enabled or not): each is evaluated every cycle. */
+export const MAX_RULES = 200;
+
 /** Validates a rule as the file's rules are; throws RuleError naming the field. */
 export function validateRule(body: unknown, cfg: AppConfig): AlertRule {
   const parsed = ruleSchema.safeParse(body);
