@@ -21,7 +21,7 @@ const deleteOlderThan = (pool: Pool, table: string, column: string, cutoff: Date
  * Drops what is past its retention. The id ledger is kept for twice the lateness: a duplicate can
  * only arrive while its event is within the lateness, so older ids can never match again. On
  * TimescaleDB the other tables have retention policies; on plain PostgreSQL this does their work.
- * The audit log and finished alerts are purged here on both.
+ * The audit log, finished alerts and old annotations are purged here on both.
  */
 export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage, now = Date.now()): Promise<Record<string, number>> {
   const { retention, events } = cfg.pipeline;
@@ -47,5 +47,7 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
   deleted.alert_notifications = await deleteWhere(pool, 'alert_notifications', `delivery <> 'pending' AND created_at < $1`, alertsCutoff);
   deleted.alert_notification_attempts = await deleteOlderThan(pool, 'alert_notification_attempts', 'at', alertsCutoff);
   deleted.silences = await deleteOlderThan(pool, 'silences', 'ends_at', alertsCutoff);
+  // annotations mark charts: once over for longer than the daily rollups keep, there is nothing left to mark
+  deleted.annotations = await deleteWhere(pool, 'annotations', 'coalesce(ends_at, starts_at) < $1', new Date(now - retention.rollup1d));
   return deleted;
 }
