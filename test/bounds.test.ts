@@ -3,6 +3,9 @@
 // silence patterns built to backtrack, and one producer trying to take the whole stream backlog.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ACTIVE_SILENCES, silencing, type Silence } from '../alerts/silences.js';
+import { MAX_CAMPAIGN_INSTANCES, busiestCampaigns } from '../alerts/evaluator.js';
+import { ruleInstances } from '../alerts/instances.js';
+import { MAX_RULES } from '../alerts/rule-store.js';
 import { MAX_SERIES_POINTS } from '../stream/db/queries.js';
 import type { MetricsResponse } from '../stream/types.js';
 import { API_KEY, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
@@ -111,6 +114,38 @@ describe('rule previews', () => {
       body: JSON.stringify({ rule: { ...draft, window: '1h' }, from: now - 20 * HOUR, to: now }),
     });
     expect(small.status).toBe(200);
+  });
+});
+
+describe('rules', () => {
+  it('grouped by campaign follow only the busiest campaigns: producers choose campaign ids, each would be judged every cycle', async () => {
+    const from = now - 20 * HOUR;
+    const { list, more } = await busiestCampaigns(app.db, from, MAX_CAMPAIGN_INSTANCES);
+    const { rows } = await app.db.query<{ campaign: string; n: string }>(
+      `SELECT campaign, (exposure + clicks + visits + conversions)::text AS n FROM rollup_10s WHERE bucket >= $1 AND campaign <> ''`, [new Date(from)]);
+    const volume = new Map<string, number>();
+    for (const row of rows) volume.set(row.campaign, (volume.get(row.campaign) ?? 0) + Number(row.n));
+    const truth = [...volume.entries()].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)).slice(0, MAX_CAMPAIGN_INSTANCES).map(([c]) => c).sort();
+    expect(volume.size).toBeGreaterThan(MAX_CAMPAIGN_INSTANCES);
+    expect(more).toBe(true);
+    expect(list).toEqual(truth);
+    const rule = { ...app.cfg.alerts.rules[0]!, groupBy: 'campaign' as const };
+    expect(ruleInstances(rule, app.cfg, list)).toHaveLength(MAX_CAMPAIGN_INSTANCES);
+  });
+
+  it('number at most MAX_RULES: a new one beyond is refused with 409 naming the limit, an existing one can still change', async () => {
+    const token = await app.token('admin');
+    const put = (id: string, above = 1e9) => fetch(`${app.server.url}/api/v1/alert-rules/${id}`, {
+      method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: id, nameEn: id, metric: 'exposure', window: '1m', when: { above } }),
+    });
+    const have = app.cfg.alerts.rules.length;
+    for (let i = have; i < MAX_RULES; i++) expect((await put(`bulk-${i}`)).status).toBe(200);
+    const refused = await put('one-too-many');
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: string }).error).toMatch(new RegExp(`^rules: at most ${MAX_RULES}`));
+    expect((await put(`bulk-${have}`, 5)).status).toBe(200);
+    await app.db.query(`DELETE FROM alert_rule_overrides WHERE id LIKE 'bulk-%'`);
   });
 });
 

@@ -151,6 +151,13 @@ describe('retention', () => {
        ('1h', 0, $1, '', '', '', '', 1, '\\x00'), ('1d', 0, $1, '', '', '', '', 1, '\\x00'), ('1h', 0, $2, '', '', '', '', 1, '\\x00')`,
       [pastHours, old],
     );
+    // annotations: a span and a moment over before the daily rollups' retention (go), a span from then until now (stays)
+    const pastDays = new Date(now - app.cfg.pipeline.retention.rollup1d - 86_400_000);
+    await app.db.query(
+      `INSERT INTO annotations (starts_at, ends_at, text, kind, created_by) VALUES
+       ($1, $1, 'old sale', 'campaign', 'old'), ($1, NULL, 'old moment', 'outage', 'old'), ($1, $2, 'long span', 'price', 'old')`,
+      [pastDays, new Date(now)],
+    );
     const before = (await app.db.query('SELECT count(*)::int AS n FROM events')).rows[0].n;
     const deleted = await purgeExpired(app.db, app.cfg, app.server.storage, now);
     if (app.server.storage === 'postgres') {
@@ -164,6 +171,8 @@ describe('retention', () => {
     expect((await app.db.query(`SELECT actor FROM audit_log WHERE actor IN ('old', 'recent')`)).rows).toEqual([{ actor: 'recent' }]);
     expect((await app.db.query(`SELECT id FROM alerts WHERE id LIKE 'old-%'`)).rows).toEqual([{ id: 'old-firing' }]);
     expect(deleted.first_seen).toBe(1);
+    expect(deleted.annotations).toBe(2);
+    expect((await app.db.query(`SELECT text FROM annotations WHERE created_by = 'old'`)).rows).toEqual([{ text: 'long span' }]);
     expect(deleted.user_sketches).toBe(1);
     expect((await app.db.query(`SELECT step, bucket FROM user_sketches WHERE bucket IN ($1, $2) ORDER BY bucket, step`, [pastHours, old])).rows)
       .toEqual([{ step: '1d', bucket: pastHours }, { step: '1h', bucket: old }]);
