@@ -13,7 +13,7 @@ function findProjectRoot(from: string): string {
 }
 
 /** the project's root directory, without a trailing slash */
-export const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
+const PROJECT_ROOT = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** a path inside the project */
 export const projectPath = (...parts: string[]) => join(PROJECT_ROOT, ...parts);

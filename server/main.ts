@@ -15,7 +15,6 @@ import { DEFAULT_PUSH_INTERVAL_MS, startServer } from './start-server.js';
 import { projectPath } from '../config/project-root.js';
 
 const log = createLogger('server');
-const ROOT = projectPath('/');
 const DEMO_KEY = 'demo-key';
 
 function fail(message: string): never {
@@ -50,7 +49,7 @@ process.env.USER_ID_HASH_KEY = userIdKey;
 
 let local;
 try {
-  local = await ensureLocalStores(`${ROOT}.data`, log);
+  local = await ensureLocalStores(projectPath('.data'), log);
 } catch (err) {
   fail((err as Error).message);
 }
@@ -60,7 +59,7 @@ const maxSessionMs = process.env.SESSION_MAX_AGE ? parseDurationMs(process.env.S
 if (process.env.SESSION_MAX_AGE && !maxSessionMs) fail(`SESSION_MAX_AGE: "${process.env.SESSION_MAX_AGE}" is not a duration like 30d or 12h.`);
 const server = await startServer({
   maxSessionSeconds: maxSessionMs ? maxSessionMs / 1000 : undefined,
-  cfg, stores, port, demoMode, authSecret, userIdKey, apiKeys: () => apiKeys, log, screenDir: `${ROOT}dist/screen`,
+  cfg, stores, port, demoMode, authSecret, userIdKey, apiKeys: () => apiKeys, log, screenDir: projectPath('dist/screen'),
   pushIntervalMs: Number(process.env.PUSH_INTERVAL_MS || DEFAULT_PUSH_INTERVAL_MS),
   // JOBS=0: this server runs no scheduled jobs (another one does, or a benchmark measures without them)
   jobs: process.env.JOBS !== '0',

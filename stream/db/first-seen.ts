@@ -13,7 +13,7 @@ export const LAST_SEEN_SLACK_MS = DAY;
 
 /**
  * last_ts lags a customer's last event by at most a day: the ledger rewrites a returning
- * customer's row only a day on (FIRST_SEEN_UPSERT), and each processor sends them only then
+ * customer's row only a day on (firstSeenUpsert), and each processor sends them only then
  * (KnownCustomers); the purge forgets customers not seen for the retention, who then count as
  * new again.
  */
@@ -24,12 +24,12 @@ export const FIRST_SEEN_TABLES = [
      PRIMARY KEY (scope, user_id))`,
   `CREATE INDEX IF NOT EXISTS first_seen_new ON first_seen (scope, first_ts) INCLUDE (channel, region, store)`,
   `CREATE INDEX IF NOT EXISTS first_seen_last ON first_seen USING brin (last_ts)`,
-  // the ledger counted per hour and place, kept with it (FIRST_SEEN_UPSERT), so long ranges read
+  // the ledger counted per hour and place, kept with it (firstSeenUpsert), so long ranges read
   // a few hundred counts instead of a row per customer
   ...['new_users_hourly', 'new_users_daily'].map((table) => `CREATE TABLE IF NOT EXISTS ${table} (
      bucket timestamptz NOT NULL, scope ${TEXT} NOT NULL, channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL,
      n bigint NOT NULL, PRIMARY KEY (scope, bucket, channel, region, store))`),
-  // where a row was before a late event moved it earlier: set by that move only (see FIRST_SEEN_UPSERT)
+  // where a row was before a late event moved it earlier: set by that move only (see firstSeenUpsert)
   `ALTER TABLE first_seen ADD COLUMN IF NOT EXISTS prev_first_ts timestamptz, ADD COLUMN IF NOT EXISTS prev_channel ${TEXT},
      ADD COLUMN IF NOT EXISTS prev_region ${TEXT}, ADD COLUMN IF NOT EXISTS prev_store ${TEXT}`,
 ];
@@ -70,8 +70,7 @@ const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN
  * order) takes a row over; one more than a day after last_ts moves it (a row rewritten at every
  * event of a returning customer was most of the statement's cost when a processor's
  * KnownCustomers could not hold them all). Answers the (scope, user_id) of the rows it wrote.
- * Ordered by key, so concurrent batches
- * lock rows alike. The same statement moves the hourly and daily counts: +1 where a customer is new, and
+ * Ordered by key, so concurrent batches lock rows alike. The same statement moves the hourly and daily counts: +1 where a customer is new, and
  * for a row taken over −1 where it was (the update keeps the replaced values in prev_*, read
  * under the row's lock, so concurrent batches count each move once).
  */

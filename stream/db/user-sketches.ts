@@ -165,6 +165,9 @@ const COMPACT_ROWS = 20_000;
 const YIELD_EVERY = 32;
 const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** held by the one compaction at a time, and by a migration (which must not change these tables under it) */
+export const COMPACTION_LOCK = 'marketing-wall-sketches';
+
 interface DeltaRow extends Dims {
   step: SketchStep;
   kind: number;
@@ -177,9 +180,6 @@ interface DeltaRow extends Dims {
  * none are left. One compaction at a time (an advisory lock; another caller returns at once).
  * Returns the deltas folded.
  */
-/** held by the one compaction at a time, and by a migration (which must not change these tables under it) */
-export const COMPACTION_LOCK = 'marketing-wall-sketches';
-
 export async function compactSketches(pool: Pool, dayOffsetMs: number): Promise<number> {
   let folded = 0;
   for (;;) {
