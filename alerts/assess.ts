@@ -1,7 +1,7 @@
-// One window judged by a rule's detector, with the checks every rule shares: no data, and the
-// minimum volume below which a window is not judged at all.
+// One window judged by a rule's detector, with the checks every rule shares: no data, the
+// minimum volume below which a window is not judged at all, and no history from before the data began.
 import type { Detector, Judgement, SeriesPoint } from './detectors/index.js';
-import { median } from './detectors/types.js';
+import { median, sinceDataBegan } from './detectors/types.js';
 
 export type Assessment =
   | { kind: 'judged'; judgement: Judgement }
@@ -19,6 +19,6 @@ export type Assessment =
 export function assess(detector: Detector, minVolume: number, current: SeriesPoint, history: SeriesPoint[]): Assessment {
   if (current.value === null) return { kind: 'no-data' };
   if (minVolume > 0 && Math.max(current.volume, median(history.map((p) => p.volume))) < minVolume) return { kind: 'quiet' };
-  const judgement = detector.judge({ ...current, value: current.value }, history);
+  const judgement = detector.judge({ ...current, value: current.value }, sinceDataBegan(history));
   return judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' };
 }

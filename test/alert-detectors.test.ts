@@ -122,6 +122,26 @@ describe('checks every rule shares', () => {
     expect(assess(drop, 50, { t: 1, value: 0, volume: 2 }, history).kind).toBe('quiet');
     expect(assess(drop, 50, { t: 1, value: 0, volume: 2 }, [{ t: 0, value: 0.1, volume: 400 }])).toMatchObject({ kind: 'judged', judgement: { breach: true } });
   });
+  it('judges from the first window with data: the empty windows before it (a new installation, a store not yet open) are no baseline', () => {
+    const zscore = zscoreDetector({ threshold: 4, lookback: 60, direction: 'both' });
+    // an hour back: 57 empty minutes, then the first three with sales
+    const opening = Array.from({ length: 60 }, (_, k) => {
+      const value = k >= 57 ? [100, 110, 95][k - 57]! : 0;
+      return { t: T0 + k * MIN, value, volume: value };
+    });
+    const now = { t: T0 + 60 * MIN, value: 105, volume: 105 };
+    // against all sixty, 105 is 5σ above a mean of 5
+    expect(zscore.judge(now, opening)!.breach).toBe(true);
+    const judged = assess(zscore, 0, now, opening);
+    expect(judged).toMatchObject({ kind: 'judged', judgement: { breach: false } });
+    if (judged.kind === 'judged') expect(judged.judgement.baseline).toBeCloseTo(305 / 3, 8);
+    // the history may come newest first (zscore's order); fewer than three windows with data: no judgement
+    expect(assess(zscore, 0, now, opening.slice(0, 59).reverse()).kind).toBe('unjudged');
+    // empty windows after the data began are part of the baseline: a collapse is still judged
+    const collapsed = opening.map((p, k) => (k >= 57 ? p : { ...p, value: 100 + (k % 3), volume: 100 }));
+    collapsed[0] = { ...collapsed[0]!, value: 0, volume: 0 };
+    expect(assess(zscore, 0, { t: now.t, value: 0, volume: 0 }, collapsed)).toMatchObject({ kind: 'judged', judgement: { breach: true } });
+  });
   it('tells no data (a ratio over nothing) and a missing baseline apart', () => {
     expect(assess(drop, 0, { t: 1, value: null, volume: 0 }, []).kind).toBe('no-data');
     expect(assess(drop, 0, { t: 1, value: 5, volume: 10 }, []).kind).toBe('unjudged');

@@ -108,6 +108,25 @@ describe('the auto detector', () => {
     expect(fast.map((a) => a.point)).toEqual(slow.map((a) => a.point));
   });
 
+  it('does not alert when the data begins: empty windows before it are no history, on the live and the whole-series path alike', () => {
+    // two empty days (a new installation), then the daily pattern; each night two empty hours;
+    // now and then a window with volume but no value (a ratio's orders without clicks)
+    const series = dailySeries(12, (i, v) => (i % 991 === 0 ? v * 2 : v)).map((p, i) => {
+      const empty = i < 576 || i % 288 < 24;
+      return { ...p, value: empty ? 0 : i % 53 === 0 ? null : p.value, volume: empty ? 0 : p.volume };
+    });
+    const live = autoDetector({ sensitivity: 'medium', direction: 'both' });
+    const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+    const fast = assessSeries(live, series, 300_000, 0);
+    const slow = assessSeries(withoutFastPath, series, 300_000, 0);
+    expect(fast.map((a) => a.assessment)).toEqual(slow.map((a) => a.assessment));
+    // the first judged window is the one whose history holds enough windows with data
+    const firstJudged = fast.findIndex((a) => a.assessment.kind === 'judged');
+    expect(firstJudged).toBeGreaterThan(576 + 40);
+    expect(onsets(live, series).filter((at) => at < 576 + 288)).toEqual([]);
+    expect(onsets(live, series).length).toBeGreaterThan(2);
+  });
+
   it('judges windows without data and quiet windows as the live judge does, also on a whole series', () => {
     // a ratio's nights: no value every 37th window, little volume for a stretch each day, a gap of a day
     const series = dailySeries(10, (i, v) => (i % 991 === 0 ? v * 2 : v)).map((p, i) => ({

@@ -225,15 +225,27 @@ export function autoDetector(spec: { sensitivity: Sensitivity; direction: Direct
       const present = points.flatMap((p, i) => (p.value === null ? [] : [i]));
       const vals = Float64Array.from(present, (i) => points[i]!.value!);
       const ts = Float64Array.from(present, (i) => points[i]!.t);
+      // a history begins at its first window with volume (sinceDataBegan), which may be one
+      // without a value: per point of the series, the first with volume at or after it, and the
+      // first with a value at or after that (an index into the values)
+      const dataAt = new Int32Array(points.length + 1).fill(points.length);
+      const presentAt = new Int32Array(points.length + 1).fill(present.length);
+      for (let i = points.length - 1, p = present.length; i >= 0; i--) {
+        if (points[i]!.value !== null) p--;
+        presentAt[i] = p;
+        dataAt[i] = points[i]!.volume > 0 ? i : dataAt[i + 1]!;
+      }
       const predictions = madeOnce(vals, ts, windowMs);
       const range = slidingRange(vals);
       const reach = spanFor(windowMs) * windowMs;
       const judgements = new Array<Judgement | null>(points.length).fill(null);
       let from = 0;
       for (let k = 0; k < present.length; k++) {
-        while (ts[from]! < ts[k]! - reach) from++;
-        const { lo, hi } = range(from, k);
-        judgements[present[k]!] = judgeLast(vals, ts, from, k + 1, lo, hi, predictions, threshold, spec.direction);
+        while (points[from]!.t < ts[k]! - reach) from++;
+        // moves forward only, as the sliding range needs: every bound it is taken from does
+        const began = Math.min(presentAt[dataAt[from]!]!, k);
+        const { lo, hi } = range(began, k);
+        judgements[present[k]!] = judgeLast(vals, ts, began, k + 1, lo, hi, predictions, threshold, spec.direction);
       }
       return judgements;
     },

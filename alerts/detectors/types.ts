@@ -21,12 +21,15 @@ export interface Judgement {
 export interface Detector {
   /** end times of the earlier windows this detector compares a window ending at `t` with */
   historyTimes(t: number, windowMs: number): number[];
-  /** null when there is nothing to judge by (no baseline yet, a zero baseline) */
+  /**
+   * null when there is nothing to judge by (no baseline yet, a zero baseline). The history holds
+   * no window from before the data began (`sinceDataBegan`).
+   */
   judge(current: SeriesPoint & { value: number }, history: SeriesPoint[]): Judgement | null;
   /**
    * Optional, for backtests and previews: every point of a regular series (one point per window,
    * in order, no gaps; values may be null) judged at once — exactly what judge() would say of each
-   * from its history (null for a point without a value).
+   * from its history since the data began (null for a point without a value).
    */
   judgeSeries?(points: SeriesPoint[], windowMs: number): Array<Judgement | null>;
 }
@@ -40,6 +43,18 @@ export function directedLevel(score: number, threshold: number, direction: Direc
 }
 
 export const DAY_MS = 86_400_000;
+
+/**
+ * The history from its first window with volume on: the empty windows before it are the time
+ * before the data began (a new installation, a store not yet open today), not a baseline of
+ * zeros — judged against them, a first hour of sales is a thousand-sigma anomaly. The history
+ * may come in any order.
+ */
+export function sinceDataBegan(history: SeriesPoint[]): SeriesPoint[] {
+  let began = Infinity;
+  for (const point of history) if (point.volume > 0 && point.t < began) began = point.t;
+  return history.filter((point) => point.t >= began);
+}
 
 /** The history's values, leaving out windows without data. */
 export function presentValues(history: SeriesPoint[]): number[] {
