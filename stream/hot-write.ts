@@ -10,12 +10,12 @@ const APPLY_ENTRY_LUA = readFileSync(projectPath('stream/lua/apply-entry.lua'), 
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    applyEntry(stream: string, dirty: string, ...args: Array<string | number>): Result<number, Context>;
+    applyEntry(stream: string, dirty: string, settled: string, ...args: Array<string | number>): Result<number, Context>;
   }
 }
 
 export function defineHotScripts(redis: Redis): void {
-  redis.defineCommand('applyEntry', { numberOfKeys: 2, lua: APPLY_ENTRY_LUA });
+  redis.defineCommand('applyEntry', { numberOfKeys: 3, lua: APPLY_ENTRY_LUA });
 }
 
 /** How long a hot bucket lives past its start: the hourly level must cover a full 24 h window.

@@ -160,7 +160,7 @@ export class StreamProcessor {
     for (const dead of parsed.deadLetters) addDeadLetter(pipeline, partition, dead);
     for (const [entryId, events] of countedByEntry) {
       const delta = hotDelta(rollupRows(events, this.moneyScale), oldestKept);
-      pipeline.applyEntry(partition.stream, partition.dirty, ...applyEntryArgs(keys.group, partition, entryId, delta, hotRetention));
+      pipeline.applyEntry(partition.stream, partition.dirty, partition.settled, ...applyEntryArgs(keys.group, partition, entryId, delta, hotRetention));
     }
     const replies = (await pipeline.exec()) ?? [];
     const applied = replies.slice(parsed.deadLetters.length);

@@ -19,14 +19,14 @@ import { projectPath } from '../config/project-root.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    reconcileBucket(hash: string, dirty: string, ...args: Array<string | number>): Result<number, Context>;
+    reconcileBucket(hash: string, dirty: string, settled: string, ...args: Array<string | number>): Result<number, Context>;
   }
 }
 
 const RECONCILE_LUA = readFileSync(projectPath('stream/lua/reconcile-bucket.lua'), 'utf8');
 
 export function defineReconcileScript(redis: Redis): void {
-  redis.defineCommand('reconcileBucket', { numberOfKeys: 2, lua: RECONCILE_LUA });
+  redis.defineCommand('reconcileBucket', { numberOfKeys: 3, lua: RECONCILE_LUA });
 }
 
 interface DbBucket {
@@ -142,7 +142,7 @@ async function reconcileLevel(
   const first = keys.first;
   const write = redis.pipeline();
   for (const { bucket, expected, wanted } of wrong) {
-    write.reconcileBucket(first.bucket(levelMs, bucket.start, bucket.scope), first.dirty,
+    write.reconcileBucket(first.bucket(levelMs, bucket.start, bucket.scope), first.dirty, first.settled,
       hotExpireAtSec(levelMs, bucket.start, hotRetention), bucket.scope, ...expected, ...wanted);
   }
   const written = (await write.exec()) ?? [];

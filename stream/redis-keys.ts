@@ -17,6 +17,8 @@ export function partitionKeys(prefix: string, pipeline: Pipeline, index: number,
     deadLetter: `${at}${pipeline.stream.deadLetter}`,
     /** scopes whose hot buckets changed since the push loop last looked */
     dirty: `${at}dirty`,
+    /** scope → how often a write landed in its settled time; '#epoch' names this hash's life (hot-read.ts) */
+    settled: `${at}settled`,
     bucket: (levelMs: number, start: number, scope: string) => `${at}h:${levelMs}:${start}:${scope}`,
     users: (levelMs: number, start: number, scope: string) => `${at}u:${levelMs}:${start}:${scope}`,
   };

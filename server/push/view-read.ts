@@ -8,7 +8,7 @@ import { BUCKET_MS, DAY, MINUTE, floorTo, liveWindowRange } from '../../stream/b
 import type { Storage } from '../../stream/db/migrate.js';
 import { newUsersToday } from '../../stream/db/first-seen.js';
 import { queryContextOf, sumsOverRange } from '../../stream/db/queries.js';
-import { readHotWindows, type HotRange } from '../../stream/hot-read.js';
+import { createSettledSums, readHotWindows, type HotRange } from '../../stream/hot-read.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
 import { LIVE_WINDOWS, type FlowPoint, type FlowValues, type LiveResponse, type NewUsersToday, type ScreenFrame, type Sums } from '../../stream/types.js';
 import type { ViewPlan } from './view-plan.js';
@@ -33,6 +33,8 @@ export function createViewReader(deps: ViewReaderDeps) {
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const context = queryContextOf(cfg, storage);
   const yesterdaySums = backgroundValues<Sums>();
+  // today's sums up to a minute ago, per scope, shared by every view that shows the scope
+  const settled = createSettledSums();
   // a new count marks the view changed: the push loop sends it in the next frame, so no frame waits for the database
   const newUsers = backgroundValues<NewUsersToday | null>((viewKey) => void redis.sadd(keys.first.dirty, viewKey).catch(() => 0));
 
@@ -74,7 +76,7 @@ export function createViewReader(deps: ViewReaderDeps) {
 
     const ranges: HotRange[] = [];
     // unique users only for the view's own windows: the breakdowns do not show them
-    const add = (scope: string, from: number, to: number, users = false) => ranges.push({ scope, from, to, users }) - 1;
+    const add = (scope: string, from: number, to: number, users = false) => ranges.push({ scope, from, to, users, keepSettled: from === todayFrom }) - 1;
     const windowAt = LIVE_WINDOWS.map((w) => add(plan.viewKey, ...rangeOf(liveWindowRange(w, now)), true));
     const todayAt = add(plan.viewKey, todayFrom, bucketEnd, true);
     const trendCount = full ? TREND_POINTS : FRAME_TREND_POINTS;
@@ -87,7 +89,7 @@ export function createViewReader(deps: ViewReaderDeps) {
     const childAt = plan.children.map((c) => add(c.key, todayFrom, bucketEnd));
     const storeAt = plan.stores === plan.children ? childAt : plan.stores.map((s) => add(s.key, todayFrom, bucketEnd));
 
-    const values = await readHotWindows(redis, keys, ranges, moneyScale);
+    const values = await readHotWindows(redis, keys, ranges, moneyScale, settled);
     const flow = (index: number): FlowValues => {
       const { uniqueUsers: _notCounted, ...rest } = values[index]!;
       return rest;

@@ -8,7 +8,11 @@
 -- buckets that hold it (keys <prefix>h:<levelMs>:<start>:<scope>, HyperLogLogs <prefix>u:…).
 -- Money fields (5, 6) carry into their ':hi' fields (7, 8) at MONEY_BASE, so no field can overflow.
 --
--- KEYS[1] stream   KEYS[2] dirty-scope set
+-- A write into a 10 s bucket that ended more than LATE_MS ago (by Redis's clock) counts a change
+-- of its scope in the settled hash: readers that keep sums of settled time (hot-read.ts) read it
+-- again.
+--
+-- KEYS[1] stream   KEYS[2] dirty-scope set   KEYS[3] settled hash (scope → changes of settled time)
 -- ARGV: group, entryId, keyPrefix, hotRetentionMs,
 --       H, then H × (scope, bucketStart, exposure, clicks, visits, conversions, revenue, spend, revenue:hi, spend:hi),
 --       U, then U × (scope, bucketStart, n, user × n),
@@ -23,6 +27,8 @@ local fields = { 'exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spen
 -- numbers go to Redis as strings: Lua would print 10^15 as '1e+15', which HINCRBY refuses
 local MONEY_BASE, MINUS_MONEY_BASE = 1000000000000000, '-1000000000000000'
 local FIELDS_PER_HASH = 8
+-- a reader keeps sums only of time settled for longer (hot-read.ts SETTLED_MARGIN_MS): any later write into it counts
+local LATE_MS, BUCKET_MS = 20000, 10000
 
 local function level_key(kind, l, bucket, scope)
   local start = bucket - (bucket % LEVELS[l])
@@ -43,10 +49,17 @@ local function incr(key, field, by)
 end
 
 local function apply()
+  local time = redis.call('TIME')
+  local late_before = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) - LATE_MS
+  local counted = {}
   local i = 5
   local hashes = tonumber(ARGV[i]); i = i + 1
   for _ = 1, hashes do
     local scope, bucket = ARGV[i], tonumber(ARGV[i + 1])
+    if bucket + BUCKET_MS <= late_before and not counted[scope] then
+      counted[scope] = true
+      redis.call('HINCRBY', KEYS[3], scope, 1)
+    end
     for l = 1, 3 do
       local key, expire_at = level_key('h', l, bucket, scope)
       local created = false

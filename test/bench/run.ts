@@ -1,7 +1,7 @@
 // npm run bench: the benchmark suite (CONTRACT §9). BENCH_SECONDS (default 60), BENCH_RATE
 // (default 30000 events/s offered), BENCH_LATENCY_RATE (default 5000 events/s background),
 // BENCH_PROCESSORS (default 2 stream processors in the consumer group), BENCH_ONLY (a comma list of
-// ingest,entries,screen,alerts,drilldown,analytics,faults,detectors,cluster; default all), BENCH_OUTAGE_SECONDS
+// ingest,entries,screen,push,alerts,drilldown,analytics,faults,detectors,cluster; default all), BENCH_OUTAGE_SECONDS
 // (default 60), NAB_DIR (the labelled corpus for detectors; default ../shared/datasets/nab-dev).
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -18,7 +18,7 @@ import { benchFaults } from './faults.js';
 import { benchCluster } from './cluster.js';
 import { benchEntryTrust } from './entries.js';
 import { benchDetectors } from './detectors.js';
-import { benchScreen, benchScreenPage } from './screen.js';
+import { benchPushCost, benchScreen, benchScreenPage } from './screen.js';
 import { printTable, saveResult, type BenchResult } from './report.js';
 
 const seconds = Number(process.env.BENCH_SECONDS || 60);
@@ -26,7 +26,7 @@ const rate = Number(process.env.BENCH_RATE || 30_000);
 const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
 const processors = Number(process.env.BENCH_PROCESSORS || 2);
 const pushIntervalMs = Number(process.env.PUSH_INTERVAL_MS || 500);
-const only = (process.env.BENCH_ONLY ?? 'ingest,entries,screen,alerts,drilldown,analytics,faults,detectors,cluster').split(',');
+const only = (process.env.BENCH_ONLY ?? 'ingest,entries,screen,push,alerts,drilldown,analytics,faults,detectors,cluster').split(',');
 const cfg = loadConfig();
 const runId = `bench_${Date.now().toString(36)}`;
 const stores = { ...storeSettingsFromEnv(), redisPrefix: `${runId}:`, dbSchema: runId };
@@ -73,6 +73,15 @@ try {
     results.push(...(await benchScreen(cfg, stores, { seconds, latencyRate, processors, pushIntervalMs, fanOutClients: 200 })));
     const page = await benchScreenPage(cfg, stores);
     if (page) results.push(page);
+  }
+  if (only.includes('push')) {
+    process.stdout.write(`push: CPU of pushing 1 … 400 distinct views under 1 000 events/s…\n`);
+    const push = { ...stores, redisPrefix: `${stores.redisPrefix}push:`, dbSchema: `${stores.dbSchema}_push` };
+    try {
+      results.push(await benchPushCost(cfg, push, { processors, pushIntervalMs, steps: [1, 25, 100, 400], rate: 1000, stepSeconds: 15 }));
+    } finally {
+      await dropSchema(push.dbSchema);
+    }
   }
   if (only.includes('alerts')) {
     process.stdout.write(`alerts: 20 injected anomalies → alert frame and webhook, then the cost of one evaluation cycle…\n`);

@@ -8,7 +8,7 @@ import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
 import type { StoreSettings } from '../../stream/connect.js';
 import type { ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
 import { drive, login, type Totals } from './ingest.js';
-import { freePort, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
+import { cpuMeter, freePort, pidsNamed, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import { latencySummary, type BenchResult } from './report.js';
 
 // online events in the load carry no store, and store events use channel "store": this view sees only the probes
@@ -168,4 +168,65 @@ export async function benchScreenPage(cfg: AppConfig, stores: StoreSettings): Pr
     await browser.close();
     await stop(server);
   }
+}
+
+/** Distinct views in an order that mixes levels: nation, regions, stores, channels, then the pairs. */
+function distinctViews(cfg: AppConfig): ScreenSubscription[] {
+  const regions = cfg.regions.map((r) => ({ region: r.id }));
+  const stores = cfg.regions.flatMap((r) => r.stores.map((s) => ({ store: s.id })));
+  const channels = cfg.channels.map((c) => ({ channel: c.id }));
+  const regionChannels = cfg.regions.flatMap((r) => cfg.channels.map((c) => ({ region: r.id, channel: c.id })));
+  const storeChannels = stores.flatMap((s) => cfg.channels.map((c) => ({ ...s, channel: c.id })));
+  return [{}, ...regions, ...stores, ...channels, ...regionChannels, ...storeChannels];
+}
+
+/**
+ * What pushing costs as the number of distinct watched views grows: the server's and Redis's CPU
+ * per second under a steady load, with 0 views watched (the load alone) and then more and more
+ * distinct ones (one client each); the cost of the views is the difference from the load alone.
+ */
+export async function benchPushCost(cfg: AppConfig, stores: StoreSettings, options: { processors: number; pushIntervalMs: number; steps: number[]; rate: number; stepSeconds: number }): Promise<BenchResult> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = spawnApp('server', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0', PUSH_INTERVAL_MS: String(options.pushIntervalMs) });
+  await waitReady(url);
+  const processors = Array.from({ length: options.processors }, (_, i) => spawnApp('stream', { ...storeEnv(stores), PROCESSOR_NAME: `push-${i + 1}` }, PROCESSOR_NODE_FLAGS));
+  const cpu = cpuMeter({ server: () => [server.pid!], redis: () => pidsNamed('redis-server') });
+  const token = await login(url);
+  const views = distinctViews(cfg);
+  const sockets: Socket[] = [];
+  const steps: Array<{ views: number; serverMsPerSec: number; redisMsPerSec: number; framesPerSec: number }> = [];
+  let frames = 0;
+  try {
+    // a first stretch of load fills today's buckets for every scope the load touches
+    await drive(url, cfg, `pcw${Date.now().toString(36)}`, { n: 0 }, { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 }, options.rate, 10);
+    for (const count of [0, ...options.steps]) {
+      while (sockets.length < count) {
+        const batch = views.slice(sockets.length, Math.min(count, sockets.length + 20));
+        const clients = await Promise.all(batch.map((view) => subscribe(url, token, view, () => frames++)));
+        sockets.push(...clients.map((c) => c.socket));
+      }
+      await sleep(1_000);
+      frames = 0;
+      cpu.start();
+      const started = performance.now();
+      await drive(url, cfg, `pc${count}${Date.now().toString(36)}`, { n: 0 }, { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 }, options.rate, options.stepSeconds);
+      const seconds = (performance.now() - started) / 1000;
+      const used = cpu.stop();
+      steps.push({ views: count, serverMsPerSec: (used.server! * 1000) / seconds, redisMsPerSec: (used.redis! * 1000) / seconds, framesPerSec: frames / seconds });
+    }
+  } finally {
+    for (const socket of sockets) socket.disconnect();
+    await Promise.all(processors.map(stop));
+    await stop(server);
+  }
+  const base = steps[0]!;
+  const costs = steps.slice(1).map((s) => ({ ...s, pushMsPerSec: s.serverMsPerSec + s.redisMsPerSec - base.serverMsPerSec - base.redisMsPerSec }));
+  const perView = costs.map((c) => c.pushMsPerSec / c.views);
+  return {
+    name: 'screen-push-cost', events: costs.at(-1)!.views, eventsPerSec: null, p50Ms: null, p95Ms: null, p99Ms: null, peakRssMb: null, ceiling: null, ratio: null,
+    notes: `CPU ms per second (server + Redis) that pushing adds over the load alone (${options.rate} events/s, ${base.serverMsPerSec.toFixed(0)} + ${base.redisMsPerSec.toFixed(0)} ms/s), by distinct views watched: ` +
+      costs.map((c, i) => `${c.views} views ${c.pushMsPerSec.toFixed(0)} ms/s (${perView[i]!.toFixed(2)} per view, ${c.framesPerSec.toFixed(0)} frames/s)`).join('; '),
+    extra: { steps, costs, perView },
+  };
 }
