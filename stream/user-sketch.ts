@@ -97,15 +97,35 @@ export class UserSketch {
   }
 
   merge(other: UserSketch): this {
+    this.mergeChanged(other);
+    return this;
+  }
+
+  /** Merges the other sketch in; true when this one changed (a new customer, a higher register). */
+  mergeChanged(other: UserSketch): boolean {
     if (other.hashes) {
-      for (const hash of other.hashes) this.add(hash);
-      return this;
+      let changed = false;
+      for (const hash of other.hashes) {
+        if (!this.wouldChange(hash)) continue;
+        this.add(hash);
+        changed = true;
+      }
+      return changed;
     }
-    if (this.hashes) this.toRegisters();
+    let changed = false;
+    if (this.hashes) {
+      this.toRegisters();
+      changed = true;
+    }
     const mine = this.registers!;
     const theirs = other.registers!;
-    for (let i = 0; i < M; i++) if (theirs[i]! > mine[i]!) mine[i] = theirs[i]!;
-    return this;
+    for (let i = 0; i < M; i++) {
+      if (theirs[i]! > mine[i]!) {
+        mine[i] = theirs[i]!;
+        changed = true;
+      }
+    }
+    return changed;
   }
 
   /** Exact while it holds the hashes themselves; an estimate (±0.81 % standard error) after. */

@@ -38,6 +38,20 @@ describe('the sketch itself', () => {
     expect(() => UserSketch.decode(Buffer.from([7, 1, 2]))).toThrow(/not a user sketch/);
   });
 
+  it('tells whether a merge changed it, in either form', () => {
+    const exact = UserSketch.of([hash52('x1'), hash52('x2')]);
+    expect(exact.mergeChanged(UserSketch.of([hash52('x2')]))).toBe(false);
+    expect(exact.mergeChanged(UserSketch.of([hash52('x2'), hash52('x3')]))).toBe(true);
+    expect(exact.estimate()).toBe(3);
+    const dense = UserSketch.of(Array.from({ length: 10_000 }, (_, i) => hash52(`d${i}`)));
+    expect(UserSketch.decode(dense.encode()).mergeChanged(UserSketch.of(Array.from({ length: 5_000 }, (_, i) => hash52(`d${i}`))))).toBe(false);
+    expect(UserSketch.decode(dense.encode()).mergeChanged(dense)).toBe(false);
+    // an exact sketch merged into a dense one only changes it if a register rises; the other way round always
+    expect(UserSketch.of([hash52('d1')]).mergeChanged(dense)).toBe(true);
+    const grown = UserSketch.decode(dense.encode());
+    expect(grown.mergeChanged(UserSketch.of(Array.from({ length: 10_000 }, (_, i) => hash52(`e${i}`))))).toBe(true);
+  });
+
   it('answers a cut only where one keeps the dimensions together', () => {
     expect(sketchKindFor([])).toBe(0);
     expect(sketchKindFor(['store', 'channel'])).toBe(5);
@@ -211,6 +225,28 @@ describe('unique users through the pipeline', () => {
     const { rows: [sketches] } = await app.db.query<{ n: number; dense: number }>(`SELECT count(*)::int AS n, count(*) FILTER (WHERE get_byte(sketch, 0) = 1)::int AS dense FROM user_sketches`);
     expect(sketches!.dense).toBeGreaterThan(0);
     expect(await answers()).toEqual(before);
+
+    // deltas that bring a sketch nothing new leave its row as it was; one with a new customer rewrites it
+    // (a customer new to an exact sketch always changes it; to a dense one, only if it raises a register)
+    const { rows: [same, other] } = await app.db.query<{ step: string; kind: number; bucket: Date; channel: string; region: string; store: string; campaign: string; sketch: Buffer; xmin: string }>(
+      `(SELECT step, kind, bucket, channel, region, store, campaign, sketch, xmin::text FROM user_sketches WHERE step = '1h' ORDER BY users DESC LIMIT 1)
+       UNION ALL
+       (SELECT step, kind, bucket, channel, region, store, campaign, sketch, xmin::text FROM user_sketches WHERE step = '1h' AND get_byte(sketch, 0) = 0 ORDER BY users DESC LIMIT 1)`,
+    );
+    const addDelta = (row: typeof same, delta: Buffer) => app.db.query(
+      `INSERT INTO user_sketch_deltas (step, kind, bucket, channel, region, store, campaign, delta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [row!.step, row!.kind, row!.bucket, row!.channel, row!.region, row!.store, row!.campaign, delta],
+    );
+    await addDelta(same, same!.sketch);
+    await addDelta(other, UserSketch.of([hash52('a customer never seen')]).encode());
+    await compactAll();
+    const xminOf = async (row: typeof same) => (await app.db.query<{ xmin: string }>(
+      `SELECT xmin::text FROM user_sketches WHERE step = $1 AND kind = $2 AND bucket = $3 AND channel = $4 AND region = $5 AND store = $6 AND campaign = $7`,
+      [row!.step, row!.kind, row!.bucket, row!.channel, row!.region, row!.store, row!.campaign],
+    )).rows[0]!.xmin;
+    expect(await xminOf(same)).toBe(same!.xmin);
+    expect(await xminOf(other)).not.toBe(other!.xmin);
+
     await app.db.query('DROP TABLE user_sketches, user_sketch_deltas');
     await migrate(app.db, cfg, app.stores.dbSchema);
     expect(await answers()).toEqual(before);

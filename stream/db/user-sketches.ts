@@ -204,7 +204,7 @@ export async function compactSketches(pool: Pool, dayOffsetMs: number): Promise<
         }
       }
       const entries = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => e);
-      const columns = [
+      const keyColumns = [
         entries.map((e) => e.row.step), entries.map((e) => e.row.kind), entries.map((e) => e.row.bucket.toISOString()),
         entries.map((e) => e.row.channel), entries.map((e) => e.row.region), entries.map((e) => e.row.store), entries.map((e) => e.row.campaign),
       ];
@@ -213,21 +213,31 @@ export async function compactSketches(pool: Pool, dayOffsetMs: number): Promise<
          JOIN unnest($1::text[], $2::smallint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[]) AS k(step, kind, bucket, channel, region, store, campaign)
            USING (step, kind, bucket, channel, region, store, campaign)
          FOR UPDATE OF s`,
-        columns,
+        keyColumns,
       );
-      // the stored sketch (thousands of hashes) takes the few new ones, not the other way round
+      // the stored sketch (thousands of hashes) takes the few new ones, not the other way round;
+      // one that already held them all (returning customers) is not written again
+      const unchanged = new Set<{ row: DeltaRow; sketch: UserSketch }>();
       for (const [i, row] of stored.entries()) {
         if (i % YIELD_EVERY === YIELD_EVERY - 1) await breathe();
         const entry = merged.get(keyText({ ...row, bucket: row.bucket.getTime() }))!;
-        entry.sketch = UserSketch.decode(row.sketch).merge(entry.sketch);
+        const sketch = UserSketch.decode(row.sketch);
+        if (!sketch.mergeChanged(entry.sketch)) unchanged.add(entry);
+        entry.sketch = sketch;
       }
+      const written = entries.filter((e) => !unchanged.has(e));
       const users: number[] = [];
       const encoded: Buffer[] = [];
-      for (const [i, e] of entries.entries()) {
+      for (const [i, e] of written.entries()) {
         if (i % YIELD_EVERY === YIELD_EVERY - 1) await breathe();
         users.push(e.sketch.estimate());
         encoded.push(e.sketch.encode());
       }
+      const columns = [
+        written.map((e) => e.row.step), written.map((e) => e.row.kind), written.map((e) => e.row.bucket.toISOString()),
+        written.map((e) => e.row.channel), written.map((e) => e.row.region), written.map((e) => e.row.store), written.map((e) => e.row.campaign),
+      ];
+      if (!written.length) return rows.length;
       await client.query(
         `INSERT INTO user_sketches (step, kind, bucket, channel, region, store, campaign, users, sketch)
          SELECT * FROM unnest($1::text[], $2::smallint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[])

@@ -49,6 +49,8 @@ export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options
     const totals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
     const background = drive(url, cfg, `scr${Date.now().toString(36)}`, { n: 0 }, totals, options.latencyRate, options.seconds);
     const latencies: number[] = [];
+    /** per counted probe: how long its POST took to be answered (accepted into the stream) */
+    const posted: number[] = [];
     const deadline = Date.now() + options.seconds * 1000;
     let n = 0;
     // the first probe meets processors still starting (connecting, migrating, first reads): it is
@@ -63,11 +65,15 @@ export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options
         body: JSON.stringify([{ id: `probe-${Date.now()}-${n++}`, type: 'conversion', ts: Date.now(), channel: PROBE_VIEW.channel, store: PROBE_VIEW.store, value: 1 }]),
       });
       if (response.status !== 202) throw new Error(`probe refused: ${response.status}`);
+      const acceptedMs = Date.now() - sentAt;
       const at = await Promise.race([seen, sleep(10_000).then(() => NaN)]);
       resolveSeen = null;
       if (Number.isNaN(at)) throw new Error('a probe event never reached the screen');
       if (firstProbeMs === null) firstProbeMs = at - sentAt;
-      else latencies.push(at - sentAt);
+      else {
+        latencies.push(at - sentAt);
+        posted.push(acceptedMs);
+      }
       // at random phases of the push loop's 50 ms poll, and after the view's interval: a view gets a
       // frame at most once per PUSH_INTERVAL_MS (CONTRACT), so a change made sooner after a frame
       // waits out the rest of the interval by design — up to 500 ms more, which would measure the
@@ -82,7 +88,9 @@ export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options
       notes: `POST → the Socket.IO "metrics" frame containing it, ${latencies.length} probes, ${options.latencyRate} events/s background ` +
         `(statuses ${JSON.stringify(bg.statuses)}), each at least PUSH_INTERVAL_MS ${options.pushIntervalMs} after the view's last frame (sooner, it waits out the interval), max ${Math.max(...latencies).toFixed(0)} ms ` +
         `(the first probe, while the processors started, ${firstProbeMs} ms, not counted); peak RSS of the server`,
-      extra: { pushIntervalMs: options.pushIntervalMs, maxMs: Math.max(...latencies), firstProbeMs, slowestMs: [...latencies].sort((a, b) => b - a).slice(0, 5) },
+      extra: { pushIntervalMs: options.pushIntervalMs, maxMs: Math.max(...latencies), firstProbeMs, slowestMs: [...latencies].sort((a, b) => b - a).slice(0, 5),
+        // the slowest probes as [to the screen, of which the POST], to tell ingest from the rest
+        slowest: latencies.map((ms, i) => [ms, posted[i]!]).sort((a, b) => b[0]! - a[0]!).slice(0, 5) },
     });
 
     // --- fan-out ---------------------------------------------------------------------------------
