@@ -2,7 +2,8 @@
 // alerts.yaml: a rule saved under a file rule's id replaces it, a deleted file rule stays off.
 // The evaluator reads the effective set every cycle, so an edit takes effect within seconds on
 // every server, without a restart.
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '../stream/db/transaction.js';
 import { ruleSchema, type AlertRule } from '../config/alert-schema.js';
 import { ConfigError, checkRule, type AppConfig } from '../config/load.js';
 
@@ -58,7 +59,7 @@ export function ruleDocument(rule: AlertRule): Record<string, unknown> {
   return document;
 }
 
-export async function effectiveRules(pool: Pool, cfg: AppConfig, onInvalid?: (id: string, reason: string) => void): Promise<EffectiveRule[]> {
+export async function effectiveRules(pool: Pool | PoolClient, cfg: AppConfig, onInvalid?: (id: string, reason: string) => void): Promise<EffectiveRule[]> {
   const { rows } = await pool.query<OverrideRow>(`SELECT id, body, updated_by, updated_at FROM alert_rule_overrides ORDER BY id`);
   const overrides = new Map(rows.map((r) => [r.id, r]));
   const rules: EffectiveRule[] = [];
@@ -84,12 +85,26 @@ export async function effectiveRules(pool: Pool, cfg: AppConfig, onInvalid?: (id
   return rules;
 }
 
-export async function saveRule(pool: Pool, id: string, body: unknown, by: string): Promise<void> {
+export async function saveRule(pool: Pool | PoolClient, id: string, body: unknown, by: string): Promise<void> {
   await pool.query(
     `INSERT INTO alert_rule_overrides (id, body, updated_by, updated_at) VALUES ($1, $2, $3, now())
      ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, updated_by = EXCLUDED.updated_by, updated_at = now()`,
     [id, JSON.stringify(body), by],
   );
+}
+
+/**
+ * Saves a rule unless it is a new one and MAX_RULES are there already ('full'). Saves are taken
+ * one at a time (a transaction lock), so admins saving at the same instant cannot pass the limit.
+ */
+export async function saveRuleWithinLimit(pool: Pool, cfg: AppConfig, id: string, body: unknown, by: string): Promise<'saved' | 'full'> {
+  return inTransaction(pool, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('marketing-wall-rule-saves'))`);
+    const rules = await effectiveRules(client, cfg);
+    if (!rules.some((r) => r.id === id) && rules.length >= MAX_RULES) return 'full';
+    await saveRule(client, id, body, by);
+    return 'saved';
+  });
 }
 
 /** A file rule is kept off (body null); a rule that only the API made is forgotten. */

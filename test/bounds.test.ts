@@ -140,12 +140,18 @@ describe('rules', () => {
       body: JSON.stringify({ name: id, nameEn: id, metric: 'exposure', window: '1m', when: { above } }),
     });
     const have = app.cfg.alerts.rules.length;
-    for (let i = have; i < MAX_RULES; i++) expect((await put(`bulk-${i}`)).status).toBe(200);
+    for (let i = have; i < MAX_RULES - 10; i++) expect((await put(`bulk-${i}`)).status).toBe(200);
+    // 30 admins saving new rules at the same instant for the last 10 places: 10 get them
+    const racing = await Promise.all(Array.from({ length: 30 }, (_, i) => put(`race-${i}`)));
+    expect(racing.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(racing.filter((r) => r.status === 409)).toHaveLength(20);
+    const listed = (await (await app.get('/api/v1/alert-rules', 'admin')).json()) as { rules: unknown[] };
+    expect(listed.rules).toHaveLength(MAX_RULES);
     const refused = await put('one-too-many');
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { error: string }).error).toMatch(new RegExp(`^rules: at most ${MAX_RULES}`));
     expect((await put(`bulk-${have}`, 5)).status).toBe(200);
-    await app.db.query(`DELETE FROM alert_rule_overrides WHERE id LIKE 'bulk-%'`);
+    await app.db.query(`DELETE FROM alert_rule_overrides WHERE id LIKE 'bulk-%' OR id LIKE 'race-%'`);
   });
 });
 

@@ -10,7 +10,7 @@ import type { AppConfig } from '../../config/load.js';
 import { parseDurationMs } from '../../config/duration.js';
 import { MAX_PREVIEW_WINDOWS, PreviewError, previewRule } from '../../alerts/preview.js';
 import { ruleInstances } from '../../alerts/instances.js';
-import { MAX_RULES, RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, validateRule } from '../../alerts/rule-store.js';
+import { MAX_RULES, RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule } from '../../alerts/rule-store.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
 import { acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
 import type { ScreenAlert } from '../../stream/types.js';
@@ -180,11 +180,9 @@ export function alertRouter(deps: AlertRouteDeps) {
       if (err instanceof RuleError) return void res.status(400).json({ error: err.message });
       throw err;
     }
-    const rules = await effectiveRules(pool, cfg);
-    if (!rules.some((r) => r.id === id) && rules.length >= MAX_RULES) {
+    if ((await saveRuleWithinLimit(pool, cfg, id, body, principalOf(res).username)) === 'full') {
       return void res.status(409).json({ error: `rules: at most ${MAX_RULES} (the file's and the API's); delete one or change an existing one` });
     }
-    await saveRule(pool, id, body, principalOf(res).username);
     await audit(req, res, 'rule.update', id, { rule: body });
     res.json({ rule: (await effectiveRules(pool, cfg)).find((r) => r.id === id) });
   });
