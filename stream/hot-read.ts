@@ -40,7 +40,7 @@ const RANGES_PER_CALL = 200;
 const SPLIT = 1_000_000_000n;
 
 /** time that ended this long ago by the reader's clock is settled: its sum is kept */
-export const SETTLED_AFTER_MS = 60_000;
+const SETTLED_AFTER_MS = 60_000;
 /**
  * ... and by Redis's clock at least this long ago, else nothing is kept (a clock far off): a write
  * into time settled this long is counted in the settled hash (apply-entry.lua, LATE_MS 20 s)
