@@ -17,7 +17,7 @@ import { createLogger } from '../../stream/log.js';
 import { redisKeys } from '../../stream/redis-keys.js';
 import type { ScreenAlert } from '../../stream/types.js';
 import { startHttpReceiver } from '../alert-receivers.js';
-import { drive, login } from './ingest.js';
+import { drive, login, noTotals } from './ingest.js';
 import { freePort, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import { latencySummary, type BenchResult } from './report.js';
 
@@ -59,7 +59,7 @@ export async function benchAlerts(cfg: AppConfig, stores: StoreSettings, options
   try {
     const stores = [...cfg.storeById.keys()].slice(0, options.anomalies);
     const seconds = options.anomalies * 2 + 40;
-    const background = drive(url, cfg, `al${Date.now().toString(36)}`, { n: 0 }, { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 }, options.backgroundRate, seconds);
+    const background = drive(url, cfg, `al${Date.now().toString(36)}`, { n: 0 }, noTotals(), options.backgroundRate, seconds);
     const postedAt = new Map<string, number>();
     for (const [i, store] of stores.entries()) {
       await sleep(1_000 + Math.random() * 2_000); // anomalies at random phases of the evaluation cycle

@@ -14,6 +14,8 @@ const CHANNELS = ['douyin', 'wechat', 'xiaohongshu', 'baidu', 'taobao', 'jd', 'a
 const REGIONS = ['east', 'north', 'south', 'central', 'southwest', 'northwest', 'northeast'];
 
 export interface Totals { exposure: number; clicks: number; conversions: number; revenueCents: number }
+/** nothing sent yet */
+export const noTotals = (): Totals => ({ exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 });
 
 /**
  * A batch shaped like real traffic (and like the simulator's): tracked clicks and orders of known
@@ -130,7 +132,7 @@ export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options
   try {
     // --- throughput -------------------------------------------------------------------------
     const runId = `tp${Date.now().toString(36)}`;
-    const totals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
+    const totals = noTotals();
     const seq = { n: 0 };
     const started = performance.now();
     cpu.start();
@@ -170,7 +172,7 @@ export async function benchIngest(cfg: AppConfig, stores: StoreSettings, options
 
     if (options.latency === false) return results;
     // --- latency under background load -----------------------------------------------------
-    const bgTotals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
+    const bgTotals = noTotals();
     const background = drive(url, cfg, `${runId}bg`, { n: 0 }, bgTotals, options.latencyRate, options.seconds);
     const latencies: number[] = [];
     const probeRun = `probe${Date.now().toString(36)}`;

@@ -7,7 +7,7 @@ import type { AppConfig } from '../../config/load.js';
 import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
 import type { StoreSettings } from '../../stream/connect.js';
 import type { ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
-import { drive, login, type Totals } from './ingest.js';
+import { drive, login, noTotals } from './ingest.js';
 import { cpuMeter, freePort, pidsNamed, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import { latencySummary, type BenchResult } from './report.js';
 
@@ -46,7 +46,7 @@ export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options
     const nation = await subscribe(url, token, {}, () => {}); // the nation view is computed at every push too, as on a real wall
     sockets.push(nation.socket);
     expected = probe.snapshot.windows['24h'].conversions;
-    const totals: Totals = { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 };
+    const totals = noTotals();
     const background = drive(url, cfg, `scr${Date.now().toString(36)}`, { n: 0 }, totals, options.latencyRate, options.seconds);
     const latencies: number[] = [];
     /** per counted probe: how long its POST took to be answered (accepted into the stream) */
@@ -88,7 +88,7 @@ export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options
       notes: `POST → the Socket.IO "metrics" frame containing it, ${latencies.length} probes, ${options.latencyRate} events/s background ` +
         `(statuses ${JSON.stringify(bg.statuses)}), each at least PUSH_INTERVAL_MS ${options.pushIntervalMs} after the view's last frame (sooner, it waits out the interval), max ${Math.max(...latencies).toFixed(0)} ms ` +
         `(the first probe, while the processors started, ${firstProbeMs} ms, not counted); peak RSS of the server`,
-      extra: { pushIntervalMs: options.pushIntervalMs, maxMs: Math.max(...latencies), firstProbeMs, slowestMs: [...latencies].sort((a, b) => b - a).slice(0, 5),
+      extra: { pushIntervalMs: options.pushIntervalMs, maxMs: Math.max(...latencies), firstProbeMs,
         // the slowest probes as [to the screen, of which the POST], to tell ingest from the rest
         slowest: latencies.map((ms, i) => [ms, posted[i]!]).sort((a, b) => b[0]! - a[0]!).slice(0, 5) },
     });
@@ -103,7 +103,7 @@ export async function benchScreen(cfg: AppConfig, stores: StoreSettings, options
     }
     const fanOutSeconds = Math.min(30, options.seconds);
     const fanOutRate = Math.min(1000, options.latencyRate);
-    const load = drive(url, cfg, `fan${Date.now().toString(36)}`, { n: 0 }, { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 }, fanOutRate, fanOutSeconds);
+    const load = drive(url, cfg, `fan${Date.now().toString(36)}`, { n: 0 }, noTotals(), fanOutRate, fanOutSeconds);
     await sleep(2_000);
     counting = true;
     await load;
@@ -207,7 +207,7 @@ export async function benchPushCost(cfg: AppConfig, stores: StoreSettings, optio
   let frames = 0;
   try {
     // a first stretch of load fills today's buckets for every scope the load touches
-    await drive(url, cfg, `pcw${Date.now().toString(36)}`, { n: 0 }, { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 }, options.rate, 10);
+    await drive(url, cfg, `pcw${Date.now().toString(36)}`, { n: 0 }, noTotals(), options.rate, 10);
     for (const count of [0, ...options.steps]) {
       while (sockets.length < count) {
         const batch = views.slice(sockets.length, Math.min(count, sockets.length + 20));
@@ -218,7 +218,7 @@ export async function benchPushCost(cfg: AppConfig, stores: StoreSettings, optio
       frames = 0;
       cpu.start();
       const started = performance.now();
-      await drive(url, cfg, `pc${count}${Date.now().toString(36)}`, { n: 0 }, { exposure: 0, clicks: 0, conversions: 0, revenueCents: 0 }, options.rate, options.stepSeconds);
+      await drive(url, cfg, `pc${count}${Date.now().toString(36)}`, { n: 0 }, noTotals(), options.rate, options.stepSeconds);
       const seconds = (performance.now() - started) / 1000;
       const used = cpu.stop();
       steps.push({ views: count, serverMsPerSec: (used.server! * 1000) / seconds, redisMsPerSec: (used.redis! * 1000) / seconds, framesPerSec: frames / seconds });
