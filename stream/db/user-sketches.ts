@@ -175,6 +175,12 @@ interface DeltaRow extends Dims {
   delta: Buffer;
 }
 
+/** The key columns of sketches, as arrays for unnest($1 … $7). */
+const keyColumnsOf = (list: Array<{ row: DeltaRow }>) => [
+  list.map((e) => e.row.step), list.map((e) => e.row.kind), list.map((e) => e.row.bucket.toISOString()),
+  list.map((e) => e.row.channel), list.map((e) => e.row.region), list.map((e) => e.row.store), list.map((e) => e.row.campaign),
+];
+
 /**
  * Folds pending deltas into their hour's sketches and their day's, COMPACT_ROWS at a time, until
  * none are left. One compaction at a time (an advisory lock; another caller returns at once).
@@ -204,16 +210,12 @@ export async function compactSketches(pool: Pool, dayOffsetMs: number): Promise<
         }
       }
       const entries = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => e);
-      const keyColumns = [
-        entries.map((e) => e.row.step), entries.map((e) => e.row.kind), entries.map((e) => e.row.bucket.toISOString()),
-        entries.map((e) => e.row.channel), entries.map((e) => e.row.region), entries.map((e) => e.row.store), entries.map((e) => e.row.campaign),
-      ];
       const { rows: stored } = await client.query<DeltaRow & { sketch: Buffer }>(
         `SELECT s.step, s.kind, s.bucket, s.channel, s.region, s.store, s.campaign, s.sketch FROM user_sketches s
          JOIN unnest($1::text[], $2::smallint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[]) AS k(step, kind, bucket, channel, region, store, campaign)
            USING (step, kind, bucket, channel, region, store, campaign)
          FOR UPDATE OF s`,
-        keyColumns,
+        keyColumnsOf(entries),
       );
       // the stored sketch (thousands of hashes) takes the few new ones, not the other way round;
       // one that already held them all (returning customers) is not written again
@@ -226,6 +228,7 @@ export async function compactSketches(pool: Pool, dayOffsetMs: number): Promise<
         entry.sketch = sketch;
       }
       const written = entries.filter((e) => !unchanged.has(e));
+      if (!written.length) return rows.length;
       const users: number[] = [];
       const encoded: Buffer[] = [];
       for (const [i, e] of written.entries()) {
@@ -233,16 +236,11 @@ export async function compactSketches(pool: Pool, dayOffsetMs: number): Promise<
         users.push(e.sketch.estimate());
         encoded.push(e.sketch.encode());
       }
-      const columns = [
-        written.map((e) => e.row.step), written.map((e) => e.row.kind), written.map((e) => e.row.bucket.toISOString()),
-        written.map((e) => e.row.channel), written.map((e) => e.row.region), written.map((e) => e.row.store), written.map((e) => e.row.campaign),
-      ];
-      if (!written.length) return rows.length;
       await client.query(
         `INSERT INTO user_sketches (step, kind, bucket, channel, region, store, campaign, users, sketch)
          SELECT * FROM unnest($1::text[], $2::smallint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[])
          ON CONFLICT (step, kind, bucket, channel, region, store, campaign) DO UPDATE SET users = EXCLUDED.users, sketch = EXCLUDED.sketch`,
-        [...columns, users, encoded],
+        [...keyColumnsOf(written), users, encoded],
       );
       return rows.length;
     });
