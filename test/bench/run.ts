@@ -2,7 +2,8 @@
 // (default 30000 events/s offered), BENCH_LATENCY_RATE (default 5000 events/s background),
 // BENCH_PROCESSORS (default 2 stream processors in the consumer group), BENCH_ONLY (a comma list of
 // ingest,entries,screen,push,alerts,drilldown,analytics,faults,detectors,cluster; default all), BENCH_OUTAGE_SECONDS
-// (default 60), NAB_DIR (the labelled corpus for detectors; default ../shared/datasets/nab-dev).
+// (default 60), NAB_DIR (the labelled corpus for detectors; default ../shared/datasets/nab-dev), BENCH_PROFILE_DIR
+// (each spawned server and processor writes a V8 CPU profile there).
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '../../config/load.js';

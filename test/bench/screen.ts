@@ -189,7 +189,7 @@ function distinctViews(cfg: AppConfig): ScreenSubscription[] {
 }
 
 /**
- * What pushing costs as the number of distinct watched views grows: the server's and Redis's CPU
+ * What pushing costs as the number of distinct watched views grows: the server's, Redis's and PostgreSQL's CPU
  * per second under a steady load, with 0 views watched (the load alone) and then more and more
  * distinct ones (one client each); the cost of the views is the difference from the load alone.
  */
@@ -199,11 +199,12 @@ export async function benchPushCost(cfg: AppConfig, stores: StoreSettings, optio
   const server = spawnApp('server', { ...storeEnv(stores), PORT: String(port), SIMULATE: '0', PROCESSORS: '0', PUSH_INTERVAL_MS: String(options.pushIntervalMs) });
   await waitReady(url);
   const processors = Array.from({ length: options.processors }, (_, i) => spawnApp('stream', { ...storeEnv(stores), PROCESSOR_NAME: `push-${i + 1}` }, PROCESSOR_NODE_FLAGS));
-  const cpu = cpuMeter({ server: () => [server.pid!], redis: () => pidsNamed('redis-server') });
+  // PostgreSQL too: a frame's new-user counts come from the first-seen ledger
+  const cpu = cpuMeter({ server: () => [server.pid!], redis: () => pidsNamed('redis-server'), postgres: () => pidsNamed('postgres') });
   const token = await login(url);
   const views = distinctViews(cfg);
   const sockets: Socket[] = [];
-  const steps: Array<{ views: number; serverMsPerSec: number; redisMsPerSec: number; framesPerSec: number }> = [];
+  const steps: Array<{ views: number; serverMsPerSec: number; redisMsPerSec: number; postgresMsPerSec: number; framesPerSec: number }> = [];
   let frames = 0;
   try {
     // a first stretch of load fills today's buckets for every scope the load touches
@@ -221,7 +222,7 @@ export async function benchPushCost(cfg: AppConfig, stores: StoreSettings, optio
       await drive(url, cfg, `pc${count}${Date.now().toString(36)}`, { n: 0 }, noTotals(), options.rate, options.stepSeconds);
       const seconds = (performance.now() - started) / 1000;
       const used = cpu.stop();
-      steps.push({ views: count, serverMsPerSec: (used.server! * 1000) / seconds, redisMsPerSec: (used.redis! * 1000) / seconds, framesPerSec: frames / seconds });
+      steps.push({ views: count, serverMsPerSec: (used.server! * 1000) / seconds, redisMsPerSec: (used.redis! * 1000) / seconds, postgresMsPerSec: (used.postgres! * 1000) / seconds, framesPerSec: frames / seconds });
     }
   } finally {
     for (const socket of sockets) socket.disconnect();
@@ -229,12 +230,13 @@ export async function benchPushCost(cfg: AppConfig, stores: StoreSettings, optio
     await stop(server);
   }
   const base = steps[0]!;
-  const costs = steps.slice(1).map((s) => ({ ...s, pushMsPerSec: s.serverMsPerSec + s.redisMsPerSec - base.serverMsPerSec - base.redisMsPerSec }));
+  const total = (s: typeof base) => s.serverMsPerSec + s.redisMsPerSec + s.postgresMsPerSec;
+  const costs = steps.slice(1).map((s) => ({ ...s, pushMsPerSec: total(s) - total(base) }));
   const perView = costs.map((c) => c.pushMsPerSec / c.views);
   return {
     name: 'screen-push-cost', events: costs.at(-1)!.views, eventsPerSec: null, p50Ms: null, p95Ms: null, p99Ms: null, peakRssMb: null, ceiling: null, ratio: null,
-    notes: `CPU ms per second (server + Redis) that pushing adds over the load alone (${options.rate} events/s, ${base.serverMsPerSec.toFixed(0)} + ${base.redisMsPerSec.toFixed(0)} ms/s), by distinct views watched: ` +
-      costs.map((c, i) => `${c.views} views ${c.pushMsPerSec.toFixed(0)} ms/s (${perView[i]!.toFixed(2)} per view, ${c.framesPerSec.toFixed(0)} frames/s)`).join('; '),
+    notes: `CPU ms per second (server + Redis + PostgreSQL) that pushing adds over the load alone (${options.rate} events/s, ${base.serverMsPerSec.toFixed(0)} + ${base.redisMsPerSec.toFixed(0)} + ${base.postgresMsPerSec.toFixed(0)} ms/s), by distinct views watched: ` +
+      costs.map((c, i) => `${c.views} views ${c.pushMsPerSec.toFixed(0)} ms/s (${perView[i]!.toFixed(2)} per view; server ${(c.serverMsPerSec - base.serverMsPerSec).toFixed(0)}, Redis ${(c.redisMsPerSec - base.redisMsPerSec).toFixed(0)}, PostgreSQL ${(c.postgresMsPerSec - base.postgresMsPerSec).toFixed(0)}; ${c.framesPerSec.toFixed(0)} frames/s)`).join('; '),
     extra: { steps, costs, perView },
   };
 }
