@@ -100,7 +100,11 @@ function whereClause(query: MetricsQuery, timeColumn: string, params: unknown[])
   return conditions.join(' AND ');
 }
 
-/** A bucket's start as epoch milliseconds (int8 text): parsing timestamptz rows was the answer's largest cost after JSON. */
+/**
+ * A bucket's start as epoch milliseconds (int8 text): parsing timestamptz rows was the answer's
+ * largest cost after JSON. Grouped queries still group by the date_bin timestamptz and convert
+ * only the groups: converting every row before grouping cost PostgreSQL a quarter more.
+ */
 const msOf = (expr: string) => `(extract(epoch FROM ${expr}) * 1000)::int8`;
 
 interface Row {
@@ -183,10 +187,10 @@ async function uniqueUsersRows(pool: Pool, query: MetricsQuery, span: { from: nu
   params.push(span.stride, span.origin);
   const [strideAt, originAt] = [params.length - 1, params.length];
   const group = grouping(query.groupBy ? `coalesce(${query.groupBy}, '')` : "''", params);
+  const bin = `date_bin($${strideAt}::interval, ts, $${originAt}::timestamptz)`;
   const { rows } = await pool.query<Row & { n: string }>(
-    `SELECT ${msOf(`date_bin($${strideAt}::interval, ts, $${originAt}::timestamptz)`)} AS t, ${group.g} AS g, ${group.other} AS other,
-            count(DISTINCT user_id)::text AS n
-     FROM events WHERE ${where} AND user_id IS NOT NULL GROUP BY 1, 2, 3`,
+    `SELECT ${msOf(bin)} AS t, ${group.g} AS g, ${group.other} AS other, count(DISTINCT user_id)::text AS n
+     FROM events WHERE ${where} AND user_id IS NOT NULL GROUP BY ${bin}, 2, 3`,
     params,
   );
   return rows.map((row) => ({ ...row, n: Number(row.n) }));
@@ -229,11 +233,12 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const source = sourceRows(query.step, ctx);
   const sumGroup = grouping(group ?? "''", sumParams);
   // sums, unique users and new users are read at once, each on a connection of its own
+  const sumBin = `date_bin($${strideAt}::interval, bucket, $${originAt}::timestamptz)`;
   const sumsRead = pool.query<Row & Record<string, string>>(
-    `SELECT ${msOf(`date_bin($${strideAt}::interval, bucket, $${originAt}::timestamptz)`)} AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other,
+    `SELECT ${msOf(sumBin)} AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other,
             sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
             sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
-     FROM ${source} WHERE ${sumWhere} GROUP BY 1, 2, 3`,
+     FROM ${source} WHERE ${sumWhere} GROUP BY ${sumBin}, 2, 3`,
     sumParams,
   );
   const usersRead = uniqueUsersRows(pool, query, { from, to, stride, origin }, grouping);
@@ -244,15 +249,15 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     newParams.push(stride, origin);
     const [newStrideAt, newOriginAt] = [newParams.length - 1, newParams.length];
     const newGroup = grouping(ledger.groupColumn ?? "''", newParams);
-    const bin = (column: string) => msOf(`date_bin($${newStrideAt}::interval, ${column}, $${newOriginAt}::timestamptz)`);
+    const bin = (column: string) => `date_bin($${newStrideAt}::interval, ${column}, $${newOriginAt}::timestamptz)`;
     const conditions = ledger.conditions.join(' AND ');
     // hourly and daily points read the ledger's counts; finer ones its rows
     freshRead = pool.query<Row & { n: string }>(
       stepMs >= STEP_MS['1h']
-        ? `SELECT ${bin('bucket')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, sum(n)::text AS n FROM ${query.step === '1d' ? 'new_users_daily' : 'new_users_hourly'}
-           WHERE bucket >= $1 AND bucket < $2 AND ${conditions} GROUP BY 1, 2, 3`
-        : `SELECT ${bin('first_ts')} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*)::text AS n FROM first_seen
-           WHERE first_ts >= $1 AND first_ts < $2 AND ${conditions} GROUP BY 1, 2, 3`,
+        ? `SELECT ${msOf(bin('bucket'))} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, sum(n)::text AS n FROM ${query.step === '1d' ? 'new_users_daily' : 'new_users_hourly'}
+           WHERE bucket >= $1 AND bucket < $2 AND ${conditions} GROUP BY ${bin('bucket')}, 2, 3`
+        : `SELECT ${msOf(bin('first_ts'))} AS t, ${newGroup.g} AS g, ${newGroup.other} AS other, count(*)::text AS n FROM first_seen
+           WHERE first_ts >= $1 AND first_ts < $2 AND ${conditions} GROUP BY ${bin('first_ts')}, 2, 3`,
       newParams,
     ).then((r) => r.rows);
   }
