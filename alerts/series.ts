@@ -25,7 +25,8 @@ export function medianStep(points: SeriesPoint[]): number {
  */
 function quietWindows(detector: Detector, sorted: SeriesPoint[], windowMs: number, minVolume: number): boolean[] | null {
   if (minVolume <= 0 || !sorted.length) return sorted.map(() => false);
-  const wanted = detector.historyTimes(sorted[0]!.t, windowMs).map((t) => (sorted[0]!.t - t) / windowMs);
+  // in any order: the volumes' median does not depend on it
+  const wanted = detector.historyTimes(sorted[0]!.t, windowMs).map((t) => (sorted[0]!.t - t) / windowMs).sort((a, b) => b - a);
   const k = wanted.length;
   if (!(k > 0 && wanted.every((back, i) => back === k - i))) return null;
   const window: number[] = [];

@@ -147,3 +147,50 @@ describe('the auto detector', () => {
     }
   });
 });
+
+describe('the statistical detectors judge a whole series as the live judge does', () => {
+  // the same series the auto tests use: spikes, a data that begins late with empty nights and
+  // windows without a value, quiet stretches, a clock that stepped back
+  const spiked = () => dailySeries(10, (i, v) => (i % 997 === 0 ? v * 4 : v));
+  const beganLate = () => dailySeries(12, (i, v) => (i % 991 === 0 ? v * 2 : v)).map((p, i) => {
+    const empty = i < 576 || i % 288 < 24;
+    return { ...p, value: empty ? 0 : i % 53 === 0 ? null : p.value, volume: empty ? 0 : p.volume };
+  });
+  const withGaps = () => dailySeries(10, (i, v) => (i % 991 === 0 ? v * 2 : v)).map((p, i) => ({
+    ...p, value: i % 37 === 0 || (i >= 1500 && i < 1788) ? null : p.value, volume: i % 288 < 144 ? 5 : p.volume,
+  }));
+  const stepped = () => {
+    const series = spiked();
+    return [...series.slice(0, 2000), ...series.slice(1989, 2000).map((p) => ({ ...p, value: p.value! * 1.5 })), ...series.slice(2000)];
+  };
+
+  for (const kind of ['zscore', 'ewma', 'seasonal'] as const) {
+    it(`${kind}: every window of every series, with and without a minimum volume`, () => {
+      const live = detectorOf(detectorSchema.parse({ kind }));
+      const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+      expect(live.judgeSeries).toBeTypeOf('function');
+      let breaches = 0;
+      for (const [series, minVolume] of [[spiked(), 0], [beganLate(), 0], [withGaps(), 0], [withGaps(), 50], [stepped(), 0]] as const) {
+        const fast = assessSeries(live, series, 300_000, minVolume);
+        const slow = assessSeries(withoutFastPath, series, 300_000, minVolume);
+        expect(fast.map((a) => a.assessment)).toEqual(slow.map((a) => a.assessment));
+        expect(fast.filter((a) => a.assessment.kind === 'judged').length).toBeGreaterThan(series.length / 4);
+        breaches += fast.filter((a) => a.assessment.kind === 'judged' && a.assessment.judgement.breach).length;
+      }
+      expect(breaches).toBeGreaterThan(0);
+    });
+  }
+
+  it('seasonal: windows that do not divide the day, and a history whose window just before has no value', () => {
+    const live = detectorOf(detectorSchema.parse({ kind: 'seasonal' }));
+    const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+    // 7-minute windows: the same time yesterday is no window of the series
+    const odd = dailySeries(8).map((p, i) => ({ ...p, t: Date.UTC(2026, 0, 1) + i * 420_000 }));
+    expect(assessSeries(live, odd, 420_000, 0).map((a) => a.assessment)).toEqual(assessSeries(withoutFastPath, odd, 420_000, 0).map((a) => a.assessment));
+    // every other window without a value at the same hours every day: there the live judge's step comes out at two windows
+    const sparse = dailySeries(10, (i, v) => (i % 997 === 0 ? v * 1.8 : v)).map((p, i) => ({ ...p, value: i % 288 >= 100 && i % 288 < 200 && i % 2 ? null : p.value }));
+    const fast = assessSeries(live, sparse, 300_000, 0);
+    expect(fast.map((a) => a.assessment)).toEqual(assessSeries(withoutFastPath, sparse, 300_000, 0).map((a) => a.assessment));
+    expect(fast.filter((a) => a.assessment.kind === 'judged').length).toBeGreaterThan(sparse.length / 2);
+  });
+});

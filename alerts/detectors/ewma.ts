@@ -1,23 +1,35 @@
-import { MIN_RELATIVE_SPREAD, presentValues, scaledDistance, type Detector, type Direction } from './types.js';
+import { MIN_RELATIVE_SPREAD, firstWithVolumeFrom, presentValues, scaledDistance, type Detector, type Direction, type Judgement } from './types.js';
 
 /**
  * Exponentially weighted mean and variance over the previous `lookback` windows (oldest first,
  * weight `alpha` on the newer); the score is the window's distance from that mean in deviations.
  */
 export function ewmaDetector(spec: { threshold: number; alpha: number; lookback: number; direction: Direction }): Detector {
+  /** values oldest first */
+  const judgeValues = (value: number, values: number[]): Judgement | null => {
+    if (values.length < 3) return null;
+    let mean = values[0]!;
+    let variance = 0;
+    for (let i = 1; i < values.length; i++) {
+      const diff = values[i]! - mean;
+      mean += spec.alpha * diff;
+      variance = (1 - spec.alpha) * (variance + spec.alpha * diff * diff);
+    }
+    return scaledDistance(value, mean, Math.sqrt(variance), MIN_RELATIVE_SPREAD * Math.abs(mean), spec);
+  };
   return {
     historyTimes: (t, windowMs) => Array.from({ length: spec.lookback }, (_, k) => t - (spec.lookback - k) * windowMs),
-    judge(current, history) {
-      const values = presentValues([...history].sort((a, b) => a.t - b.t));
-      if (values.length < 3) return null;
-      let mean = values[0]!;
-      let variance = 0;
-      for (const value of values.slice(1)) {
-        const diff = value - mean;
-        mean += spec.alpha * diff;
-        variance = (1 - spec.alpha) * (variance + spec.alpha * diff * diff);
-      }
-      return scaledDistance(current.value, mean, Math.sqrt(variance), MIN_RELATIVE_SPREAD * Math.abs(mean), spec);
+    judge: (current, history) => judgeValues(current.value, presentValues([...history].sort((a, b) => a.t - b.t))),
+    judgeSeries(points) {
+      // the same arithmetic in the same order, without building each window's history
+      const began = firstWithVolumeFrom(points);
+      const values: number[] = [];
+      return points.map((point, i) => {
+        if (point.value === null) return null;
+        values.length = 0;
+        for (let j = began[Math.max(0, i - spec.lookback)]!; j < i; j++) if (points[j]!.value !== null) values.push(points[j]!.value!);
+        return judgeValues(point.value, values);
+      });
     },
   };
 }

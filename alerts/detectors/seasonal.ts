@@ -1,9 +1,33 @@
-import { DAY_MS, median, type Detector, type Direction, type Judgement, type SeriesPoint } from './types.js';
+import { DAY_MS, firstWithVolumeFrom, median, sinceDataBegan, type Detector, type Direction, type Judgement, type SeriesPoint } from './types.js';
 
 /** the recent windows whose departures from their own profiles say what an ordinary departure is */
 export const SEASONAL_STRETCH = 144;
 /** the latest windows whose mean departure is judged */
 const RECENT = 6;
+
+type Spec = { threshold: number; days: number; minChange: number; direction: Direction };
+
+/** A window's expected value: the median of its profile; null for a profile of fewer than 3 days or nothing but zeros (the days before the data began, not a pattern). */
+function expectedOf(profile: number[]): number | null {
+  if (profile.length < 3 || profile.every((v) => v === 0)) return null;
+  return median(profile);
+}
+
+/** The judgement of a window from its departure and the stretch's (newest first, its own first). */
+function judged(spec: Spec, value: number, baseline: number, departures: number[]): Judgement | null {
+  if (departures.length < SEASONAL_STRETCH / 2) return null;
+  const recent = departures.slice(0, RECENT);
+  const past = departures.slice(RECENT);
+  const recentMean = recent.reduce((a, b) => a + b, 0) / recent.length;
+  const mean = past.reduce((a, b) => a + b, 0) / past.length;
+  const spread = Math.sqrt(past.reduce((a, b) => a + (b - mean) ** 2, 0) / past.length);
+  let score = (recentMean - mean) / Math.max(spread, 1e-9 + 1e-6 * mean);
+  const signed = value - baseline;
+  if (Math.abs(signed) < spec.minChange * Math.abs(baseline)) score = 0;
+  if ((spec.direction === 'up' && signed < 0) || (spec.direction === 'down' && signed > 0)) score = 0;
+  const level = score / spec.threshold;
+  return { score, level, breach: level >= 1, baseline };
+}
 
 /**
  * A daily profile: each window is expected to be the median of the same window on the previous
@@ -14,59 +38,128 @@ const RECENT = 6;
  * nobody. A departure smaller than `minChange` of the profile never counts. Tuned on NAB's
  * labelled series (npm run bench, BENCH_ONLY=detectors).
  */
-export function seasonalDetector(spec: { threshold: number; days: number; minChange: number; direction: Direction }): Detector {
+export function seasonalDetector(spec: Spec): Detector {
+  const historyTimes = (t: number, windowMs: number) => {
+    const wanted: number[] = [];
+    for (let k = spec.days; k >= 0; k--) {
+      for (let j = SEASONAL_STRETCH - 1; j >= 0; j--) if (j || k) wanted.push(t - j * windowMs - k * DAY_MS);
+    }
+    return wanted;
+  };
+
+  function judge(current: SeriesPoint & { value: number }, history: SeriesPoint[]): Judgement | null {
+    const values = new Map<number, number>();
+    // the window's length: the nearest earlier window of any day (history holds only windows with data)
+    let windowMs = Infinity;
+    for (const point of history) {
+      if (point.value === null) continue;
+      values.set(point.t, point.value);
+      const back = (current.t - point.t) % DAY_MS;
+      if (back > 0 && back < windowMs) windowMs = back;
+    }
+    if (!Number.isFinite(windowMs)) return null;
+    values.set(current.t, current.value);
+    const departures: number[] = [];
+    let baseline = 0;
+    for (let j = 0; j < SEASONAL_STRETCH; j++) {
+      const t = current.t - j * windowMs;
+      const value = values.get(t);
+      if (value === undefined) continue;
+      const profile: number[] = [];
+      for (let k = 1; k <= spec.days; k++) {
+        const earlier = values.get(t - k * DAY_MS);
+        if (earlier !== undefined) profile.push(earlier);
+      }
+      const expected = expectedOf(profile);
+      if (expected === null) {
+        if (j === 0) return null;
+        continue;
+      }
+      if (j === 0) baseline = expected;
+      departures.push(Math.abs(value - expected));
+    }
+    return judged(spec, current.value, baseline, departures);
+  }
+
   return {
-    historyTimes(t, windowMs) {
-      const wanted: number[] = [];
-      for (let k = spec.days; k >= 0; k--) {
-        for (let j = SEASONAL_STRETCH - 1; j >= 0; j--) if (j || k) wanted.push(t - j * windowMs - k * DAY_MS);
+    historyTimes,
+    judge,
+    judgeSeries(points, windowMs) {
+      const n = points.length;
+      const lag = DAY_MS / windowMs;
+      const began = firstWithVolumeFrom(points);
+      /**
+       * A point's history as the live evaluation finds it — the window nearest each wanted time,
+       * within half a step — from index `from` on, for the windows the fast path does not take.
+       */
+      const historyOf = (i: number, from: number) => {
+        const history: SeriesPoint[] = [];
+        for (const t of historyTimes(points[i]!.t, windowMs)) {
+          const at = Math.round(i - (points[i]!.t - t) / windowMs);
+          if (at >= from && at < i && Math.abs(points[at]!.t - t) < Math.max(1, Math.floor(windowMs / 2))) history.push(points[at]!);
+        }
+        return history;
+      };
+      if (!Number.isInteger(lag)) {
+        // a window that does not divide the day: each judged from its history, as live
+        return points.map((point, i) => (point.value === null ? null : judge({ ...point, value: point.value }, sinceDataBegan(historyOf(i, 0)))));
       }
-      return wanted;
-    },
-    judge(current, history) {
-      const values = new Map<number, number>();
-      // the window's length: the nearest earlier window of any day (history holds only windows with data)
-      let windowMs = Infinity;
-      for (const point of history as SeriesPoint[]) {
-        if (point.value === null) continue;
-        values.set(point.t, point.value);
-        const back = (current.t - point.t) % DAY_MS;
-        if (back > 0 && back < windowMs) windowMs = back;
-      }
-      if (!Number.isFinite(windowMs)) return null;
-      values.set(current.t, current.value);
-      const departures: number[] = [];
-      let baseline = 0;
-      for (let j = 0; j < SEASONAL_STRETCH; j++) {
-        const t = current.t - j * windowMs;
-        const value = values.get(t);
-        if (value === undefined) continue;
-        const profile: number[] = [];
+      const value = (at: number, from: number) => (at >= from ? points[at]!.value : null);
+      // each window's expected value when every earlier day is in its history: made once
+      const expectedWhole = new Array<number | null>(n);
+      const profile: number[] = [];
+      for (let m = 0; m < n; m++) {
+        profile.length = 0;
         for (let k = 1; k <= spec.days; k++) {
-          const earlier = values.get(t - k * DAY_MS);
-          if (earlier !== undefined) profile.push(earlier);
+          const earlier = value(m - k * lag, 0);
+          if (earlier !== null) profile.push(earlier);
         }
-        // a profile of nothing but zeros is the days before the data began, not a pattern
-        if (profile.length < 3 || profile.every((v) => v === 0)) {
-          if (j === 0) return null;
-          continue;
-        }
-        const expected = median(profile);
-        if (j === 0) baseline = expected;
-        departures.push(Math.abs(value - expected));
+        expectedWhole[m] = expectedOf(profile);
       }
-      if (departures.length < SEASONAL_STRETCH / 2) return null;
-      const recent = departures.slice(0, RECENT);
-      const past = departures.slice(RECENT);
-      const recentMean = recent.reduce((a, b) => a + b, 0) / recent.length;
-      const mean = past.reduce((a, b) => a + b, 0) / past.length;
-      const spread = Math.sqrt(past.reduce((a, b) => a + (b - mean) ** 2, 0) / past.length);
-      let score = (recentMean - mean) / Math.max(spread, 1e-9 + 1e-6 * mean);
-      const signed = current.value - baseline;
-      if (Math.abs(signed) < spec.minChange * Math.abs(baseline)) score = 0;
-      if ((spec.direction === 'up' && signed < 0) || (spec.direction === 'down' && signed > 0)) score = 0;
-      const level = score / spec.threshold;
-      return { score, level, breach: level >= 1, baseline } satisfies Judgement;
+      const departures: number[] = [];
+      return points.map((point, i) => {
+        if (point.value === null) return null;
+        // where its history begins: the first window with volume among the windows it reads
+        // (the last SEASONAL_STRETCH of each of the days before and of today)
+        let from = n;
+        for (let k = spec.days; k >= 0 && from === n; k--) {
+          const hi = i - k * lag - (k === 0 ? 1 : 0);
+          if (hi < 0) continue;
+          const first = began[Math.max(0, i - k * lag - SEASONAL_STRETCH + 1)]!;
+          if (first <= hi) from = first;
+        }
+        if (from === n) return null;
+        // the live judge's window length is the nearest earlier window of any day: one step when
+        // the window just before (on some day) has a value; else judged from its history as live
+        let stepBack = false;
+        for (let k = 0; k <= spec.days && !stepBack; k++) stepBack = value(i - 1 - k * lag, from) !== null;
+        if (!stepBack) return judge({ ...point, value: point.value }, historyOf(i, from));
+        const whole = from <= Math.max(0, i - SEASONAL_STRETCH + 1 - spec.days * lag);
+        departures.length = 0;
+        let baseline = 0;
+        for (let j = 0; j < SEASONAL_STRETCH; j++) {
+          const m = i - j;
+          const current = j === 0 ? point.value : value(m, from);
+          if (current === null || m < 0) continue;
+          let expected: number | null;
+          if (whole) expected = expectedWhole[m]!;
+          else {
+            profile.length = 0;
+            for (let k = 1; k <= spec.days; k++) {
+              const earlier = value(m - k * lag, from);
+              if (earlier !== null) profile.push(earlier);
+            }
+            expected = expectedOf(profile);
+          }
+          if (expected === null) {
+            if (j === 0) return null;
+            continue;
+          }
+          if (j === 0) baseline = expected;
+          departures.push(Math.abs(current - expected));
+        }
+        return judged(spec, point.value, baseline, departures);
+      });
     },
   };
 }

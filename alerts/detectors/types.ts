@@ -56,6 +56,16 @@ export function sinceDataBegan(history: SeriesPoint[]): SeriesPoint[] {
   return history.filter((point) => point.t >= began);
 }
 
+/**
+ * For a regular series judged whole: per index j, the first index at or after j whose window has
+ * volume (points.length when none) — where a history reaching back to j begins (sinceDataBegan).
+ */
+export function firstWithVolumeFrom(points: SeriesPoint[]): Int32Array {
+  const first = new Int32Array(points.length + 1).fill(points.length);
+  for (let j = points.length - 1; j >= 0; j--) first[j] = points[j]!.volume > 0 ? j : first[j + 1]!;
+  return first;
+}
+
 /** The history's values, leaving out windows without data. */
 export function presentValues(history: SeriesPoint[]): number[] {
   const values: number[] = [];

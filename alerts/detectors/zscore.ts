@@ -1,15 +1,27 @@
-import { MIN_RELATIVE_SPREAD, presentValues, scaledDistance, type Detector, type Direction } from './types.js';
+import { MIN_RELATIVE_SPREAD, firstWithVolumeFrom, presentValues, scaledDistance, type Detector, type Direction, type Judgement } from './types.js';
 
 /** Standard score against the previous `lookback` windows (mean and sample deviation). */
 export function zscoreDetector(spec: { threshold: number; lookback: number; direction: Direction }): Detector {
+  /** values newest first, as historyTimes orders the history */
+  const judgeValues = (value: number, values: number[]): Judgement | null => {
+    if (values.length < 3) return null;
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
+    return scaledDistance(value, mean, Math.sqrt(variance), MIN_RELATIVE_SPREAD * Math.abs(mean), spec);
+  };
   return {
     historyTimes: (t, windowMs) => Array.from({ length: spec.lookback }, (_, k) => t - (k + 1) * windowMs),
-    judge(current, history) {
-      const values = presentValues(history);
-      if (values.length < 3) return null;
-      const mean = values.reduce((a, b) => a + b, 0) / values.length;
-      const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1);
-      return scaledDistance(current.value, mean, Math.sqrt(variance), MIN_RELATIVE_SPREAD * Math.abs(mean), spec);
+    judge: (current, history) => judgeValues(current.value, presentValues(history)),
+    judgeSeries(points) {
+      // the same arithmetic in the same order, without building each window's history
+      const began = firstWithVolumeFrom(points);
+      const values: number[] = [];
+      return points.map((point, i) => {
+        if (point.value === null) return null;
+        values.length = 0;
+        for (let j = i - 1; j >= began[Math.max(0, i - spec.lookback)]!; j--) if (points[j]!.value !== null) values.push(points[j]!.value!);
+        return judgeValues(point.value, values);
+      });
     },
   };
 }
