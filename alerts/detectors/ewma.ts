@@ -1,4 +1,4 @@
-import { MIN_RELATIVE_SPREAD, firstWithVolumeFrom, presentValues, scaledDistance, type Detector, type Direction, type Judgement } from './types.js';
+import { MIN_RELATIVE_SPREAD, judgeOverLookback, presentValues, scaledDistance, type Detector, type Direction, type Judgement } from './types.js';
 
 /**
  * Exponentially weighted mean and variance over the previous `lookback` windows (oldest first,
@@ -20,16 +20,6 @@ export function ewmaDetector(spec: { threshold: number; alpha: number; lookback:
   return {
     historyTimes: (t, windowMs) => Array.from({ length: spec.lookback }, (_, k) => t - (spec.lookback - k) * windowMs),
     judge: (current, history) => judgeValues(current.value, presentValues([...history].sort((a, b) => a.t - b.t))),
-    judgeSeries(points) {
-      // the same arithmetic in the same order, without building each window's history
-      const began = firstWithVolumeFrom(points);
-      const values: number[] = [];
-      return points.map((point, i) => {
-        if (point.value === null) return null;
-        values.length = 0;
-        for (let j = began[Math.max(0, i - spec.lookback)]!; j < i; j++) if (points[j]!.value !== null) values.push(points[j]!.value!);
-        return judgeValues(point.value, values);
-      });
-    },
+    judgeSeries: (points) => judgeOverLookback(points, spec.lookback, false, judgeValues),
   };
 }

@@ -13,6 +13,27 @@ function expectedOf(profile: number[]): number | null {
   return median(profile);
 }
 
+/**
+ * The judgement of a window from the stretch ending at it: for j = 0 (the window) … STRETCH − 1
+ * windows back, its value (null: none in the history) and its expected value (null: no profile).
+ */
+function judgeStretch(spec: Spec, valueAt: (j: number) => number | null, expectedAt: (j: number) => number | null): Judgement | null {
+  const departures: number[] = [];
+  let baseline = 0;
+  for (let j = 0; j < SEASONAL_STRETCH; j++) {
+    const value = valueAt(j);
+    if (value === null) continue;
+    const expected = expectedAt(j);
+    if (expected === null) {
+      if (j === 0) return null;
+      continue;
+    }
+    if (j === 0) baseline = expected;
+    departures.push(Math.abs(value - expected));
+  }
+  return judged(spec, valueAt(0)!, baseline, departures);
+}
+
 /** The judgement of a window from its departure and the stretch's (newest first, its own first). */
 function judged(spec: Spec, value: number, baseline: number, departures: number[]): Judgement | null {
   if (departures.length < SEASONAL_STRETCH / 2) return null;
@@ -59,26 +80,14 @@ export function seasonalDetector(spec: Spec): Detector {
     }
     if (!Number.isFinite(windowMs)) return null;
     values.set(current.t, current.value);
-    const departures: number[] = [];
-    let baseline = 0;
-    for (let j = 0; j < SEASONAL_STRETCH; j++) {
-      const t = current.t - j * windowMs;
-      const value = values.get(t);
-      if (value === undefined) continue;
+    return judgeStretch(spec, (j) => values.get(current.t - j * windowMs) ?? null, (j) => {
       const profile: number[] = [];
       for (let k = 1; k <= spec.days; k++) {
-        const earlier = values.get(t - k * DAY_MS);
+        const earlier = values.get(current.t - j * windowMs - k * DAY_MS);
         if (earlier !== undefined) profile.push(earlier);
       }
-      const expected = expectedOf(profile);
-      if (expected === null) {
-        if (j === 0) return null;
-        continue;
-      }
-      if (j === 0) baseline = expected;
-      departures.push(Math.abs(value - expected));
-    }
-    return judged(spec, current.value, baseline, departures);
+      return expectedOf(profile);
+    });
   }
 
   return {
@@ -116,7 +125,6 @@ export function seasonalDetector(spec: Spec): Detector {
         }
         expectedWhole[m] = expectedOf(profile);
       }
-      const departures: number[] = [];
       return points.map((point, i) => {
         if (point.value === null) return null;
         // where its history begins: the first window with volume among the windows it reads
@@ -135,30 +143,15 @@ export function seasonalDetector(spec: Spec): Detector {
         for (let k = 0; k <= spec.days && !stepBack; k++) stepBack = value(i - 1 - k * lag, from) !== null;
         if (!stepBack) return judge({ ...point, value: point.value }, historyOf(i, from));
         const whole = from <= Math.max(0, i - SEASONAL_STRETCH + 1 - spec.days * lag);
-        departures.length = 0;
-        let baseline = 0;
-        for (let j = 0; j < SEASONAL_STRETCH; j++) {
-          const m = i - j;
-          const current = j === 0 ? point.value : value(m, from);
-          if (current === null || m < 0) continue;
-          let expected: number | null;
-          if (whole) expected = expectedWhole[m]!;
-          else {
-            profile.length = 0;
-            for (let k = 1; k <= spec.days; k++) {
-              const earlier = value(m - k * lag, from);
-              if (earlier !== null) profile.push(earlier);
-            }
-            expected = expectedOf(profile);
+        return judgeStretch(spec, (j) => (j === 0 ? point.value : i - j >= 0 ? value(i - j, from) : null), (j) => {
+          if (whole) return expectedWhole[i - j]!;
+          profile.length = 0;
+          for (let k = 1; k <= spec.days; k++) {
+            const earlier = value(i - j - k * lag, from);
+            if (earlier !== null) profile.push(earlier);
           }
-          if (expected === null) {
-            if (j === 0) return null;
-            continue;
-          }
-          if (j === 0) baseline = expected;
-          departures.push(Math.abs(current - expected));
-        }
-        return judged(spec, point.value, baseline, departures);
+          return expectedOf(profile);
+        });
       });
     },
   };

@@ -66,6 +66,23 @@ export function firstWithVolumeFrom(points: SeriesPoint[]): Int32Array {
   return first;
 }
 
+/**
+ * A whole regular series judged window by window from the present values of the `lookback`
+ * windows before each (since the data began), newest or oldest first as the detector's live judge
+ * reads them: the same values in the same order, without building each window's history.
+ */
+export function judgeOverLookback(points: SeriesPoint[], lookback: number, newestFirst: boolean, judgeValues: (value: number, values: number[]) => Judgement | null): Array<Judgement | null> {
+  const began = firstWithVolumeFrom(points);
+  const values: number[] = [];
+  return points.map((point, i) => {
+    if (point.value === null) return null;
+    values.length = 0;
+    for (let j = began[Math.max(0, i - lookback)]!; j < i; j++) if (points[j]!.value !== null) values.push(points[j]!.value!);
+    if (newestFirst) values.reverse();
+    return judgeValues(point.value, values);
+  });
+}
+
 /** The history's values, leaving out windows without data. */
 export function presentValues(history: SeriesPoint[]): number[] {
   const values: number[] = [];

@@ -1,4 +1,4 @@
-import { MIN_RELATIVE_SPREAD, firstWithVolumeFrom, presentValues, scaledDistance, type Detector, type Direction, type Judgement } from './types.js';
+import { MIN_RELATIVE_SPREAD, judgeOverLookback, presentValues, scaledDistance, type Detector, type Direction, type Judgement } from './types.js';
 
 /** Standard score against the previous `lookback` windows (mean and sample deviation). */
 export function zscoreDetector(spec: { threshold: number; lookback: number; direction: Direction }): Detector {
@@ -12,16 +12,6 @@ export function zscoreDetector(spec: { threshold: number; lookback: number; dire
   return {
     historyTimes: (t, windowMs) => Array.from({ length: spec.lookback }, (_, k) => t - (k + 1) * windowMs),
     judge: (current, history) => judgeValues(current.value, presentValues(history)),
-    judgeSeries(points) {
-      // the same arithmetic in the same order, without building each window's history
-      const began = firstWithVolumeFrom(points);
-      const values: number[] = [];
-      return points.map((point, i) => {
-        if (point.value === null) return null;
-        values.length = 0;
-        for (let j = i - 1; j >= began[Math.max(0, i - spec.lookback)]!; j--) if (points[j]!.value !== null) values.push(points[j]!.value!);
-        return judgeValues(point.value, values);
-      });
-    },
+    judgeSeries: (points) => judgeOverLookback(points, spec.lookback, true, judgeValues),
   };
 }
