@@ -109,7 +109,8 @@ export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs
     const judgements = detector.judgeSeries(firsts, windowMs);
     const byFirst = new Map<SeriesPoint, Assessment>();
     firsts.forEach((point, i) => {
-      const judgement = judgements[i]!;
+      const judgement = judgements[i];
+      if (judgement === undefined) return; // judged below by its history, as live
       byFirst.set(point, point.value === null ? { kind: 'no-data' } : quiet[i] ? { kind: 'quiet' } : judgement ? { kind: 'judged', judgement } : { kind: 'unjudged' });
     });
     return sorted.map((point) => ({ point, assessment: byFirst.get(point) ?? assessOne(point) }));

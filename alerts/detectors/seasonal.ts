@@ -1,4 +1,4 @@
-import { DAY_MS, firstWithVolumeFrom, median, sinceDataBegan, type Detector, type Direction, type Judgement, type SeriesPoint } from './types.js';
+import { DAY_MS, firstWithVolumeFrom, median, type Detector, type Direction, type Judgement } from './types.js';
 
 /** the recent windows whose departures from their own profiles say what an ordinary departure is */
 export const SEASONAL_STRETCH = 144;
@@ -31,11 +31,6 @@ function judgeStretch(spec: Spec, valueAt: (j: number) => number | null, expecte
     if (j === 0) baseline = expected;
     departures.push(Math.abs(value - expected));
   }
-  return judged(spec, valueAt(0)!, baseline, departures);
-}
-
-/** The judgement of a window from its departure and the stretch's (newest first, its own first). */
-function judged(spec: Spec, value: number, baseline: number, departures: number[]): Judgement | null {
   if (departures.length < SEASONAL_STRETCH / 2) return null;
   const recent = departures.slice(0, RECENT);
   const past = departures.slice(RECENT);
@@ -43,7 +38,7 @@ function judged(spec: Spec, value: number, baseline: number, departures: number[
   const mean = past.reduce((a, b) => a + b, 0) / past.length;
   const spread = Math.sqrt(past.reduce((a, b) => a + (b - mean) ** 2, 0) / past.length);
   let score = (recentMean - mean) / Math.max(spread, 1e-9 + 1e-6 * mean);
-  const signed = value - baseline;
+  const signed = valueAt(0)! - baseline;
   if (Math.abs(signed) < spec.minChange * Math.abs(baseline)) score = 0;
   if ((spec.direction === 'up' && signed < 0) || (spec.direction === 'down' && signed > 0)) score = 0;
   const level = score / spec.threshold;
@@ -60,59 +55,41 @@ function judged(spec: Spec, value: number, baseline: number, departures: number[
  * labelled series (npm run bench, BENCH_ONLY=detectors).
  */
 export function seasonalDetector(spec: Spec): Detector {
-  const historyTimes = (t: number, windowMs: number) => {
-    const wanted: number[] = [];
-    for (let k = spec.days; k >= 0; k--) {
-      for (let j = SEASONAL_STRETCH - 1; j >= 0; j--) if (j || k) wanted.push(t - j * windowMs - k * DAY_MS);
-    }
-    return wanted;
-  };
-
-  function judge(current: SeriesPoint & { value: number }, history: SeriesPoint[]): Judgement | null {
-    const values = new Map<number, number>();
-    // the window's length: the nearest earlier window of any day (history holds only windows with data)
-    let windowMs = Infinity;
-    for (const point of history) {
-      if (point.value === null) continue;
-      values.set(point.t, point.value);
-      const back = (current.t - point.t) % DAY_MS;
-      if (back > 0 && back < windowMs) windowMs = back;
-    }
-    if (!Number.isFinite(windowMs)) return null;
-    values.set(current.t, current.value);
-    return judgeStretch(spec, (j) => values.get(current.t - j * windowMs) ?? null, (j) => {
-      const profile: number[] = [];
-      for (let k = 1; k <= spec.days; k++) {
-        const earlier = values.get(current.t - j * windowMs - k * DAY_MS);
-        if (earlier !== undefined) profile.push(earlier);
-      }
-      return expectedOf(profile);
-    });
-  }
-
   return {
-    historyTimes,
-    judge,
+    historyTimes(t, windowMs) {
+      const wanted: number[] = [];
+      for (let k = spec.days; k >= 0; k--) {
+        for (let j = SEASONAL_STRETCH - 1; j >= 0; j--) if (j || k) wanted.push(t - j * windowMs - k * DAY_MS);
+      }
+      return wanted;
+    },
+    judge(current, history) {
+      const values = new Map<number, number>();
+      // the window's length: the nearest earlier window of any day (history holds only windows with data)
+      let windowMs = Infinity;
+      for (const point of history) {
+        if (point.value === null) continue;
+        values.set(point.t, point.value);
+        const back = (current.t - point.t) % DAY_MS;
+        if (back > 0 && back < windowMs) windowMs = back;
+      }
+      if (!Number.isFinite(windowMs)) return null;
+      values.set(current.t, current.value);
+      return judgeStretch(spec, (j) => values.get(current.t - j * windowMs) ?? null, (j) => {
+        const profile: number[] = [];
+        for (let k = 1; k <= spec.days; k++) {
+          const earlier = values.get(current.t - j * windowMs - k * DAY_MS);
+          if (earlier !== undefined) profile.push(earlier);
+        }
+        return expectedOf(profile);
+      });
+    },
     judgeSeries(points, windowMs) {
       const n = points.length;
       const lag = DAY_MS / windowMs;
+      // a window that does not divide the day: the same time yesterday is no window of the series
+      if (!Number.isInteger(lag)) return points.map(() => undefined);
       const began = firstWithVolumeFrom(points);
-      /**
-       * A point's history as the live evaluation finds it — the window nearest each wanted time,
-       * within half a step — from index `from` on, for the windows the fast path does not take.
-       */
-      const historyOf = (i: number, from: number) => {
-        const history: SeriesPoint[] = [];
-        for (const t of historyTimes(points[i]!.t, windowMs)) {
-          const at = Math.round(i - (points[i]!.t - t) / windowMs);
-          if (at >= from && at < i && Math.abs(points[at]!.t - t) < Math.max(1, Math.floor(windowMs / 2))) history.push(points[at]!);
-        }
-        return history;
-      };
-      if (!Number.isInteger(lag)) {
-        // a window that does not divide the day: each judged from its history, as live
-        return points.map((point, i) => (point.value === null ? null : judge({ ...point, value: point.value }, sinceDataBegan(historyOf(i, 0)))));
-      }
       const value = (at: number, from: number) => (at >= from ? points[at]!.value : null);
       // each window's expected value when every earlier day is in its history: made once
       const expectedWhole = new Array<number | null>(n);
@@ -138,10 +115,10 @@ export function seasonalDetector(spec: Spec): Detector {
         }
         if (from === n) return null;
         // the live judge's window length is the nearest earlier window of any day: one step when
-        // the window just before (on some day) has a value; else judged from its history as live
+        // the window just before (on some day) has a value; else left to be judged as live
         let stepBack = false;
         for (let k = 0; k <= spec.days && !stepBack; k++) stepBack = value(i - 1 - k * lag, from) !== null;
-        if (!stepBack) return judge({ ...point, value: point.value }, historyOf(i, from));
+        if (!stepBack) return undefined;
         const whole = from <= Math.max(0, i - SEASONAL_STRETCH + 1 - spec.days * lag);
         return judgeStretch(spec, (j) => (j === 0 ? point.value : i - j >= 0 ? value(i - j, from) : null), (j) => {
           if (whole) return expectedWhole[i - j]!;

@@ -29,9 +29,10 @@ export interface Detector {
   /**
    * Optional, for backtests and previews: every point of a regular series (one point per window,
    * in order, no gaps; values may be null) judged at once — exactly what judge() would say of each
-   * from its history since the data began (null for a point without a value).
+   * from its history since the data began (null for a point without a value); undefined for a
+   * point the caller should judge by its history, as live (one the whole-series path does not cover).
    */
-  judgeSeries?(points: SeriesPoint[], windowMs: number): Array<Judgement | null>;
+  judgeSeries?(points: SeriesPoint[], windowMs: number): Array<Judgement | null | undefined>;
 }
 
 export type Direction = 'up' | 'down' | 'both';
