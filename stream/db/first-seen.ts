@@ -71,8 +71,9 @@ const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN
  * event of a returning customer was most of the statement's cost when a processor's
  * KnownCustomers could not hold them all). Answers the (scope, user_id) of the rows it wrote.
  * Ordered by key, so concurrent batches lock rows alike. The same statement moves the hourly and
- * daily counts: +1 where a customer is new, and for a row taken over −1 where it was (the update keeps the replaced values in prev_*, read
- * under the row's lock, so concurrent batches count each move once).
+ * daily counts: +1 where a customer is new, and for a row taken over −1 where it was (the update
+ * keeps the replaced values in prev_*, read under the row's lock, so concurrent batches count each
+ * move once).
  */
 export const firstSeenUpsert = (dayOrigin: string) => `WITH up AS (
   INSERT INTO first_seen AS f (${COLUMNS})

@@ -25,10 +25,10 @@ export function buildBundles(): void {
   execFileSync('npm', ['run', '--silent', 'build:node'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-/** Runs the server or a stream processor as production does (`npm start`): its bundle, plain JavaScript. */
 /** BENCH_PROFILE_DIR: every process the bench starts writes a V8 CPU profile there when it stops (to find where a figure's time goes). */
 const profileFlags = () => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
 
+/** Runs the server or a stream processor as production does (`npm start`): its bundle, plain JavaScript. */
 export function spawnApp(entry: 'server' | 'stream', env: NodeJS.ProcessEnv, nodeFlags: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeFlags, ...profileFlags(), `${ROOT}dist/node/${entry}/main.js`], {
     cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
