@@ -11,7 +11,7 @@ import { ruleDetector, type SeriesPoint } from './detectors/index.js';
 import { ruleInstances } from './instances.js';
 import { metricPoint } from './metric-point.js';
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
-import { assessSeries, breachesOf, episodesOf } from './series.js';
+import { HistoryBudgetSpent, assessSeries, breachesOf, episodesOf, type HistoryBudget } from './series.js';
 import type { Assessment } from './assess.js';
 
 /** 30 days of one-minute windows fit */
@@ -22,6 +22,12 @@ export const MAX_DRAWN_POINTS = 1_200;
 export const MAX_DRAWN_SERIES = 20;
 /** Instances × windows read (the detector's look-back included) in one preview: the work a caller chooses. */
 export const MAX_PREVIEW_POINTS = 500_000;
+/**
+ * earlier windows looked up one judgement at a time, at most (about a second of work): a detector
+ * judges a whole series in one pass where it can, else each window from its own history — a
+ * seasonal rule whose window does not divide the day reads 1 151 windows for each
+ */
+export const MAX_PREVIEW_HISTORY_READS = 20_000_000;
 
 export interface PreviewResult {
   ruleId: string;
@@ -151,6 +157,7 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   const campaigns = rule.groupBy === 'campaign' ? [...new Set(rows.map((r) => r.g))].filter(Boolean).sort() : [];
 
   const inRange = (t: number) => t > start && t <= to;
+  const budget: HistoryBudget = { left: MAX_PREVIEW_HISTORY_READS };
   const instances: Array<PreviewResult['instances'][number] & { assessed: Assessed }> = [];
   for (const instance of ruleInstances(rule, cfg, campaigns)) {
     if (only !== undefined && instance.key !== only) continue;
@@ -163,7 +170,16 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       };
       return metricPoint(rule.metric, deriveMetrics(values, users.get(`${g}|${k}`) ?? 0, instance.storeScope), readFrom + (k + 1) * windowMs, instance.storeScope);
     });
-    const assessed = assessSeries(detector, series, windowMs, rule.minVolume);
+    let assessed: Assessed;
+    try {
+      assessed = assessSeries(detector, series, windowMs, rule.minVolume, budget);
+    } catch (err) {
+      if (!(err instanceof HistoryBudgetSpent)) throw err;
+      const each = detector.historyTimes(start + windowMs, windowMs).length;
+      const divides = 86_400_000 % windowMs === 0;
+      const why = divides ? '' : ` (its window of ${windowMs / 1000} s does not divide the day, so no window can be judged along the whole series)`;
+      throw new PreviewError(`the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads ${each} for each window it judges alone${why} — use a shorter range, a filter${divides ? '' : ' or a window that divides the day'}`);
+    }
     const findings = breachesOf(assessed)
       .filter((f) => inRange(f.point.t))
       .map((f) => ({ t: new Date(f.point.t).toISOString(), value: f.point.value, score: f.judgement.score }));

@@ -49,8 +49,17 @@ function quietWindows(detector: Detector, sorted: SeriesPoint[], windowMs: numbe
   });
 }
 
+/**
+ * How many earlier windows runs may still look up one judgement at a time (the windows a detector
+ * cannot judge along the whole series), shared by the runs it is passed to; past it they throw.
+ */
+export interface HistoryBudget {
+  left: number;
+}
+export class HistoryBudgetSpent extends Error {}
+
 /** Every point of the series (in time order) with the detector's assessment of it. */
-export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs: number, minVolume: number): Array<{ point: SeriesPoint; assessment: Assessment }> {
+export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs: number, minVolume: number, budget?: HistoryBudget): Array<{ point: SeriesPoint; assessment: Assessment }> {
   const sorted = [...points].sort((a, b) => a.t - b.t);
   // history is looked up within half a step of each wanted time: on a regular series its index
   // is computed, else (or when that misses) searched
@@ -82,6 +91,7 @@ export function assessSeries(detector: Detector, points: SeriesPoint[], windowMs
   const assessOne = (point: SeriesPoint): Assessment => {
     const history: SeriesPoint[] = [];
     const wanted = detector.historyTimes(point.t, windowMs);
+    if (budget && (budget.left -= wanted.length) < 0) throw new HistoryBudgetSpent(`more than the budget of earlier windows looked up one judgement at a time (${wanted.length} for each)`);
     if (wanted.length > 1 && wanted[0]! < wanted[1]!) {
       // ascending (oldest first): one forward scan finds them all
       let j = lowerBound(wanted[0]!);

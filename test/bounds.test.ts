@@ -2,6 +2,7 @@
 // series × points of /api/v1/metrics over thousands of producer-chosen campaigns, rule previews,
 // silence patterns built to backtrack, and one producer trying to take the whole stream backlog.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_PREVIEW_HISTORY_READS } from '../alerts/preview.js';
 import { MAX_ACTIVE_SILENCES, silencing, type Silence } from '../alerts/silences.js';
 import { MAX_CAMPAIGN_INSTANCES, busiestCampaigns } from '../alerts/evaluator.js';
 import { ruleInstances } from '../alerts/instances.js';
@@ -114,6 +115,25 @@ describe('rule previews', () => {
       body: JSON.stringify({ rule: { ...draft, window: '1h' }, from: now - 20 * HOUR, to: now }),
     });
     expect(small.status).toBe(200);
+  });
+
+  it('stop a detector that must judge each window from its own history once it has read its bound, naming why', async () => {
+    // a seasonal window that does not divide the day: no window is judged along the series, each
+    // reads 1 151 earlier ones; 62 stores × 30 days of 7 min windows would take ~20 s of CPU
+    const draft = { id: 'draft', name: '草稿', nameEn: 'Draft', metric: 'exposure', groupBy: 'store', window: '7m', detector: { kind: 'seasonal' } };
+    const token = await app.token('admin');
+    const preview = (rule: object) => fetch(`${app.server.url}/api/v1/alert-rules/preview`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ rule, from: now - 30 * 24 * HOUR, to: now }),
+    });
+    const refused = await preview(draft);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: string }).error).toBe(
+      `the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads 1151 for each window it judges alone ` +
+      '(its window of 420 s does not divide the day, so no window can be judged along the whole series) — use a shorter range, a filter or a window that divides the day',
+    );
+    // a window that divides the day is judged along each store's series, well within the bound
+    expect((await preview({ ...draft, window: '10m' })).status).toBe(200);
   });
 });
 
