@@ -42,8 +42,9 @@ export function validateRule(body: unknown, cfg: AppConfig): AlertRule {
   return parsed.data;
 }
 
-/** A duration in the file's words: 90000 → "90s", 300000 → "5m". */
+/** A duration in the file's words: 90000 → "90s", 300000 → "5m", 0 → "0s". */
 export function durationText(ms: number): string {
+  if (ms === 0) return '0s';
   for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }

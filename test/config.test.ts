@@ -6,6 +6,8 @@ import bcrypt from 'bcryptjs';
 import { CONFIG_DIR, ConfigError, loadConfig } from '../config/load.js';
 import { createAuth } from '../server/auth/auth.js';
 import { parseClusterUrl, storeSettingsFromEnv } from '../stream/connect.js';
+import { parseDurationMs } from '../config/duration.js';
+import { durationText } from '../alerts/rule-store.js';
 
 let dir: string;
 function withEdit(file: string, edit: (text: string) => string): string {
@@ -37,6 +39,13 @@ describe('configuration', () => {
     const bad = withEdit(file, edit);
     expect(() => loadConfig(bad)).toThrow(ConfigError);
     expect(() => loadConfig(bad)).toThrow(message);
+  });
+});
+
+describe('durations as the rule editor writes them back', () => {
+  it.each([[0, '0s'], [1500, '1500ms'], [90_000, '90s'], [300_000, '5m'], [7_200_000, '2h'], [172_800_000, '2d']])('%d ms → %s, and back', (ms, text) => {
+    expect(durationText(ms)).toBe(text);
+    expect(parseDurationMs(text)).toBe(ms);
   });
 });
 
