@@ -27,7 +27,7 @@ export const MAX_PREVIEW_POINTS = 500_000;
  * judges a whole series in one pass where it can, else each window from its own history — a
  * seasonal rule whose window does not divide the day reads 1 151 windows for each
  */
-export const MAX_PREVIEW_HISTORY_READS = 20_000_000;
+export const MAX_PREVIEW_HISTORY_READS = 5_000_000;
 
 export interface PreviewResult {
   ruleId: string;
