@@ -375,12 +375,20 @@ describe('the wall in Chromium', () => {
     await admin.waitForSelector('[data-test=error-filter]');
     expect(await admin.textContent('[data-test=error-filter]')).toBe('unknown region "atlantis"');
     await admin.fill('[data-test=field-filter-region]', '');
+    // what the run itself refuses (its cost) is said beside the run, not at the form's fields
+    await admin.fill('[data-test=field-window]', '10s');
+    await admin.click('[data-test=try-30d]');
+    await admin.waitForSelector('[data-test=try-error]');
+    expect(await admin.textContent('[data-test=try-error]')).toMatch(/^\d+ windows of 10 s in that range; at most 50000$/);
+    expect(await admin.$('[data-test=error-other]')).toBeNull();
+    await admin.fill('[data-test=field-window]', '1m');
 
     // try the draft (condition auto, unsaved) on the last 24 h
     const answered = admin.waitForResponse((r) => r.url().endsWith('/api/v1/alert-rules/preview') && r.status() === 200);
     await admin.click('[data-test=try-24h]');
     const answer = (await (await answered).json()) as { from: string; to: string; historyFrom: string; windowSeconds: number; notifications: number; instances: Array<{ key: string; episodes: Array<{ start: string }> }> };
     await admin.waitForSelector('[data-test=try-chart] canvas');
+    expect(await admin.$('[data-test=try-error]')).toBeNull();
     const drawn = await admin.$$eval('[data-test=try-episodes] li', (items) => items.map((i) => i.getAttribute('data-start')));
     expect(drawn).toEqual(answer.instances[0]!.episodes.map((e) => e.start));
     expect(drawn.some((start) => Math.abs(Date.parse(start!) - (spikeAt + 40_000)) < 120_000)).toBe(true);
