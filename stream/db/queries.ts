@@ -107,6 +107,13 @@ function whereClause(query: MetricsQuery, timeColumn: string, params: unknown[])
  */
 const msOf = (expr: string) => `(extract(epoch FROM ${expr}) * 1000)::int8`;
 
+/** Adds the stride and origin to a query's params; answers the bucket start of a time column in them. */
+function bucketsIn(params: unknown[], stride: string, origin: string): (column: string) => string {
+  params.push(stride, origin);
+  const [strideAt, originAt] = [params.length - 1, params.length];
+  return (column) => `date_bin($${strideAt}::interval, ${column}, $${originAt}::timestamptz)`;
+}
+
 interface Row {
   /** bucket start, epoch ms (see msOf) */
   t: string;
@@ -189,10 +196,8 @@ async function uniqueUsersRows(pool: Pool, query: MetricsQuery, span: { from: nu
     return [...points.values()].map(({ merged, ...point }) => ({ ...point, n: merged ? merged.estimate() : point.n }));
   }
   const where = whereClause(query, 'ts', params);
-  params.push(span.stride, span.origin);
-  const [strideAt, originAt] = [params.length - 1, params.length];
+  const bin = bucketsIn(params, span.stride, span.origin)('ts');
   const group = grouping(query.groupBy ? `coalesce(${query.groupBy}, '')` : "''", params);
-  const bin = `date_bin($${strideAt}::interval, ts, $${originAt}::timestamptz)`;
   const { rows } = await pool.query<Row & { n: string }>(
     `SELECT ${msOf(bin)} AS t, ${group.g} AS g, ${group.other} AS other, count(DISTINCT user_id)::text AS n
      FROM events WHERE ${where} AND user_id IS NOT NULL GROUP BY ${bin}, 2, 3`,
@@ -233,12 +238,10 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
 
   const sumParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const sumWhere = whereClause(query, 'bucket', sumParams);
-  sumParams.push(stride, origin);
-  const [strideAt, originAt] = [sumParams.length - 1, sumParams.length];
+  const sumBin = bucketsIn(sumParams, stride, origin)('bucket');
   const source = sourceRows(query.step, ctx);
   const sumGroup = grouping(group ?? "''", sumParams);
   // sums, unique users and new users are read at once, each on a connection of its own
-  const sumBin = `date_bin($${strideAt}::interval, bucket, $${originAt}::timestamptz)`;
   const sumsRead = pool.query<Row & Record<string, string>>(
     `SELECT ${msOf(sumBin)} AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other,
             sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
@@ -251,10 +254,8 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const ledger = newUsersRows(query, ctx.places, newParams);
   let freshRead: Promise<Array<Row & { n: string }>> = Promise.resolve([]);
   if (ledger) {
-    newParams.push(stride, origin);
-    const [newStrideAt, newOriginAt] = [newParams.length - 1, newParams.length];
+    const bin = bucketsIn(newParams, stride, origin);
     const newGroup = grouping(ledger.groupColumn ?? "''", newParams);
-    const bin = (column: string) => `date_bin($${newStrideAt}::interval, ${column}, $${newOriginAt}::timestamptz)`;
     const conditions = ledger.conditions.join(' AND ');
     // hourly and daily points read the ledger's counts; finer ones its rows
     freshRead = pool.query<Row & { n: string }>(
