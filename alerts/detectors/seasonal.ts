@@ -91,17 +91,18 @@ export function seasonalDetector(spec: Spec): Detector {
       if (!Number.isInteger(lag)) return points.map(() => undefined);
       const began = firstWithVolumeFrom(points);
       const value = (at: number, from: number) => (at >= from ? points[at]!.value : null);
-      // each window's expected value when every earlier day is in its history: made once
-      const expectedWhole = new Array<number | null>(n);
       const profile: number[] = [];
-      for (let m = 0; m < n; m++) {
+      /** window m's expected value from the earlier days its history holds (from `from` on) */
+      const expectedFrom = (m: number, from: number) => {
         profile.length = 0;
         for (let k = 1; k <= spec.days; k++) {
-          const earlier = value(m - k * lag, 0);
+          const earlier = value(m - k * lag, from);
           if (earlier !== null) profile.push(earlier);
         }
-        expectedWhole[m] = expectedOf(profile);
-      }
+        return expectedOf(profile);
+      };
+      // each window's expected value when every earlier day is in its history: made once
+      const expectedWhole = Array.from({ length: n }, (_, m) => expectedFrom(m, 0));
       return points.map((point, i) => {
         if (point.value === null) return null;
         // where its history begins: the first window with volume among the windows it reads
@@ -120,15 +121,7 @@ export function seasonalDetector(spec: Spec): Detector {
         for (let k = 0; k <= spec.days && !stepBack; k++) stepBack = value(i - 1 - k * lag, from) !== null;
         if (!stepBack) return undefined;
         const whole = from <= Math.max(0, i - SEASONAL_STRETCH + 1 - spec.days * lag);
-        return judgeStretch(spec, (j) => (j === 0 ? point.value : i - j >= 0 ? value(i - j, from) : null), (j) => {
-          if (whole) return expectedWhole[i - j]!;
-          profile.length = 0;
-          for (let k = 1; k <= spec.days; k++) {
-            const earlier = value(i - j - k * lag, from);
-            if (earlier !== null) profile.push(earlier);
-          }
-          return expectedOf(profile);
-        });
+        return judgeStretch(spec, (j) => (j === 0 ? point.value : i - j >= 0 ? value(i - j, from) : null), (j) => (whole ? expectedWhole[i - j]! : expectedFrom(i - j, from)));
       });
     },
   };
