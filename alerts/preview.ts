@@ -4,6 +4,7 @@
 import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
+import { DAY } from '../stream/buckets.js';
 import { dimensionConditions } from '../stream/db/queries.js';
 import { deriveMetrics } from '../stream/derive.js';
 import type { SumField } from '../stream/types.js';
@@ -121,7 +122,8 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   if (windows > MAX_PREVIEW_WINDOWS) throw new PreviewError(`${windows} windows of ${windowMs / 1000} s in that range; at most ${MAX_PREVIEW_WINDOWS}`);
   const detector = ruleDetector(rule);
   // history reaches back before `from` as far as the detector looks
-  const reach = Math.max(0, ...detector.historyTimes(start + windowMs, windowMs).map((t) => start + windowMs - t));
+  const lookBack = detector.historyTimes(start + windowMs, windowMs);
+  const reach = Math.max(0, ...lookBack.map((t) => start + windowMs - t));
   const readFrom = start - Math.ceil((reach + windowMs) / windowMs) * windowMs;
 
   const params: unknown[] = [new Date(readFrom).toISOString(), new Date(start + windows * windowMs).toISOString(), readFrom, windowMs];
@@ -175,10 +177,9 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       assessed = assessSeries(detector, series, windowMs, rule.minVolume, budget);
     } catch (err) {
       if (!(err instanceof HistoryBudgetSpent)) throw err;
-      const each = detector.historyTimes(start + windowMs, windowMs).length;
-      const divides = 86_400_000 % windowMs === 0;
+      const divides = DAY % windowMs === 0;
       const why = divides ? '' : ` (its window of ${windowMs / 1000} s does not divide the day, so no window can be judged along the whole series)`;
-      throw new PreviewError(`the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads ${each} for each window it judges alone${why} — use a shorter range, a filter${divides ? '' : ' or a window that divides the day'}`);
+      throw new PreviewError(`the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads ${lookBack.length} for each window it judges alone${why} — use a shorter range, a filter${divides ? '' : ' or a window that divides the day'}`);
     }
     const findings = breachesOf(assessed)
       .filter((f) => inRange(f.point.t))
