@@ -78,13 +78,17 @@ export async function drive(url: string, cfg: AppConfig, runId: string, seq: { n
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     while (inFlight >= 16) await Promise.race(inflight);
-    const body = makeBatch(cfg, runId, seq, totals);
+    // a batch counts in the totals only once accepted: a 429 (backlog full) sends nothing
+    const batchTotals = noTotals();
+    const body = makeBatch(cfg, runId, seq, batchTotals);
     inFlight++;
     const p = fetch(`${url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'demo-key' }, body })
       .then(async (r) => {
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-        if (r.status === 202) accepted += ((await r.json()) as { accepted: number }).accepted;
-        else await r.text();
+        if (r.status === 202) {
+          accepted += ((await r.json()) as { accepted: number }).accepted;
+          for (const field of Object.keys(totals) as Array<keyof Totals>) totals[field] += batchTotals[field];
+        } else await r.text();
       })
       .finally(() => {
         inFlight--;
