@@ -119,15 +119,23 @@ export interface SketchDelta {
 
 /** Per sketch, the customers of these (newly stored) events that it may not hold yet. */
 export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign' | 'userId'>>, known: KnownSketches): SketchDelta[] {
-  const byKey = new Map<string, { key: SketchKey; hashes: Set<number> }>();
+  // customers by hour and place first (a batch's tens of thousands of events fall in a few hundred),
+  // then each place's share goes to its sketches: no per-event key for every sketch
+  const byPlace = new Map<string, { event: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>; hashes: Set<number> }>();
   for (const e of events) {
     if (!e.userId) continue;
-    const hash = hash52(e.userId);
-    for (const key of keysOfEvent(e)) {
+    const place = `${floorTo(e.ts, HOUR)}|${e.channel}|${e.region ?? ''}|${e.store ?? ''}|${e.campaign ?? ''}`;
+    let entry = byPlace.get(place);
+    if (!entry) byPlace.set(place, (entry = { event: e, hashes: new Set() }));
+    entry.hashes.add(hash52(e.userId));
+  }
+  const byKey = new Map<string, { key: SketchKey; hashes: Set<number> }>();
+  for (const { event, hashes } of byPlace.values()) {
+    for (const key of keysOfEvent(event)) {
       const text = keyText(key);
-      let entry = byKey.get(text);
-      if (!entry) byKey.set(text, (entry = { key, hashes: new Set() }));
-      entry.hashes.add(hash);
+      const entry = byKey.get(text);
+      if (!entry) byKey.set(text, { key, hashes: new Set(hashes) });
+      else for (const hash of hashes) entry.hashes.add(hash);
     }
   }
   const deltas: SketchDelta[] = [];
