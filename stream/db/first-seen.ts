@@ -62,6 +62,9 @@ const COLUMNS = 'scope, user_id, first_ts, channel, region, store, last_ts';
 /** The ledger built from the raw events already stored (a schema made before it existed). */
 export const FIRST_SEEN_BACKFILL = `INSERT INTO first_seen (${COLUMNS}) ${earliestPerScope('events')}`;
 
+/** A column of epoch milliseconds (bigint) as a timestamp, exactly. */
+const fromEpochMs = (column: string) => `'epoch'::timestamptz + interval '1 millisecond' * ${column}`;
+
 const EARLIER = '(EXCLUDED.first_ts, EXCLUDED.channel, EXCLUDED.region, EXCLUDED.store) < (f.first_ts, f.channel, f.region, f.store)';
 const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN EXCLUDED.${column} ELSE f.${column} END`;
 
@@ -77,7 +80,9 @@ const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN
  */
 export const firstSeenUpsert = (dayOrigin: string) => `WITH up AS (
   INSERT INTO first_seen AS f (${COLUMNS})
-  SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) ORDER BY 1, 2
+  SELECT scope, user_id, ${fromEpochMs('first_ms')}, channel, region, store, ${fromEpochMs('last_ms')}
+  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+    AS c(scope, user_id, first_ms, channel, region, store, last_ms) ORDER BY 1, 2
   ON CONFLICT (scope, user_id) DO UPDATE SET
     ${['first_ts', 'channel', 'region', 'store'].map(takeIfEarlier).join(', ')}, last_ts = greatest(f.last_ts, EXCLUDED.last_ts),
     ${['first_ts', 'channel', 'region', 'store'].map((c) => `prev_${c} = CASE WHEN ${EARLIER} THEN f.${c} END`).join(', ')}
@@ -95,6 +100,8 @@ SELECT scope, user_id FROM up`;
 
 /** A customer's earliest event in a scope among some events, and their latest. */
 export interface FirstSeenCandidate {
+  /** customerKey(scope, userId), made once */
+  key: string;
   scope: string;
   userId: string;
   firstTs: number;
@@ -104,38 +111,41 @@ export interface FirstSeenCandidate {
   lastTs: number;
 }
 
-/** (ts, channel, region, store) of a before b, as PostgreSQL orders them (ids are ASCII, compared byte-wise) */
-const isEarlier = (a: FirstSeenCandidate, b: FirstSeenCandidate) =>
-  a.firstTs !== b.firstTs ? a.firstTs < b.firstTs : a.channel !== b.channel ? a.channel < b.channel : a.region !== b.region ? a.region < b.region : a.store < b.store;
+/** (ts, channel, region, store) of an event before the candidate's first, as PostgreSQL orders them (ids are ASCII, compared byte-wise) */
+const isEarlier = (ts: number, channel: string, region: string, store: string, b: FirstSeenCandidate) =>
+  ts !== b.firstTs ? ts < b.firstTs : channel !== b.channel ? channel < b.channel : region !== b.region ? region < b.region : store < b.store;
 
 /** Each customer's earliest event per scope (all, r:<region>, s:<store>) among `events`. */
 export function firstSeenCandidates(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'userId'>>): FirstSeenCandidate[] {
+  // a batch holds tens of thousands of events: nothing is allocated for a customer's repeat
   const byKey = new Map<string, FirstSeenCandidate>();
+  const take = (scope: string, userId: string, ts: number, channel: string, region: string, store: string) => {
+    const key = customerKey(scope, userId);
+    const had = byKey.get(key);
+    if (!had) return void byKey.set(key, { key, scope, userId, firstTs: ts, channel, region, store, lastTs: ts });
+    if (isEarlier(ts, channel, region, store, had)) {
+      had.firstTs = ts;
+      had.channel = channel;
+      had.region = region;
+      had.store = store;
+    }
+    if (ts > had.lastTs) had.lastTs = ts;
+  };
   for (const e of events) {
     if (!e.userId) continue;
-    const seen = { firstTs: e.ts, channel: e.channel, region: e.region ?? '', store: e.store ?? '', lastTs: e.ts };
-    const scopes = ['all'];
-    if (seen.region) scopes.push(`r:${seen.region}`);
-    if (seen.store) scopes.push(`s:${seen.store}`);
-    for (const scope of scopes) {
-      const key = `${scope}\u0000${e.userId}`;
-      const had = byKey.get(key);
-      if (!had) byKey.set(key, { scope, userId: e.userId, ...seen });
-      else {
-        const candidate = { scope, userId: e.userId, ...seen };
-        if (isEarlier(candidate, had)) Object.assign(had, { firstTs: seen.firstTs, channel: seen.channel, region: seen.region, store: seen.store });
-        if (seen.lastTs > had.lastTs) had.lastTs = seen.lastTs;
-      }
-    }
+    const region = e.region ?? '';
+    const store = e.store ?? '';
+    take('all', e.userId, e.ts, e.channel, region, store);
+    if (region) take(`r:${region}`, e.userId, e.ts, e.channel, region, store);
+    if (store) take(`s:${store}`, e.userId, e.ts, e.channel, region, store);
   }
   return [...byKey.values()];
 }
 
-/** The upsert's parameters for some candidates. */
+/** The upsert's parameters for some candidates (times as epoch ms: firstSeenUpsert turns them into timestamps). */
 export function firstSeenParams(rows: FirstSeenCandidate[]): unknown[] {
-  const iso = (ms: number) => new Date(ms).toISOString();
-  return [rows.map((r) => r.scope), rows.map((r) => r.userId), rows.map((r) => iso(r.firstTs)), rows.map((r) => r.channel),
-    rows.map((r) => r.region), rows.map((r) => r.store), rows.map((r) => iso(r.lastTs))];
+  return [rows.map((r) => r.scope), rows.map((r) => r.userId), rows.map((r) => r.firstTs), rows.map((r) => r.channel),
+    rows.map((r) => r.region), rows.map((r) => r.store), rows.map((r) => r.lastTs)];
 }
 
 /** The key of a ledger row, as KnownCustomers and the upsert's answer name it. */
@@ -172,7 +182,7 @@ export class KnownCustomers {
   /** The candidates the ledger may not cover yet. */
   toWrite(candidates: FirstSeenCandidate[]): FirstSeenCandidate[] {
     return candidates.filter((c) => {
-      const key = customerKey(c.scope, c.userId);
+      const key = c.key;
       const known = this.rows.get(key);
       if (!known || KnownCustomers.before(c.firstTs, this.placeOf(c), known) || c.lastTs > known[1] + LAST_SEEN_SLACK_MS) return true;
       this.rows.delete(key);
@@ -188,7 +198,7 @@ export class KnownCustomers {
    */
   remember(sent: FirstSeenCandidate[], written: ReadonlySet<string>): void {
     for (const c of sent) {
-      const key = customerKey(c.scope, c.userId);
+      const key = c.key;
       const place = this.placeOf(c);
       const known = this.rows.get(key);
       const lastAtLeast = Math.max(written.has(key) ? c.lastTs : c.lastTs - LAST_SEEN_SLACK_MS, known?.[1] ?? -Infinity);

@@ -79,7 +79,7 @@ function storeStatement(options: SinkOptions): string {
       RETURNING ts, type, channel, region, store, campaign, count, value
     ), sums10 AS MATERIALIZED (${AGGREGATE_10S}),
     ${levels.join(', ')}
-    SELECT id FROM fresh`;
+    SELECT count(*)::int AS n FROM fresh`;
 }
 
 function copyText(batch: StreamedEvent[], decimals: number): string {
@@ -104,19 +104,21 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
   return inTransaction(pool, async (client) => {
     await client.query(INCOMING_TABLE);
     await pipeline(Readable.from([copyText(batch, options.valueDecimals)]), client.query(copyFrom('COPY incoming FROM STDIN')));
-    const fresh = await client.query<{ id: string }>(storeStatement(options));
-    // the first-seen ledger from the events stored now, never from a repeated id (its copy may
-    // carry another time or customer than the event kept); what this process knows is skipped
-    const stored = new Set(fresh.rows.map((r) => r.id));
-    const storedEvents = batch.filter((b) => stored.has(b.event.id)).map((b) => b.event);
+    const inserted = (await client.query<{ n: number }>(storeStatement(options))).rows[0]!.n;
+    // usually every event is new; else the ones the ledger credits to their own entries (stored now,
+    // or by the same entry before a crash, whose ledger rows that commit wrote: sending them again
+    // changes nothing), never a repeated id (its copy may carry another time or customer than the
+    // event kept). Only counts come back: tens of thousands of ids would be parsed for nothing.
+    const countedIds = inserted === batch.length ? new Set(batch.map((b) => b.event.id)) : await idsOfTheirEntries(client);
+    const storedEvents = inserted === batch.length ? batch.map((b) => b.event) : batch.filter((b) => countedIds.has(b.event.id)).map((b) => b.event);
+    // the first-seen ledger and the sketches: what this process knows is skipped
     const customers = options.known.toWrite(firstSeenCandidates(storedEvents));
     const written = customers.length
       ? (await client.query<{ scope: string; user_id: string }>(firstSeenUpsert(new Date(-options.dayOffsetMs).toISOString()), firstSeenParams(customers))).rows
       : [];
     const sketches = sketchDeltas(storedEvents, options.sketches);
     await writeSketchDeltas(client, sketches);
-    const countedIds = fresh.rows.length < batch.length ? await idsOfTheirEntries(client) : stored;
-    return { inserted: fresh.rows.length, countedIds, customers, written, sketches };
+    return { inserted, countedIds, customers, written, sketches };
   }).then(({ customers, written, sketches, ...result }) => {
     options.known.remember(customers, new Set(written.map((row) => customerKey(row.scope, row.user_id))));
     options.sketches.remember(sketches);
