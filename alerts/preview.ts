@@ -63,6 +63,8 @@ export interface PreviewOptions {
   series?: boolean;
   /** windows laid back from the range's end (as the live evaluation sees the latest one), not from multiples of the window */
   alignToEnd?: boolean;
+  /** where the detector judges each window alone and the range is too long for that, its latest windows that fit (laid back from its end) */
+  shortenToFit?: boolean;
   now?: number;
 }
 
@@ -179,7 +181,16 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       if (!(err instanceof HistoryBudgetSpent)) throw err;
       const divides = DAY % windowMs === 0;
       const why = divides ? '' : ` (its window of ${windowMs / 1000} s does not divide the day, so no window can be judged along the whole series)`;
-      throw new PreviewError(`the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads ${lookBack.length} for each window it judges alone${why} — use a shorter range, a filter${divides ? '' : ' or a window that divides the day'}`);
+      // each instance judges its look-back's windows too, before the range's
+      const judged = only !== undefined ? 1 : instanceCount;
+      const windowsThatFit = Math.max(0, Math.floor(MAX_PREVIEW_HISTORY_READS / (lookBack.length * judged)) - (count - windows));
+      const remedies = [windowsThatFit > 0 ? `a shorter range (at most ${windowsThatFit} windows)` : null, 'a filter', divides ? null : 'a window that divides the day']
+        .filter((r): r is string => r !== null);
+      const use = `${remedies.slice(0, -1).join(', ')} or ${remedies.at(-1)}`;
+      if (options.shortenToFit && windowsThatFit > 0) {
+        return previewRule(pool, cfg, rule, to - windowsThatFit * windowMs, to, { ...options, alignToEnd: true, shortenToFit: false, now });
+      }
+      throw new PreviewError(`the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads ${lookBack.length} for each window it judges alone${why} — use ${use}`);
     }
     const findings = breachesOf(assessed)
       .filter((f) => inRange(f.point.t))

@@ -130,10 +130,40 @@ describe('rule previews', () => {
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: string }).error).toBe(
       `the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads 1151 for each window it judges alone ` +
-      '(its window of 420 s does not divide the day, so no window can be judged along the whole series) — use a shorter range, a filter or a window that divides the day',
+      // 62 stores' look-backs alone pass the bound: no shorter range would do
+      '(its window of 420 s does not divide the day, so no window can be judged along the whole series) — use a filter or a window that divides the day',
     );
+    // one store: its last days fit, and the refusal says how many windows would
+    const { groupBy: _byStore, ...ungrouped } = draft;
+    const oneStore = { ...ungrouped, filter: { store: 'sh-jingan' } };
+    const one = await preview(oneStore);
+    expect(one.status).toBe(400);
+    const named = /— use a shorter range \(at most (\d+) windows\), a filter or a window that divides the day$/.exec(((await one.json()) as { error: string }).error);
+    const fit = Number(named?.[1]);
+    // what is left of the bound after the store's look-back (8 days): a few days of the 30 (6 171 windows)
+    expect(fit).toBeGreaterThan(1000);
+    expect(fit).toBeLessThan(Math.floor(MAX_PREVIEW_HISTORY_READS / 1151) - 1000);
     // a window that divides the day is judged along each store's series, well within the bound
     expect((await preview({ ...draft, window: '10m' })).status).toBe(200);
+
+    // the page of an alert of that rule active for a month: the latest windows that fit are drawn, not a refusal
+    const saved = await fetch(`${app.server.url}/api/v1/alert-rules/seasonal-7m`, {
+      method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ ...oneStore, id: 'seasonal-7m' }),
+    });
+    expect(saved.status).toBe(200);
+    await app.db.query(
+      `INSERT INTO alerts (id, rule_id, instance, labels, region, severity, state, active_since, fired_at, summary, summary_en)
+       VALUES ('month-long', 'seasonal-7m', '', '{"rule":"seasonal-7m"}', 'east', 'warning', 'firing', now() - interval '30 days', now() - interval '30 days', 's', 's')`,
+    );
+    const page = await app.get('/api/v1/alerts/month-long/series', 'ops');
+    expect(page.status).toBe(200);
+    const drawn = (await page.json()) as { windows: number; instances: Array<{ key: string; series: unknown[] }> };
+    expect(drawn.windows).toBe(fit);
+    expect(drawn.instances.map((i) => [i.key, i.series.length > 0])).toEqual([['', true]]);
+    await app.db.query(`DELETE FROM alerts WHERE id = 'month-long'`);
+    const removed = await fetch(`${app.server.url}/api/v1/alert-rules/seasonal-7m`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    expect(removed.status).toBe(204);
   });
 });
 

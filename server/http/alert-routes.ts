@@ -228,14 +228,17 @@ export function alertRouter(deps: AlertRouteDeps) {
     await runPreview(rule, { from, to: Math.max(to, from + rule.window), series: true, instance: row.instance }, res, true);
   });
 
-  async function runPreview(rule: AlertRule, range: unknown, res: Response, alignToEnd = false) {
+  /** `aroundAlert`: the server chose the range (an alert's page), so it is laid back from its end and shortened to what one preview may judge */
+  async function runPreview(rule: AlertRule, range: unknown, res: Response, aroundAlert = false) {
     const body = previewBody.safeParse(range);
     if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
     const to = body.data.to ?? Date.now();
     const from = body.data.from ?? to - 86_400_000;
     if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
     try {
-      res.json(await previewRule(deps.readPool, cfg, rule, from, to, { series: body.data.series, instance: body.data.instance, alignToEnd }));
+      // an alert's page (the server chose the range): an alert active for weeks on a detector that
+      // judges each window alone gets the latest part that fits rather than no chart
+      res.json(await previewRule(deps.readPool, cfg, rule, from, to, { series: body.data.series, instance: body.data.instance, alignToEnd: aroundAlert, shortenToFit: aroundAlert }));
     } catch (err) {
       if (err instanceof PreviewError) return void res.status(400).json({ error: err.message });
       throw err;
