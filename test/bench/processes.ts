@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { StoreSettings } from '../../stream/connect.js';
+import { PROCESSOR_ENV } from '../../server/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,7 +32,7 @@ const profileFlags = () => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cp
 /** Runs the server or a stream processor as production does (`npm start`): its bundle, plain JavaScript. */
 export function spawnApp(entry: 'server' | 'stream', env: NodeJS.ProcessEnv, nodeFlags: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeFlags, ...profileFlags(), `${ROOT}dist/node/${entry}/main.js`], {
-    cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: ROOT, env: { ...(entry === 'stream' && PROCESSOR_ENV), ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
