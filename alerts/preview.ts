@@ -63,7 +63,7 @@ export interface PreviewOptions {
   series?: boolean;
   /** windows laid back from the range's end (as the live evaluation sees the latest one), not from multiples of the window */
   alignToEnd?: boolean;
-  /** where the detector judges each window alone and the range is too long for that, its latest windows that fit (laid back from its end) */
+  /** a range longer than one preview may judge (its windows, or the look-ups of a detector that judges each window alone): its latest windows that fit, laid back from its end */
   shortenToFit?: boolean;
   now?: number;
 }
@@ -121,7 +121,13 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   const start = options.alignToEnd ? to - Math.max(1, Math.floor((to - from) / windowMs)) * windowMs : Math.floor(from / windowMs) * windowMs;
   const windows = Math.floor((to - start) / windowMs);
   if (windows < 1) throw new PreviewError(`from: the range holds no whole ${windowMs / 1000} s window that has settled`);
-  if (windows > MAX_PREVIEW_WINDOWS) throw new PreviewError(`${windows} windows of ${windowMs / 1000} s in that range; at most ${MAX_PREVIEW_WINDOWS}`);
+  /** the range's latest `n` windows, laid back from its end, instead of a refusal (options.shortenToFit) */
+  const latest = (n: number, shortenFurther: boolean) =>
+    previewRule(pool, cfg, rule, to - n * windowMs, to, { ...options, alignToEnd: true, shortenToFit: shortenFurther, now });
+  if (windows > MAX_PREVIEW_WINDOWS) {
+    if (options.shortenToFit) return latest(MAX_PREVIEW_WINDOWS, true);
+    throw new PreviewError(`${windows} windows of ${windowMs / 1000} s in that range; at most ${MAX_PREVIEW_WINDOWS}`);
+  }
   const detector = ruleDetector(rule);
   // history reaches back before `from` as far as the detector looks
   const lookBack = detector.historyTimes(start + windowMs, windowMs);
@@ -187,9 +193,7 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       const remedies = [windowsThatFit > 0 ? `a shorter range (at most ${windowsThatFit} windows)` : null, 'a filter', divides ? null : 'a window that divides the day']
         .filter((r): r is string => r !== null);
       const use = `${remedies.slice(0, -1).join(', ')} or ${remedies.at(-1)}`;
-      if (options.shortenToFit && windowsThatFit > 0) {
-        return previewRule(pool, cfg, rule, to - windowsThatFit * windowMs, to, { ...options, alignToEnd: true, shortenToFit: false, now });
-      }
+      if (options.shortenToFit && windowsThatFit > 0) return latest(windowsThatFit, false);
       throw new PreviewError(`the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads ${lookBack.length} for each window it judges alone${why} — use ${use}`);
     }
     const findings = breachesOf(assessed)

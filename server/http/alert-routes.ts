@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { AlertRule } from '../../config/alert-schema.js';
 import type { AppConfig } from '../../config/load.js';
 import { parseDurationMs } from '../../config/duration.js';
-import { MAX_PREVIEW_WINDOWS, PreviewError, previewRule } from '../../alerts/preview.js';
+import { PreviewError, previewRule } from '../../alerts/preview.js';
 import { ruleInstances } from '../../alerts/instances.js';
 import { MAX_RULES, RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule } from '../../alerts/rule-store.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
@@ -223,8 +223,8 @@ export function alertRouter(deps: AlertRouteDeps) {
     if (!rule) return void res.status(404).json({ error: `the rule "${row.rule_id}" no longer exists` });
     const around = Math.max(3_600_000, 60 * rule.window);
     const to = Math.min(Date.now(), (row.resolved_at?.getTime() ?? Date.now()) + around / 2);
-    // an alert active for weeks on a short window: its latest part, as much as one preview may draw
-    const from = Math.max(row.active_since.getTime() - around, to - (MAX_PREVIEW_WINDOWS - 1) * rule.window);
+    // an alert active for weeks on a short window: the preview draws its latest part, as much as it may judge
+    const from = row.active_since.getTime() - around;
     await runPreview(rule, { from, to: Math.max(to, from + rule.window), series: true, instance: row.instance }, res, true);
   });
 
@@ -236,8 +236,8 @@ export function alertRouter(deps: AlertRouteDeps) {
     const from = body.data.from ?? to - 86_400_000;
     if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
     try {
-      // an alert's page (the server chose the range): an alert active for weeks on a detector that
-      // judges each window alone gets the latest part that fits rather than no chart
+      // an alert's page (the server chose the range): an alert active for weeks gets the latest part
+      // that fits rather than no chart
       res.json(await previewRule(deps.readPool, cfg, rule, from, to, { series: body.data.series, instance: body.data.instance, alignToEnd: aroundAlert, shortenToFit: aroundAlert }));
     } catch (err) {
       if (err instanceof PreviewError) return void res.status(400).json({ error: err.message });
