@@ -111,8 +111,9 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
     // or by the same entry before a crash, whose ledger rows that commit wrote: sending them again
     // changes nothing), never a repeated id (its copy may carry another time or customer than the
     // event kept). Only counts come back: tens of thousands of ids would be parsed for nothing.
-    const countedIds = inserted === batch.length ? new Set(batch.map((b) => b.event.id)) : await idsOfTheirEntries(client);
-    const storedEvents = inserted === batch.length ? batch.map((b) => b.event) : batch.filter((b) => countedIds.has(b.event.id)).map((b) => b.event);
+    const allNew = inserted === batch.length;
+    const countedIds = allNew ? new Set(batch.map((b) => b.event.id)) : await idsOfTheirEntries(client);
+    const storedEvents = (allNew ? batch : batch.filter((b) => countedIds.has(b.event.id))).map((b) => b.event);
     // the first-seen ledger and the sketches: what this process knows is skipped
     const customers = options.known.toWrite(firstSeenCandidates(storedEvents));
     const written = customers.length
