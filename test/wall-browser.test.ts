@@ -10,7 +10,7 @@ import { newGeneratorState } from '../server/simulator/generator.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { createLogger } from '../stream/log.js';
 import type { AttributionView, LiveResponse, MetricsResponse, SegmentsView } from '../stream/types.js';
-import { formatCount } from '../screen/format.js';
+import { formatCount, formatDateTime } from '../screen/format.js';
 import { ruleSchema } from '../config/alert-schema.js';
 import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
 import { SCREENSHOT_DIR, clickMapAt, launchChromium, logIn, tileValue } from './browser/chromium.js';
@@ -216,6 +216,7 @@ describe('the wall in Chromium', () => {
 
     // the metric around it, with the bound and the episode shaded; the timeline so far
     await page.waitForSelector('[data-test=alert-chart] canvas');
+    expect(await page.$('[data-test=alert-latest-part]')).toBeNull(); // drawn whole: no note
     const around = (await (await app.get(`/api/v1/alerts/${alert!.id}/series`, 'oncall')).json()) as { instances: Array<{ key: string; episodes: Array<{ start: string }>; series: Array<[number, number]> }>; bound: unknown };
     expect(around.instances.map((i) => i.key)).toEqual(['email']);
     expect(around.bound).toEqual({ above: 1_000_000 });
@@ -275,6 +276,21 @@ describe('the wall in Chromium', () => {
     await opsPage.click('button[type=submit]');
     await opsPage.waitForSelector('[data-test=read-only]');
     expect(await opsPage.$('[data-test=ack], [data-test=silence-1h]')).toBeNull();
+    // an alert active for 40 days on a 1 min rule: more windows than one preview judges, so its page
+    // draws the latest part and says so
+    await app.db.query(
+      `INSERT INTO alerts (id, rule_id, instance, labels, region, severity, state, active_since, fired_at, resolved_at, summary, summary_en)
+       SELECT 'forty-days', rule_id, instance, labels, region, severity, 'resolved', now() - interval '40 days', now() - interval '40 days', now() - interval '1 hour', summary, summary_en
+       FROM alerts WHERE id = $1`, [alert!.id]);
+    await opsPage.goto(`${app.server.url}/alerts/forty-days`);
+    await opsPage.waitForSelector('[data-test=alert-chart] canvas');
+    const latestPart = await opsPage.textContent('[data-test=alert-latest-part]');
+    const drawnFrom = ((await (await app.get('/api/v1/alerts/forty-days/series', 'ops')).json()) as { from: string }).from;
+    expect(Date.now() - Date.parse(drawnFrom)).toBeLessThan(36 * 86_400_000); // 50 000 one-minute windows: ~35 days
+    expect(latestPart).toContain('图中只画最近一段');
+    await opsPage.screenshot({ path: `${SCREENSHOT_DIR}/console-alert-latest-part-390x844.png`, fullPage: true });
+    expect(latestPart).toContain(`自 ${formatDateTime(drawnFrom, 'zh')} 起`);
+    await app.db.query(`DELETE FROM alerts WHERE id = 'forty-days'`);
     await opsContext.close();
     const refused = await fetch(`${app.server.url}/api/v1/alerts/${alert!.id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${await app.token('ops')}` } });
     expect(refused.status).toBe(403);
