@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import { MINUTE } from '../stream/buckets.js';
 import { dimensionConditions } from '../stream/db/queries.js';
+import { rowsInIntervals } from './window-rows.js';
 import type { Scope, SumField } from '../stream/types.js';
 
 /** minutes read again every cycle: events up to this late are in the next judgement */
@@ -68,8 +69,7 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
     const value = MONEY_FIELDS.has(source.field) ? `round(sum(${source.field}) * ${moneyScale})::text` : `sum(${source.field})::text`;
     const { rows } = await pool.query<{ g: string; m: string; v: string }>(
       `SELECT ${source.groupBy ?? `''`} AS g, floor(extract(epoch FROM r.bucket) / 60)::bigint::text AS m, ${value} AS v
-       FROM rollup_10s r JOIN unnest($1::timestamptz[], $2::timestamptz[]) AS w(f, t) ON r.bucket >= w.f AND r.bucket < w.t
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY 1, 2`,
+       FROM ${rowsInIntervals('rollup_10s', 'bucket', where)} GROUP BY 1, 2`,
       params,
     );
     const read = new Map<string, Map<number, number>>();

@@ -20,6 +20,7 @@ import { ruleDetector } from './detectors/index.js';
 import type { RuleInstance } from './instances.js';
 import { metricPoint } from './metric-point.js';
 import { createMinuteHistory, fieldsOf, type MinuteSource } from './minute-history.js';
+import { rowsInIntervals } from './window-rows.js';
 
 export interface InstanceReading {
   current: SeriesPoint;
@@ -74,20 +75,18 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
       params.push(instances.map((i) => i.key));
       where.push(`campaign = ANY($${params.length}::text[])`);
     }
-    const filter = where.length ? `AND ${where.join(' AND ')}` : '';
-    const groupColumn = group ?? `''`;
-    const windows = `unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS w(f, t, k)`;
+    const groupColumn = group ? `r.${group}` : `''`;
     const sums = await pool.query<Record<SumField, string> & { k: string; g: string }>(
       `SELECT w.k::int - 1 AS k, ${groupColumn} AS g, sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
               sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
-       FROM rollup_10s r JOIN ${windows} ON r.bucket >= w.f AND r.bucket < w.t WHERE true ${filter} GROUP BY 1, 2`,
+       FROM ${rowsInIntervals('rollup_10s', 'bucket', where)} GROUP BY 1, 2`,
       params,
     );
     const users = new Map<string, number>();
     if (rule.metric === 'uniqueUsers') {
       const { rows } = await pool.query<{ k: string; g: string; n: string }>(
-        `SELECT w.k::int - 1 AS k, ${groupColumn === `''` ? `''` : `coalesce(${groupColumn}, '')`} AS g, count(DISTINCT user_id)::text AS n
-         FROM events r JOIN ${windows} ON r.ts >= w.f AND r.ts < w.t WHERE user_id IS NOT NULL ${filter} GROUP BY 1, 2`,
+        `SELECT w.k::int - 1 AS k, ${group ? `coalesce(${groupColumn}, '')` : `''`} AS g, count(DISTINCT user_id)::text AS n
+         FROM ${rowsInIntervals('events', 'ts', ['user_id IS NOT NULL', ...where])} GROUP BY 1, 2`,
         params,
       );
       for (const row of rows) users.set(`${row.g}|${row.k}`, Number(row.n));
