@@ -48,11 +48,14 @@ interface Held {
   cursor: number;
 }
 
+/** a source's cut, without its field: sources of one shape are read from the same rows */
+const shapeKey = (s: MinuteSource) => `${s.groupBy ?? ''}|${JSON.stringify(Object.entries(s.filter).filter(([, v]) => v !== undefined).sort())}`;
+
 const keys = new WeakMap<MinuteSource, string>();
 /** a source's identity (kept per object: it is asked for each instance of each rule every cycle) */
 function sourceKey(s: MinuteSource): string {
   let key = keys.get(s);
-  if (key === undefined) keys.set(s, (key = `${s.field}|${s.groupBy ?? ''}|${JSON.stringify(Object.entries(s.filter).filter(([, v]) => v !== undefined).sort())}`));
+  if (key === undefined) keys.set(s, (key = `${s.field}|${shapeKey(s)}`));
   return key;
 }
 
@@ -62,40 +65,55 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
   /** versions are drawn from one counter: a source read anew never repeats one its windows were summed at */
   let versions = 0;
 
-  async function readInto(h: Held, intervals: Array<[number, number]>, groups: Set<string>): Promise<void> {
-    const { source } = h;
-    const params: unknown[] = [intervals.map(([f]) => new Date(f).toISOString()), intervals.map(([, t]) => new Date(t).toISOString())];
-    const where = dimensionConditions(source.filter, params);
-    const value = MONEY_FIELDS.has(source.field) ? `round(sum(${source.field}) * ${moneyScale})::text` : `sum(${source.field})::text`;
-    const { rows } = await pool.query<{ g: string; m: string; v: string }>(
-      `SELECT ${source.groupBy ?? `''`} AS g, floor(extract(epoch FROM r.bucket) / 60)::bigint::text AS m, ${value} AS v
-       FROM ${rowsInIntervals('rollup_10s', 'bucket', where)} GROUP BY 1, 2`,
+  /**
+   * Reads the minutes of `intervals` once for sources of one shape (filter and groupBy; a field
+   * each) and sets each target's minutes in its own intervals (within those read).
+   */
+  async function readInto(intervals: Array<[number, number]>, targets: Array<{ h: Held; intervals: Array<[number, number]>; groups: Set<string> }>): Promise<void> {
+    const { filter, groupBy } = targets[0]!.h.source;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    // one interval (sources read whole, at start or after a pause) as a plain range, which
+    // PostgreSQL may scan in parallel; several (the recent minutes and a refresh slice) with a
+    // range scan each
+    const single = intervals.length === 1;
+    const params: unknown[] = single ? [iso(intervals[0]![0]), iso(intervals[0]![1])] : [intervals.map(([f]) => iso(f)), intervals.map(([, t]) => iso(t))];
+    const where = dimensionConditions(filter, params);
+    const rowsRead = single ? `rollup_10s r WHERE ${['r.bucket >= $1', 'r.bucket < $2', ...where].join(' AND ')}` : rowsInIntervals('rollup_10s', 'bucket', where);
+    const values = targets.map(({ h: { source: { field } } }, i) =>
+      `${MONEY_FIELDS.has(field) ? `round(sum(${field}) * ${moneyScale})` : `sum(${field})`}::text AS v${i}`);
+    // grouped by the minute as a time (date_bin), turned into a number once per minute, not per row
+    const { rows } = await pool.query<{ g: string; m: string } & Record<string, string>>(
+      `SELECT (extract(epoch FROM minute)::bigint / 60)::text AS m, *
+       FROM (SELECT ${groupBy ? `r.${groupBy}` : `''`} AS g, date_bin('1 minute', r.bucket, 'epoch'::timestamptz) AS minute, ${values.join(', ')}
+             FROM ${rowsRead} GROUP BY 1, 2) AS per_minute`,
       params,
     );
-    const read = new Map<string, Map<number, number>>();
-    for (const row of rows) {
-      if (!groups.has(row.g)) continue;
-      let minutes = read.get(row.g);
-      if (!minutes) read.set(row.g, (minutes = new Map()));
-      minutes.set(Number(row.m), Number(row.v));
-    }
-    for (const group of groups) if (!h.groups.has(group)) h.groups.set(group, { ring: new Float64Array(h.capacity), version: ++versions });
-    // the minutes read are what the rows say, nothing where there are none; a group whose minutes
-    // changed gets a new version (its windows are summed again)
-    for (const [group, kept] of h.groups) {
-      const minutes = read.get(group);
-      let changed = false;
-      for (const [f, t] of intervals) {
-        for (let m = f / MINUTE; m < t / MINUTE; m++) {
-          const value = minutes?.get(m) ?? 0;
-          const slot = m % h.capacity;
-          if (kept.ring[slot] !== value) {
-            kept.ring[slot] = value;
-            changed = true;
+    for (const [i, { h, intervals: own, groups }] of targets.entries()) {
+      const read = new Map<string, Map<number, number>>();
+      for (const row of rows) {
+        if (!groups.has(row.g)) continue;
+        let minutes = read.get(row.g);
+        if (!minutes) read.set(row.g, (minutes = new Map()));
+        minutes.set(Number(row.m), Number(row[`v${i}`]));
+      }
+      for (const group of groups) if (!h.groups.has(group)) h.groups.set(group, { ring: new Float64Array(h.capacity), version: ++versions });
+      // the minutes read are what the rows say, nothing where there are none; a group whose minutes
+      // changed gets a new version (its windows are summed again)
+      for (const [group, kept] of h.groups) {
+        const minutes = read.get(group);
+        let changed = false;
+        for (const [f, t] of own) {
+          for (let m = f / MINUTE; m < t / MINUTE; m++) {
+            const value = minutes?.get(m) ?? 0;
+            const slot = m % h.capacity;
+            if (kept.ring[slot] !== value) {
+              kept.ring[slot] = value;
+              changed = true;
+            }
           }
         }
+        if (changed) kept.version = ++versions;
       }
-      if (changed) kept.version = ++versions;
     }
   }
 
@@ -116,18 +134,24 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
       }
     }
     for (const key of held.keys()) if (!merged.has(key)) held.delete(key);
-    await Promise.all([...merged].map(async ([key, need]) => {
+    // sources read whole (new ones, or after a pause) are read together with the others of their
+    // shape, once over all their minutes: a rule's fields and other rules' of the same cut share the rows
+    const whole = new Map<string, Array<{ key: string; made: Held; groups: Set<string> }>>();
+    const due: Array<Promise<void>> = [];
+    for (const [key, need] of merged) {
       const span = (need.to - need.from) / MINUTE;
-      let h = held.get(key);
+      const h = held.get(key);
       const fresh = !h
         || need.from < Math.max(h.from, need.to - h.capacity * MINUTE) // further back than held
         || need.to - h.to > (h.capacity * MINUTE) / 2 // a long pause
         || [...need.groups].some((g) => !h!.groups.has(g)); // a group not held
       if (!h || fresh) {
         const made: Held = { source: need.source, from: need.from, to: need.to, capacity: Math.ceil(span * 1.25) + RECENT_MINUTES * 2, groups: new Map(), cursor: need.from };
-        await readInto(made, [[need.from, need.to]], need.groups);
-        held.set(key, made);
-        return;
+        const shape = shapeKey(need.source);
+        const list = whole.get(shape) ?? [];
+        list.push({ key, made, groups: need.groups });
+        whole.set(shape, list);
+        continue;
       }
       // what is held changes only once its minutes are read (a failed read leaves it as it was)
       const from = Math.max(h.from, need.to - h.capacity * MINUTE);
@@ -143,9 +167,16 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
         intervals.push([cursor, sliceTo]);
         cursor = sliceTo;
       }
-      await readInto(h, intervals, need.groups);
-      Object.assign(h, { from, to: need.to, cursor });
-    }));
+      due.push(readInto(intervals, [{ h, intervals, groups: need.groups }]).then(() => void Object.assign(h, { from, to: need.to, cursor })));
+    }
+    for (const list of whole.values()) {
+      const from = Math.min(...list.map(({ made }) => made.from));
+      const to = Math.max(...list.map(({ made }) => made.to));
+      due.push(readInto([[from, to]], list.map(({ made, groups }) => ({ h: made, intervals: [[made.from, made.to]], groups }))).then(() => {
+        for (const { key, made } of list) held.set(key, made);
+      }));
+    }
+    await Promise.all(due);
   }
 
   /** Sums of one source's field for one group over [from, to) (whole minutes held), money in currency, and the version they are of. */
