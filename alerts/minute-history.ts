@@ -48,6 +48,17 @@ interface Held {
   cursor: number;
 }
 
+/** The union of intervals as disjoint ones, in order (a row is read once however many sources want it). */
+function disjoint(intervals: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [f, t] of [...intervals].filter(([f, t]) => t > f).sort((a, b) => a[0] - b[0])) {
+    const last = out[out.length - 1];
+    if (last && f <= last[1]) last[1] = Math.max(last[1], t);
+    else out.push([f, t]);
+  }
+  return out;
+}
+
 /** a source's cut, without its field: sources of one shape are read from the same rows */
 const shapeKey = (s: MinuteSource) => `${s.groupBy ?? ''}|${JSON.stringify(Object.entries(s.filter).filter(([, v]) => v !== undefined).sort())}`;
 
@@ -137,6 +148,8 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
     // sources read whole (new ones, or after a pause) are read together with the others of their
     // shape, once over all their minutes: a rule's fields and other rules' of the same cut share the rows
     const whole = new Map<string, Array<{ key: string; made: Held; groups: Set<string> }>>();
+    // the others read their recent minutes and a refresh slice, also together per cut
+    const recent = new Map<string, Array<{ h: Held; intervals: Array<[number, number]>; groups: Set<string>; moved: Pick<Held, 'from' | 'to' | 'cursor'> }>>();
     const due: Array<Promise<void>> = [];
     for (const [key, need] of merged) {
       const span = (need.to - need.from) / MINUTE;
@@ -167,7 +180,14 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
         intervals.push([cursor, sliceTo]);
         cursor = sliceTo;
       }
-      due.push(readInto(intervals, [{ h, intervals, groups: need.groups }]).then(() => void Object.assign(h, { from, to: need.to, cursor })));
+      const list = recent.get(shapeKey(need.source)) ?? [];
+      list.push({ h, intervals, groups: need.groups, moved: { from, to: need.to, cursor } });
+      recent.set(shapeKey(need.source), list);
+    }
+    for (const list of recent.values()) {
+      due.push(readInto(disjoint(list.flatMap((t) => t.intervals)), list).then(() => {
+        for (const { h, moved } of list) Object.assign(h, moved);
+      }));
     }
     for (const list of whole.values()) {
       const from = Math.min(...list.map(({ made }) => made.from));

@@ -20,6 +20,8 @@ const rules: AlertRule[] = [
   ruleSchema.parse({ id: 'revenue-z', name: 'r', nameEn: 'r', metric: 'revenue', groupBy: 'store', window: '5m', detector: { kind: 'zscore', lookback: 12 } }),
   ruleSchema.parse({ id: 'cvr-day', name: 'c', nameEn: 'c', metric: 'cvr', groupBy: 'channel', filter: { region: 'east' }, window: '1m', detector: { kind: 'drop', vs: 'day-ago', ratio: 0.5 } }),
   ruleSchema.parse({ id: 'roi-z', name: 'o', nameEn: 'o', metric: 'roi', window: '10m', detector: { kind: 'zscore', lookback: 6 } }),
+  // the same cut as revenue-z with another field and look-back: the two are read from the same rows
+  ruleSchema.parse({ id: 'visits-z', name: 'v', nameEn: 'v', metric: 'visits', groupBy: 'store', window: '1m', detector: { kind: 'zscore', lookback: 40 } }),
 ];
 
 describe('history windows from per-minute sums', () => {
