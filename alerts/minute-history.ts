@@ -94,7 +94,7 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
       `${MONEY_FIELDS.has(field) ? `round(sum(${field}) * ${moneyScale})` : `sum(${field})`}::text AS v${i}`);
     // grouped by the minute as a time (date_bin), turned into a number once per minute, not per row
     const { rows } = await pool.query<{ g: string; m: string } & Record<string, string>>(
-      `SELECT (extract(epoch FROM minute)::bigint / 60)::text AS m, *
+      `SELECT g, (extract(epoch FROM minute)::bigint / 60)::text AS m, ${targets.map((_, i) => `v${i}`).join(', ')}
        FROM (SELECT ${groupBy ? `r.${groupBy}` : `''`} AS g, date_bin('1 minute', r.bucket, 'epoch'::timestamptz) AS minute, ${values.join(', ')}
              FROM ${rowsRead} GROUP BY 1, 2) AS per_minute`,
       params,
