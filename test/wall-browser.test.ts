@@ -526,14 +526,16 @@ describe('the wall in Chromium', () => {
   it('asks "why did it move?" of a tile and of an alert: the segments the API ranks, over the wall, closed by hand', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'ops');
-    await page.click('[data-tile=revenue]');
+    // the panel's own answer (the API read again a moment later moves with live traffic)
+    const [revenueAnswered] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/explain?metric=revenue')),
+      page.click('[data-tile=revenue]'),
+    ]);
     await page.waitForSelector('[data-test=why-row], [data-test=why-nothing]');
-    const answer = (await (await app.get('/api/v1/explain?metric=revenue')).json()) as { top: Array<{ label: string }>; relative: number };
+    const answer = (await revenueAnswered.json()) as { top: Array<{ label: string }>; relative: number };
     expect(answer.top.length).toBeGreaterThan(0);
     const rows = await page.$$eval('[data-test=why-row] .name', (els) => els.map((e) => e.textContent?.trim()));
-    // the panel read its answer a moment before this one: the same segments lead
-    expect(rows[0]).toBe(answer.top[0]!.label);
-    expect(rows.length).toBe(answer.top.length);
+    expect(rows).toEqual(answer.top.map((c) => c.label));
     expect(await page.textContent('[data-test=why-move]')).toContain(`${Math.abs(answer.relative * 100).toFixed(1)}%`);
     await sleep(500);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/why-revenue-1920x1080.png` });
@@ -548,13 +550,16 @@ describe('the wall in Chromium', () => {
       const box = el!.getBoundingClientRect();
       return { x: box.left + x!, y: box.top + y!, channel: first.channelId };
     });
-    await page.mouse.click(bar.x, bar.y);
+    // the panel's own answer again
+    const [answered] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith(`/api/v1/explain?metric=roi&channel=${bar.channel}`)),
+      page.mouse.click(bar.x, bar.y),
+    ]);
     await page.waitForSelector('[data-test=why-row], [data-test=why-nothing]');
     expect(await page.textContent('[data-test=why-panel] h2')).toContain('ROI · ');
-    const channelAnswer = (await (await app.get(`/api/v1/explain?metric=roi&channel=${bar.channel}`)).json()) as { top: Array<{ label: string }> };
+    const channelAnswer = (await answered.json()) as { top: Array<{ label: string }> };
     const channelRows = await page.$$eval('[data-test=why-row] .name', (els) => els.map((e) => e.textContent?.trim()));
-    // read a moment after the panel's: live traffic may swap two close segments, the segments are the same
-    expect([...channelRows].sort()).toEqual(channelAnswer.top.map((c) => c.label).sort());
+    expect(channelRows).toEqual(channelAnswer.top.map((c) => c.label));
     if (channelRows.length) expect(await page.textContent('[data-test=why-row] .split')).toMatch(/结构 .* · 自身 /);
     await page.click('[data-test=why-close]');
     await page.context().close();
