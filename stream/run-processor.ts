@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
 import { createPool, createRedis, type StoreSettings } from './connect.js';
 import { migrate } from './db/migrate.js';
-import { refreshTouched } from './db/touched.js';
+import { pruneCurrentHours, refreshTouched } from './db/touched.js';
 import { defineHotScripts } from './hot-write.js';
 import { StreamProcessor } from './processor.js';
 import { createProcessorMetrics } from './processor-metrics.js';
@@ -61,6 +61,7 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
         if (storage !== 'timescaledb') return;
         // hours every pass; a day's refresh reads the whole day, so once a minute
         await refreshTouched(pool, 'hours');
+        await pruneCurrentHours(pool);
         if (Date.now() - lastDayRefresh < DAY_REFRESH_EVERY_MS) return;
         lastDayRefresh = Date.now();
         await refreshTouched(pool, 'days');

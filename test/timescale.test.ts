@@ -6,7 +6,7 @@ import type { MetricsResponse } from '../stream/types.js';
 import { generateStream, postAll, type GeneratedStream } from './event-factory.js';
 import { apiSums, truthSums, withoutUsers } from './ground-truth.js';
 import { startTestApp, type TestApp } from './harness.js';
-import { refreshTouched } from '../stream/db/touched.js';
+import { pruneCurrentHours, refreshTouched } from '../stream/db/touched.js';
 
 const url = process.env.TIMESCALE_DATABASE_URL;
 
@@ -17,6 +17,9 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
 
   beforeAll(async () => {
     app = await startTestApp('tsdb', { databaseUrl: url });
+    // nothing is written yet: as if current_hours had been kept since this hour began (a new
+    // table waits for the next whole hour), so the hour in progress is read from it
+    await app.db.query(`UPDATE pipeline_meta SET value = extract(epoch FROM date_bin('1 hour', now(), 'epoch'::timestamptz))::bigint::text WHERE key = 'current_hours_since'`);
     stream = generateStream(app.cfg, 4000, 31, now);
     await postAll((events) => app.post(events), stream.deliveries);
     await app.drained();
@@ -109,4 +112,32 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
     await expectExact('1h', 3_600_000, now - 36 * 3_600_000);
     await expectExact('1d', 86_400_000, now - 3 * 86_400_000);
   }, 120_000);
+
+  it('reads the hour in progress from the sums the batches kept of it, not from the 10 s rollup', async () => {
+    const hour = async () => (await app.db.query<{ h: Date }>(`SELECT date_bin('1 hour', now(), 'epoch'::timestamptz) AS h`)).rows[0]!.h.getTime();
+    const start = await hour();
+    const truth = truthSums(stream.unique, (e) => e.ts >= start && e.ts < start + 3_600_000);
+    expect(truth.exposure + truth.clicks, 'the stream has events in the hour in progress').toBeGreaterThan(0);
+    const kept = (await app.db.query(`SELECT sum(exposure)::int AS exposure, sum(clicks)::int AS clicks, sum(conversions)::int AS conversions FROM current_hours WHERE bucket = $1`, [new Date(start).toISOString()])).rows[0];
+    expect(kept).toEqual({ exposure: truth.exposure, clicks: truth.clicks, conversions: truth.conversions });
+    // hours that no batch writes any more are pruned
+    await app.db.query(`INSERT INTO current_hours SELECT date_bin('1 hour', now(), 'epoch'::timestamptz) - INTERVAL '3 hours', channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend FROM current_hours LIMIT 1`);
+    await pruneCurrentHours(app.db);
+    expect((await app.db.query(`SELECT count(*)::int AS n FROM current_hours WHERE bucket < $1`, [new Date(start - 3_600_000).toISOString()])).rows[0].n).toBe(0);
+    // a mark on a row kept there shows in the answers, at 1 h and in the day holding the hour
+    const exposureAt = async (step: '1h' | '1d') => {
+      const body = (await (await app.get(`/api/v1/metrics?from=${start}&to=${start + 60_000}&step=${step}`)).json()) as MetricsResponse;
+      return body.series[0]!.points.reduce((sum, p) => sum + p.exposure, 0);
+    };
+    const before = { hour: await exposureAt('1h'), day: await exposureAt('1d') };
+    expect(before.hour).toBe(truth.exposure);
+    await app.db.query(`UPDATE current_hours SET exposure = exposure + 1000 WHERE ctid = (SELECT ctid FROM current_hours WHERE bucket = $1 LIMIT 1)`, [new Date(start).toISOString()]);
+    try {
+      const after = { hour: await exposureAt('1h'), day: await exposureAt('1d') };
+      if ((await hour()) !== start) return; // the hour ended meanwhile: it is read from the 10 s rollup now
+      expect(after).toEqual({ hour: before.hour + 1000, day: before.day + 1000 });
+    } finally {
+      await app.db.query(`UPDATE current_hours SET exposure = exposure - 1000 WHERE ctid = (SELECT ctid FROM current_hours WHERE bucket = $1 AND exposure >= 1000 LIMIT 1)`, [new Date(start).toISOString()]);
+    }
+  });
 });

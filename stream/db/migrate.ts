@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, newUsersBackfill } from './first-seen.js';
 import { inTransaction } from './transaction.js';
-import { REFRESH_LOCKS, TOUCHED_TABLES } from './touched.js';
+import { CURRENT_HOURS_TABLES, REFRESH_LOCKS, TOUCHED_TABLES } from './touched.js';
 import { COMPACTION_LOCK, USER_SKETCH_TABLES, backfillSketches } from './user-sketches.js';
 import type { AppConfig } from '../../config/load.js';
 
@@ -141,7 +141,7 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
       await client.query(`INSERT INTO pipeline_meta (key, value) VALUES ('storage', $1)`, [storage]);
     }
     if (storage === 'postgres') await widenMoney(client, schema);
-    else for (const sql of TOUCHED_TABLES) await client.query(sql);
+    else for (const sql of [...TOUCHED_TABLES, rollupTable('current_hours'), ...CURRENT_HOURS_TABLES]) await client.query(sql);
     return storage;
   }).catch((err: Error) => {
     throw new Error(`database migration failed: ${err.message}`, { cause: err });

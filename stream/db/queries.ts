@@ -4,6 +4,7 @@ import { EMPTY_SUMS, metricPoint } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
 import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
+import { readFromCurrentHours } from './touched.js';
 import { sketchKindFor, type SketchDim } from './user-sketches.js';
 import { UserSketch } from '../user-sketch.js';
 import type { GroupBy, MetricPoint, MetricsResponse, Scope, Step, SumField, Sums } from '../types.js';
@@ -46,8 +47,9 @@ const SUMS_OF = 'sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(
  * rollup. 1 h / 1 d read their rollup tables on plain PostgreSQL. On TimescaleDB they read the
  * continuous aggregates except where an event landed since their last refresh (touched_hours,
  * touched_days: written with the event, cleared once a refresh covered it — see
- * refreshTouched): those hours come from the 10 s rollup, a touched day from its hours. So late
- * events show at once, and a query re-aggregates only the few hours still waiting.
+ * refreshTouched): those hours come from the 10 s rollup — the hour in progress from the sums the
+ * batches keep of it (current_hours) — a touched day from its hours. So late events show at once,
+ * and a query re-aggregates only the few past hours still waiting for their refresh.
  */
 function sourceRows(step: Step, ctx: QueryContext): string {
   const table = COARSE_TABLE[step];
@@ -57,11 +59,17 @@ function sourceRows(step: Step, ctx: QueryContext): string {
   // driven by the marks (a handful of rows), each reaching its own range through the indexes:
   // a join would let the planner scan a whole aggregate when it misjudges the marks
   const hourFromTenSeconds = (mark: string) => `CROSS JOIN LATERAL (SELECT ${dims}, ${SUMS_OF} FROM rollup_10s r
-             WHERE r.bucket >= ${mark}.bucket AND r.bucket < ${mark}.bucket + INTERVAL '1 hour' GROUP BY ${dims}) AS r`;
+             WHERE r.bucket >= ${mark}.bucket AND r.bucket < ${mark}.bucket + INTERVAL '1 hour' GROUP BY ${dims}) AS r
+           WHERE NOT ${readFromCurrentHours(`${mark}.bucket`)}`;
+  // the hour in progress, summed by the batches as they wrote it (touched.ts)
+  const hourInProgress = (mark: string) => `JOIN current_hours h ON h.bucket = ${mark}.bucket
+           WHERE ${readFromCurrentHours(`${mark}.bucket`)}`;
   if (step === '1h') {
     return `(SELECT bucket, ${dims}, ${SUM_COLUMNS} FROM rollup_1h c WHERE NOT EXISTS (SELECT 1 FROM touched_hours t WHERE t.bucket = c.bucket)
              UNION ALL
-             SELECT t.bucket, r.* FROM touched_hours t ${hourFromTenSeconds('t')}) AS coarse`;
+             SELECT t.bucket, r.* FROM touched_hours t ${hourFromTenSeconds('t')}
+             UNION ALL
+             SELECT t.bucket, ${prefixed('h', dims)}, ${prefixed('h', SUM_COLUMNS)} FROM touched_hours t ${hourInProgress('t')}) AS coarse`;
   }
   return `(SELECT bucket, ${dims}, ${SUM_COLUMNS} FROM rollup_1d c WHERE NOT EXISTS (SELECT 1 FROM touched_days t WHERE t.bucket = c.bucket)
            UNION ALL
@@ -70,8 +78,15 @@ function sourceRows(step: Step, ctx: QueryContext): string {
              GROUP BY ${dims}) AS h
            UNION ALL
            SELECT d.bucket, r.* FROM touched_days d JOIN touched_hours t ON t.bucket >= d.bucket AND t.bucket < d.bucket + INTERVAL '1 day'
-             ${hourFromTenSeconds('t')}) AS coarse`;
+             ${hourFromTenSeconds('t')}
+           UNION ALL
+           SELECT d.bucket, ${prefixed('h', dims)}, ${prefixed('h', SUM_COLUMNS)} FROM touched_days d JOIN touched_hours t ON t.bucket >= d.bucket AND t.bucket < d.bucket + INTERVAL '1 day'
+             ${hourInProgress('t')}) AS coarse`;
 }
+
+/** `a, b` → `h.a, h.b` */
+const prefixed = (alias: string, columns: string) => columns.split(', ').map((c) => `${alias}.${c}`).join(', ');
+
 const DIMENSIONS: Array<keyof Scope & SketchDim> = ['region', 'store', 'channel', 'campaign'];
 
 /** `dim = $n` for each dimension the filter names, its value pushed onto `params`. */

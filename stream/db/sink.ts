@@ -7,7 +7,7 @@ import { copyField } from './copy-text.js';
 import type { Storage } from './migrate.js';
 import { customerKey, firstSeenUpsert, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
 import { inTransaction } from './transaction.js';
-import { touchedMarks } from './touched.js';
+import { CURRENT_HOURS_WRITTEN, touchedMarks } from './touched.js';
 import { sketchDeltas, writeSketchDeltas, type KnownSketches } from './user-sketches.js';
 
 export interface StreamedEvent {
@@ -48,11 +48,11 @@ const AGGREGATE_10S = `SELECT date_bin('10 seconds', ts, 'epoch'::timestamptz) A
   FROM stored GROUP BY 1, 2, 3, 4, 5`;
 
 /** An upsert of one rollup level from the 10 s sums (ordered, so concurrent batches lock alike). */
-const rollupUpsert = (table: string, bucket: string) => `INSERT INTO ${table}
+const rollupUpsert = (table: string, bucket: string, where = 'true') => `INSERT INTO ${table}
     (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend, updated_at)
   SELECT ${bucket}, channel, region, store, campaign,
          sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend), now()
-  FROM sums10 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  FROM sums10 WHERE ${where} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (bucket, channel, region, store, campaign) DO UPDATE SET
     exposure = ${table}.exposure + EXCLUDED.exposure, clicks = ${table}.clicks + EXCLUDED.clicks,
     visits = ${table}.visits + EXCLUDED.visits, conversions = ${table}.conversions + EXCLUDED.conversions,
@@ -71,6 +71,8 @@ function storeStatement(options: SinkOptions): string {
   } else {
     // the continuous aggregates' buckets this batch changes behind their last refresh
     levels.push(...touchedMarks(dayOrigin));
+    // and the hour in progress summed as it goes, so queries need not sum it from the 10 s rollup
+    levels.push(`rch AS (${rollupUpsert('current_hours', `date_bin('1 hour', bucket, 'epoch'::timestamptz)`, CURRENT_HOURS_WRITTEN)})`);
   }
   return `WITH fresh AS (
       INSERT INTO event_ids (id, ts, stream_id) SELECT id, ${TS}, stream_id FROM incoming ORDER BY id
