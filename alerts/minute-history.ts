@@ -2,8 +2,11 @@
 // incrementally. A rule judges each window against earlier windows snapped to whole minutes; read
 // as ranges, every one of them moved each minute and all were read again (a seasonal rule over
 // 62 stores: 71 000 windows a minute). Kept as minutes, a cycle reads only the minutes that are
-// new, the last few again (stragglers) and a slice of the rest (late events), so the whole
-// history is read again every REFRESH_MS; any window is then a sum over its minutes.
+// new, the last few again (stragglers) and a slice of the rest (late events): the minutes late
+// events can still reach (the lateness and a margin for a processor's backlog) are all read
+// again every REFRESH_MS, older ones every SETTLED_REFRESH_MS (only a backlog longer than the
+// margin writes there; reading twelve days of a weekly look-back every ten minutes cost a cycle
+// ~70 000 rows at 1 M events a day). Any window is then a sum over its minutes.
 import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import { MINUTE } from '../stream/buckets.js';
@@ -13,8 +16,10 @@ import type { Scope, SumField } from '../stream/types.js';
 
 /** minutes read again every cycle: events up to this late are in the next judgement */
 const RECENT_MINUTES = 15;
-/** every minute held is read again within this long, so later events reach the baselines */
+/** every minute late events can reach is read again within this long, so they reach the baselines */
 export const REFRESH_MS = 10 * MINUTE;
+/** and every older minute held within this long */
+export const SETTLED_REFRESH_MS = 60 * MINUTE;
 const MONEY_FIELDS = new Set<SumField>(['revenue', 'spend']);
 
 /** What a rule's windows are summed from: its filter and groupBy, one field. */
@@ -44,8 +49,9 @@ interface Held {
   /** per group, a ring of per-minute values (money in integer units), slot = minute % capacity; its version counts changes */
   capacity: number;
   groups: Map<string, { ring: Float64Array; version: number }>;
-  /** where the next refresh slice starts */
+  /** where the next refresh slice starts, of the minutes late events can reach and of the older ones */
   cursor: number;
+  settledCursor: number;
 }
 
 /** The union of intervals as disjoint ones, in order (a row is read once however many sources want it). */
@@ -70,8 +76,12 @@ function sourceKey(s: MinuteSource): string {
   return key;
 }
 
-export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
-  const { pool, moneyScale } = deps;
+/**
+ * `changeableMs`: how far back of the newest minute writes still land in the ordinary course
+ * (the events' lateness and a margin).
+ */
+export function createMinuteHistory(deps: { pool: Pool; moneyScale: number; changeableMs: number }) {
+  const { pool, moneyScale, changeableMs } = deps;
   const held = new Map<string, Held>();
   /** versions are drawn from one counter: a source read anew never repeats one its windows were summed at */
   let versions = 0;
@@ -149,7 +159,7 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
     // shape, once over all their minutes: a rule's fields and other rules' of the same cut share the rows
     const whole = new Map<string, Array<{ key: string; made: Held; groups: Set<string> }>>();
     // the others read their recent minutes and a refresh slice, also together per cut
-    const recent = new Map<string, Array<{ h: Held; intervals: Array<[number, number]>; groups: Set<string>; moved: Pick<Held, 'from' | 'to' | 'cursor'> }>>();
+    const recent = new Map<string, Array<{ h: Held; intervals: Array<[number, number]>; groups: Set<string>; moved: Pick<Held, 'from' | 'to' | 'cursor' | 'settledCursor'> }>>();
     const due: Array<Promise<void>> = [];
     for (const [key, need] of merged) {
       const span = (need.to - need.from) / MINUTE;
@@ -159,7 +169,7 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
         || need.to - h.to > (h.capacity * MINUTE) / 2 // a long pause
         || [...need.groups].some((g) => !h!.groups.has(g)); // a group not held
       if (!h || fresh) {
-        const made: Held = { source: need.source, from: need.from, to: need.to, capacity: Math.ceil(span * 1.25) + RECENT_MINUTES * 2, groups: new Map(), cursor: need.from };
+        const made: Held = { source: need.source, from: need.from, to: need.to, capacity: Math.ceil(span * 1.25) + RECENT_MINUTES * 2, groups: new Map(), cursor: need.from, settledCursor: need.from };
         const shape = shapeKey(need.source);
         const list = whole.get(shape) ?? [];
         list.push({ key, made, groups: need.groups });
@@ -170,18 +180,22 @@ export function createMinuteHistory(deps: { pool: Pool; moneyScale: number }) {
       const from = Math.max(h.from, need.to - h.capacity * MINUTE);
       const recentFrom = Math.max(from, Math.min(h.to, need.to - RECENT_MINUTES * MINUTE));
       const intervals: Array<[number, number]> = [[recentFrom, need.to]];
-      // a slice of the older minutes, the cursor going round them once every REFRESH_MS
-      const older = (recentFrom - from) / MINUTE;
-      let cursor = h.cursor;
-      if (older > 0) {
-        const slice = Math.min(older, Math.ceil((older * intervalMs) / REFRESH_MS));
-        if (cursor < from || cursor >= recentFrom) cursor = from;
-        const sliceTo = Math.min(recentFrom, cursor + slice * MINUTE);
+      // a slice of the older minutes late events can reach, and one of the settled minutes before
+      // them, each cursor going round its part once in its period
+      const settledTo = Math.min(recentFrom, Math.max(from, Math.floor((need.to - changeableMs) / MINUTE) * MINUTE));
+      const slice = (cursor: number, partFrom: number, partTo: number, periodMs: number): number => {
+        const minutes = (partTo - partFrom) / MINUTE;
+        if (minutes <= 0) return cursor;
+        const size = Math.min(minutes, Math.ceil((minutes * intervalMs) / periodMs));
+        if (cursor < partFrom || cursor >= partTo) cursor = partFrom;
+        const sliceTo = Math.min(partTo, cursor + size * MINUTE);
         intervals.push([cursor, sliceTo]);
-        cursor = sliceTo;
-      }
+        return sliceTo;
+      };
+      const cursor = slice(h.cursor, settledTo, recentFrom, REFRESH_MS);
+      const settledCursor = slice(h.settledCursor, from, settledTo, SETTLED_REFRESH_MS);
       const list = recent.get(shapeKey(need.source)) ?? [];
-      list.push({ h, intervals, groups: need.groups, moved: { from, to: need.to, cursor } });
+      list.push({ h, intervals, groups: need.groups, moved: { from, to: need.to, cursor, settledCursor } });
       recent.set(shapeKey(need.source), list);
     }
     for (const list of recent.values()) {

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
-import { MINUTE, floorTo } from '../stream/buckets.js';
+import { HOUR, MINUTE, floorTo } from '../stream/buckets.js';
 import { dimensionConditions } from '../stream/db/queries.js';
 import { EMPTY_SUMS, deriveMetrics } from '../stream/derive.js';
 import { readHotWindows, type HotRange } from '../stream/hot-read.js';
@@ -42,7 +42,8 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
   const moneyScale = 10 ** cfg.pipeline.events.valueDecimals;
   const cache = new Map<string, { values: MetricValues; expires: number }>();
   const cacheKey = (scope: string, range: Range, users: boolean) => `${scope}|${range.from}|${range.to}|${users ? 'u' : ''}`;
-  const minutes = createMinuteHistory({ pool, moneyScale });
+  // late events land up to the lateness back (later still only behind a processor's backlog: an hour's margin)
+  const minutes = createMinuteHistory({ pool, moneyScale, changeableMs: cfg.pipeline.events.lateness + HOUR });
   /** each instance's history windows from minute sums, kept while its windows stay the same */
   let assembled = new Map<string, { windows: string; history: SeriesPoint[] }>();
 

@@ -1,9 +1,10 @@
 // The windows rules compare with, summed from the per-minute history the evaluator keeps
 // (alerts/minute-history.ts): every one equals the events it covers, recent and a day old,
-// money exact; stragglers reach the next cycle, events hours late within the refresh period.
+// money exact; stragglers reach the next cycle, events hours late within the refresh period,
+// writes behind the lateness within the settled period.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ruleSchema, type AlertRule } from '../config/alert-schema.js';
-import { REFRESH_MS } from '../alerts/minute-history.js';
+import { REFRESH_MS, SETTLED_REFRESH_MS } from '../alerts/minute-history.js';
 import { ruleInstances } from '../alerts/instances.js';
 import { createWindowReader, type InstanceReading } from '../alerts/window-read.js';
 import { metricPoint } from '../alerts/metric-point.js';
@@ -22,6 +23,8 @@ const rules: AlertRule[] = [
   ruleSchema.parse({ id: 'roi-z', name: 'o', nameEn: 'o', metric: 'roi', window: '10m', detector: { kind: 'zscore', lookback: 6 } }),
   // the same cut as revenue-z with another field and look-back: the two are read from the same rows
   ruleSchema.parse({ id: 'visits-z', name: 'v', nameEn: 'v', metric: 'visits', groupBy: 'store', window: '1m', detector: { kind: 'zscore', lookback: 40 } }),
+  // hours of look-back: its windows reach minutes behind the lateness
+  ruleSchema.parse({ id: 'revenue-hours', name: 'h', nameEn: 'h', metric: 'revenue', window: '1h', detector: { kind: 'zscore', lookback: 30 } }),
 ];
 
 describe('history windows from per-minute sums', () => {
@@ -132,6 +135,31 @@ describe('history windows from per-minute sums', () => {
     for (let t = end + interval; t < last; t += interval) await reader.read(instancesOf(), t, t + 5_000);
     expectTruth(await reader.read(instancesOf(), last, last + 5_000));
   }, 120_000);
+
+  it('reads minutes behind the lateness again within the settled period, not every refresh period', async () => {
+    // a lateness of 20 minutes: minutes more than 80 back are settled (an hour's margin)
+    const short = { ...cfg, pipeline: { ...cfg.pipeline, events: { ...cfg.pipeline.events, lateness: 20 * MIN } } };
+    const reader = createWindowReader({ cfg: short, redis: app.redis, pool: app.db, keys: app.keys });
+    const interval = cfg.alerts.evaluation.interval;
+    let t = end0 + 6 * MIN;
+    await reader.read(instancesOf(), t, t + 5_000);
+    // 3 hours back, as only a processor's long backlog writes behind the lateness; the settled
+    // slices go round from the oldest minute (31 hours back), so they reach it in the period's last part
+    const writtenAt = t - 3 * 60 * MIN + 500;
+    await post(eventsAt(writtenAt, 11));
+    const cycleUntil = async (until: number) => {
+      let readings = await reader.read(instancesOf(), (t += interval), t + 5_000);
+      while (t + interval <= until) readings = await reader.read(instancesOf(), (t += interval), t + 5_000);
+      return readings;
+    };
+    const holding = (readings: Map<string, Map<string, InstanceReading>>) =>
+      readings.get('revenue-hours')!.get('')!.history.find((p) => p.t - 60 * MIN <= writtenAt && writtenAt < p.t)!;
+    // a refresh period on, the minutes late events can reach were all read again, not these
+    const early = holding(await cycleUntil(t + REFRESH_MS + interval));
+    expect(early.value).not.toEqual(truthPoint(rules.find((r) => r.id === 'revenue-hours')!, '', early.t, false).value);
+    // a settled period on, they were
+    expectTruth(await cycleUntil(t + SETTLED_REFRESH_MS + interval));
+  }, 300_000);
 
   it('holds nothing older than the 10 s rollup keeps: windows before its retention sum to nothing', async () => {
     const kept = 25 * MIN;
