@@ -147,6 +147,7 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
     await compactSketches(pool, cfg.dayOffsetMs);
     total += events.length;
   }
+  // in time order, as the processors write it: readers of a time range find its rows together
   const fineFrom = storage === 'postgres' ? options.now - options.fineDays * DAY : firstDay;
   await pool.query(
     `INSERT INTO rollup_10s (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
@@ -154,7 +155,7 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
             coalesce(sum(count) FILTER (WHERE type = 'exposure'), 0), coalesce(sum(count) FILTER (WHERE type = 'click'), 0),
             coalesce(sum(count) FILTER (WHERE type = 'visit'), 0), coalesce(sum(count) FILTER (WHERE type = 'conversion'), 0),
             coalesce(sum(value) FILTER (WHERE type = 'conversion'), 0), coalesce(sum(value) FILTER (WHERE type = 'spend'), 0)
-     FROM events WHERE ts >= $1 GROUP BY 1, 2, 3, 4, 5`,
+     FROM events WHERE ts >= $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1`,
     [new Date(fineFrom).toISOString()],
   );
   if (storage === 'timescaledb') {
