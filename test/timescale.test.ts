@@ -28,6 +28,8 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
 
   it('is chosen automatically, with hypertables, continuous aggregates and policies', async () => {
     expect(app.server.storage).toBe('timescaledb');
+    const extension = await app.db.query(`SELECT extnamespace::regnamespace::text AS schema FROM pg_extension WHERE extname = 'timescaledb'`);
+    expect(extension.rows).toEqual([{ schema: 'public' }]);
     const schema = app.stores.dbSchema;
     const hypertables = await app.db.query(`SELECT hypertable_name FROM timescaledb_information.hypertables WHERE hypertable_schema = $1 ORDER BY 1`, [schema]);
     expect(hypertables.rows.map((r) => r.hypertable_name)).toEqual(['events', 'rollup_10s']);

@@ -97,7 +97,9 @@ async function timescaleAvailable(client: PoolClient): Promise<boolean> {
   if (!rows[0]!.installed || !rows[0]!.preloaded) return false;
   try {
     await client.query('SAVEPOINT ts_ext');
-    await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
+    // in public, beside every schema's search path: made in the first app schema it would be
+    // missing from the others' paths, and dropping that schema would drop it with their hypertables
+    await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb SCHEMA public');
     await client.query('RELEASE SAVEPOINT ts_ext');
     return true;
   } catch {
