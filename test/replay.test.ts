@@ -95,6 +95,41 @@ describe('replay', () => {
     expect(recorded[0]!.frame.trend.some((p) => p.exposure > 0)).toBe(true);
   }, 60_000);
 
+  it('counts the unique users of the last 24 h and of today as the raw events do (sketches of whole hours, customers of the ragged ends)', async () => {
+    const truth = async (from: number, to: number, column: string | null, value: string | null) => {
+      const { rows: [row] } = await app.db.query<{ n: number }>(
+        `SELECT count(DISTINCT user_id)::int AS n FROM events WHERE ts >= $1 AND ts < $2 AND user_id IS NOT NULL${column ? ` AND ${column} = $3` : ''}`,
+        [new Date(from).toISOString(), new Date(to).toISOString(), ...(value ? [value] : [])],
+      );
+      return row!.n;
+    };
+    // an instant whose 24 h window begins 20 minutes into an hour, with customers seen only in
+    // that ragged start (before the instant's today began)
+    const HOUR = 3_600_000;
+    const raggedAt = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR + 20 * 60_000;
+    const raggedStart = raggedAt + 10_000 - DAY;
+    await postAll((events) => app.post(events), [0, 1, 2].map((i) => ({ id: `rs-${i}`, type: 'conversion', ts: raggedStart + 5 * 60_000 + i, channel: 'douyin', region: 'east', value: 10, userId: `ragged-${i}` }) as TruthEvent), 10);
+    await app.drained();
+    let compared = 0;
+    // now, two hours into yesterday's traffic (its window's ragged end holds some of it), and that instant
+    for (const at of [Date.now() - 30_000, Date.now() - DAY - 2 * HOUR + 17 * 60_000 + 3_000, raggedAt]) {
+      for (const [column, value] of [[null, null], ['region', 'east'], ['store', 'sh-jingan'], ['channel', 'douyin']] as const) {
+        const { status, body } = await replay(at, column ? `&${column}=${value}` : '');
+        expect(status).toBe(200);
+        const { frame } = body;
+        const label = `${new Date(at).toISOString()} ${column ?? 'nation'}`;
+        for (const w of ['1h', '24h'] as const) {
+          const window = frame.windows[w];
+          expect(window.uniqueUsers, `${label} ${w}`).toBe(await truth(Date.parse(window.from), Date.parse(window.to), column, value));
+        }
+        const today = await truth(Date.parse(frame.today.from), Date.parse(frame.today.to), column, value);
+        expect(frame.today.values.uniqueUsers, `${label} today`).toBe(today);
+        if (today > 0) compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(3);
+  });
+
   it('takes an ISO time with a zone, and refuses the future, the distant past and a bad time by name', async () => {
     const at = new Date(Date.now() - 60_000);
     const local = new Date(at.getTime() + 8 * 3_600_000).toISOString().replace('Z', '+08:00');

@@ -8,6 +8,8 @@ import type { AppConfig } from '../../config/load.js';
 import { BUCKET_MS, DAY, HOUR, MINUTE, floorTo, liveWindowRange } from '../../stream/buckets.js';
 import { newUsersToday } from '../../stream/db/first-seen.js';
 import { SUMS_AS_TEXT, dimensionConditions, rowsOverRange, sumsOfRow, sumsOverRange, type QueryContext } from '../../stream/db/queries.js';
+import { sketchKindFor } from '../../stream/db/user-sketches.js';
+import { UserSketch, hash52 } from '../../stream/user-sketch.js';
 import { EMPTY_SUMS, deriveMetrics } from '../../stream/derive.js';
 import { LIVE_WINDOWS, SUM_FIELDS, type FlowPoint, type FlowValues, type LiveResponse, type MetricValues, type ScreenFrame, type Scope, type SumField, type Sums } from '../../stream/types.js';
 import { CHANNEL_TREND_POINTS, TREND_POINTS } from '../push/view-read.js';
@@ -118,15 +120,68 @@ async function lastHourRows(pool: Pool, end: number, filter: Scope) {
   return { buckets, minutes, windows };
 }
 
-/** Unique users of each window and of today, exact from the raw events (the live wall's are HyperLogLog estimates). */
+/**
+ * Unique users of each window and of today. The windows of up to an hour are counted exactly from
+ * the raw events; the day's and today's merge the hourly sketches of their whole hours with the
+ * customers of their ragged ends (an hour of raw events in all), so the cost does not grow with a
+ * day's events — exact up to 2 048 customers, then ±0.81 %, like the live wall's estimates.
+ */
 async function uniqueUsers(pool: Pool, end: number, todayFrom: number, filter: Scope): Promise<Record<string, number>> {
-  const params: unknown[] = [new Date(Math.min(todayFrom, end - DAY)).toISOString(), new Date(end).toISOString()];
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const shortWindows = LIVE_WINDOWS.filter((w) => w !== '24h');
+  const longest = Math.min(...shortWindows.map((w) => liveWindowRange(w, end - BUCKET_MS).from));
+  const params: unknown[] = [iso(longest), iso(end)];
   const where = ['ts >= $1', 'ts < $2', 'user_id IS NOT NULL', ...dimensionConditions(filter, params)].join(' AND ');
-  const cuts: Array<[string, number]> = [...LIVE_WINDOWS.map((w) => [w, liveWindowRange(w, end - BUCKET_MS).from] as [string, number]), ['today', todayFrom]];
-  const columns = cuts.map(([name, from]) => {
-    params.push(new Date(from).toISOString());
-    return `count(DISTINCT user_id) FILTER (WHERE ts >= $${params.length})::int AS "${name}"`;
+  const columns = shortWindows.map((w) => {
+    params.push(iso(liveWindowRange(w, end - BUCKET_MS).from));
+    return `count(DISTINCT user_id) FILTER (WHERE ts >= $${params.length})::int AS "${w}"`;
   });
-  const { rows: [row] } = await pool.query<Record<string, number>>(`SELECT ${columns.join(', ')} FROM events WHERE ${where}`, params);
-  return row ?? {};
+  // today's whole hours are its sketches' only where the day begins on an hour
+  const kind = todayFrom % HOUR === 0 ? sketchKindFor((['region', 'store', 'channel'] as const).filter((d) => filter[d] !== undefined)) : null;
+  const [counted, long] = await Promise.all([
+    pool.query<Record<string, number>>(`SELECT ${columns.join(', ')} FROM events WHERE ${where}`, params).then((r) => r.rows[0] ?? {}),
+    kind === null ? null : longWindowUsers(pool, kind, end, todayFrom, filter),
+  ]);
+  if (long) return { ...counted, ...long };
+  // no sketch keeps this cut: counted from the raw events
+  const rawParams: unknown[] = [iso(Math.min(todayFrom, end - DAY)), iso(end), iso(end - DAY), iso(todayFrom)];
+  const rawWhere = ['ts >= $1', 'ts < $2', 'user_id IS NOT NULL', ...dimensionConditions(filter, rawParams)].join(' AND ');
+  const { rows: [row] } = await pool.query<Record<string, number>>(
+    `SELECT count(DISTINCT user_id) FILTER (WHERE ts >= $3)::int AS "24h", count(DISTINCT user_id) FILTER (WHERE ts >= $4)::int AS today FROM events WHERE ${rawWhere}`,
+    rawParams,
+  );
+  return { ...counted, ...row };
+}
+
+/** The last 24 h's and today's unique users: hourly sketches of whole hours, raw events' customers at the ragged ends. */
+async function longWindowUsers(pool: Pool, kind: number, end: number, todayFrom: number, filter: Scope): Promise<Record<'24h' | 'today', number>> {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const dayFrom = end - DAY;
+  const hoursFrom = Math.min(floorTo(dayFrom, HOUR) + HOUR, end);
+  const hoursTo = Math.max(floorTo(end, HOUR), hoursFrom);
+  const sketchParams: unknown[] = [iso(hoursFrom), iso(hoursTo), kind];
+  const sketchWhere = ['bucket >= $1', 'bucket < $2', `step = '1h'`, 'kind = $3', ...dimensionConditions(filter, sketchParams)].join(' AND ');
+  const rawParams: unknown[] = [iso(dayFrom), iso(hoursFrom), iso(hoursTo), iso(end)];
+  const rawWhere = ['((ts >= $1 AND ts < $2) OR (ts >= $3 AND ts < $4))', 'user_id IS NOT NULL', ...dimensionConditions(filter, rawParams)].join(' AND ');
+  const [sketches, customers] = await Promise.all([
+    pool.query<{ bucket: Date; sketch: Buffer }>(
+      `SELECT bucket, sketch FROM user_sketches WHERE ${sketchWhere} UNION ALL SELECT bucket, delta FROM user_sketch_deltas WHERE ${sketchWhere}`,
+      sketchParams,
+    ),
+    pool.query<{ user_id: string; late: boolean }>(`SELECT DISTINCT user_id, ts >= $3 AS late FROM events WHERE ${rawWhere}`, rawParams),
+  ]);
+  const day = new UserSketch();
+  const today = new UserSketch();
+  for (const row of sketches.rows) {
+    const sketch = UserSketch.decode(row.sketch);
+    day.merge(sketch);
+    if (row.bucket.getTime() >= todayFrom) today.merge(sketch);
+  }
+  for (const { user_id: id, late } of customers.rows) {
+    const hash = hash52(id);
+    day.add(hash);
+    // the ragged start is before today began
+    if (late) today.add(hash);
+  }
+  return { '24h': day.estimate(), today: today.estimate() };
 }
