@@ -61,9 +61,10 @@ export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, opti
   const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const now = Date.now();
+  // the 10 s rollup as far back as production keeps it: the alert evaluator's look-backs read it
   const loaded = options.reuse
     ? { events: Number((await pool.query(`SELECT count(*) AS n FROM events`)).rows[0].n), customers: Number((await pool.query(`SELECT count(*) AS n FROM first_seen WHERE scope = 'all'`)).rows[0].n), seconds: 0 }
-    : await loadHistory(pool, cfg, storage, { days: options.days, eventsPerDay: options.eventsPerDay, customers: options.customers, now, fineDays: 3 });
+    : await loadHistory(pool, cfg, storage, { days: options.days, eventsPerDay: options.eventsPerDay, customers: options.customers, now, fineDays: Math.min(options.days, Math.ceil(cfg.pipeline.retention.rollup10s / DAY)) });
   if (storage === 'timescaledb') await asWhileEventsFlow(pool, floorTo(Date.now(), DAY, cfg.dayOffsetMs));
   const { rows: [sizes] } = await pool.query<{ events: string; sketches: string; first_seen: string }>(
     `SELECT pg_size_pretty(pg_total_relation_size('events')) AS events, pg_size_pretty(pg_total_relation_size('user_sketches')) AS sketches,
