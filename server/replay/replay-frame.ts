@@ -127,35 +127,28 @@ async function lastHourRows(pool: Pool, end: number, filter: Scope) {
  * day's events — exact up to 2 048 customers, then ±0.81 %, like the live wall's estimates.
  */
 async function uniqueUsers(pool: Pool, end: number, todayFrom: number, filter: Scope): Promise<Record<string, number>> {
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const shortWindows = LIVE_WINDOWS.filter((w) => w !== '24h');
-  const longest = Math.min(...shortWindows.map((w) => liveWindowRange(w, end - BUCKET_MS).from));
-  const params: unknown[] = [iso(longest), iso(end)];
-  const where = ['ts >= $1', 'ts < $2', 'user_id IS NOT NULL', ...dimensionConditions(filter, params)].join(' AND ');
-  const columns = shortWindows.map((w) => {
-    params.push(iso(liveWindowRange(w, end - BUCKET_MS).from));
-    return `count(DISTINCT user_id) FILTER (WHERE ts >= $${params.length})::int AS "${w}"`;
-  });
   // today's whole hours are its sketches' only where the day begins on an hour
   const kind = todayFrom % HOUR === 0 ? sketchKindFor((['region', 'store', 'channel'] as const).filter((d) => filter[d] !== undefined)) : null;
+  // counted from the raw events: the windows up to an hour, and the day's and today's where no sketch keeps the cut
+  const cuts: Array<[string, number]> = LIVE_WINDOWS.filter((w) => kind === null || w !== '24h').map((w) => [w, liveWindowRange(w, end - BUCKET_MS).from]);
+  if (kind === null) cuts.push(['today', todayFrom]);
+  const params: unknown[] = [iso(Math.min(...cuts.map(([, from]) => from))), iso(end)];
+  const where = ['ts >= $1', 'ts < $2', 'user_id IS NOT NULL', ...dimensionConditions(filter, params)].join(' AND ');
+  const columns = cuts.map(([name, from]) => {
+    params.push(iso(from));
+    return `count(DISTINCT user_id) FILTER (WHERE ts >= $${params.length})::int AS "${name}"`;
+  });
   const [counted, long] = await Promise.all([
     pool.query<Record<string, number>>(`SELECT ${columns.join(', ')} FROM events WHERE ${where}`, params).then((r) => r.rows[0] ?? {}),
     kind === null ? null : longWindowUsers(pool, kind, end, todayFrom, filter),
   ]);
-  if (long) return { ...counted, ...long };
-  // no sketch keeps this cut: counted from the raw events
-  const rawParams: unknown[] = [iso(Math.min(todayFrom, end - DAY)), iso(end), iso(end - DAY), iso(todayFrom)];
-  const rawWhere = ['ts >= $1', 'ts < $2', 'user_id IS NOT NULL', ...dimensionConditions(filter, rawParams)].join(' AND ');
-  const { rows: [row] } = await pool.query<Record<string, number>>(
-    `SELECT count(DISTINCT user_id) FILTER (WHERE ts >= $3)::int AS "24h", count(DISTINCT user_id) FILTER (WHERE ts >= $4)::int AS today FROM events WHERE ${rawWhere}`,
-    rawParams,
-  );
-  return { ...counted, ...row };
+  return { ...counted, ...long };
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The last 24 h's and today's unique users: hourly sketches of whole hours, raw events' customers at the ragged ends. */
 async function longWindowUsers(pool: Pool, kind: number, end: number, todayFrom: number, filter: Scope): Promise<Record<'24h' | 'today', number>> {
-  const iso = (ms: number) => new Date(ms).toISOString();
   const dayFrom = end - DAY;
   const hoursFrom = Math.min(floorTo(dayFrom, HOUR) + HOUR, end);
   const hoursTo = Math.max(floorTo(end, HOUR), hoursFrom);
