@@ -22,7 +22,7 @@ export const TOUCHED_TABLES = [
 // Both ends use the database's clock, so which hours a batch writes and which a query reads agree.
 
 /** The hour in progress, as a bucket; a batch writes its sums of this hour and the one before. */
-const HOUR_NOW = `date_bin('1 hour', now(), 'epoch'::timestamptz)`;
+export const HOUR_NOW = `date_bin('1 hour', now(), 'epoch'::timestamptz)`;
 
 export const CURRENT_HOURS_TABLES = [
   `INSERT INTO pipeline_meta (key, value) VALUES ('current_hours_since', extract(epoch FROM ${HOUR_NOW} + INTERVAL '1 hour')::bigint::text)

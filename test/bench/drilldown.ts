@@ -7,6 +7,7 @@ import { DAY, floorTo } from '../../stream/buckets.js';
 import type { Pool } from 'pg';
 import { createPool, type StoreSettings } from '../../stream/connect.js';
 import { migrate } from '../../stream/db/migrate.js';
+import { HOUR_NOW } from '../../stream/db/touched.js';
 import { loadHistory } from './drilldown-history.js';
 import { login } from './ingest.js';
 import { freePort, spawnApp, stop, storeEnv, waitReady } from './processes.js';
@@ -48,13 +49,13 @@ async function evaluationSoFar(url: string): Promise<{ cycles: number; seconds: 
  * it began). A loaded history without it would read the aggregates alone, cheaper than production.
  */
 async function asWhileEventsFlow(pool: Pool, dayStart: number): Promise<void> {
-  await pool.query(`INSERT INTO touched_hours (bucket, version) VALUES (date_bin('1 hour', now(), 'epoch'::timestamptz), nextval('touched_version')) ON CONFLICT (bucket) DO NOTHING`);
+  await pool.query(`INSERT INTO touched_hours (bucket, version) VALUES (${HOUR_NOW}, nextval('touched_version')) ON CONFLICT (bucket) DO NOTHING`);
   await pool.query(`INSERT INTO touched_days (bucket, version) VALUES ($1, nextval('touched_version')) ON CONFLICT (bucket) DO NOTHING`, [new Date(dayStart).toISOString()]);
   await pool.query(`DELETE FROM current_hours`);
   await pool.query(`INSERT INTO current_hours (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
     SELECT date_bin('1 hour', bucket, 'epoch'::timestamptz), channel, region, store, campaign, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
-    FROM rollup_10s WHERE bucket >= date_bin('1 hour', now(), 'epoch'::timestamptz) GROUP BY 1, 2, 3, 4, 5`);
-  await pool.query(`UPDATE pipeline_meta SET value = extract(epoch FROM date_bin('1 hour', now(), 'epoch'::timestamptz))::bigint::text WHERE key = 'current_hours_since'`);
+    FROM rollup_10s WHERE bucket >= ${HOUR_NOW} GROUP BY 1, 2, 3, 4, 5`);
+  await pool.query(`UPDATE pipeline_meta SET value = extract(epoch FROM ${HOUR_NOW})::bigint::text WHERE key = 'current_hours_since'`);
 }
 
 export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, options: DrillDownOptions): Promise<BenchResult[]> {
