@@ -138,8 +138,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const jobs = options.jobs === false ? null : startPipelineJobs({ cfg, redis, pool, keys, storage, log, metrics });
   const push = startPushLoop({
     cfg, redis, keys, reader, nsp: screen.nsp, intervalMs: options.pushIntervalMs ?? DEFAULT_PUSH_INTERVAL_MS, log,
-    onFrame: (_view, readMs, sinceChangeMs) => {
-      metrics.pushReadSeconds.observe(readMs / 1000);
+    onRead: (readMs) => metrics.pushReadSeconds.observe(readMs / 1000),
+    onFrame: (_view, sinceChangeMs) => {
       if (sinceChangeMs !== null) metrics.pushLatencySeconds.observe(sinceChangeMs / 1000);
     },
   });

@@ -1,6 +1,9 @@
+import { Cluster, type Redis } from 'ioredis';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../server/start-server.js';
+import { planView } from '../server/push/view-plan.js';
+import { createViewReader } from '../server/push/view-read.js';
 import { createLogger } from '../stream/log.js';
 import type { ScreenFrame } from '../stream/types.js';
 import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, type TestApp } from './harness.js';
@@ -184,4 +187,55 @@ describe('the /screen namespace', () => {
       await second.close();
     }
   });
+
+  it('reads the views due at one push together, a range they share once, each frame its own view\'s figures', async () => {
+    await postVisits('bj-sanlitun', 4);
+    await app.drained();
+    const client = app.redis.duplicate();
+    const reader = createViewReader({ cfg: app.cfg, redis: client, pool: app.db, keys: app.keys, storage: app.server.storage });
+    // the nation's frame and a store's share that store's today and the channels' minutes
+    const plans = [{}, { store: 'bj-sanlitun' }].map((subscription) => planView(app.cfg, subscription));
+    const sameInstant = (frame: ScreenFrame) => ({ ...frame, asOf: '' });
+    try {
+      await reader.readFrames(plans); // connects to every node, starts the database's background reads, keeps today's settled sums
+      for (let attempt = 0; ; attempt++) {
+        const together = await scriptCallsOf(client, () => reader.readFrames(plans));
+        const apart = await scriptCallsOf(client, () => Promise.all(plans.map((plan) => reader.readFrames([plan]).then(([frame]) => frame!))));
+        // a 10 s bucket turned between the two reads: their windows differ, read both again
+        if (together.result[0]!.windows['1m'].to !== apart.result[0]!.windows['1m'].to && attempt < 3) continue;
+        expect(together.calls).toBeLessThan(apart.calls);
+        expect(together.result.map((frame) => frame.viewKey)).toEqual(plans.map((plan) => plan.viewKey));
+        expect(together.result.map(sameInstant)).toEqual(apart.result.map(sameInstant));
+        const [nation, store] = together.result as [ScreenFrame, ScreenFrame];
+        expect(store.windows['1h'].visits).toBe(4);
+        expect(nation.stores.find((s) => s.id === 'bj-sanlitun')!.today.visits).toBe(store.today.values.visits);
+        expect(nation.today.values.visits).toBeGreaterThan(store.today.values.visits);
+        break;
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
 });
+
+/** How many Lua script calls one client sends (to every node of a cluster) while `run` runs. */
+async function scriptCallsOf<T>(client: Redis | Cluster, run: () => Promise<T>): Promise<{ calls: number; result: T }> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  let calls = 0;
+  const monitors = await Promise.all(nodes.map(async (node) => {
+    const address = /addr=(\S+)/.exec(String(await node.client('INFO')))![1];
+    const monitor = await node.monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === address && /^eval/i.test(args[0]!)) calls++;
+    });
+    return monitor;
+  }));
+  try {
+    const result = await run();
+    await Promise.all(nodes.map((node) => node.ping())); // MONITOR has seen everything sent before
+    await sleep(50);
+    return { calls, result };
+  } finally {
+    for (const monitor of monitors) monitor.disconnect();
+  }
+}

@@ -15,7 +15,7 @@ export function createServerMetrics() {
     ingestDuplicates: new client.Counter({ name: 'mw_ingest_duplicate_events_total', help: 'Events repeated within one request', registers }),
     ingestBackpressure: new client.Counter({ name: 'mw_ingest_backpressure_total', help: 'Requests answered 429 because the stream backlog was full', registers }),
     pushReadSeconds: new client.Histogram({
-      name: 'mw_push_frame_read_seconds', help: 'Time to read one screen view for a pushed frame',
+      name: 'mw_push_frame_read_seconds', help: 'Time to read the screen views due at one push (read together, a range they share once)',
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5], registers,
     }),
     pushLatencySeconds: new client.Histogram({

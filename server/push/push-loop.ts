@@ -25,8 +25,10 @@ export interface PushLoopDeps {
   nsp: Namespace;
   intervalMs: number;
   log: Logger;
-  /** after each frame: its read time, and for a changed view the time since the change was seen (null for a keepalive) */
-  onFrame?: (viewKey: string, readMs: number, sinceChangeMs: number | null) => void;
+  /** after each push: how long reading its due views took, and how many there were */
+  onRead?: (readMs: number, views: number) => void;
+  /** after each frame: for a changed view the time since the change was seen (null for a keepalive) */
+  onFrame?: (viewKey: string, sinceChangeMs: number | null) => void;
 }
 
 export function startPushLoop(deps: PushLoopDeps): { stop(): Promise<void> } {
@@ -42,15 +44,24 @@ export function startPushLoop(deps: PushLoopDeps): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
-  async function push(viewKey: string, changedAt: number | undefined): Promise<void> {
-    const subscription = subscriptionOfViewKey(viewKey);
-    if (!subscription || !isKnownView(cfg, subscription)) return; // e.g. a store removed from geo.yaml
+  /** Frames of the due views, read together (shared ranges once), each emitted to its view's room. */
+  async function push(viewKeys: string[], changedAt: Map<string, number | undefined>): Promise<void> {
+    const plans = viewKeys.flatMap((viewKey) => {
+      const subscription = subscriptionOfViewKey(viewKey);
+      // e.g. a store removed from geo.yaml
+      return subscription && isKnownView(cfg, subscription) ? [planView(cfg, subscription)] : [];
+    });
+    if (!plans.length) return;
     const started = Date.now();
-    const frame = await reader.readView(planView(cfg, subscription), false);
-    // the interval counts from the frame's own time, so two frames' asOf are never closer than it
-    lastSent.set(viewKey, Date.parse(frame.asOf));
-    nsp.to(VIEW_ROOM_PREFIX + viewKey).emit('metrics', frame);
-    deps.onFrame?.(viewKey, Date.now() - started, changedAt === undefined ? null : Date.now() - changedAt);
+    const frames = await reader.readFrames(plans);
+    deps.onRead?.(Date.now() - started, frames.length);
+    for (const frame of frames) {
+      // the interval counts from the frame's own time, so two frames' asOf are never closer than it
+      lastSent.set(frame.viewKey, Date.parse(frame.asOf));
+      nsp.to(VIEW_ROOM_PREFIX + frame.viewKey).emit('metrics', frame);
+      const since = changedAt.get(frame.viewKey);
+      deps.onFrame?.(frame.viewKey, since === undefined ? null : Date.now() - since);
+    }
   }
 
   async function tick(): Promise<void> {
@@ -79,7 +90,7 @@ export function startPushLoop(deps: PushLoopDeps): { stop(): Promise<void> } {
       changed.delete(viewKey);
       lastSent.set(viewKey, now);
     }
-    await Promise.all(due.map((viewKey) => push(viewKey, changedAt.get(viewKey))));
+    await push(due, changedAt);
     for (const viewKey of lastSent.keys()) if (!watched.has(viewKey)) lastSent.delete(viewKey);
     for (const viewKey of changed.keys()) if (!watched.has(viewKey)) changed.delete(viewKey);
     if (Math.random() < pollMs / 10_000) void redis.zremrangebyscore(keys.screenViews, '-inf', now - VIEW_FORGOTTEN_MS).catch(() => 0);

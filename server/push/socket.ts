@@ -136,7 +136,7 @@ export function attachScreenSocket(deps: ScreenSocketDeps): ScreenSocket {
     await socket.join(VIEW_ROOM_PREFIX + plan.viewKey);
     await registerView(plan.viewKey);
     try {
-      reply({ snapshot: await reader.readView(plan, true) });
+      reply({ snapshot: await reader.readView(plan) });
     } catch (err) {
       log.warn({ err: (err as Error).message, view: plan.viewKey }, 'snapshot failed');
       reply({ error: 'the live data store is unavailable; retrying' });

@@ -1,5 +1,6 @@
-// Reads a screen view's figures from the hot windows in one Redis round trip, plus "the same
-// span yesterday" from the database (cached, so frames never wait for it).
+// Reads screen views' figures from the hot windows — the views due at one push in one Redis round
+// trip per partition, a range they share read once — plus "the same span yesterday" and today's
+// new users from the database (read in the background, so frames never wait for it).
 
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
@@ -10,7 +11,7 @@ import { newUsersToday } from '../../stream/db/first-seen.js';
 import { queryContextOf, sumsOverRange } from '../../stream/db/queries.js';
 import { createSettledSums, readHotWindows, type HotRange } from '../../stream/hot-read.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
-import { LIVE_WINDOWS, type FlowPoint, type FlowValues, type LiveResponse, type NewUsersToday, type ScreenFrame, type Sums } from '../../stream/types.js';
+import { LIVE_WINDOWS, type FlowPoint, type FlowValues, type LiveResponse, type MetricValues, type NewUsersToday, type ScreenFrame, type Sums } from '../../stream/types.js';
 import type { ViewPlan } from './view-plan.js';
 
 export const TREND_POINTS = 360; // the last hour of 10 s buckets
@@ -54,74 +55,102 @@ export function createViewReader(deps: ViewReaderDeps) {
   // screens that ask for the same view at the same moment (every wall reconnecting after a
   // restart) share one read instead of each costing a full snapshot
   const inFlight = new Map<string, Promise<ScreenFrame>>();
-  function readView(plan: ViewPlan, full: boolean): Promise<ScreenFrame> {
-    const key = `${full ? 'full' : 'frame'}|${plan.viewKey}`;
-    let read = inFlight.get(key);
+  /** A view's snapshot: the whole last hour of trends, once "yesterday" and new users are read. */
+  function readView(plan: ViewPlan): Promise<ScreenFrame> {
+    let read = inFlight.get(plan.viewKey);
     if (!read) {
-      read = readViewNow(plan, full).finally(() => inFlight.delete(key));
-      inFlight.set(key, read);
+      read = readFramesNow([plan], true).then(([frame]) => frame!).finally(() => inFlight.delete(plan.viewKey));
+      inFlight.set(plan.viewKey, read);
     }
     return read;
   }
 
-  /** The view's figures now; `full` reads the whole last hour of trends (a snapshot). */
-  async function readViewNow(plan: ViewPlan, full: boolean): Promise<ScreenFrame> {
+  /**
+   * Frames of many views at one instant (the push loop's due views), their hot ranges read
+   * together: a range several views show — a store's today on the nation's wall, its region's and
+   * its own; a channel's minutes on the nation's and the channel's — is read once, and each
+   * partition answers all of them in one pipelined round trip.
+   */
+  const readFrames = (plans: ViewPlan[]): Promise<ScreenFrame[]> => readFramesNow(plans, false);
+
+  async function readFramesNow(plans: ViewPlan[], full: boolean): Promise<ScreenFrame[]> {
     const now = Date.now();
+    const todayFrom = floorTo(now, DAY, cfg.dayOffsetMs);
+    const ranges: HotRange[] = [];
+    const rangeAt = new Map<string, number>();
+    const add = (scope: string, from: number, to: number, users: boolean) => {
+      const id = `${scope}|${from}|${to}|${users}`;
+      let at = rangeAt.get(id);
+      if (at === undefined) {
+        at = ranges.push({ scope, from, to, users, keepSettled: from === todayFrom }) - 1;
+        rangeAt.set(id, at);
+      }
+      return at;
+    };
+    const builders = plans.map((plan) => frameBuilder(plan, full, now, add));
+    // a snapshot waits for the database's parts; a frame shows the last read (a new count comes in the next frame)
+    if (full) await Promise.all(builders.map((builder) => builder.ready));
+    const values = await readHotWindows(redis, keys, ranges, moneyScale, settled);
+    return builders.map((builder) => builder.build(values));
+  }
+
+  /**
+   * The ranges a view's frame is made of, registered with `add` (which answers each one's index in
+   * the read), and how to build the frame from the read's values; `full` takes the whole last hour
+   * of trends (a snapshot).
+   */
+  function frameBuilder(plan: ViewPlan, full: boolean, now: number, add: (scope: string, from: number, to: number, users: boolean) => number) {
     const bucketEnd = floorTo(now, BUCKET_MS) + BUCKET_MS;
     const todayFrom = floorTo(now, DAY, cfg.dayOffsetMs);
     const yesterday = yesterdayOf(plan, todayFrom, bucketEnd);
     const fresh = newUsersOf(plan, todayFrom);
-    // a snapshot waits for both; a frame shows the last read (a new count comes in the next frame)
-    if (full) await Promise.all([yesterday.ready, fresh.ready]);
 
-    const ranges: HotRange[] = [];
     // unique users only for the view's own windows: the breakdowns do not show them
-    const add = (scope: string, from: number, to: number, users = false) => ranges.push({ scope, from, to, users, keepSettled: from === todayFrom }) - 1;
-    const windowAt = LIVE_WINDOWS.map((w) => add(plan.viewKey, ...rangeOf(liveWindowRange(w, now)), true));
+    const windowRanges = LIVE_WINDOWS.map((w) => liveWindowRange(w, now));
+    const windowAt = windowRanges.map((range) => add(plan.viewKey, range.from, range.to, true));
     const todayAt = add(plan.viewKey, todayFrom, bucketEnd, true);
     const trendCount = full ? TREND_POINTS : FRAME_TREND_POINTS;
     const trendStarts = Array.from({ length: trendCount }, (_, i) => bucketEnd - (trendCount - i) * BUCKET_MS);
-    const trendAt = trendStarts.map((t) => add(plan.viewKey, t, t + BUCKET_MS));
+    const trendAt = trendStarts.map((t) => add(plan.viewKey, t, t + BUCKET_MS, false));
     const minuteEnd = floorTo(now, MINUTE) + MINUTE;
     const minuteCount = full ? CHANNEL_TREND_POINTS : FRAME_CHANNEL_POINTS;
     const minuteStarts = Array.from({ length: minuteCount }, (_, i) => minuteEnd - (minuteCount - i) * MINUTE);
-    const channelAt = plan.channels.map((c) => ({ today: add(c.key, todayFrom, bucketEnd), trend: minuteStarts.map((t) => add(c.key, t, t + MINUTE)) }));
-    const childAt = plan.children.map((c) => add(c.key, todayFrom, bucketEnd));
-    const storeAt = plan.stores === plan.children ? childAt : plan.stores.map((s) => add(s.key, todayFrom, bucketEnd));
+    const channelAt = plan.channels.map((c) => ({ today: add(c.key, todayFrom, bucketEnd, false), trend: minuteStarts.map((t) => add(c.key, t, t + MINUTE, false)) }));
+    const childAt = plan.children.map((c) => add(c.key, todayFrom, bucketEnd, false));
+    const storeAt = plan.stores === plan.children ? childAt : plan.stores.map((s) => add(s.key, todayFrom, bucketEnd, false));
 
-    const values = await readHotWindows(redis, keys, ranges, moneyScale, settled);
-    const flow = (index: number): FlowValues => {
-      const { uniqueUsers: _notCounted, ...rest } = values[index]!;
-      return rest;
+    const build = (values: MetricValues[]): ScreenFrame => {
+      const flow = (index: number): FlowValues => {
+        const { uniqueUsers: _notCounted, ...rest } = values[index]!;
+        return rest;
+      };
+      const point = (index: number, t: number): FlowPoint => ({ t: new Date(t).toISOString(), ...flow(index) });
+      const windows = Object.fromEntries(LIVE_WINDOWS.map((w, i) =>
+        [w, { from: new Date(windowRanges[i]!.from).toISOString(), to: new Date(windowRanges[i]!.to).toISOString(), ...values[windowAt[i]!]! }])) as LiveResponse['windows'];
+      return {
+        viewKey: plan.viewKey,
+        level: plan.level,
+        scope: plan.scope,
+        path: plan.path,
+        asOf: new Date(now).toISOString(),
+        partial: !full,
+        windows,
+        today: { from: new Date(todayFrom).toISOString(), to: new Date(bucketEnd).toISOString(), values: values[todayAt]!, yesterday: yesterday.value(), newUsers: fresh.value() },
+        trend: trendAt.map((index, i) => point(index, trendStarts[i]!)),
+        channels: plan.channels.map(({ key: _key, ...channel }, c) => ({
+          ...channel,
+          today: flow(channelAt[c]!.today),
+          trend: channelAt[c]!.trend.map((index, i) => point(index, minuteStarts[i]!)),
+        })),
+        children: plan.children.map((child, i) => ({ ...child.node, today: flow(childAt[i]!) })),
+        stores: plan.stores.map((store, i) => ({ ...store.node, today: flow(storeAt[i]!) })),
+        ...(plan.provinces && { provinces: plan.provinces }),
+      };
     };
-    const point = (index: number, t: number): FlowPoint => ({ t: new Date(t).toISOString(), ...flow(index) });
-    const windows = Object.fromEntries(LIVE_WINDOWS.map((w, i) => {
-      const range = ranges[windowAt[i]!]!;
-      return [w, { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...values[windowAt[i]!]! }];
-    })) as LiveResponse['windows'];
-
-    return {
-      viewKey: plan.viewKey,
-      level: plan.level,
-      scope: plan.scope,
-      path: plan.path,
-      asOf: new Date(now).toISOString(),
-      partial: !full,
-      windows,
-      today: { from: new Date(todayFrom).toISOString(), to: new Date(bucketEnd).toISOString(), values: values[todayAt]!, yesterday: yesterday.value(), newUsers: fresh.value() },
-      trend: trendAt.map((index, i) => point(index, trendStarts[i]!)),
-      channels: plan.channels.map(({ key: _key, ...channel }, c) => ({
-        ...channel,
-        today: flow(channelAt[c]!.today),
-        trend: channelAt[c]!.trend.map((index, i) => point(index, minuteStarts[i]!)),
-      })),
-      children: plan.children.map((child, i) => ({ ...child.node, today: flow(childAt[i]!) })),
-      stores: plan.stores.map((store, i) => ({ ...store.node, today: flow(storeAt[i]!) })),
-      ...(plan.provinces && { provinces: plan.provinces }),
-    };
+    return { ready: Promise.all([yesterday.ready, fresh.ready]), build };
   }
 
-  return { readView };
+  return { readView, readFrames };
 }
 
 /**
@@ -151,7 +180,5 @@ function backgroundValues<T>(onChange?: (viewKey: string) => void) {
     },
   };
 }
-
-const rangeOf = (range: { from: number; to: number }): [number, number] => [range.from, range.to];
 
 export type ViewReader = ReturnType<typeof createViewReader>;
