@@ -24,23 +24,8 @@ export function ceilTo(ms: number, stepMs: number, dayOffsetMs = 0): number {
   return floored === ms ? ms : floored + stepMs;
 }
 
-/** The hot levels kept in Redis: 10 s buckets, and 1 min / 1 h levels so long windows read few keys. */
-export const HOT_LEVELS = [HOUR, MINUTE, BUCKET_MS] as const;
-
-/**
- * Splits [from, to) (both multiples of 10 s) into the fewest aligned hot buckets:
- * a 24 h window becomes ~23 hours plus the minutes and 10 s buckets at its two ends.
- */
-export function decomposeRange(from: number, to: number): Array<{ levelMs: number; start: number }> {
-  const parts: Array<{ levelMs: number; start: number }> = [];
-  let cursor = from;
-  while (cursor < to) {
-    const levelMs = HOT_LEVELS.find((size) => cursor % size === 0 && cursor + size <= to) ?? BUCKET_MS;
-    parts.push({ levelMs, start: cursor });
-    cursor += levelMs;
-  }
-  return parts;
-}
+// The hot levels kept in Redis are 10 s buckets, and 1 min / 1 h levels so long windows read few
+// keys (apply-entry.lua writes all three; sum-ranges.lua reads a range from the fewest that cover it).
 
 /** The rolling window ending with (and including) the 10 s bucket that holds `nowMs`. */
 export function liveWindowRange(window: LiveWindow, nowMs: number): { from: number; to: number } {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ClientContext, Redis, Result } from 'ioredis';
-import { MINUTE, decomposeRange, floorTo } from './buckets.js';
+import { MINUTE, floorTo } from './buckets.js';
 import { deriveMetrics } from './derive.js';
 import { sumsOfHotFields, type PartitionKeys, type RedisKeys } from './redis-keys.js';
 import type { MetricValues, Sums } from './types.js';
@@ -96,17 +96,11 @@ const addFields = (into: bigint[], more: bigint[]) => {
 async function readPartition(redis: Redis, partition: PartitionKeys, segments: Segment[], scopes: string[]): Promise<PartitionRead> {
   const pipeline = redis.pipeline();
   for (let first = 0; first === 0 || first < segments.length; first += RANGES_PER_CALL) {
-    const callKeys: string[] = [partition.settled];
     const asked = first === 0 ? scopes : [];
     const chunk = segments.slice(first, first + RANGES_PER_CALL);
-    const args: Array<string | number> = [asked.length, ...asked, chunk.length];
-    for (const segment of chunk) {
-      const parts = decomposeRange(segment.from, segment.to);
-      if (segment.mode !== 2) for (const part of parts) callKeys.push(partition.bucket(part.levelMs, part.start, segment.scope));
-      if (segment.mode !== 0) for (const part of parts) callKeys.push(partition.users(part.levelMs, part.start, segment.scope));
-      args.push(parts.length, segment.mode);
-    }
-    pipeline.sumRanges(callKeys.length, ...callKeys, ...args);
+    const args: Array<string | number> = [partition.prefix, asked.length, ...asked, chunk.length];
+    for (const segment of chunk) args.push(segment.scope, segment.from, segment.to, segment.mode);
+    pipeline.sumRanges(1, partition.settled, ...args);
   }
   const replies = (await pipeline.exec()) ?? [];
   const read: PartitionRead = { epoch: '', nowMs: 0, changes: new Map(), values: [] };
@@ -200,7 +194,7 @@ async function readPartitionRanges(redis: Redis, partition: PartitionKeys, range
 /**
  * Reads many (scope, range) windows from the hot buckets: per stream partition, Redis sums each
  * range's buckets itself (sum-ranges.lua; the keys of a partition share one slot, so on a cluster
- * each call goes to the node that holds them), all partitions at once. Each range is split into
+ * each call goes to the node that holds them), all partitions at once. The script splits each range into
  * hourly, minute and 10 s buckets; unique users are each partition's HyperLogLog union of the same
  * buckets, added up over the partitions (a customer's events all go to one partition). With
  * `settled`, ranges marked keepSettled read only the time since their kept settled sum.

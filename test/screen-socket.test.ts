@@ -190,6 +190,7 @@ describe('the /screen namespace', () => {
 
   it('reads the views due at one push together, a range they share once, each frame its own view\'s figures', async () => {
     await postVisits('bj-sanlitun', 4);
+    await postVisits('bj-guomao', 2);
     await app.drained();
     const client = app.redis.duplicate();
     const reader = createViewReader({ cfg: app.cfg, redis: client, pool: app.db, keys: app.keys, storage: app.server.storage });
@@ -197,7 +198,9 @@ describe('the /screen namespace', () => {
     const plans = [{}, { store: 'bj-sanlitun' }].map((subscription) => planView(app.cfg, subscription));
     const sameInstant = (frame: ScreenFrame) => ({ ...frame, asOf: '' });
     try {
-      await reader.readFrames(plans); // connects to every node, starts the database's background reads, keeps today's settled sums
+      // connects to every node, waits for the database's parts (yesterday, new users), keeps today's settled sums
+      await Promise.all(plans.map((plan) => reader.readView(plan)));
+      await reader.readFrames(plans);
       for (let attempt = 0; ; attempt++) {
         const together = await scriptCallsOf(client, () => reader.readFrames(plans));
         const apart = await scriptCallsOf(client, () => Promise.all(plans.map((plan) => reader.readFrames([plan]).then(([frame]) => frame!))));

@@ -3,7 +3,7 @@
 // into settled time, a reconciler's correction and Redis losing everything each make it read again.
 // Every read with kept sums is compared with a read of the same ranges without them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET_MS, HOUR, MINUTE, floorTo } from '../stream/buckets.js';
+import { BUCKET_MS, HOUR, MINUTE, floorTo, liveWindowRange } from '../stream/buckets.js';
 import { createSettledSums, readHotWindows, type HotRange } from '../stream/hot-read.js';
 import { defineReconcileScript, reconcileHotBuckets } from '../stream/reconcile.js';
 import { deleteKeys, startTestApp, testConfig, type TestApp } from './harness.js';
@@ -82,5 +82,38 @@ describe('sums of settled time kept between reads', () => {
     expect(await readBoth()).toBe(0);
     await reconcileHotBuckets(app.redis, app.db, app.keys, app.cfg);
     expect(await readBoth()).toBe(6);
+  });
+});
+
+describe('ranges summed by the script', () => {
+  it('sums a range from the fewest aligned hourly, minute and 10 s buckets that cover it exactly', async () => {
+    // every bucket of each level around a 24 h window holds a mark of its level: which buckets the
+    // script read shows in the sum (and in the users, one per bucket read)
+    const scope = 'sc:levels-test:douyin';
+    const { from, to } = liveWindowRange('24h', Date.parse('2026-11-23T08:17:43Z'));
+    const partition = app.keys.partitions[0]!;
+    const write = app.redis.pipeline();
+    const marks = [[HOUR, 1_000_000], [MINUTE, 1_000], [BUCKET_MS, 1]] as const;
+    for (const [levelMs, mark] of marks) {
+      for (let start = floorTo(from, HOUR) - HOUR; start < to + HOUR; start += levelMs) {
+        write.hset(partition.bucket(levelMs, start, scope), 'exposure', mark);
+        write.pfadd(partition.users(levelMs, start, scope), `${levelMs}:${start}`);
+      }
+    }
+    await write.exec();
+    const ceil = (t: number, step: number) => Math.ceil(t / step) * step;
+    const hours = (floorTo(to, HOUR) - ceil(from, HOUR)) / HOUR;
+    const minutes = (ceil(from, HOUR) - ceil(from, MINUTE) + floorTo(to, MINUTE) - floorTo(to, HOUR)) / MINUTE;
+    const tenSeconds = (ceil(from, MINUTE) - from + to - floorTo(to, MINUTE)) / BUCKET_MS;
+    expect([hours, minutes, tenSeconds]).toEqual([23, 59, 6]); // the window's ragged ends use every level
+    const [window, minute, none] = await readHotWindows(app.redis, app.keys, [
+      { scope, from, to },
+      { scope, from: floorTo(to, HOUR), to: floorTo(to, HOUR) + MINUTE },
+      { scope, from, to: from },
+    ], SCALE);
+    expect(window!.exposure).toBe(hours * 1_000_000 + minutes * 1_000 + tenSeconds);
+    expect(Math.abs(window!.uniqueUsers - (hours + minutes + tenSeconds))).toBeLessThanOrEqual(2);
+    expect(minute).toMatchObject({ exposure: 1_000, uniqueUsers: 1 });
+    expect(none).toMatchObject({ exposure: 0, uniqueUsers: 0 });
   });
 });

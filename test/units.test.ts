@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hotDelta, rollupRows } from '../stream/aggregate.js';
 import { moneyOfUnits } from '../stream/hot-read.js';
 import { hotFieldValues, sumsOfHotFields } from '../stream/redis-keys.js';
-import { DAY, HOUR, MINUTE, decomposeRange, floorTo, liveWindowRange } from '../stream/buckets.js';
+import { DAY, HOUR, floorTo } from '../stream/buckets.js';
 import { copyLine } from '../stream/db/copy-text.js';
 import { deriveMetrics } from '../stream/derive.js';
 import { scopeKeyOf, scopesOf } from '../stream/scopes.js';
@@ -14,17 +14,6 @@ describe('bucket arithmetic', () => {
     const t = Date.parse('2026-11-23T01:30:00+08:00');
     expect(new Date(floorTo(t, DAY, 8 * HOUR)).toISOString()).toBe('2026-11-22T16:00:00.000Z');
     expect(new Date(floorTo(t, HOUR)).toISOString()).toBe('2026-11-22T17:00:00.000Z');
-  });
-
-  it('splits a 24 h window into few aligned buckets that cover it exactly', () => {
-    const { from, to } = liveWindowRange('24h', Date.parse('2026-11-23T08:17:43Z'));
-    const parts = decomposeRange(from, to);
-    expect(parts.reduce((sum, p) => sum + p.levelMs, 0)).toBe(to - from);
-    expect(parts.every((p) => p.start % p.levelMs === 0)).toBe(true);
-    expect(parts.filter((p) => p.levelMs === HOUR)).toHaveLength(23);
-    expect(parts.length).toBeLessThan(150);
-    for (let i = 1; i < parts.length; i++) expect(parts[i]!.start).toBe(parts[i - 1]!.start + parts[i - 1]!.levelMs);
-    expect(decomposeRange(0, MINUTE)).toEqual([{ levelMs: MINUTE, start: 0 }]);
   });
 });
 

@@ -2,6 +2,7 @@
 // with the channel, region and store of that event. "New users" over a range are the rows whose
 // first_ts falls in it — exact, and read from an index whose size follows customers, not events.
 
+import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { DAY, HOUR, ceilTo, floorTo } from '../buckets.js';
 import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js';
@@ -275,7 +276,11 @@ export async function newUsersToday(pool: Pool, q: { todayFrom: number; to: numb
   const where = rows.conditions.join(' AND ');
   const count = (at: number) => `(SELECT coalesce(sum(n), 0) FROM new_users_hourly WHERE bucket >= $${at + 2} AND bucket < $${at + 3} AND ${where})
       + (SELECT count(*) FROM first_seen WHERE (first_ts >= $${at + 1} AND first_ts < $${at + 2} OR first_ts >= $${at + 3} AND first_ts < $${at + 4}) AND ${where})`;
-  const { rows: [row] } = await pool.query<{ today: string; yesterday: string }>(`SELECT (${count(0)})::text AS today, (${count(4)})::text AS yesterday`, params);
+  const text = `SELECT (${count(0)})::text AS today, (${count(4)})::text AS yesterday`;
+  // every wall asks this after every frame: prepared once per connection (one per filter's shape),
+  // PostgreSQL parses and plans it once instead of at every frame
+  const name = `new-users-today-${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+  const { rows: [row] } = await pool.query<{ today: string; yesterday: string }>({ name, text, values: params });
   return { today: Number(row!.today), yesterday: Number(row!.yesterday) };
 }
 
