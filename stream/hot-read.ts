@@ -29,7 +29,7 @@ const isStoreScope = (scope: string) => scope.startsWith('s:') || scope.startsWi
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    sumRanges(numberOfKeys: number, ...args: Array<string | number>): Result<Array<number | string>, Context>;
+    sumRanges(numberOfKeys: number, ...args: Array<string | number>): Result<string, Context>;
   }
 }
 
@@ -106,7 +106,7 @@ async function readPartition(redis: Redis, partition: PartitionKeys, segments: S
   const read: PartitionRead = { epoch: '', nowMs: 0, changes: new Map(), values: [] };
   replies.forEach(([err, reply], call) => {
     if (err) throw err;
-    const values = reply as Array<number | string>;
+    const values = (reply as string).split(' ');
     let at = 2;
     if (call === 0) {
       read.epoch = String(values[0]);
@@ -115,7 +115,11 @@ async function readPartition(redis: Redis, partition: PartitionKeys, segments: S
     }
     for (; at < values.length; at += 17) {
       const fields = zeroFields();
-      for (let f = 0; f < 8; f++) fields[f] = BigInt(values[at + f * 2]!) * SPLIT + BigInt(values[at + f * 2 + 1]!);
+      for (let f = 0; f < 8; f++) {
+        const [high, low] = [values[at + f * 2]!, values[at + f * 2 + 1]!];
+        // most fields of most ranges are zero: no BigInt made for them
+        fields[f] = high === '0' ? (low === '0' ? 0n : BigInt(low)) : BigInt(high) * SPLIT + BigInt(low);
+      }
       read.values.push({ fields, users: Number(values[at + 16]) });
     }
   });
