@@ -19,7 +19,7 @@ import { benchFaults } from './faults.js';
 import { benchCluster } from './cluster.js';
 import { benchEntryTrust } from './entries.js';
 import { benchDetectors } from './detectors.js';
-import { benchPushCost, benchScreen, benchScreenPage } from './screen.js';
+import { benchFrameRead, benchPushCost, benchScreen, benchScreenPage } from './screen.js';
 import { printTable, saveResult, type BenchResult } from './report.js';
 
 const seconds = Number(process.env.BENCH_SECONDS || 60);
@@ -80,6 +80,7 @@ try {
     const push = { ...stores, redisPrefix: `${stores.redisPrefix}push:`, dbSchema: `${stores.dbSchema}_push` };
     try {
       results.push(await benchPushCost(cfg, push, { processors, pushIntervalMs, steps: [1, 25, 100, 400], rate: 1000, stepSeconds: 15 }));
+      results.push(await benchFrameRead(cfg, push));
     } finally {
       await dropSchema(push.dbSchema);
     }

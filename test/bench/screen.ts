@@ -5,7 +5,11 @@ import { existsSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import type { AppConfig } from '../../config/load.js';
 import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
-import type { StoreSettings } from '../../stream/connect.js';
+import { planView } from '../../server/push/view-plan.js';
+import { createViewReader } from '../../server/push/view-read.js';
+import { createPool, createRedis, type StoreSettings } from '../../stream/connect.js';
+import { migrate } from '../../stream/db/migrate.js';
+import { keysOfStores } from '../../stream/redis-keys.js';
 import type { ScreenFrame, ScreenSubscribeAck, ScreenSubscription } from '../../stream/types.js';
 import { drive, login, noTotals } from './ingest.js';
 import { cpuMeter, freePort, pidsNamed, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
@@ -239,4 +243,48 @@ export async function benchPushCost(cfg: AppConfig, stores: StoreSettings, optio
       costs.map((c, i) => `${c.views} views ${c.pushMsPerSec.toFixed(0)} ms/s (${perView[i]!.toFixed(2)} per view; server ${(c.serverMsPerSec - base.serverMsPerSec).toFixed(0)}, Redis ${(c.redisMsPerSec - base.redisMsPerSec).toFixed(0)}, PostgreSQL ${(c.postgresMsPerSec - base.postgresMsPerSec).toFixed(0)}; ${c.framesPerSec.toFixed(0)} frames/s)`).join('; '),
     extra: { steps, costs, perView },
   };
+}
+
+/**
+ * What reading one frame costs, apart from pushing it: the frames of 100 distinct views (nation,
+ * regions, stores, channels, region × channel), read together as the push loop reads the views due
+ * at once, 30 times over the history the push-cost run left; CPU of this process (the reader) and of
+ * Redis per frame. The processors and the server are stopped by then: nothing else runs.
+ */
+export async function benchFrameRead(cfg: AppConfig, stores: StoreSettings): Promise<BenchResult> {
+  const redis = createRedis(stores.redisUrl, 'bench-frame-read');
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
+  try {
+    const storage = await migrate(pool, cfg, stores.dbSchema);
+    const reader = createViewReader({ cfg, redis, pool, keys: keysOfStores(stores, cfg.pipeline), storage });
+    const plans = distinctViews(cfg).slice(0, 100).map((view) => planView(cfg, view));
+    // the database's parts (yesterday, new users) read once, as a running wall has them
+    await Promise.all(plans.map((plan) => reader.readView(plan)));
+    for (let i = 0; i < 5; i++) await reader.readFrames(plans);
+    const redisCpuSeconds = async () => {
+      const info = await redis.info('cpu');
+      return Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
+    };
+    const rounds = 30;
+    const [redisBefore, cpuBefore, started] = [await redisCpuSeconds(), process.cpuUsage(), performance.now()];
+    const times: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t0 = performance.now();
+      await reader.readFrames(plans);
+      times.push(performance.now() - t0);
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const redisMs = ((await redisCpuSeconds()) - redisBefore) * 1000;
+    const frames = rounds * plans.length;
+    const readerPerFrame = (cpu.user + cpu.system) / 1000 / frames;
+    const redisPerFrame = redisMs / frames;
+    return {
+      name: 'screen-frame-read', events: frames, eventsPerSec: frames / ((performance.now() - started) / 1000), ...latencySummary(times), peakRssMb: null, ceiling: null, ratio: null,
+      notes: `${plans.length} distinct views' frames read together, ${rounds} times (latencies: one read of all ${plans.length}); CPU per frame: reader ${readerPerFrame.toFixed(2)} ms, Redis ${redisPerFrame.toFixed(2)} ms`,
+      extra: { readerMsPerFrame: readerPerFrame, redisMsPerFrame: redisPerFrame },
+    };
+  } finally {
+    redis.disconnect();
+    await pool.end();
+  }
 }
