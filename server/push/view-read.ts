@@ -87,7 +87,7 @@ export function createViewReader(deps: ViewReaderDeps) {
       }
       return at;
     };
-    const builders = plans.map((plan) => frameBuilder(plan, full, now, add));
+    const builders = plans.map((plan) => frameBuilder(plan, full, { now, todayFrom }, add));
     // a snapshot waits for the database's parts; a frame shows the last read (a new count comes in the next frame)
     if (full) await Promise.all(builders.map((builder) => builder.ready));
     const values = await readHotWindows(redis, keys, ranges, moneyScale, settled);
@@ -99,9 +99,8 @@ export function createViewReader(deps: ViewReaderDeps) {
    * the read), and how to build the frame from the read's values; `full` takes the whole last hour
    * of trends (a snapshot).
    */
-  function frameBuilder(plan: ViewPlan, full: boolean, now: number, add: (scope: string, from: number, to: number, users: boolean) => number) {
+  function frameBuilder(plan: ViewPlan, full: boolean, { now, todayFrom }: { now: number; todayFrom: number }, add: (scope: string, from: number, to: number, users: boolean) => number) {
     const bucketEnd = floorTo(now, BUCKET_MS) + BUCKET_MS;
-    const todayFrom = floorTo(now, DAY, cfg.dayOffsetMs);
     const yesterday = yesterdayOf(plan, todayFrom, bucketEnd);
     const fresh = newUsersOf(plan, todayFrom);
 

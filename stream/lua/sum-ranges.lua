@@ -1,7 +1,7 @@
 -- Sums hot buckets into ranges inside Redis, so a reader gets one short reply per range instead of
 -- every bucket's fields, and sends each range as (scope, from, to) rather than its buckets' keys: the
--- script splits a range into the fewest aligned hourly, minute and 10 s buckets itself (as
--- decomposeRange in buckets.ts) and names their keys as apply-entry.lua does. Exact: each field's
+-- script splits a range into the fewest aligned hourly, minute and 10 s buckets itself and names
+-- their keys as apply-entry.lua and redis-keys.ts (partitionKeys) do. Exact: each field's
 -- value (a decimal string of up to 19 digits, maybe negative) is split into its last 9 digits and
 -- the rest, and the two parts are summed apart — each part sum stays far below 2^53, where Lua's
 -- doubles are exact; the caller joins them in BigInt.

@@ -261,23 +261,21 @@ export async function benchFrameRead(cfg: AppConfig, stores: StoreSettings): Pro
     // the database's parts (yesterday, new users) read once, as a running wall has them
     await Promise.all(plans.map((plan) => reader.readView(plan)));
     for (let i = 0; i < 5; i++) await reader.readFrames(plans);
-    const redisCpuSeconds = async () => {
-      const info = await redis.info('cpu');
-      return Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
-    };
+    // this process is the reader ("load generator" to the meter)
+    const cpu = cpuMeter({ redis: () => pidsNamed('redis-server') });
     const rounds = 30;
-    const [redisBefore, cpuBefore, started] = [await redisCpuSeconds(), process.cpuUsage(), performance.now()];
+    cpu.start();
+    const started = performance.now();
     const times: number[] = [];
     for (let i = 0; i < rounds; i++) {
       const t0 = performance.now();
       await reader.readFrames(plans);
       times.push(performance.now() - t0);
     }
-    const cpu = process.cpuUsage(cpuBefore);
-    const redisMs = ((await redisCpuSeconds()) - redisBefore) * 1000;
+    const used = cpu.stop();
     const frames = rounds * plans.length;
-    const readerPerFrame = (cpu.user + cpu.system) / 1000 / frames;
-    const redisPerFrame = redisMs / frames;
+    const readerPerFrame = (used['load generator']! * 1000) / frames;
+    const redisPerFrame = (used.redis! * 1000) / frames;
     return {
       name: 'screen-frame-read', events: frames, eventsPerSec: frames / ((performance.now() - started) / 1000), ...latencySummary(times), peakRssMb: null, ceiling: null, ratio: null,
       notes: `${plans.length} distinct views' frames read together, ${rounds} times (latencies: one read of all ${plans.length}); CPU per frame: reader ${readerPerFrame.toFixed(2)} ms, Redis ${redisPerFrame.toFixed(2)} ms`,
