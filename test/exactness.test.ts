@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveResponse, MetricsResponse } from '../stream/types.js';
+import { migrate } from '../stream/db/migrate.js';
 import { generateStream, postAll, type GeneratedStream } from './event-factory.js';
 import { apiSums, truthSums, withoutUsers, type TruthEvent } from './ground-truth.js';
 import { scanKeys, startTestApp, type TestApp } from './harness.js';
@@ -117,5 +118,58 @@ describe('exact numbers from a stream with duplicates, late and out-of-order eve
     expect(apiSums(after.windows['24h'])).toEqual(apiSums(before.windows['24h']));
     const { rows } = await app.db.query('SELECT count(*)::int AS n FROM events');
     expect(rows[0].n).toBe(stream.unique.length);
+  });
+  it.each(['1m', '15m', '1d'] as const)('GET /metrics nationwide and by channel at %s (read from the rollups by channel) equal the ground truth', async (step) => {
+    const stepMs = { '1m': 60_000, '15m': 900_000, '1d': 86_400_000 }[step];
+    // minutes over 6 hours: 36 hours of them by channel would pass the points an answer may hold
+    const from = now - (step === '1m' ? 6 : 36) * 3_600_000;
+    let checkedPoints = 0;
+    for (const groupBy of [null, 'channel'] as const) {
+      const response = await app.get(`/api/v1/metrics?from=${from}&to=${now + 60_000}&step=${step}${groupBy ? `&groupBy=${groupBy}` : ''}`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as MetricsResponse;
+      if (groupBy) expect(new Set(body.series.map((s) => s.key.channel))).toEqual(new Set(stream.unique.map((e) => e.channel)));
+      for (const series of body.series) {
+        for (const point of series.points) {
+          const start = Date.parse(point.t);
+          const truth = truthSums(stream.unique, (e) => (!groupBy || e.channel === series.key.channel) && e.ts >= start && e.ts < start + stepMs);
+          expect(apiSums(point)).toEqual(withoutUsers(truth));
+          if (truth.exposure + truth.visits + truth.conversions) checkedPoints++;
+        }
+      }
+    }
+    expect(checkedPoints).toBeGreaterThan(step === '1d' ? 2 : 20);
+  });
+
+  /** each level of the rollups by channel against its full rollup summed by channel: rows that differ */
+  const channelRollupDrift = async () => {
+    const levels: Array<[string, string, string]> = [['channel_minutes', `date_bin('1 minute', bucket, 'epoch'::timestamptz)`, 'rollup_10s'], ['channel_hours', 'bucket', 'rollup_1h'], ['channel_days', 'bucket', 'rollup_1d']];
+    const drift: Record<string, number> = {};
+    for (const [table, bin, wide] of levels) {
+      const { rows } = await app.db.query(
+        `SELECT count(*)::int AS n, (SELECT count(*)::int FROM ${table}) AS rows FROM (
+           (SELECT bucket, channel, exposure, clicks, visits, conversions, revenue, spend FROM ${table}
+            EXCEPT SELECT ${bin}, channel, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend) FROM ${wide} GROUP BY 1, 2)
+           UNION ALL
+           (SELECT ${bin}, channel, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend) FROM ${wide} GROUP BY 1, 2
+            EXCEPT SELECT bucket, channel, exposure, clicks, visits, conversions, revenue, spend FROM ${table})) AS differing`,
+      );
+      expect(rows[0].rows).toBeGreaterThan(0);
+      drift[table] = rows[0].n;
+    }
+    return drift;
+  };
+
+  it('the rollups by channel equal the full rollups summed by channel, at every level', async () => {
+    expect(await channelRollupDrift()).toEqual({ channel_minutes: 0, channel_hours: 0, channel_days: 0 });
+  });
+
+  it('a schema made before the rollups by channel gets them filled from the full rollups when it is migrated', async () => {
+    const query = `/api/v1/metrics?from=${now - 36 * 3_600_000}&to=${now + 60_000}&step=1h&groupBy=channel`;
+    const before = await (await app.get(query)).json();
+    await app.db.query('DROP TABLE channel_minutes, channel_hours, channel_days');
+    await migrate(app.db, app.cfg, app.stores.dbSchema);
+    expect(await channelRollupDrift()).toEqual({ channel_minutes: 0, channel_hours: 0, channel_days: 0 });
+    expect(await (await app.get(query)).json()).toEqual(before);
   });
 });

@@ -151,6 +151,13 @@ describe('retention', () => {
        ('1h', 0, $1, '', '', '', '', 1, '\\x00'), ('1d', 0, $1, '', '', '', '', 1, '\\x00'), ('1h', 0, $2, '', '', '', '', 1, '\\x00')`,
       [pastHours, old],
     );
+    // the rollups by channel, on both paths: each level's row past its retention goes, one inside it stays
+    const pastMinutes = new Date(now - app.cfg.pipeline.retention.rollup10s - 60_000);
+    const pastDaily = new Date(now - app.cfg.pipeline.retention.rollup1d - 86_400_000);
+    for (const [table, past] of [['channel_minutes', pastMinutes], ['channel_hours', pastHours], ['channel_days', pastDaily]] as const) {
+      await app.db.query(`INSERT INTO ${table} (bucket, channel, exposure, clicks, visits, conversions, revenue, spend) VALUES ($1, 'old', 1, 0, 0, 0, 0, 0), ($2, 'old', 1, 0, 0, 0, 0, 0)`,
+        [past, new Date(now - 60_000 - (table === 'channel_minutes' ? 0 : 3_600_000))]);
+    }
     // annotations: a span and a moment over before the daily rollups' retention (go), a span from then until now (stays)
     const pastDays = new Date(now - app.cfg.pipeline.retention.rollup1d - 86_400_000);
     await app.db.query(
@@ -173,6 +180,10 @@ describe('retention', () => {
     expect(deleted.first_seen).toBe(1);
     expect(deleted.annotations).toBe(2);
     expect((await app.db.query(`SELECT text FROM annotations WHERE created_by = 'old'`)).rows).toEqual([{ text: 'long span' }]);
+    expect(deleted).toMatchObject({ channel_minutes: 1, channel_hours: 1, channel_days: 1 });
+    for (const table of ['channel_minutes', 'channel_hours', 'channel_days']) {
+      expect((await app.db.query(`SELECT count(*)::int AS n FROM ${table} WHERE channel = 'old'`)).rows[0].n).toBe(1);
+    }
     expect(deleted.user_sketches).toBe(1);
     expect((await app.db.query(`SELECT step, bucket FROM user_sketches WHERE bucket IN ($1, $2) ORDER BY bucket, step`, [pastHours, old])).rows)
       .toEqual([{ step: '1d', bucket: pastHours }, { step: '1h', bucket: old }]);

@@ -192,9 +192,11 @@ describe('unique users through the pipeline', () => {
     const fits = await queryMetrics(app.db, query, ctx);
     expect(fits.series.some((s) => s.other)).toBe(false);
     expect(fits.groups).toEqual({ total: fits.series.length, shown: fits.series.length, limit: cfg.channels.length + 1 });
-    // two channels since removed from the configuration, still in the hour's rollup
+    // two channels since removed from the configuration, still in the hour's rollups (a cut by channel reads channel_hours)
     await app.db.query(`INSERT INTO rollup_1h (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
       VALUES ($1, 'retired-a', '', '', '', 5, 0, 0, 0, 0, 0), ($1, 'retired-b', '', '', '', 3, 0, 0, 0, 0, 0)`, [new Date(hour).toISOString()]);
+    await app.db.query(`INSERT INTO channel_hours (bucket, channel, exposure, clicks, visits, conversions, revenue, spend)
+      VALUES ($1, 'retired-a', 5, 0, 0, 0, 0, 0), ($1, 'retired-b', 3, 0, 0, 0, 0, 0)`, [new Date(hour).toISOString()]);
     try {
       const more = await queryMetrics(app.db, query, ctx);
       expect(more.groups!.total).toBe(fits.series.length + 2);
@@ -204,6 +206,7 @@ describe('unique users through the pipeline', () => {
       expect(sum(more)).toBe(sum(fits) + 8);
     } finally {
       await app.db.query(`DELETE FROM rollup_1h WHERE channel LIKE 'retired-%'`);
+      await app.db.query(`DELETE FROM channel_hours WHERE channel LIKE 'retired-%'`);
     }
   });
 

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { CHANNEL_ROLLUP_TABLES, backfillChannelRollups } from './channel-rollups.js';
 import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, newUsersBackfill } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 import { CURRENT_HOURS_TABLES, REFRESH_LOCKS, TOUCHED_TABLES } from './touched.js';
@@ -144,6 +145,9 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     }
     if (storage === 'postgres') await widenMoney(client, schema);
     else for (const sql of [...TOUCHED_TABLES, rollupTable('current_hours'), ...CURRENT_HOURS_TABLES]) await client.query(sql);
+    const hadChannelRollups = await exists('channel_hours');
+    for (const sql of CHANNEL_ROLLUP_TABLES) await client.query(sql);
+    if (!hadChannelRollups) await backfillChannelRollups(client, new Date(-cfg.dayOffsetMs).toISOString());
     return storage;
   }).catch((err: Error) => {
     throw new Error(`database migration failed: ${err.message}`, { cause: err });

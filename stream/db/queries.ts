@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, metricPoint } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
+import { CHANNEL_ROLLUPS, byChannelOnly } from './channel-rollups.js';
 import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
 import { readFromCurrentHours } from './touched.js';
@@ -24,6 +25,11 @@ export interface MetricsQuery {
 export const MAX_POINTS_PER_SERIES = 10_000;
 
 const COARSE_TABLE: Partial<Record<Step, string>> = { '1h': 'rollup_1h', '1d': 'rollup_1d' };
+/** where a cut by channel alone reads (channel-rollups.ts): every step of whole minutes */
+const CHANNEL_TABLE: Record<Exclude<Step, '10s'>, string> = {
+  '1m': CHANNEL_ROLLUPS.minute.table, '5m': CHANNEL_ROLLUPS.minute.table, '15m': CHANNEL_ROLLUPS.minute.table,
+  '1h': CHANNEL_ROLLUPS.hour.table, '1d': CHANNEL_ROLLUPS.day.table,
+};
 const SUM_COLUMNS = 'exposure, clicks, visits, conversions, revenue, spend';
 
 export interface QueryContext {
@@ -43,7 +49,8 @@ export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =
 const SUMS_OF = 'sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)';
 
 /**
- * The rows a query reads, as a subquery over (bucket, dims, sums). Fine steps read the 10 s
+ * The rows a query reads, as a subquery over (bucket, dims, sums). A cut by channel alone
+ * (`byChannel`, see byChannelOnly) reads the channel rollups, on both paths. Fine steps read the 10 s
  * rollup. 1 h / 1 d read their rollup tables on plain PostgreSQL. On TimescaleDB they read the
  * continuous aggregates except where an event landed since their last refresh (touched_hours,
  * touched_days: written with the event, cleared once a refresh covered it — see
@@ -51,7 +58,8 @@ const SUMS_OF = 'sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(
  * batches keep of it (current_hours) — a touched day from its hours. So late events show at once,
  * and a query re-aggregates only the few past hours still waiting for their refresh.
  */
-function sourceRows(step: Step, ctx: QueryContext): string {
+function sourceRows(step: Step, ctx: QueryContext, byChannel = false): string {
+  if (byChannel && step !== '10s') return CHANNEL_TABLE[step];
   const table = COARSE_TABLE[step];
   if (!table) return 'rollup_10s';
   if (ctx.storage === 'postgres') return table;
@@ -151,7 +159,7 @@ export const groupsThatFit = (points: number) => Math.min(MAX_GROUPS, Math.floor
 async function topGroups(pool: Pool, query: MetricsQuery, group: GroupBy, limit: number, from: number, to: number, ctx: QueryContext) {
   const params: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const where = whereClause(query, 'bucket', params);
-  const source = sourceRows(query.step, ctx);
+  const source = sourceRows(query.step, ctx, byChannelOnly(query.filter, group, query.regionsAllowed));
   params.push(limit);
   const { rows } = await pool.query<{ g: string; total: number }>(
     `SELECT g, count(*) OVER ()::int AS total FROM (
@@ -254,7 +262,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const sumParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const sumWhere = whereClause(query, 'bucket', sumParams);
   const sumBin = bucketsIn(sumParams, stride, origin)('bucket');
-  const source = sourceRows(query.step, ctx);
+  const source = sourceRows(query.step, ctx, byChannelOnly(query.filter, group, query.regionsAllowed));
   const sumGroup = grouping(group ?? "''", sumParams);
   // sums, unique users and new users are read at once, each on a connection of its own
   const sumsRead = pool.query<Row & Record<string, string>>(

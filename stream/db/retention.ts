@@ -33,6 +33,10 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
     deleted.rollup_1h = await deleteOlderThan(pool, 'rollup_1h', 'bucket', new Date(now - retention.rollup1h));
     deleted.rollup_1d = await deleteOlderThan(pool, 'rollup_1d', 'bucket', new Date(now - retention.rollup1d));
   }
+  // the rollups by channel alone live as long as the full ones they stand beside, on both paths
+  deleted.channel_minutes = await deleteOlderThan(pool, 'channel_minutes', 'bucket', new Date(now - retention.rollup10s));
+  deleted.channel_hours = await deleteOlderThan(pool, 'channel_hours', 'bucket', new Date(now - retention.rollup1h));
+  deleted.channel_days = await deleteOlderThan(pool, 'channel_days', 'bucket', new Date(now - retention.rollup1d));
   // unique-user sketches live as long as the rollups beside them, on both paths
   deleted.user_sketches = await deleteWhere(pool, 'user_sketches', `step = '1h' AND bucket < $1`, new Date(now - retention.rollup1h))
     + await deleteWhere(pool, 'user_sketches', `step = '1d' AND bucket < $1`, new Date(now - retention.rollup1d));

@@ -12,6 +12,7 @@ import { backfillEvents } from '../../server/simulator/backfill.js';
 import { newGeneratorState, seededRandom, type SimEvent } from '../../server/simulator/generator.js';
 import { DAY, HOUR, floorTo } from '../../stream/buckets.js';
 import { copyLine } from '../../stream/db/copy-text.js';
+import { backfillChannelRollups } from '../../stream/db/channel-rollups.js';
 import { newUsersBackfill } from '../../stream/db/first-seen.js';
 import type { Storage } from '../../stream/db/migrate.js';
 import { KnownSketches, compactSketches, sketchDeltas } from '../../stream/db/user-sketches.js';
@@ -162,7 +163,8 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
     await pool.query(`CALL refresh_continuous_aggregate('rollup_1h', NULL, NULL)`);
     await pool.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
   }
-  // the processors keep the ledger's hourly counts as they write it
+  // and the rollups by channel alone, and the ledger's hourly counts, as they write them
+  await backfillChannelRollups(pool, new Date(-cfg.dayOffsetMs).toISOString());
   for (const sql of newUsersBackfill(new Date(-cfg.dayOffsetMs).toISOString())) await pool.query(sql);
   await pool.query('VACUUM ANALYZE');
   let customers = 0;
