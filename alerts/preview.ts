@@ -4,7 +4,8 @@
 import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
-import { DAY } from '../stream/buckets.js';
+import { DAY, MINUTE } from '../stream/buckets.js';
+import { CHANNEL_ROLLUPS, byChannelOnly } from '../stream/db/channel-rollups.js';
 import { dimensionConditions } from '../stream/db/queries.js';
 import { deriveMetrics } from '../stream/derive.js';
 import type { SumField } from '../stream/types.js';
@@ -148,10 +149,12 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
     throw new PreviewError(`the preview would judge ${instances} instances × ${count} windows${look}; at most ${MAX_PREVIEW_POINTS} in all — use a shorter range, a filter or a longer window`);
   }
   const window = `floor((extract(epoch FROM bucket) * 1000 - $3) / $4)::int`;
+  // windows of whole minutes, nationwide or by channel: the minutes by channel hold the same sums in far fewer rows
+  const table = readFrom % MINUTE === 0 && windowMs % MINUTE === 0 && byChannelOnly(filter, rule.groupBy) ? CHANNEL_ROLLUPS.minute.table : 'rollup_10s';
   const { rows } = await pool.query<Record<SumField, string> & { g: string; k: number }>(
     `SELECT ${group} AS g, ${window} AS k, sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
             sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
-     FROM rollup_10s WHERE bucket >= $1 AND bucket < $2 ${where.join(' ')} GROUP BY 1, 2`,
+     FROM ${table} WHERE bucket >= $1 AND bucket < $2 ${where.join(' ')} GROUP BY 1, 2`,
     params,
   );
   const users = new Map<string, number>();
