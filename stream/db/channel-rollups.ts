@@ -57,6 +57,8 @@ export async function backfillChannelRollups(client: Pick<PoolClient, 'query'>, 
     await client.query(`INSERT INTO ${table} (bucket, channel, ${SUMS})
       SELECT ${binOf(level, 'bucket', dayOrigin)}, channel, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
       FROM ${wide} GROUP BY 1, 2 ORDER BY 1, 2`);
+    // read at once by the next queries: without statistics the planner guesses their size
+    await client.query(`ANALYZE ${table}`);
   }
 }
 
