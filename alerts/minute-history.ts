@@ -1,12 +1,13 @@
 // Per-minute sums of the fields rules look back on, kept in memory and read incrementally from the
 // 10 s rollup (or, for cuts by channel alone, from the minutes by channel). A rule judges each
-// window against earlier windows snapped to whole minutes; read as ranges, every one of them moved each minute and all were read again (a seasonal rule over
-// 62 stores: 71 000 windows a minute). Kept as minutes, a cycle reads only the minutes that are
-// new, the last few again (stragglers) and a slice of the rest (late events): the minutes late
-// events can still reach (the lateness and a margin for a processor's backlog) are all read
-// again every REFRESH_MS, older ones every SETTLED_REFRESH_MS (only a backlog longer than the
-// margin writes there; reading twelve days of a weekly look-back every ten minutes cost a cycle
-// ~70 000 rows at 1 M events a day). Any window is then a sum over its minutes.
+// window against earlier windows snapped to whole minutes; read as ranges, every one of them
+// moved each minute and all were read again (a seasonal rule over 62 stores: 71 000 windows a
+// minute). Kept as minutes, a cycle reads only the minutes that are new, the last few again
+// (stragglers) and a slice of the rest (late events): the minutes late events can still reach
+// (the lateness and a margin for a processor's backlog) are all read again every REFRESH_MS,
+// older ones every SETTLED_REFRESH_MS (only a backlog longer than the margin writes there;
+// reading twelve days of a weekly look-back every ten minutes cost a cycle ~70 000 rows at
+// 1 M events a day). Any window is then a sum over its minutes.
 import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import { MINUTE } from '../stream/buckets.js';

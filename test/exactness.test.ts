@@ -172,4 +172,22 @@ describe('exact numbers from a stream with duplicates, late and out-of-order eve
     expect(await channelRollupDrift()).toEqual({ channel_minutes: 0, channel_hours: 0, channel_days: 0 });
     expect(await (await app.get(query)).json()).toEqual(before);
   });
+
+  it('a schema made before money was widened gets every money column widened when it is migrated, the rollups by channel too', async (context) => {
+    // TimescaleDB's schemas were made with numeric(38,4); its hour and day rollups are views
+    if (app.server.storage !== 'postgres') context.skip();
+    const moneyColumns = async () => (await app.db.query<{ table_name: string; precision: number }>(
+      `SELECT table_name, min(numeric_precision)::int AS precision FROM information_schema.columns
+       WHERE table_schema = current_schema() AND column_name IN ('revenue', 'spend') AND table_name IN (SELECT tablename FROM pg_tables WHERE schemaname = current_schema())
+       GROUP BY 1 ORDER BY 1`,
+    )).rows;
+    const query = `/api/v1/metrics?from=${now - 36 * 3_600_000}&to=${now + 60_000}&step=1m&groupBy=channel`;
+    const before = await (await app.get(query)).json();
+    const tables = (await moneyColumns()).map((row) => row.table_name);
+    expect(tables).toEqual(expect.arrayContaining(['rollup_10s', 'rollup_1h', 'rollup_1d', 'channel_minutes', 'channel_hours', 'channel_days']));
+    for (const table of tables) await app.db.query(`ALTER TABLE ${table} ALTER COLUMN revenue TYPE numeric(24,4), ALTER COLUMN spend TYPE numeric(24,4)`);
+    await migrate(app.db, app.cfg, app.stores.dbSchema);
+    expect(await moneyColumns()).toEqual(tables.map((table_name) => ({ table_name, precision: 38 })));
+    expect(await (await app.get(query)).json()).toEqual(before);
+  });
 });

@@ -8,11 +8,7 @@
 // for), and purged by purgeExpired with the rollup each stands beside.
 import type { PoolClient } from 'pg';
 import type { Scope } from '../types.js';
-
-const TEXT = 'text COLLATE "C"';
-const MEASURES = `exposure bigint NOT NULL, clicks bigint NOT NULL, visits bigint NOT NULL, conversions bigint NOT NULL,
-  revenue numeric(38,4) NOT NULL, spend numeric(38,4) NOT NULL`;
-const SUMS = 'exposure, clicks, visits, conversions, revenue, spend';
+import { MEASURES, SUMMED, SUM_COLUMNS, TEXT, addSums } from './columns.js';
 
 export const CHANNEL_ROLLUPS = {
   minute: { table: 'channel_minutes', stride: '1 minute', wide: 'rollup_10s' },
@@ -36,13 +32,10 @@ const binOf = (level: ChannelLevel, column: string, dayOrigin: string) =>
 export function channelRollupWrites(dayOrigin: string): string[] {
   return (Object.keys(CHANNEL_ROLLUPS) as ChannelLevel[]).map((level, i) => {
     const { table } = CHANNEL_ROLLUPS[level];
-    return `cr${i} AS (INSERT INTO ${table} (bucket, channel, ${SUMS})
-      SELECT ${binOf(level, 'bucket', dayOrigin)}, channel, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
+    return `cr${i} AS (INSERT INTO ${table} (bucket, channel, ${SUM_COLUMNS})
+      SELECT ${binOf(level, 'bucket', dayOrigin)}, channel, ${SUMMED}
       FROM sums10 GROUP BY 1, 2 ORDER BY 1, 2
-      ON CONFLICT (bucket, channel) DO UPDATE SET
-        exposure = ${table}.exposure + EXCLUDED.exposure, clicks = ${table}.clicks + EXCLUDED.clicks,
-        visits = ${table}.visits + EXCLUDED.visits, conversions = ${table}.conversions + EXCLUDED.conversions,
-        revenue = ${table}.revenue + EXCLUDED.revenue, spend = ${table}.spend + EXCLUDED.spend)`;
+      ON CONFLICT (bucket, channel) DO UPDATE SET ${addSums(table)})`;
   });
 }
 
@@ -54,8 +47,8 @@ export function channelRollupWrites(dayOrigin: string): string[] {
 export async function backfillChannelRollups(client: Pick<PoolClient, 'query'>, dayOrigin: string): Promise<void> {
   for (const level of Object.keys(CHANNEL_ROLLUPS) as ChannelLevel[]) {
     const { table, wide } = CHANNEL_ROLLUPS[level];
-    await client.query(`INSERT INTO ${table} (bucket, channel, ${SUMS})
-      SELECT ${binOf(level, 'bucket', dayOrigin)}, channel, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
+    await client.query(`INSERT INTO ${table} (bucket, channel, ${SUM_COLUMNS})
+      SELECT ${binOf(level, 'bucket', dayOrigin)}, channel, ${SUMMED}
       FROM ${wide} GROUP BY 1, 2 ORDER BY 1, 2`);
     // read at once by the next queries: without statistics the planner guesses their size
     await client.query(`ANALYZE ${table}`);

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { DAY, HOUR, ceilTo, floorTo } from '../buckets.js';
 import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js';
+import { TEXT } from './columns.js';
 
-const TEXT = 'text COLLATE "C"';
 
 /** last_ts may lag a customer's last event by this much (the purge allows for it) */
 export const LAST_SEEN_SLACK_MS = DAY;

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import { CHANNEL_ROLLUP_TABLES, backfillChannelRollups } from './channel-rollups.js';
+import { CHANNEL_ROLLUPS, CHANNEL_ROLLUP_TABLES, backfillChannelRollups } from './channel-rollups.js';
+import { DIMS, MEASURES, MONEY, TEXT } from './columns.js';
 import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, newUsersBackfill } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 import { CURRENT_HOURS_TABLES, REFRESH_LOCKS, TOUCHED_TABLES } from './touched.js';
@@ -8,17 +9,10 @@ import type { AppConfig } from '../../config/load.js';
 
 export type Storage = 'timescaledb' | 'postgres';
 
-// identifiers compare byte-wise: far cheaper in the primary keys and sorts than a locale's collation
-const TEXT = 'text COLLATE "C"';
 
 const interval = (ms: number) => `INTERVAL '${Math.round(ms / 1000)} seconds'`;
 const SUMS_SQL = `sum(exposure)::bigint AS exposure, sum(clicks)::bigint AS clicks, sum(visits)::bigint AS visits,
   sum(conversions)::bigint AS conversions, sum(revenue) AS revenue, sum(spend) AS spend`;
-const DIMS = `channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL, campaign ${TEXT} NOT NULL`;
-// money sums may pass 10^20 in one row (10^10 per event for 48 h of lateness); counts cannot reach 2^63 (README)
-const MONEY = 'numeric(38,4)';
-const MEASURES = `exposure bigint NOT NULL, clicks bigint NOT NULL, visits bigint NOT NULL, conversions bigint NOT NULL,
-  revenue ${MONEY} NOT NULL, spend ${MONEY} NOT NULL`;
 
 const rollupTable = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
   bucket timestamptz NOT NULL, ${DIMS}, ${MEASURES}, updated_at timestamptz NOT NULL DEFAULT now(),
@@ -76,12 +70,15 @@ const POSTGRES_STEPS = [
   rollupTable('rollup_1d'),
 ];
 
+/** the tables of the plain PostgreSQL path that hold money sums */
+const MONEY_TABLES = ['rollup_10s', 'rollup_1h', 'rollup_1d', ...Object.values(CHANNEL_ROLLUPS).map(({ table }) => table)];
+
 /** Schemas made before money was widened: numeric(24,4) → numeric(38,4), in place (no rewrite for a wider precision). */
 async function widenMoney(client: PoolClient, schema: string): Promise<void> {
   const { rows } = await client.query<{ table_name: string }>(
     `SELECT DISTINCT table_name FROM information_schema.columns
-     WHERE table_schema = $1 AND table_name IN ('rollup_10s', 'rollup_1h', 'rollup_1d') AND column_name IN ('revenue', 'spend') AND numeric_precision < 38`,
-    [schema],
+     WHERE table_schema = $1 AND table_name = ANY($2) AND column_name IN ('revenue', 'spend') AND numeric_precision < 38`,
+    [schema, MONEY_TABLES],
   );
   for (const { table_name: table } of rows) {
     await client.query(`ALTER TABLE ${table} ALTER COLUMN revenue TYPE ${MONEY}, ALTER COLUMN spend TYPE ${MONEY}`);

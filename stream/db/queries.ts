@@ -3,6 +3,7 @@ import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, metricPoint } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
 import { CHANNEL_ROLLUPS, byChannelOnly } from './channel-rollups.js';
+import { SUM_COLUMNS } from './columns.js';
 import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
 import { readFromCurrentHours } from './touched.js';
@@ -30,7 +31,6 @@ const CHANNEL_TABLE: Record<Exclude<Step, '10s'>, string> = {
   '1m': CHANNEL_ROLLUPS.minute.table, '5m': CHANNEL_ROLLUPS.minute.table, '15m': CHANNEL_ROLLUPS.minute.table,
   '1h': CHANNEL_ROLLUPS.hour.table, '1d': CHANNEL_ROLLUPS.day.table,
 };
-const SUM_COLUMNS = 'exposure, clicks, visits, conversions, revenue, spend';
 
 export interface QueryContext {
   storage: Storage;

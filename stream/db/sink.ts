@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { MarketingEvent } from '../types.js';
 import { channelRollupWrites } from './channel-rollups.js';
+import { SUMMED, SUM_COLUMNS, addSums } from './columns.js';
 import { copyField } from './copy-text.js';
 import type { Storage } from './migrate.js';
 import { customerKey, firstSeenUpsert, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
@@ -50,14 +51,10 @@ const AGGREGATE_10S = `SELECT date_bin('10 seconds', ts, 'epoch'::timestamptz) A
 
 /** An upsert of one rollup level from the 10 s sums (ordered, so concurrent batches lock alike). */
 const rollupUpsert = (table: string, bucket: string, where = 'true') => `INSERT INTO ${table}
-    (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend, updated_at)
-  SELECT ${bucket}, channel, region, store, campaign,
-         sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend), now()
+    (bucket, channel, region, store, campaign, ${SUM_COLUMNS}, updated_at)
+  SELECT ${bucket}, channel, region, store, campaign, ${SUMMED}, now()
   FROM sums10 WHERE ${where} GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-  ON CONFLICT (bucket, channel, region, store, campaign) DO UPDATE SET
-    exposure = ${table}.exposure + EXCLUDED.exposure, clicks = ${table}.clicks + EXCLUDED.clicks,
-    visits = ${table}.visits + EXCLUDED.visits, conversions = ${table}.conversions + EXCLUDED.conversions,
-    revenue = ${table}.revenue + EXCLUDED.revenue, spend = ${table}.spend + EXCLUDED.spend, updated_at = now()`;
+  ON CONFLICT (bucket, channel, region, store, campaign) DO UPDATE SET ${addSums(table)}, updated_at = now()`;
 
 /** an incoming row's time: sent as epoch ms, which PostgreSQL turns into a timestamp far more cheaply than it parses text */
 const TS = `'epoch'::timestamptz + interval '1 millisecond' * ts_ms`;

@@ -10,10 +10,9 @@ import type { Pool, PoolClient } from 'pg';
 import { DAY, HOUR, floorTo } from '../buckets.js';
 import type { MarketingEvent } from '../types.js';
 import { UserSketch, hash52 } from '../user-sketch.js';
+import { DIMS, TEXT } from './columns.js';
 import { inTransaction } from './transaction.js';
 
-const TEXT = 'text COLLATE "C"';
-const DIMS = `channel ${TEXT} NOT NULL, region ${TEXT} NOT NULL, store ${TEXT} NOT NULL, campaign ${TEXT} NOT NULL`;
 
 export type SketchStep = '1h' | '1d';
 
