@@ -3,7 +3,7 @@ import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, metricPoint } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
 import { CHANNEL_ROLLUPS, byChannelOnly } from './channel-rollups.js';
-import { SUM_COLUMNS } from './columns.js';
+import { SUMMED, SUM_COLUMNS } from './columns.js';
 import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
 import { readFromCurrentHours } from './touched.js';
@@ -46,8 +46,6 @@ export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =
     configured: { channel: cfg.channels.length, region: cfg.regions.length, store: cfg.storeById.size },
   });
 
-const SUMS_OF = 'sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)';
-
 /**
  * The rows a query reads, as a subquery over (bucket, dims, sums). A cut by channel alone
  * (`byChannel`, see byChannelOnly) reads the channel rollups, on both paths. Fine steps read the 10 s
@@ -66,7 +64,7 @@ function sourceRows(step: Step, ctx: QueryContext, byChannel = false): string {
   const dims = 'channel, region, store, campaign';
   // driven by the marks (a handful of rows), each reaching its own range through the indexes:
   // a join would let the planner scan a whole aggregate when it misjudges the marks
-  const hourFromTenSeconds = (mark: string) => `CROSS JOIN LATERAL (SELECT ${dims}, ${SUMS_OF} FROM rollup_10s r
+  const hourFromTenSeconds = (mark: string) => `CROSS JOIN LATERAL (SELECT ${dims}, ${SUMMED} FROM rollup_10s r
              WHERE r.bucket >= ${mark}.bucket AND r.bucket < ${mark}.bucket + INTERVAL '1 hour' GROUP BY ${dims}) AS r
            WHERE NOT ${readFromCurrentHours(`${mark}.bucket`)}`;
   // the hour in progress, summed by the batches as they wrote it (touched.ts)
@@ -81,7 +79,7 @@ function sourceRows(step: Step, ctx: QueryContext, byChannel = false): string {
   }
   return `(SELECT bucket, ${dims}, ${SUM_COLUMNS} FROM rollup_1d c WHERE NOT EXISTS (SELECT 1 FROM touched_days t WHERE t.bucket = c.bucket)
            UNION ALL
-           SELECT d.bucket, h.* FROM touched_days d CROSS JOIN LATERAL (SELECT ${dims}, ${SUMS_OF} FROM rollup_1h h
+           SELECT d.bucket, h.* FROM touched_days d CROSS JOIN LATERAL (SELECT ${dims}, ${SUMMED} FROM rollup_1h h
              WHERE h.bucket >= d.bucket AND h.bucket < d.bucket + INTERVAL '1 day' AND NOT EXISTS (SELECT 1 FROM touched_hours t WHERE t.bucket = h.bucket)
              GROUP BY ${dims}) AS h
            UNION ALL
