@@ -7,6 +7,7 @@ import { generateStream, postAll, type GeneratedStream } from './event-factory.j
 import { apiSums, truthSums, withoutUsers, type TruthEvent } from './ground-truth.js';
 import { startTestApp, type TestApp } from './harness.js';
 import { pruneCurrentHours, refreshTouched } from '../stream/db/touched.js';
+import { createPool } from '../stream/connect.js';
 
 const url = process.env.TIMESCALE_DATABASE_URL;
 
@@ -48,6 +49,16 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
       { proc_name: 'policy_refresh_continuous_aggregate', n: 2 },
       { proc_name: 'policy_retention', n: 4 },
     ]);
+  });
+
+  it("the app's connections plan without chunk-wise aggregation (a partial aggregate per chunk made a region's 30 days ~10× slower)", async () => {
+    const pool = createPool(url!, app.stores.dbSchema, 2);
+    try {
+      const shown = await Promise.all([0, 1].map(() => pool.query<{ setting: string }>(`SELECT current_setting('timescaledb.enable_chunkwise_aggregation') AS setting`)));
+      expect(shown.map((r) => r.rows[0]!.setting)).toEqual(['off', 'off']);
+    } finally {
+      await pool.end();
+    }
   });
 
   const regionOf = (e: TruthEvent) => e.region ?? (e.store ? app.cfg.storeById.get(e.store)!.region : undefined);
