@@ -11,7 +11,7 @@
 import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import { MINUTE } from '../stream/buckets.js';
-import { CHANNEL_ROLLUPS, byChannelOnly } from '../stream/db/channel-rollups.js';
+import { CHANNEL_ROLLUPS, byChannelOnly } from '../stream/db/narrow-rollups.js';
 import { dimensionConditions } from '../stream/db/queries.js';
 import { rowsInIntervals } from './window-rows.js';
 import type { Scope, SumField } from '../stream/types.js';

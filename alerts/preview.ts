@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import type { AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
 import { DAY, MINUTE } from '../stream/buckets.js';
-import { CHANNEL_ROLLUPS, byChannelOnly } from '../stream/db/channel-rollups.js';
+import { CHANNEL_ROLLUPS, byChannelOnly } from '../stream/db/narrow-rollups.js';
 import { dimensionConditions } from '../stream/db/queries.js';
 import { deriveMetrics } from '../stream/derive.js';
 import type { SumField } from '../stream/types.js';

@@ -141,39 +141,72 @@ describe('exact numbers from a stream with duplicates, late and out-of-order eve
     expect(checkedPoints).toBeGreaterThan(step === '1d' ? 2 : 20);
   });
 
-  /** each level of the rollups by channel against its full rollup summed by channel: rows that differ */
-  const channelRollupDrift = async () => {
-    const levels: Array<[string, string, string]> = [['channel_minutes', `date_bin('1 minute', bucket, 'epoch'::timestamptz)`, 'rollup_10s'], ['channel_hours', 'bucket', 'rollup_1h'], ['channel_days', 'bucket', 'rollup_1d']];
+  it.each(['1h', '1d'] as const)('GET /metrics by region, and a region by channel, at %s (read from the rollups by region and channel) equal the ground truth', async (step) => {
+    const stepMs = { '1h': 3_600_000, '1d': 86_400_000 }[step];
+    const from = now - 36 * 3_600_000;
+    const cuts: Array<{ query: string; match: (e: TruthEvent, key: Record<string, string | null>) => boolean; keys: Set<string | null | undefined> }> = [
+      // events without a region make a series of their own (key { region: null })
+      { query: 'groupBy=region', match: (e, key) => (regionOf(e, app) ?? null) === key.region, keys: new Set(stream.unique.map((e) => regionOf(e, app) ?? null)) },
+      { query: 'region=east&groupBy=channel', match: (e, key) => regionOf(e, app) === 'east' && e.channel === key.channel, keys: new Set(stream.unique.filter((e) => regionOf(e, app) === 'east').map((e) => e.channel)) },
+      { query: 'region=east', match: (e) => regionOf(e, app) === 'east', keys: new Set([undefined]) },
+    ];
+    let checkedPoints = 0;
+    for (const cut of cuts) {
+      const response = await app.get(`/api/v1/metrics?from=${from}&to=${now + 60_000}&step=${step}&${cut.query}`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as MetricsResponse;
+      expect(new Set(body.series.map((s) => ('region' in s.key ? s.key.region : s.key.channel)))).toEqual(cut.keys);
+      for (const series of body.series) {
+        for (const point of series.points) {
+          const start = Date.parse(point.t);
+          const truth = truthSums(stream.unique, (e) => cut.match(e, series.key as Record<string, string | null>) && e.ts >= start && e.ts < start + stepMs);
+          expect(apiSums(point)).toEqual(withoutUsers(truth));
+          if (truth.exposure + truth.visits + truth.conversions) checkedPoints++;
+        }
+      }
+    }
+    expect(checkedPoints).toBeGreaterThan(step === '1d' ? 4 : 40);
+  });
+
+  /** each narrow rollup against its full rollup summed by its dimensions: rows that differ */
+  const narrowRollupDrift = async () => {
+    const levels: Array<[string, string, string, string]> = [
+      ['channel_minutes', `date_bin('1 minute', bucket, 'epoch'::timestamptz)`, 'rollup_10s', 'channel'], ['channel_hours', 'bucket', 'rollup_1h', 'channel'],
+      ['channel_days', 'bucket', 'rollup_1d', 'channel'], ['region_hours', 'bucket', 'rollup_1h', 'region, channel'], ['region_days', 'bucket', 'rollup_1d', 'region, channel'],
+    ];
     const drift: Record<string, number> = {};
-    for (const [table, bin, wide] of levels) {
+    for (const [table, bin, wide, dims] of levels) {
       const { rows } = await app.db.query(
         `SELECT count(*)::int AS n, (SELECT count(*)::int FROM ${table}) AS rows FROM (
-           (SELECT bucket, channel, exposure, clicks, visits, conversions, revenue, spend FROM ${table}
-            EXCEPT SELECT ${bin}, channel, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend) FROM ${wide} GROUP BY 1, 2)
+           (SELECT bucket, ${dims}, exposure, clicks, visits, conversions, revenue, spend FROM ${table}
+            EXCEPT SELECT ${bin}, ${dims}, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend) FROM ${wide} GROUP BY 1, ${dims})
            UNION ALL
-           (SELECT ${bin}, channel, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend) FROM ${wide} GROUP BY 1, 2
-            EXCEPT SELECT bucket, channel, exposure, clicks, visits, conversions, revenue, spend FROM ${table})) AS differing`,
+           (SELECT ${bin}, ${dims}, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend) FROM ${wide} GROUP BY 1, ${dims}
+            EXCEPT SELECT bucket, ${dims}, exposure, clicks, visits, conversions, revenue, spend FROM ${table})) AS differing`,
       );
       expect(rows[0].rows).toBeGreaterThan(0);
       drift[table] = rows[0].n;
     }
     return drift;
   };
+  const NO_DRIFT = { channel_minutes: 0, channel_hours: 0, channel_days: 0, region_hours: 0, region_days: 0 };
 
-  it('the rollups by channel equal the full rollups summed by channel, at every level', async () => {
-    expect(await channelRollupDrift()).toEqual({ channel_minutes: 0, channel_hours: 0, channel_days: 0 });
+  it('the narrow rollups equal the full rollups summed by their dimensions, at every level', async () => {
+    expect(await narrowRollupDrift()).toEqual(NO_DRIFT);
   });
 
-  it('a schema made before the rollups by channel gets them filled from the full rollups when it is migrated', async () => {
-    const query = `/api/v1/metrics?from=${now - 36 * 3_600_000}&to=${now + 60_000}&step=1h&groupBy=channel`;
-    const before = await (await app.get(query)).json();
-    await app.db.query('DROP TABLE channel_minutes, channel_hours, channel_days');
-    await migrate(app.db, app.cfg, app.stores.dbSchema);
-    expect(await channelRollupDrift()).toEqual({ channel_minutes: 0, channel_hours: 0, channel_days: 0 });
-    expect(await (await app.get(query)).json()).toEqual(before);
-  });
+  it.each([['region_hours, region_days'], ['channel_minutes, channel_hours, channel_days, region_hours, region_days']])(
+    'a schema made before the narrow rollups (%s) gets them filled from the full rollups when it is migrated', async (tables) => {
+      const queries = ['step=1h&groupBy=channel', 'step=1d&groupBy=region', 'step=1h&region=north&groupBy=channel']
+        .map((q) => `/api/v1/metrics?from=${now - 36 * 3_600_000}&to=${now + 60_000}&${q}`);
+      const before = await Promise.all(queries.map(async (q) => (await app.get(q)).json()));
+      await app.db.query(`DROP TABLE ${tables}`);
+      await migrate(app.db, app.cfg, app.stores.dbSchema);
+      expect(await narrowRollupDrift()).toEqual(NO_DRIFT);
+      expect(await Promise.all(queries.map(async (q) => (await app.get(q)).json()))).toEqual(before);
+    });
 
-  it('a schema made before money was widened gets every money column widened when it is migrated, the rollups by channel too', async (context) => {
+  it('a schema made before money was widened gets every money column widened when it is migrated, the narrow rollups too', async (context) => {
     // TimescaleDB's schemas were made with numeric(38,4); its hour and day rollups are views
     if (app.server.storage !== 'postgres') context.skip();
     const moneyColumns = async () => (await app.db.query<{ table_name: string; precision: number }>(
@@ -184,7 +217,7 @@ describe('exact numbers from a stream with duplicates, late and out-of-order eve
     const query = `/api/v1/metrics?from=${now - 36 * 3_600_000}&to=${now + 60_000}&step=1m&groupBy=channel`;
     const before = await (await app.get(query)).json();
     const tables = (await moneyColumns()).map((row) => row.table_name);
-    expect(tables).toEqual(expect.arrayContaining(['rollup_10s', 'rollup_1h', 'rollup_1d', 'channel_minutes', 'channel_hours', 'channel_days']));
+    expect(tables).toEqual(expect.arrayContaining(['rollup_10s', 'rollup_1h', 'rollup_1d', 'channel_minutes', 'channel_hours', 'channel_days', 'region_hours', 'region_days']));
     for (const table of tables) await app.db.query(`ALTER TABLE ${table} ALTER COLUMN revenue TYPE numeric(24,4), ALTER COLUMN spend TYPE numeric(24,4)`);
     await migrate(app.db, app.cfg, app.stores.dbSchema);
     expect(await moneyColumns()).toEqual(tables.map((table_name) => ({ table_name, precision: 38 })));

@@ -77,8 +77,8 @@ describe('a flood of maximum-value events', () => {
       expect({ scope, revenue, conv }).toEqual({ scope, revenue: revenueUnits, conv: BigInt(conversions) });
       if (scope !== 's:sh-jingan') expect(exposure).toBe(BigInt(ordinaryExposure));
     }
-    // PostgreSQL: every rollup level, and the rollups by channel, exact
-    for (const table of ['rollup_10s', 'rollup_1h', 'rollup_1d', 'channel_minutes', 'channel_hours', 'channel_days']) {
+    // PostgreSQL: every rollup level, and the narrow rollups, exact
+    for (const table of ['rollup_10s', 'rollup_1h', 'rollup_1d', 'channel_minutes', 'channel_hours', 'channel_days', 'region_hours', 'region_days']) {
       const { rows } = await app.db.query(`SELECT sum(revenue)::text AS revenue, sum(conversions)::text AS conversions, sum(exposure)::text AS exposure FROM ${table}`);
       expect(rows[0]).toEqual({ revenue: `${revenueUnits / SCALE}.${String(revenueUnits % SCALE).padStart(4, '0')}`, conversions: String(conversions), exposure: String(ordinaryExposure) });
     }

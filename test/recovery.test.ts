@@ -151,11 +151,13 @@ describe('retention', () => {
        ('1h', 0, $1, '', '', '', '', 1, '\\x00'), ('1d', 0, $1, '', '', '', '', 1, '\\x00'), ('1h', 0, $2, '', '', '', '', 1, '\\x00')`,
       [pastHours, old],
     );
-    // the rollups by channel, on both paths: each level's row past its retention goes, one inside it stays
+    // the narrow rollups, on both paths: each level's row past its retention goes, one inside it stays
     const pastMinutes = new Date(now - app.cfg.pipeline.retention.rollup10s - 60_000);
     const pastDaily = new Date(now - app.cfg.pipeline.retention.rollup1d - 86_400_000);
-    for (const [table, past] of [['channel_minutes', pastMinutes], ['channel_hours', pastHours], ['channel_days', pastDaily]] as const) {
-      await app.db.query(`INSERT INTO ${table} (bucket, channel, exposure, clicks, visits, conversions, revenue, spend) VALUES ($1, 'old', 1, 0, 0, 0, 0, 0), ($2, 'old', 1, 0, 0, 0, 0, 0)`,
+    const narrow = [['channel_minutes', pastMinutes], ['channel_hours', pastHours], ['channel_days', pastDaily], ['region_hours', pastHours], ['region_days', pastDaily]] as const;
+    for (const [table, past] of narrow) {
+      const [columns, values] = table.startsWith('region_') ? ['region, channel', `'old', 'old'`] : ['channel', `'old'`];
+      await app.db.query(`INSERT INTO ${table} (bucket, ${columns}, exposure, clicks, visits, conversions, revenue, spend) VALUES ($1, ${values}, 1, 0, 0, 0, 0, 0), ($2, ${values}, 1, 0, 0, 0, 0, 0)`,
         [past, new Date(now - 60_000 - (table === 'channel_minutes' ? 0 : 3_600_000))]);
     }
     // annotations: a span and a moment over before the daily rollups' retention (go), a span from then until now (stays)
@@ -180,8 +182,8 @@ describe('retention', () => {
     expect(deleted.first_seen).toBe(1);
     expect(deleted.annotations).toBe(2);
     expect((await app.db.query(`SELECT text FROM annotations WHERE created_by = 'old'`)).rows).toEqual([{ text: 'long span' }]);
-    expect(deleted).toMatchObject({ channel_minutes: 1, channel_hours: 1, channel_days: 1 });
-    for (const table of ['channel_minutes', 'channel_hours', 'channel_days']) {
+    expect(deleted).toMatchObject({ channel_minutes: 1, channel_hours: 1, channel_days: 1, region_hours: 1, region_days: 1 });
+    for (const [table] of narrow) {
       expect((await app.db.query(`SELECT count(*)::int AS n FROM ${table} WHERE channel = 'old'`)).rows[0].n).toBe(1);
     }
     expect(deleted.user_sketches).toBe(1);

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { CHANNEL_ROLLUPS, CHANNEL_ROLLUP_TABLES, backfillChannelRollups } from './channel-rollups.js';
+import { NARROW_ROLLUPS, backfillNarrowRollups, narrowRollupTable } from './narrow-rollups.js';
 import { DIMS, MEASURES, MONEY, TEXT } from './columns.js';
 import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, newUsersBackfill } from './first-seen.js';
 import { inTransaction } from './transaction.js';
@@ -71,7 +71,7 @@ const POSTGRES_STEPS = [
 ];
 
 /** the tables of the plain PostgreSQL path that hold money sums */
-const MONEY_TABLES = ['rollup_10s', 'rollup_1h', 'rollup_1d', ...Object.values(CHANNEL_ROLLUPS).map(({ table }) => table)];
+const MONEY_TABLES = ['rollup_10s', 'rollup_1h', 'rollup_1d', ...NARROW_ROLLUPS.map(({ table }) => table)];
 
 /** Schemas made before money was widened: numeric(24,4) → numeric(38,4), in place (no rewrite for a wider precision). */
 async function widenMoney(client: PoolClient, schema: string): Promise<void> {
@@ -142,9 +142,11 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     }
     if (storage === 'postgres') await widenMoney(client, schema);
     else for (const sql of [...TOUCHED_TABLES, rollupTable('current_hours'), ...CURRENT_HOURS_TABLES]) await client.query(sql);
-    const hadChannelRollups = await exists('channel_hours');
-    for (const sql of CHANNEL_ROLLUP_TABLES) await client.query(sql);
-    if (!hadChannelRollups) await backfillChannelRollups(client, new Date(-cfg.dayOffsetMs).toISOString());
+    // narrow rollups a schema lacks (made before them) are filled from the full ones
+    const missing = [];
+    for (const rollup of NARROW_ROLLUPS) if (!(await exists(rollup.table))) missing.push(rollup);
+    for (const rollup of NARROW_ROLLUPS) await client.query(narrowRollupTable(rollup));
+    if (missing.length) await backfillNarrowRollups(client, new Date(-cfg.dayOffsetMs).toISOString(), missing);
     return storage;
   }).catch((err: Error) => {
     throw new Error(`database migration failed: ${err.message}`, { cause: err });

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, metricPoint } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
-import { CHANNEL_ROLLUPS, byChannelOnly } from './channel-rollups.js';
+import { narrowRollupFor } from './narrow-rollups.js';
 import { SUMMED, SUM_COLUMNS } from './columns.js';
 import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
@@ -26,11 +26,6 @@ export interface MetricsQuery {
 export const MAX_POINTS_PER_SERIES = 10_000;
 
 const COARSE_TABLE: Partial<Record<Step, string>> = { '1h': 'rollup_1h', '1d': 'rollup_1d' };
-/** where a cut by channel alone reads (channel-rollups.ts): every step of whole minutes */
-const CHANNEL_TABLE: Record<Exclude<Step, '10s'>, string> = {
-  '1m': CHANNEL_ROLLUPS.minute.table, '5m': CHANNEL_ROLLUPS.minute.table, '15m': CHANNEL_ROLLUPS.minute.table,
-  '1h': CHANNEL_ROLLUPS.hour.table, '1d': CHANNEL_ROLLUPS.day.table,
-};
 
 export interface QueryContext {
   storage: Storage;
@@ -47,8 +42,8 @@ export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =
   });
 
 /**
- * The rows a query reads, as a subquery over (bucket, dims, sums). A cut by channel alone
- * (`byChannel`, see byChannelOnly) reads the channel rollups, on both paths. Fine steps read the 10 s
+ * The rows a query reads, as a subquery over (bucket, dims, sums). A cut a narrow rollup holds
+ * (`narrow`, see narrowRollupFor) reads it, on both paths. Otherwise fine steps read the 10 s
  * rollup. 1 h / 1 d read their rollup tables on plain PostgreSQL. On TimescaleDB they read the
  * continuous aggregates except where an event landed since their last refresh (touched_hours,
  * touched_days: written with the event, cleared once a refresh covered it — see
@@ -56,8 +51,8 @@ export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =
  * batches keep of it (current_hours) — a touched day from its hours. So late events show at once,
  * and a query re-aggregates only the few past hours still waiting for their refresh.
  */
-function sourceRows(step: Step, ctx: QueryContext, byChannel = false): string {
-  if (byChannel && step !== '10s') return CHANNEL_TABLE[step];
+function sourceRows(step: Step, ctx: QueryContext, narrow: string | null = null): string {
+  if (narrow) return narrow;
   const table = COARSE_TABLE[step];
   if (!table) return 'rollup_10s';
   if (ctx.storage === 'postgres') return table;
@@ -157,7 +152,7 @@ export const groupsThatFit = (points: number) => Math.min(MAX_GROUPS, Math.floor
 async function topGroups(pool: Pool, query: MetricsQuery, group: GroupBy, limit: number, from: number, to: number, ctx: QueryContext) {
   const params: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const where = whereClause(query, 'bucket', params);
-  const source = sourceRows(query.step, ctx, byChannelOnly(query.filter, group, query.regionsAllowed));
+  const source = sourceRows(query.step, ctx, narrowRollupFor(query.step, query.filter, group, query.regionsAllowed));
   params.push(limit);
   const { rows } = await pool.query<{ g: string; total: number }>(
     `SELECT g, count(*) OVER ()::int AS total FROM (
@@ -260,7 +255,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const sumParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const sumWhere = whereClause(query, 'bucket', sumParams);
   const sumBin = bucketsIn(sumParams, stride, origin)('bucket');
-  const source = sourceRows(query.step, ctx, byChannelOnly(query.filter, group, query.regionsAllowed));
+  const source = sourceRows(query.step, ctx, narrowRollupFor(query.step, query.filter, group, query.regionsAllowed));
   const sumGroup = grouping(group ?? "''", sumParams);
   // sums, unique users and new users are read at once, each on a connection of its own
   const sumsRead = pool.query<Row & Record<string, string>>(

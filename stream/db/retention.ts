@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import { DAY } from '../buckets.js';
 import type { Storage } from './migrate.js';
+import { NARROW_ROLLUPS } from './narrow-rollups.js';
 
 const DELETE_BATCH = 50_000;
 
@@ -33,10 +34,9 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
     deleted.rollup_1h = await deleteOlderThan(pool, 'rollup_1h', 'bucket', new Date(now - retention.rollup1h));
     deleted.rollup_1d = await deleteOlderThan(pool, 'rollup_1d', 'bucket', new Date(now - retention.rollup1d));
   }
-  // the rollups by channel alone live as long as the full ones they stand beside, on both paths
-  deleted.channel_minutes = await deleteOlderThan(pool, 'channel_minutes', 'bucket', new Date(now - retention.rollup10s));
-  deleted.channel_hours = await deleteOlderThan(pool, 'channel_hours', 'bucket', new Date(now - retention.rollup1h));
-  deleted.channel_days = await deleteOlderThan(pool, 'channel_days', 'bucket', new Date(now - retention.rollup1d));
+  // the narrow rollups live as long as the full ones they stand beside, on both paths
+  const kept = { minute: retention.rollup10s, hour: retention.rollup1h, day: retention.rollup1d };
+  for (const { table, level } of NARROW_ROLLUPS) deleted[table] = await deleteOlderThan(pool, table, 'bucket', new Date(now - kept[level]));
   // unique-user sketches live as long as the rollups beside them, on both paths
   deleted.user_sketches = await deleteWhere(pool, 'user_sketches', `step = '1h' AND bucket < $1`, new Date(now - retention.rollup1h))
     + await deleteWhere(pool, 'user_sketches', `step = '1d' AND bucket < $1`, new Date(now - retention.rollup1d));

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { MarketingEvent } from '../types.js';
-import { channelRollupWrites } from './channel-rollups.js';
+import { narrowRollupWrites } from './narrow-rollups.js';
 import { SUMMED, SUM_COLUMNS, addSums } from './columns.js';
 import { copyField } from './copy-text.js';
 import type { Storage } from './migrate.js';
@@ -72,7 +72,7 @@ function storeStatement(options: SinkOptions): string {
     // and the hour in progress summed as it goes, so queries need not sum it from the 10 s rollup
     levels.push(`rch AS (${rollupUpsert('current_hours', `date_bin('1 hour', bucket, 'epoch'::timestamptz)`, CURRENT_HOURS_WRITTEN)})`);
   }
-  levels.push(...channelRollupWrites(dayOrigin));
+  levels.push(...narrowRollupWrites(dayOrigin));
   return `WITH fresh AS (
       INSERT INTO event_ids (id, ts, stream_id) SELECT id, ${TS}, stream_id FROM incoming ORDER BY id
       ON CONFLICT (id) DO NOTHING RETURNING id

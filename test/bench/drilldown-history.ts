@@ -12,7 +12,7 @@ import { backfillEvents } from '../../server/simulator/backfill.js';
 import { newGeneratorState, seededRandom, type SimEvent } from '../../server/simulator/generator.js';
 import { DAY, HOUR, floorTo } from '../../stream/buckets.js';
 import { copyLine } from '../../stream/db/copy-text.js';
-import { backfillChannelRollups } from '../../stream/db/channel-rollups.js';
+import { backfillNarrowRollups } from '../../stream/db/narrow-rollups.js';
 import { newUsersBackfill } from '../../stream/db/first-seen.js';
 import type { Storage } from '../../stream/db/migrate.js';
 import { KnownSketches, compactSketches, sketchDeltas } from '../../stream/db/user-sketches.js';
@@ -164,7 +164,7 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
     await pool.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
   }
   // and the rollups by channel alone, and the ledger's hourly counts, as they write them
-  await backfillChannelRollups(pool, new Date(-cfg.dayOffsetMs).toISOString());
+  await backfillNarrowRollups(pool, new Date(-cfg.dayOffsetMs).toISOString());
   for (const sql of newUsersBackfill(new Date(-cfg.dayOffsetMs).toISOString())) await pool.query(sql);
   await pool.query('VACUUM ANALYZE');
   let customers = 0;
