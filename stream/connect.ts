@@ -93,6 +93,8 @@ export function createRedis(url: string, name: string, options: { shardedSubscri
   });
 }
 
+const CHUNKWISE = 'timescaledb.enable_chunkwise_aggregation';
+
 /** `statementTimeoutMs`: PostgreSQL cancels any statement of this pool that runs longer (for reads a caller shapes). */
 export function createPool(url: string, schema: string, max = 10, statementTimeoutMs?: number): pg.Pool {
   const pool = new pg.Pool({
@@ -107,10 +109,10 @@ export function createPool(url: string, schema: string, max = 10, statementTimeo
   // TimescaleDB's chunk-wise aggregation gives each chunk a partial aggregate of its own, and the
   // lateral sums of touched hours over the 10 s rollup (queries.ts) planned one per chunk: a
   // region's 30 days took 31–36 ms to execute, 2.3–5.5 ms without. Set only where the setting
-  // exists (a loaded TimescaleDB may refuse a name under its prefix it does not know), queued
-  // before the client's first query.
+  // exists (a loaded TimescaleDB may refuse a name under its prefix it does not know; reading
+  // pg_settings instead cost a new connection ~10 ms), queued before the client's first query.
   pool.on('connect', (client) => {
-    client.query(`SELECT set_config(name, 'off', false) FROM pg_settings WHERE name = 'timescaledb.enable_chunkwise_aggregation'`).catch(() => {});
+    client.query(`SELECT set_config('${CHUNKWISE}', 'off', false) WHERE current_setting('${CHUNKWISE}', true) IS NOT NULL`).catch(() => {});
   });
   // an idle client losing its connection (database restart) must not crash the process
   pool.on('error', () => {});
