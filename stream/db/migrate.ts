@@ -9,7 +9,6 @@ import type { AppConfig } from '../../config/load.js';
 
 export type Storage = 'timescaledb' | 'postgres';
 
-
 const interval = (ms: number) => `INTERVAL '${Math.round(ms / 1000)} seconds'`;
 const SUMS_SQL = `sum(exposure)::bigint AS exposure, sum(clicks)::bigint AS clicks, sum(visits)::bigint AS visits,
   sum(conversions)::bigint AS conversions, sum(revenue) AS revenue, sum(spend) AS spend`;
@@ -143,7 +142,7 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     if (storage === 'postgres') await widenMoney(client, schema);
     else for (const sql of [...TOUCHED_TABLES, rollupTable('current_hours'), ...CURRENT_HOURS_TABLES]) await client.query(sql);
     // narrow rollups a schema lacks (made before them) are filled from the full ones
-    const missing = [];
+    const missing: typeof NARROW_ROLLUPS = [];
     for (const rollup of NARROW_ROLLUPS) if (!(await exists(rollup.table))) missing.push(rollup);
     for (const rollup of NARROW_ROLLUPS) await client.query(narrowRollupTable(rollup));
     if (missing.length) await backfillNarrowRollups(client, new Date(-cfg.dayOffsetMs).toISOString(), missing);

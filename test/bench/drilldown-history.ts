@@ -163,7 +163,7 @@ export async function loadHistory(pool: Pool, cfg: AppConfig, storage: Storage, 
     await pool.query(`CALL refresh_continuous_aggregate('rollup_1h', NULL, NULL)`);
     await pool.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
   }
-  // and the rollups by channel alone, and the ledger's hourly counts, as they write them
+  // and the narrow rollups, and the ledger's hourly counts, as they write them
   await backfillNarrowRollups(pool, new Date(-cfg.dayOffsetMs).toISOString());
   for (const sql of newUsersBackfill(new Date(-cfg.dayOffsetMs).toISOString())) await pool.query(sql);
   await pool.query('VACUUM ANALYZE');
