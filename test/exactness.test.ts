@@ -141,18 +141,20 @@ describe('exact numbers from a stream with duplicates, late and out-of-order eve
     expect(checkedPoints).toBeGreaterThan(step === '1d' ? 2 : 20);
   });
 
-  it.each(['1h', '1d'] as const)('GET /metrics by region, and a region by channel, at %s (read from the rollups by region and channel) equal the ground truth', async (step) => {
+  it.each(['1h', '1d'] as const)('GET /metrics by region, a region by channel and a manager\'s by channel at %s (read from the rollups by region and channel) equal the ground truth', async (step) => {
     const stepMs = { '1h': 3_600_000, '1d': 86_400_000 }[step];
     const from = now - 36 * 3_600_000;
-    const cuts: Array<{ query: string; match: (e: TruthEvent, key: Record<string, string | null>) => boolean; keys: Set<string | null | undefined> }> = [
+    const cuts: Array<{ query: string; user?: string; match: (e: TruthEvent, key: Record<string, string | null>) => boolean; keys: Set<string | null | undefined> }> = [
       // events without a region make a series of their own (key { region: null })
       { query: 'groupBy=region', match: (e, key) => (regionOf(e, app) ?? null) === key.region, keys: new Set(stream.unique.map((e) => regionOf(e, app) ?? null)) },
       { query: 'region=east&groupBy=channel', match: (e, key) => regionOf(e, app) === 'east' && e.channel === key.channel, keys: new Set(stream.unique.filter((e) => regionOf(e, app) === 'east').map((e) => e.channel)) },
       { query: 'region=east', match: (e) => regionOf(e, app) === 'east', keys: new Set([undefined]) },
+      // a manager's nationwide view is its regions' alone
+      { query: 'groupBy=channel', user: 'manager-east', match: (e, key) => regionOf(e, app) === 'east' && e.channel === key.channel, keys: new Set(stream.unique.filter((e) => regionOf(e, app) === 'east').map((e) => e.channel)) },
     ];
     let checkedPoints = 0;
     for (const cut of cuts) {
-      const response = await app.get(`/api/v1/metrics?from=${from}&to=${now + 60_000}&step=${step}&${cut.query}`);
+      const response = await app.get(`/api/v1/metrics?from=${from}&to=${now + 60_000}&step=${step}&${cut.query}`, cut.user);
       expect(response.status).toBe(200);
       const body = (await response.json()) as MetricsResponse;
       expect(new Set(body.series.map((s) => ('region' in s.key ? s.key.region : s.key.channel)))).toEqual(cut.keys);
