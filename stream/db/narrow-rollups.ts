@@ -104,3 +104,14 @@ export function narrowRollupFor(step: Step, filter: Scope, groupBy: GroupBy | nu
   if (byChannelOnly(filter, groupBy, regionsAllowed)) return CHANNEL_ROLLUPS[level].table;
   return level === 'minute' ? null : REGION_ROLLUPS[level].table;
 }
+
+const STEP_OF: Record<NarrowLevel, Step> = { minute: '1m', hour: '1h', day: '1d' };
+
+/**
+ * Whether each row of a narrow rollup is a whole point of a cut at this step (nothing to sum):
+ * the step is the rollup's own bucket, and every dimension it keeps is named or grouped by.
+ */
+export function rowIsPoint(table: string, step: Step, filter: Scope, groupBy: GroupBy | null | undefined): boolean {
+  const rollup = NARROW_ROLLUPS.find((r) => r.table === table);
+  return rollup !== undefined && STEP_OF[rollup.level] === step && rollup.dims.every((d) => d === groupBy || filter[d] !== undefined);
+}
