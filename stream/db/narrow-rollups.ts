@@ -25,7 +25,7 @@ interface NarrowRollup {
 
 const STRIDE: Record<NarrowLevel, string> = { minute: '1 minute', hour: '1 hour', day: '1 day' };
 /** the full rollup each level summarises */
-export const WIDE: Record<NarrowLevel, string> = { minute: 'rollup_10s', hour: 'rollup_1h', day: 'rollup_1d' };
+const WIDE: Record<NarrowLevel, string> = { minute: 'rollup_10s', hour: 'rollup_1h', day: 'rollup_1d' };
 
 const byChannel = (table: string, level: NarrowLevel): NarrowRollup => ({ table, level, dims: ['channel'], key: ['bucket', 'channel'] });
 // a region's buckets lie together: its week of hours is one short range of the key
@@ -51,18 +51,20 @@ export const narrowRollupTable = ({ table, dims, key }: NarrowRollup) => `CREATE
 const binOf = (level: NarrowLevel, column: string, dayOrigin: string) =>
   `date_bin('${STRIDE[level]}', ${column}, '${level === 'day' ? dayOrigin : '1970-01-01T00:00:00Z'}'::timestamptz)`;
 
-/** `key` with the bucket column replaced by its level's bin of `column` */
-const keyOf = (rollup: NarrowRollup, column: string, dayOrigin: string) =>
-  rollup.key.map((k) => (k === 'bucket' ? binOf(rollup.level, column, dayOrigin) : k));
+/** An insert of `source`'s rows (a full rollup, or a batch's 10 s sums) summed into the rollup's keys, in key order. */
+function insertSummed(rollup: NarrowRollup, source: string, dayOrigin: string): string {
+  const keys = rollup.key.map((k) => (k === 'bucket' ? binOf(rollup.level, 'bucket', dayOrigin) : k));
+  const positions = keys.map((_, k) => k + 1).join(', ');
+  return `INSERT INTO ${rollup.table} (${rollup.key.join(', ')}, ${SUM_COLUMNS})
+      SELECT ${keys.join(', ')}, ${SUMMED} FROM ${source} GROUP BY ${positions} ORDER BY ${positions}`;
+}
 
 /**
  * The batch statement's parts (CTEs over `sums10`, the batch's fresh 10 s sums) that add it to
  * each narrow rollup, in key order like the other rollups so concurrent batches lock rows alike.
  */
 export function narrowRollupWrites(dayOrigin: string): string[] {
-  return NARROW_ROLLUPS.map((rollup, i) => `nr${i} AS (INSERT INTO ${rollup.table} (${rollup.key.join(', ')}, ${SUM_COLUMNS})
-      SELECT ${keyOf(rollup, 'bucket', dayOrigin).join(', ')}, ${SUMMED}
-      FROM sums10 GROUP BY ${rollup.key.map((_, k) => k + 1).join(', ')} ORDER BY ${rollup.key.map((_, k) => k + 1).join(', ')}
+  return NARROW_ROLLUPS.map((rollup, i) => `nr${i} AS (${insertSummed(rollup, 'sums10', dayOrigin)}
       ON CONFLICT (${rollup.key.join(', ')}) DO UPDATE SET ${addSums(rollup.table)})`);
 }
 
@@ -73,9 +75,7 @@ export function narrowRollupWrites(dayOrigin: string): string[] {
  */
 export async function backfillNarrowRollups(client: Pick<PoolClient, 'query'>, dayOrigin: string, rollups = NARROW_ROLLUPS): Promise<void> {
   for (const rollup of rollups) {
-    await client.query(`INSERT INTO ${rollup.table} (${rollup.key.join(', ')}, ${SUM_COLUMNS})
-      SELECT ${keyOf(rollup, 'bucket', dayOrigin).join(', ')}, ${SUMMED}
-      FROM ${WIDE[rollup.level]} GROUP BY ${rollup.key.map((_, k) => k + 1).join(', ')} ORDER BY ${rollup.key.map((_, k) => k + 1).join(', ')}`);
+    await client.query(insertSummed(rollup, WIDE[rollup.level], dayOrigin));
     // read at once by the next queries: without statistics the planner guesses their size
     await client.query(`ANALYZE ${rollup.table}`);
   }
