@@ -105,14 +105,14 @@ export function createPool(url: string, schema: string, max = 10, statementTimeo
     options: `-c search_path="${schema}",public -c jit=off${statementTimeoutMs ? ` -c statement_timeout=${statementTimeoutMs}` : ''}`,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
-  });
-  // TimescaleDB's chunk-wise aggregation gives each chunk a partial aggregate of its own, and the
-  // lateral sums of touched hours over the 10 s rollup (queries.ts) planned one per chunk: a
-  // region's 30 days took 31–36 ms to execute, 2.3–5.5 ms without. Set only where the setting
-  // exists (a loaded TimescaleDB may refuse a name under its prefix it does not know; reading
-  // pg_settings instead cost a new connection ~10 ms), queued before the client's first query.
-  pool.on('connect', (client) => {
-    client.query(`SELECT set_config('${CHUNKWISE}', 'off', false) WHERE current_setting('${CHUNKWISE}', true) IS NOT NULL`).catch(() => {});
+    // TimescaleDB's chunk-wise aggregation gives each chunk a partial aggregate of its own, and the
+    // lateral sums of touched hours over the 10 s rollup (queries.ts) planned one per chunk: a
+    // region's 30 days took 31–36 ms to execute, 2.3–5.5 ms without. Set only where the setting
+    // exists (a loaded TimescaleDB may refuse a name under its prefix it does not know; reading
+    // pg_settings instead cost a new connection ~10 ms), before the pool hands the client out.
+    onConnect: async (client) => {
+      await client.query(`SELECT set_config('${CHUNKWISE}', 'off', false) WHERE current_setting('${CHUNKWISE}', true) IS NOT NULL`);
+    },
   });
   // an idle client losing its connection (database restart) must not crash the process
   pool.on('error', () => {});
