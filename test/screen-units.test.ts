@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completePoints, perFiveMinutes, perMinute } from '../screen/charts/options.js';
+import { channelTrendOption, completePoints, perFiveMinutes, perMinute, scopeTrendOption } from '../screen/charts/options.js';
 import { labelBox, labelWidth, labelledStores, provinceLabelsOf, regionMapOption, regionPxPerDegree } from '../screen/charts/map-option.js';
 import { loadConfig } from '../config/load.js';
 import { formatCount, formatMoney } from '../screen/format.js';
@@ -50,6 +50,19 @@ describe('chart series', () => {
     const bins = perFiveMinutes(points, new Date(T0 + 18 * 60_000).toISOString());
     expect(bins.map((p) => p.t)).toEqual([new Date(T0 + 5 * 60_000).toISOString(), new Date(T0 + 10 * 60_000).toISOString()]);
     expect(bins.map((p) => p.visits)).toEqual([2 + 3 + 4 + 5 + 6, 7 + 8 + 9 + 10 + 11]);
+  });
+
+  it('labels the 7- and 30-day axes in the wall\'s language: the day, and the month where one begins', () => {
+    // local midnights, as the chart's time axis places its ticks in the browser's time zone
+    const dec1 = new Date(2026, 11, 1).getTime();
+    const nov26 = new Date(2026, 10, 26).getTime();
+    const labels = (locale: 'zh' | 'en') => {
+      const axes = [channelTrendOption([], locale, true, new Date(dec1).toISOString()), scopeTrendOption([], new Date(dec1).toISOString(), locale, { left: 'a', right: 'b' }, false, true)]
+        .map((option) => (option.base.xAxis as { axisLabel: { formatter: (value: number) => string } }).axisLabel.formatter);
+      return axes.map((format) => [format(nov26), format(dec1)]);
+    };
+    expect(labels('en')).toEqual([['26', 'Dec'], ['26', 'Dec']]);
+    expect(labels('zh')).toEqual([['26', '12月'], ['26', '12月']]);
   });
 });
 

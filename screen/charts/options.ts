@@ -22,6 +22,22 @@ const timeAxisBase = (locale: Locale) => ({
 });
 
 /**
+ * Axis labels of 7- and 30-day charts: the day of the month, and the month where one begins, in
+ * the wall's language (ECharts' own labels are in the locale it was set up with: "12月" on the
+ * English wall).
+ */
+export function dayAxisLabel(value: number, locale: Locale): string {
+  const date = new Date(value);
+  if (date.getDate() !== 1) return String(date.getDate());
+  return locale === 'zh' ? `${date.getMonth() + 1}月` : date.toLocaleDateString('en-GB', { month: 'short' });
+}
+
+const dayAxisBase = (locale: Locale) => ({
+  type: 'time',
+  axisLabel: { color: COLORS.muted, fontSize: 16, hideOverlap: true, formatter: (value: number) => dayAxisLabel(value, locale) },
+});
+
+/**
  * The points whose bucket has ended by `asOf`: the bucket in progress would always show as a
  * sudden drop at the right edge, which on a wall reads as an incident.
  */
@@ -65,7 +81,7 @@ export function channelTrendOption(channels: ScreenChannel[], locale: Locale, da
       grid: { left: 70, right: 20, top: locale === 'zh' ? 64 : 86, bottom: 36 },
       legend: { top: 0, left: 0, right: 0, itemGap: 12, textStyle: { color: COLORS.muted, fontSize: 15 } },
       tooltip: { trigger: 'axis', valueFormatter: (v: number) => formatMoney(v, locale) },
-      xAxis: dayAxis ? { type: 'time', axisLabel: { color: COLORS.muted, fontSize: 16, hideOverlap: true } } : timeAxisBase(locale),
+      xAxis: dayAxis ? dayAxisBase(locale) : timeAxisBase(locale),
       yAxis: { type: 'value', minInterval: 1, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
     },
     data: {
@@ -193,7 +209,7 @@ export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: L
       grid: { left: 64, right: 80, top: 44, bottom: 34 },
       legend: { top: 0, textStyle: { color: COLORS.muted, fontSize: 16 } },
       tooltip: { trigger: 'axis' },
-      xAxis: dayAxis ? { type: 'time', axisLabel: { color: COLORS.muted, fontSize: 16, hideOverlap: true } } : timeAxisBase(locale),
+      xAxis: dayAxis ? dayAxisBase(locale) : timeAxisBase(locale),
       yAxis: [
         // whole numbers: a quiet store's zeros would otherwise read 0, 0, 1, 1
         { type: 'value', splitNumber: 3, minInterval: 1, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
