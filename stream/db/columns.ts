@@ -21,5 +21,8 @@ export const SUM_COLUMNS = SUM_NAMES.join(', ');
 /** each measure summed, in SUM_COLUMNS' order */
 export const SUMMED = SUM_NAMES.map((name) => `sum(${name})`).join(', ');
 
+/** Each measure as text (exact: no float on the way), `AS` its own name; summed or as the row holds it. */
+export const sumsAsText = (summed: boolean) => SUM_NAMES.map((name) => `${summed ? `sum(${name})` : name}::text AS ${name}`).join(', ');
+
 /** An upsert's `ON CONFLICT … DO UPDATE SET` list that adds the incoming sums to the row held. */
 export const addSums = (table: string) => SUM_NAMES.map((name) => `${name} = ${table}.${name} + EXCLUDED.${name}`).join(', ');

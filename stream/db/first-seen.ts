@@ -8,7 +8,6 @@ import { DAY, HOUR, ceilTo, floorTo } from '../buckets.js';
 import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js';
 import { TEXT } from './columns.js';
 
-
 /** last_ts may lag a customer's last event by this much (the purge allows for it) */
 export const LAST_SEEN_SLACK_MS = DAY;
 

@@ -14,7 +14,7 @@ import { MEASURES, SUMMED, SUM_COLUMNS, TEXT, addSums } from './columns.js';
 
 export type NarrowLevel = 'minute' | 'hour' | 'day';
 
-interface NarrowRollup {
+export interface NarrowRollup {
   table: string;
   level: NarrowLevel;
   /** the dimensions it keeps */
@@ -98,11 +98,11 @@ const LEVEL_OF: Partial<Record<Step, NarrowLevel>> = { '1m': 'minute', '5m': 'mi
  * a region, a manager's regions or a grouping by region come in too. A store or a campaign, or
  * 10 s steps, need the full rollups.
  */
-export function narrowRollupFor(step: Step, filter: Scope, groupBy: GroupBy | null | undefined, regionsAllowed?: string[]): string | null {
+export function narrowRollupFor(step: Step, filter: Scope, groupBy: GroupBy | null | undefined, regionsAllowed?: string[]): NarrowRollup | null {
   const level = LEVEL_OF[step];
   if (!level || filter.store !== undefined || filter.campaign !== undefined || groupBy === 'store' || groupBy === 'campaign') return null;
-  if (byChannelOnly(filter, groupBy, regionsAllowed)) return CHANNEL_ROLLUPS[level].table;
-  return level === 'minute' ? null : REGION_ROLLUPS[level].table;
+  if (byChannelOnly(filter, groupBy, regionsAllowed)) return CHANNEL_ROLLUPS[level];
+  return level === 'minute' ? null : REGION_ROLLUPS[level];
 }
 
 const STEP_OF: Record<NarrowLevel, Step> = { minute: '1m', hour: '1h', day: '1d' };
@@ -111,7 +111,6 @@ const STEP_OF: Record<NarrowLevel, Step> = { minute: '1m', hour: '1h', day: '1d'
  * Whether each row of a narrow rollup is a whole point of a cut at this step (nothing to sum):
  * the step is the rollup's own bucket, and every dimension it keeps is named or grouped by.
  */
-export function rowIsPoint(table: string, step: Step, filter: Scope, groupBy: GroupBy | null | undefined): boolean {
-  const rollup = NARROW_ROLLUPS.find((r) => r.table === table);
-  return rollup !== undefined && STEP_OF[rollup.level] === step && rollup.dims.every((d) => d === groupBy || filter[d] !== undefined);
+export function rowIsPoint(rollup: NarrowRollup, step: Step, filter: Scope, groupBy: GroupBy | null | undefined): boolean {
+  return STEP_OF[rollup.level] === step && rollup.dims.every((d) => d === groupBy || filter[d] !== undefined);
 }

@@ -1,9 +1,9 @@
-import type { Pool, QueryResult } from 'pg';
+import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
 import { EMPTY_SUMS, metricPoint } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
 import { narrowRollupFor, rowIsPoint } from './narrow-rollups.js';
-import { SUMMED, SUM_COLUMNS } from './columns.js';
+import { SUMMED, SUM_COLUMNS, sumsAsText } from './columns.js';
 import { newUsersRows, placesOf, type Places } from './first-seen.js';
 import type { Storage } from './migrate.js';
 import { readFromCurrentHours } from './touched.js';
@@ -51,7 +51,7 @@ export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =
  * batches keep of it (current_hours) — a touched day from its hours. So late events show at once,
  * and a query re-aggregates only the few past hours still waiting for their refresh.
  */
-function sourceRows(step: Step, ctx: QueryContext, narrow: string | null = null): string {
+function sourceRows(step: Step, ctx: QueryContext, narrow?: string): string {
   if (narrow) return narrow;
   const table = COARSE_TABLE[step];
   if (!table) return 'rollup_10s';
@@ -152,7 +152,7 @@ export const groupsThatFit = (points: number) => Math.min(MAX_GROUPS, Math.floor
 async function topGroups(pool: Pool, query: MetricsQuery, group: GroupBy, limit: number, from: number, to: number, ctx: QueryContext) {
   const params: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const where = whereClause(query, 'bucket', params);
-  const source = sourceRows(query.step, ctx, narrowRollupFor(query.step, query.filter, group, query.regionsAllowed));
+  const source = sourceRows(query.step, ctx, narrowRollupFor(query.step, query.filter, group, query.regionsAllowed)?.table);
   params.push(limit);
   const { rows } = await pool.query<{ g: string; total: number }>(
     `SELECT g, count(*) OVER ()::int AS total FROM (
@@ -255,29 +255,18 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const sumParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const sumWhere = whereClause(query, 'bucket', sumParams);
   const narrow = narrowRollupFor(query.step, query.filter, group, query.regionsAllowed);
-  const source = sourceRows(query.step, ctx, narrow);
+  const source = sourceRows(query.step, ctx, narrow?.table);
+  // where each row is one point, it is read as it is: summing ~1 row a group cost a week of hours
+  // by channel ~9 ms in hashing
+  const asPoints = narrow !== null && !withOther && rowIsPoint(narrow, query.step, query.filter, group);
+  const sumBin = asPoints ? 'bucket' : bucketsIn(sumParams, stride, origin)('bucket');
+  const sumGroup = grouping(group ?? "''", sumParams);
   // sums, unique users and new users are read at once, each on a connection of its own
-  let sumsRead: Promise<QueryResult<Row & Record<string, string>>>;
-  if (narrow && !withOther && rowIsPoint(narrow, query.step, query.filter, group)) {
-    // each row is one point: summing ~1 row a group cost a week of hours by channel ~9 ms in hashing
-    const sumGroup = grouping(group ?? "''", sumParams);
-    sumsRead = pool.query<Row & Record<string, string>>(
-      `SELECT ${msOf('bucket')} AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other, exposure::text AS exposure, clicks::text AS clicks,
-              visits::text AS visits, conversions::text AS conversions, revenue::text AS revenue, spend::text AS spend
-       FROM ${source} WHERE ${sumWhere}`,
-      sumParams,
-    );
-  } else {
-    const sumBin = bucketsIn(sumParams, stride, origin)('bucket');
-    const sumGroup = grouping(group ?? "''", sumParams);
-    sumsRead = pool.query<Row & Record<string, string>>(
-      `SELECT ${msOf(sumBin)} AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other,
-              sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
-              sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend
-       FROM ${source} WHERE ${sumWhere} GROUP BY ${sumBin}${sumGroup.by}`,
-      sumParams,
-    );
-  }
+  const sumsRead = pool.query<Row & Record<string, string>>(
+    `SELECT ${msOf(sumBin)} AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other, ${sumsAsText(!asPoints)}
+     FROM ${source} WHERE ${sumWhere}${asPoints ? '' : ` GROUP BY ${sumBin}${sumGroup.by}`}`,
+    sumParams,
+  );
   const usersRead = uniqueUsersRows(pool, query, { from, to, stride, origin }, grouping);
   const newParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const ledger = newUsersRows(query, ctx.places, newParams);
@@ -367,8 +356,7 @@ export function rowsOverRange(range: { from: number; to: number }, ctx: QueryCon
            WHERE ((bucket >= ${from} AND bucket < ${hourStart}) OR (bucket >= ${hourEnd} AND bucket < ${to}))${dimWhere}) AS parts`;
 }
 
-export const SUMS_AS_TEXT = `sum(exposure)::text AS exposure, sum(clicks)::text AS clicks, sum(visits)::text AS visits,
-  sum(conversions)::text AS conversions, sum(revenue)::text AS revenue, sum(spend)::text AS spend`;
+export const SUMS_AS_TEXT = sumsAsText(true);
 
 export const sumsOfRow = (row: Record<SumField, string | null>): Sums => ({
   exposure: Number(row.exposure ?? 0), clicks: Number(row.clicks ?? 0), visits: Number(row.visits ?? 0),

@@ -13,7 +13,6 @@ import { UserSketch, hash52 } from '../user-sketch.js';
 import { DIMS, TEXT } from './columns.js';
 import { inTransaction } from './transaction.js';
 
-
 export type SketchStep = '1h' | '1d';
 
 /**
