@@ -255,10 +255,12 @@ describe('new users: first seen in the scope, exact', () => {
     expect((await daily('&channel=wechat')).at(-2)).toBe(wechatBefore.at(-2)! + 1);
   });
 
-  it('the hourly and daily counts equal the ledger counted per hour and day, after every move; a schema made before them gets them from the ledger', async () => {
+  it('the hourly and daily counts equal the ledger counted per hour, day, scope and channel, after every move; a schema made before them, or with finer ones, gets them from the ledger', async () => {
     const origin = new Date(-cfg.dayOffsetMs).toISOString();
     const counts = (table: string) => app.db.query(`SELECT bucket, scope, channel, region, store, n::int FROM ${table} WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5`).then((r) => r.rows);
-    const ledger = (bin: string) => app.db.query(`SELECT ${bin} AS bucket, scope, channel, region, store, count(*)::int AS n
+    // a count row keeps the place its scope fixes: a store's its region and store, a region's its region, the nation's none
+    const ledger = (bin: string) => app.db.query(`SELECT ${bin} AS bucket, scope, channel,
+        CASE WHEN scope = 'all' THEN '' ELSE region END AS region, CASE WHEN scope LIKE 's:%' THEN store ELSE '' END AS store, count(*)::int AS n
       FROM first_seen GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`).then((r) => r.rows);
     const hourly = await ledger(`date_bin('1 hour', first_ts, 'epoch'::timestamptz)`);
     const daily = await ledger(`date_bin('1 day', first_ts, '${origin}'::timestamptz)`);
@@ -268,6 +270,18 @@ describe('new users: first seen in the scope, exact', () => {
     expect(await counts('new_users_hourly')).toEqual(hourly);
     expect(await counts('new_users_daily')).toEqual(daily);
     await app.db.query('DROP TABLE new_users_daily');
+    await migrate(app.db, app.cfg, app.stores.dbSchema);
+    expect(await counts('new_users_hourly')).toEqual(hourly);
+    expect(await counts('new_users_daily')).toEqual(daily);
+    // counts kept by store under every scope, as an earlier version did: made again at this grain
+    for (const table of ['new_users_hourly', 'new_users_daily']) {
+      await app.db.query(`TRUNCATE ${table}`);
+      await app.db.query(`INSERT INTO ${table} (bucket, scope, channel, region, store, n)
+        SELECT ${table === 'new_users_daily' ? `date_bin('1 day', first_ts, '${origin}'::timestamptz)` : `date_bin('1 hour', first_ts, 'epoch'::timestamptz)`}, scope, channel, region, store, count(*)
+        FROM first_seen GROUP BY 1, 2, 3, 4, 5`);
+    }
+    await app.db.query(`DELETE FROM pipeline_meta WHERE key = 'new_user_counts'`);
+    expect((await counts('new_users_hourly')).length).toBeGreaterThan(hourly.length);
     await migrate(app.db, app.cfg, app.stores.dbSchema);
     expect(await counts('new_users_hourly')).toEqual(hourly);
     expect(await counts('new_users_daily')).toEqual(daily);

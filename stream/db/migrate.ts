@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { NARROW_ROLLUPS, backfillNarrowRollups, narrowRollupTable } from './narrow-rollups.js';
 import { DIMS, MEASURES, MONEY, TEXT } from './columns.js';
-import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, newUsersBackfill } from './first-seen.js';
+import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, NEW_USER_COUNTS_GRAIN, newUsersBackfill } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 import { CURRENT_HOURS_TABLES, REFRESH_LOCKS, TOUCHED_TABLES } from './touched.js';
 import { COMPACTION_LOCK, USER_SKETCH_TABLES, backfillSketches } from './user-sketches.js';
@@ -125,9 +125,12 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     const hadNewUserCounts = await exists('new_users_daily');
     for (const sql of FIRST_SEEN_TABLES) await client.query(sql);
     if (!hadFirstSeen) await client.query(FIRST_SEEN_BACKFILL);
-    if (!hadNewUserCounts) {
-      await client.query('TRUNCATE new_users_hourly');
+    // counts made before they were kept at their current grain are counted again from the ledger
+    const grain = hadNewUserCounts ? (await client.query(`SELECT value FROM pipeline_meta WHERE key = 'new_user_counts'`)).rows[0]?.value : undefined;
+    if (grain !== NEW_USER_COUNTS_GRAIN) {
+      await client.query('TRUNCATE new_users_hourly, new_users_daily');
       for (const sql of newUsersBackfill(new Date(-cfg.dayOffsetMs).toISOString())) await client.query(sql);
+      await client.query(`INSERT INTO pipeline_meta (key, value) VALUES ('new_user_counts', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [NEW_USER_COUNTS_GRAIN]);
     }
     const hadSketches = await exists('user_sketches');
     for (const sql of USER_SKETCH_TABLES) await client.query(sql);
