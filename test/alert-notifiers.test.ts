@@ -172,7 +172,7 @@ describe('npm run backtest', () => {
     writeFileSync(file, text);
     return file;
   };
-  const backtest = (...args: string[]) => run('npx', ['tsx', 'alerts/backtest-cli.ts', ...args], { encoding: 'utf8' });
+  const backtest = (...args: string[]) => run('npm', ['run', '-s', 'backtest', '--', ...args], { encoding: 'utf8' });
 
   it('prints one JSON line per point where the detector fires (--points)', async () => {
     const rows = Array.from({ length: 30 }, (_, i) => `2026-11-01 10:${String(i).padStart(2, '0')}:00,${i === 20 ? 30 : 100 + (i % 3)}`);

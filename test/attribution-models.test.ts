@@ -133,7 +133,7 @@ describe('attribution properties on random path sets', () => {
 
 describe('npm run attribution', () => {
   const dir = mkdtempSync(join(tmpdir(), 'attribution-'));
-  const cli = (...args: string[]) => run('npx', ['tsx', 'server/analytics/attribution-cli.ts', ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) => run('npm', ['run', '-s', 'attribution', '--', ...args], { encoding: 'utf8' });
 
   it('reads comma or semicolon path counts and prints the credits', async () => {
     const semicolons = join(dir, 'paths.csv');
