@@ -38,7 +38,7 @@ export const FIRST_SEEN_TABLES = [
  * The place a count row keeps: only what its scope fixes (a region's rows their region, a store's
  * its region and store, the nation's neither). Every reader filters by scope and at most channel or
  * the scope's own place (newUsersRows), so a row per hour, scope and channel answers them all: the
- * nation's week by channel sums ~1 800 rows instead of one per store and channel (~100 000).
+ * nation's hour is at most a row per channel instead of one per channel and store it has new customers in.
  */
 const countedPlace = (scope: string, region: string, store: string) =>
   `CASE WHEN ${scope} = 'all' THEN '' ELSE ${region} END AS region, CASE WHEN ${scope} LIKE 's:%' THEN ${store} ELSE '' END AS store`;
