@@ -90,10 +90,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const redis = createRedis(stores.redisUrl, 'server');
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   defineReconcileScript(redis);
-  const pool = createPool(stores.databaseUrl, stores.dbSchema, 10);
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, { max: 10 });
   // reads a caller shapes go to the replica when there is one; writes, and reads that must see them
   // (a rule just edited, an alert just acknowledged), stay on the primary
-  const readPool = createPool(stores.databaseReadUrl ?? stores.databaseUrl, stores.dbSchema, 6, QUERY_TIMEOUT_MS);
+  const readPool = createPool(stores.databaseReadUrl ?? stores.databaseUrl, stores.dbSchema, { max: 6, statementTimeoutMs: QUERY_TIMEOUT_MS, keepOpen: true });
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const keys = keysOfStores(stores, cfg.pipeline);
   for (const partition of keys.partitions) await ensureConsumerGroup(redis, partition, keys.group);

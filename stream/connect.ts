@@ -95,11 +95,24 @@ export function createRedis(url: string, name: string, options: { shardedSubscri
 
 const CHUNKWISE = 'timescaledb.enable_chunkwise_aggregation';
 
-/** `statementTimeoutMs`: PostgreSQL cancels any statement of this pool that runs longer (for reads a caller shapes). */
-export function createPool(url: string, schema: string, max = 10, statementTimeoutMs?: number): pg.Pool {
+export interface PoolOptions {
+  /** connections at most */
+  max?: number;
+  /** PostgreSQL cancels any statement of this pool that runs longer (for reads a caller shapes) */
+  statementTimeoutMs?: number;
+  /**
+   * connections once opened stay open: a new one costs its first statements 10–17 ms (a backend
+   * starting, its catalog caches cold), so a wall view asked for after half a minute of reading
+   * took 170 ms instead of 50 when the pool had closed its idle connections
+   */
+  keepOpen?: boolean;
+}
+
+export function createPool(url: string, schema: string, { max = 10, statementTimeoutMs, keepOpen = false }: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
+    min: keepOpen ? max : 0,
     // no JIT: compiling a plan costs seconds where a misjudged estimate crosses its threshold
     // (a TimescaleDB 30-day query: 3.5 s of compiling, 50 ms of work); these queries are short
     options: `-c search_path="${schema}",public -c jit=off${statementTimeoutMs ? ` -c statement_timeout=${statementTimeoutMs}` : ''}`,

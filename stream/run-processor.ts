@@ -31,7 +31,7 @@ export async function runProcessor(cfg: AppConfig, stores: StoreSettings, log: L
   const blockingClients = keys.partitions.map((p) => createRedis(stores.redisUrl, `processor-read:${consumer}:${p.index}`));
   // while Redis is away the loop's own retries say so; ioredis's reconnect errors would only repeat it
   for (const client of [redis, ...blockingClients]) client.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
-  const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, { max: 4 });
   defineHotScripts(redis);
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const metrics = createProcessorMetrics();

@@ -52,7 +52,7 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
   });
 
   it("the app's connections plan without chunk-wise aggregation (a partial aggregate per chunk made a region's 30 days ~10× slower)", async () => {
-    const pool = createPool(url!, app.stores.dbSchema, 2);
+    const pool = createPool(url!, app.stores.dbSchema, { max: 2 });
     try {
       const shown = await Promise.all([0, 1].map(() => pool.query<{ setting: string }>(`SELECT current_setting('timescaledb.enable_chunkwise_aggregation') AS setting`)));
       expect(shown.map((r) => r.rows[0]!.setting)).toEqual(['off', 'off']);

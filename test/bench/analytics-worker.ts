@@ -15,7 +15,7 @@ import { seededRandom } from '../../server/simulator/generator.js';
 const mode = process.argv[2] ?? 'paths';
 const cfg = loadConfig();
 const stores = storeSettingsFromEnv();
-const pool = createPool(stores.databaseUrl, stores.dbSchema, 2);
+const pool = createPool(stores.databaseUrl, stores.dbSchema, { max: 2 });
 const settings = attributionSettings(cfg);
 // the jobs log their phases; keep those lines for the result
 const logged: Array<Record<string, unknown>> = [];

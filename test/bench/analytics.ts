@@ -32,7 +32,7 @@ async function worker(stores: StoreSettings, mode: string): Promise<Record<strin
 }
 
 async function fill(cfg: AppConfig, stores: StoreSettings, now: number): Promise<{ touches: number; orders: number; loadSeconds: number }> {
-  const pool = createPool(stores.databaseUrl, stores.dbSchema, 2);
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, { max: 2 });
   try {
     await migrate(pool, cfg, stores.dbSchema);
     await migrateAttribution(pool);
@@ -66,7 +66,7 @@ async function fill(cfg: AppConfig, stores: StoreSettings, now: number): Promise
 
 /** rows/s streaming a query's rows into Node with COPY, counted and dropped: nothing else */
 async function readCeiling(stores: StoreSettings, sql: string): Promise<number> {
-  const pool = createPool(stores.databaseUrl, stores.dbSchema, 1);
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, { max: 1 });
   const client = await pool.connect();
   try {
     const started = performance.now();

@@ -59,7 +59,7 @@ async function asWhileEventsFlow(pool: Pool, dayStart: number): Promise<void> {
 }
 
 export async function benchDrillDown(cfg: AppConfig, stores: StoreSettings, options: DrillDownOptions): Promise<BenchResult[]> {
-  const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, { max: 4 });
   const storage = await migrate(pool, cfg, stores.dbSchema);
   const now = Date.now();
   // the 10 s rollup as far back as production keeps it: the alert evaluator's look-backs read it

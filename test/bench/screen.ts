@@ -253,7 +253,7 @@ export async function benchPushCost(cfg: AppConfig, stores: StoreSettings, optio
  */
 export async function benchFrameRead(cfg: AppConfig, stores: StoreSettings): Promise<BenchResult> {
   const redis = createRedis(stores.redisUrl, 'bench-frame-read');
-  const pool = createPool(stores.databaseUrl, stores.dbSchema, 4);
+  const pool = createPool(stores.databaseUrl, stores.dbSchema, { max: 4 });
   try {
     const storage = await migrate(pool, cfg, stores.dbSchema);
     const reader = createViewReader({ cfg, redis, pool, keys: keysOfStores(stores, cfg.pipeline), storage });
