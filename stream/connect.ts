@@ -106,9 +106,11 @@ export interface PoolOptions {
    * took 170 ms instead of 50 when the pool had closed its idle connections
    */
   keepOpen?: boolean;
+  /** an idle connection beyond those kept open is closed after this long */
+  idleTimeoutMs?: number;
 }
 
-export function createPool(url: string, schema: string, { max = 10, statementTimeoutMs, keepOpen = false }: PoolOptions = {}): pg.Pool {
+export function createPool(url: string, schema: string, { max = 10, statementTimeoutMs, keepOpen = false, idleTimeoutMs = 30_000 }: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
@@ -117,7 +119,7 @@ export function createPool(url: string, schema: string, { max = 10, statementTim
     // (a TimescaleDB 30-day query: 3.5 s of compiling, 50 ms of work); these queries are short
     options: `-c search_path="${schema}",public -c jit=off${statementTimeoutMs ? ` -c statement_timeout=${statementTimeoutMs}` : ''}`,
     connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: idleTimeoutMs,
     // TimescaleDB's chunk-wise aggregation gives each chunk a partial aggregate of its own, and the
     // lateral sums of touched hours over the 10 s rollup (queries.ts) planned one per chunk: a
     // region's 30 days took 31–36 ms to execute, 2.3–5.5 ms without. Set only where the setting
