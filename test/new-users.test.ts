@@ -262,8 +262,9 @@ describe('new users: first seen in the scope, exact', () => {
     const ledger = (bin: string) => app.db.query(`SELECT ${bin} AS bucket, scope, channel,
         CASE WHEN scope = 'all' THEN '' ELSE region END AS region, CASE WHEN scope LIKE 's:%' THEN store ELSE '' END AS store, count(*)::int AS n
       FROM first_seen GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`).then((r) => r.rows);
-    const hourly = await ledger(`date_bin('1 hour', first_ts, 'epoch'::timestamptz)`);
-    const daily = await ledger(`date_bin('1 day', first_ts, '${origin}'::timestamptz)`);
+    const bins = { new_users_hourly: `date_bin('1 hour', first_ts, 'epoch'::timestamptz)`, new_users_daily: `date_bin('1 day', first_ts, '${origin}'::timestamptz)` };
+    const hourly = await ledger(bins.new_users_hourly);
+    const daily = await ledger(bins.new_users_daily);
     const { rows: [moved] } = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM new_users_hourly WHERE n = 0`);
     expect(hourly.length).toBeGreaterThan(1000);
     expect(moved!.n).toBeGreaterThan(0); // hours customers moved out of entirely
@@ -274,11 +275,10 @@ describe('new users: first seen in the scope, exact', () => {
     expect(await counts('new_users_hourly')).toEqual(hourly);
     expect(await counts('new_users_daily')).toEqual(daily);
     // counts kept by store under every scope, as an earlier version did: made again at this grain
-    for (const table of ['new_users_hourly', 'new_users_daily']) {
+    for (const [table, bin] of Object.entries(bins)) {
       await app.db.query(`TRUNCATE ${table}`);
       await app.db.query(`INSERT INTO ${table} (bucket, scope, channel, region, store, n)
-        SELECT ${table === 'new_users_daily' ? `date_bin('1 day', first_ts, '${origin}'::timestamptz)` : `date_bin('1 hour', first_ts, 'epoch'::timestamptz)`}, scope, channel, region, store, count(*)
-        FROM first_seen GROUP BY 1, 2, 3, 4, 5`);
+        SELECT ${bin}, scope, channel, region, store, count(*) FROM first_seen GROUP BY 1, 2, 3, 4, 5`);
     }
     await app.db.query(`DELETE FROM pipeline_meta WHERE key = 'new_user_counts'`);
     expect((await counts('new_users_hourly')).length).toBeGreaterThan(hourly.length);
