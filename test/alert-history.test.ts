@@ -78,12 +78,19 @@ describe('history windows from per-minute sums', () => {
     return metricPoint(rule.metric, deriveMetrics(sums, 0, storeScope), t, storeScope);
   }
 
-  function expectTruth(readings: Map<string, Map<string, InstanceReading>>) {
+  /** the ends of the windows a rule compares with at `end`, whole minutes: the previous `lookback` windows, or the one a day before */
+  function windowEnds(rule: AlertRule, end: number): number[] {
+    const ends = rule.detector?.kind === 'zscore' ? Array.from({ length: rule.detector.lookback }, (_, k) => end - (k + 1) * rule.window) : [end - DAY];
+    return ends.map((t) => Math.floor(t / MIN) * MIN);
+  }
+
+  function expectTruth(readings: Map<string, Map<string, InstanceReading>>, end: number) {
     let nonZero = 0;
     for (const rule of rules) {
       for (const instance of ruleInstances(rule, cfg, [])) {
         const history = readings.get(rule.id)!.get(instance.key)!.history;
-        expect(history.length, rule.id).toBe(rule.detector?.kind === 'zscore' ? rule.detector.lookback : 1);
+        // the windows of this end, not those of an earlier cycle (each equal to its own events as well)
+        expect(history.map((p) => p.t), rule.id).toEqual(windowEnds(rule, end));
         for (const point of history) {
           expect(point, `${rule.id} ${instance.key} ${new Date(point.t).toISOString()}`).toEqual(truthPoint(rule, instance.key, point.t, instance.storeScope));
           if (point.volume) nonZero++;
@@ -110,10 +117,10 @@ describe('history windows from per-minute sums', () => {
 
   it('sums every window exactly, recent and a day ago, and stays exact as the minutes move', async () => {
     const reader = createWindowReader({ cfg, redis: app.redis, pool: app.db, keys: app.keys });
-    expect(expectTruth(await reader.read(instancesOf(), end0, end0 + 5_000))).toBeGreaterThan(40);
+    expect(expectTruth(await reader.read(instancesOf(), end0, end0 + 5_000), end0)).toBeGreaterThan(40);
     // three minutes of cycles: windows move to new minutes, the history held moves with them
     for (let end = end0 + 10_000; end <= end0 + 3 * MIN; end += 10_000) await reader.read(instancesOf(), end, end + 5_000);
-    expect(expectTruth(await reader.read(instancesOf(), end0 + 3 * MIN, end0 + 3 * MIN + 5_000))).toBeGreaterThan(40);
+    expect(expectTruth(await reader.read(instancesOf(), end0 + 3 * MIN, end0 + 3 * MIN + 5_000), end0 + 3 * MIN)).toBeGreaterThan(40);
   });
 
   it('takes stragglers in at the next cycle, and events hours late within the refresh period', async () => {
@@ -133,7 +140,7 @@ describe('history windows from per-minute sums', () => {
     expect(straggler).toEqual(truthPoint(rules[0]!, stores[1]!.id, straggler.t, true));
     // one refresh period of cycles at the shipped interval
     for (let t = end + interval; t < last; t += interval) await reader.read(instancesOf(), t, t + 5_000);
-    expectTruth(await reader.read(instancesOf(), last, last + 5_000));
+    expectTruth(await reader.read(instancesOf(), last, last + 5_000), last);
   }, 120_000);
 
   it('reads minutes behind the lateness again within the settled period, not every refresh period', async () => {
@@ -158,7 +165,7 @@ describe('history windows from per-minute sums', () => {
     const early = holding(await cycleUntil(t + REFRESH_MS + interval));
     expect(early.value).not.toEqual(truthPoint(rules.find((r) => r.id === 'revenue-hours')!, '', early.t, false).value);
     // a settled period on, they were
-    expectTruth(await cycleUntil(t + SETTLED_REFRESH_MS + interval));
+    expectTruth(await cycleUntil(t + SETTLED_REFRESH_MS + interval), t);
   }, 300_000);
 
   it('holds nothing older than the 10 s rollup keeps: windows before its retention sum to nothing', async () => {
