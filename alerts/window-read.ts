@@ -14,11 +14,11 @@ import { dimensionConditions } from '../stream/db/queries.js';
 import { EMPTY_SUMS, deriveMetrics } from '../stream/derive.js';
 import { readHotWindows, type HotRange } from '../stream/hot-read.js';
 import type { RedisKeys } from '../stream/redis-keys.js';
-import type { MetricValues, SumField } from '../stream/types.js';
+import type { MetricValues, SumField, Sums } from '../stream/types.js';
 import type { SeriesPoint } from './detectors/index.js';
 import { ruleDetector } from './detectors/index.js';
 import type { RuleInstance } from './instances.js';
-import { metricPoint } from './metric-point.js';
+import { metricPoint, sumsPoint, type SummedMetric } from './metric-point.js';
 import { createMinuteHistory, fieldsOf, type MinuteSource } from './minute-history.js';
 import { rowsInIntervals } from './window-rows.js';
 
@@ -46,6 +46,12 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
   const minutes = createMinuteHistory({ pool, moneyScale, changeableMs: cfg.pipeline.events.lateness + HOUR });
   /** each instance's history windows from minute sums, kept while its windows stay the same */
   let assembled = new Map<string, { windows: string; history: SeriesPoint[] }>();
+  /**
+   * each rule's history windows (their ends, metric and sources) as text, and a number naming
+   * them: instances compare the number, not a seasonal rule's ~16 KB of window ends each cycle
+   */
+  let windowsNamed = new Map<string, { text: string; id: number }>();
+  let windowsIds = 0;
 
   /** history summed from minutes: sums of whole minutes, not unique users, and groups the configuration bounds */
   const byMinutes = (rule: AlertRule) => rule.metric !== 'uniqueUsers' && rule.groupBy !== 'campaign' && rule.window % MINUTE === 0;
@@ -53,11 +59,12 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
     fieldsOf(rule.metric).map((field) => ({ filter: rule.filter ?? {}, groupBy: (rule.groupBy ?? null) as MinuteSource['groupBy'], field }));
 
   /** an instance's history windows summed from the minutes held */
-  function minuteWindows(rule: AlertRule, summers: Array<[SumField, (from: number, to: number) => number]>, ranges: Range[], storeScope: boolean): SeriesPoint[] {
+  function minuteWindows(metric: SummedMetric, summers: Array<[SumField, (from: number, to: number) => number]>, ranges: Range[], storeScope: boolean): SeriesPoint[] {
+    // one scratch object for all windows: a point keeps only the numbers taken from it
+    const sums: Sums = { exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 };
     return ranges.map((range) => {
-      const sums = { ...EMPTY_SUMS };
       for (const [field, sum] of summers) sums[field] = sum(range.from, range.to);
-      return metricPoint(rule.metric, deriveMetrics(sums, 0, storeScope), range.to, storeScope);
+      return sumsPoint(metric, sums, range.to, storeScope);
     });
   }
 
@@ -178,19 +185,26 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
 
     const result = new Map<string, Map<string, InstanceReading>>();
     const kept = new Map<string, { windows: string; history: SeriesPoint[] }>();
+    const named = new Map<string, { text: string; id: number }>();
     for (const { rule, instances, historyRanges, users, minuteSums } of plans) {
       const perInstance = new Map<string, InstanceReading>();
       const sources = minuteSums ? sourcesOf(rule) : [];
-      const windows = minuteSums ? `${rule.metric}|${rule.window}|${historyRanges.map((r) => r.to).join(',')}|${JSON.stringify(sources)}` : '';
+      let windows: { text: string; id: number } | undefined;
+      if (minuteSums) {
+        const text = `${rule.metric}|${rule.window}|${historyRanges.map((r) => r.to).join(',')}|${JSON.stringify(sources)}`;
+        windows = windowsNamed.get(rule.id);
+        if (windows?.text !== text) windows = { text, id: ++windowsIds };
+        named.set(rule.id, windows);
+      }
       for (const instance of instances) {
         const current = metricPoint(rule.metric, hotValues[currentAt.get(`${rule.id}|${instance.key}`)!]!, end, instance.storeScope);
         if (minuteSums) {
           const key = `${rule.id}|${instance.key}`;
-          const summers = sources.map((source) => ({ field: source.field, ...minutes.summer(source, rule.groupBy ? instance.key : '') }));
-          const instanceWindows = `${windows}|${summers.map((s) => s.version).join(',')}`;
+          const summers = sources.map((source) => minutes.summer(source, rule.groupBy ? instance.key : ''));
+          const instanceWindows = `${windows!.id}|${summers.map((s) => s.version).join(',')}`;
           let entry = assembled.get(key);
           if (entry?.windows !== instanceWindows) {
-            entry = { windows: instanceWindows, history: minuteWindows(rule, summers.map((s) => [s.field, s.sum]), historyRanges, instance.storeScope) };
+            entry = { windows: instanceWindows, history: minuteWindows(rule.metric as SummedMetric /* byMinutes: never unique users */, summers.map((s, i) => [sources[i]!.field, s.sum]), historyRanges, instance.storeScope) };
           }
           kept.set(key, entry);
           perInstance.set(instance.key, { current, history: entry.history });
@@ -205,6 +219,7 @@ export function createWindowReader(deps: { cfg: AppConfig; redis: Redis; pool: P
       result.set(rule.id, perInstance);
     }
     assembled = kept;
+    windowsNamed = named;
     if (cache.size > 200_000 || Math.random() < 0.02) for (const [key, entry] of cache) if (entry.expires <= now) cache.delete(key);
     return result;
   }

@@ -4,6 +4,14 @@ export const EMPTY_SUMS: Readonly<Sums> = Object.freeze({ exposure: 0, clicks: 0
 
 const ratio = (numerator: number, denominator: number): number | null => (denominator === 0 ? null : numerator / denominator);
 
+/** The derived ratios, each from the sums (CONTRACT §4). */
+export const RATIOS = {
+  ctr: (sums: Sums) => ratio(sums.clicks, sums.exposure),
+  cvr: (sums: Sums, storeScope: boolean) => ratio(sums.conversions, storeScope ? sums.visits : sums.clicks),
+  roi: (sums: Sums) => ratio(sums.revenue, sums.spend),
+  cac: (sums: Sums) => ratio(sums.spend, sums.conversions),
+} as const;
+
 /**
  * Adds the derived ratios (CONTRACT §4). For store scopes the conversion rate is over
  * foot traffic (visits), elsewhere over clicks; a zero denominator gives null.
@@ -30,9 +38,9 @@ function withMetrics<T extends object>(target: T, sums: Sums, uniqueUsers: numbe
   out.revenue = sums.revenue;
   out.spend = sums.spend;
   out.uniqueUsers = uniqueUsers;
-  out.ctr = ratio(sums.clicks, sums.exposure);
-  out.cvr = ratio(sums.conversions, storeScope ? sums.visits : sums.clicks);
-  out.roi = ratio(sums.revenue, sums.spend);
-  out.cac = ratio(sums.spend, sums.conversions);
+  out.ctr = RATIOS.ctr(sums);
+  out.cvr = RATIOS.cvr(sums, storeScope);
+  out.roi = RATIOS.roi(sums);
+  out.cac = RATIOS.cac(sums);
   return out;
 }

@@ -5,6 +5,7 @@ import { hotFieldValues, sumsOfHotFields } from '../stream/redis-keys.js';
 import { DAY, HOUR, floorTo } from '../stream/buckets.js';
 import { copyLine } from '../stream/db/copy-text.js';
 import { deriveMetrics } from '../stream/derive.js';
+import { metricPoint, sumsPoint, type SummedMetric } from '../alerts/metric-point.js';
 import { scopeKeyOf, scopesOf } from '../stream/scopes.js';
 import type { MarketingEvent } from '../stream/types.js';
 import { KnownCustomers, customerKey, firstSeenCandidates } from '../stream/db/first-seen.js';
@@ -30,6 +31,25 @@ describe('scopes and derived metrics', () => {
     const sums = { exposure: 0, clicks: 10, visits: 40, conversions: 2, revenue: 300, spend: 0 };
     expect(deriveMetrics(sums, 0)).toMatchObject({ ctr: null, cvr: 0.2, roi: null, cac: 0 });
     expect(deriveMetrics(sums, 0, true).cvr).toBe(0.05);
+  });
+
+  it("an alert window's point: the metric's value and the volume it rests on, the same from the sums alone", () => {
+    const sums = { exposure: 1000, clicks: 50, visits: 40, conversions: 10, revenue: 300, spend: 120 };
+    const expected: Record<string, [number | null, number]> = {
+      exposure: [1000, 1000], clicks: [50, 50], visits: [40, 40], conversions: [10, 10], revenue: [300, 300], spend: [120, 120],
+      ctr: [0.05, 1000], roi: [2.5, 120], cac: [12, 10],
+    };
+    for (const storeScope of [false, true]) {
+      const cvr: [number, number] = storeScope ? [0.25, 40] : [0.2, 50];
+      for (const [metric, [value, volume]] of Object.entries({ ...expected, cvr })) {
+        const point = { t: 7, value, volume };
+        expect(metricPoint(metric as SummedMetric, deriveMetrics(sums, 0, storeScope), 7, storeScope), metric).toEqual(point);
+        expect(sumsPoint(metric as SummedMetric, sums, 7, storeScope), metric).toEqual(point);
+      }
+    }
+    expect(metricPoint('uniqueUsers', deriveMetrics(sums, 33), 7, false)).toEqual({ t: 7, value: 33, volume: 33 });
+    const none = { ...sums, exposure: 0, spend: 0, conversions: 0 };
+    for (const metric of ['ctr', 'roi', 'cac'] as const) expect(sumsPoint(metric, none, 7, false)).toEqual({ t: 7, value: null, volume: 0 });
   });
 
   it('money is summed in integer units', () => {
