@@ -3,6 +3,7 @@
 // The evaluator reads the effective set every cycle, so an edit takes effect within seconds on
 // every server, without a restart.
 import type { Pool, PoolClient } from 'pg';
+import { z } from 'zod';
 import { inTransaction } from '../stream/db/transaction.js';
 import { ruleSchema, type AlertRule } from '../config/alert-schema.js';
 import { ConfigError, checkRule, type AppConfig } from '../config/load.js';
@@ -25,18 +26,24 @@ export class RuleError extends Error {}
 /** Rules in all (the file's and the API's, enabled or not): each is evaluated every cycle. */
 export const MAX_RULES = 200;
 
-/** Validates a rule as the file's rules are; throws RuleError naming the field. */
-export function validateRule(body: unknown, cfg: AppConfig): AlertRule {
-  const parsed = ruleSchema.safeParse(body);
+/** the language a rule's errors are told in: the console's (Accept-Language), else English */
+export type ErrorLanguage = 'en' | 'zh';
+const zhIssues = z.locales.zhCN().localeError;
+
+/** Validates a rule as the file's rules are; throws RuleError naming the field, the reason in `language`. */
+export function validateRule(body: unknown, cfg: AppConfig, language: ErrorLanguage = 'en'): AlertRule {
+  const parsed = language === 'zh' ? ruleSchema.safeParse(body, { error: zhIssues }) : ruleSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new RuleError(`${issue.path.join('.') || 'rule'}: ${issue.message}`);
+    // our own messages carry their Chinese (config/alert-schema.ts); zod's are in the locale's words already
+    const zh = language === 'zh' && issue.code === 'custom' ? (issue.params as { zh?: string } | undefined)?.zh : undefined;
+    throw new RuleError(`${issue.path.join('.') || 'rule'}: ${zh ?? issue.message}`);
   }
   try {
     const known = { channels: new Set(cfg.channelById.keys()), regions: new Set(cfg.regionById.keys()), stores: cfg.storeById, notifiers: new Set(cfg.notifiers.map((n) => n.id)) };
     checkRule(parsed.data, 'rule', known, cfg.pipeline.windows.hotRetention);
   } catch (err) {
-    if (err instanceof ConfigError) throw new RuleError(`${err.path.replace(/^rule\./, '')}: ${err.reason}`);
+    if (err instanceof ConfigError) throw new RuleError(`${err.path.replace(/^rule\./, '')}: ${(language === 'zh' && err.reasonZh) || err.reason}`);
     throw err;
   }
   return parsed.data;

@@ -2,16 +2,21 @@
 import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
 
-const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be lowercase letters, digits, - or _ (at most 64)');
+// Our own messages carry their Chinese in `params.zh`: the console shows a rule's errors in its
+// language (zod's own messages are translated by its locale, alerts/rule-store.ts)
+const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const id = z.string().refine((text) => ID_PATTERN.test(text), {
+  message: 'must be lowercase letters, digits, - or _ (at most 64)', params: { zh: '只能用小写字母、数字、- 或 _（最多 64 个）' },
+});
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDurationMs(text);
   if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 30s, 5m, 1h or 7d` });
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 30s, 5m, 1h or 7d`, params: { zh: `"${text}" 不是时长，应写成 30s、5m、1h 或 7d 这样` } });
     return z.NEVER;
   }
   return ms;
 });
-const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0');
+const positiveDuration = duration.refine((ms) => ms > 0, { message: 'must be longer than 0', params: { zh: '须长于 0' } });
 
 /** The figures of CONTRACT §4 a rule may watch. */
 export const ALERT_METRICS = ['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'uniqueUsers', 'ctr', 'cvr', 'roi', 'cac'] as const;
@@ -87,11 +92,11 @@ export const ruleSchema = z
   })
   .superRefine((rule, ctx) => {
     if (Boolean(rule.when) === Boolean(rule.detector)) {
-      ctx.addIssue({ code: 'custom', path: ['when'], message: 'give exactly one of `when` (a threshold) or `detector`' });
+      ctx.addIssue({ code: 'custom', path: ['when'], message: 'give exactly one of `when` (a threshold) or `detector`', params: { zh: '阈值（`when`）和检测器（`detector`）须给且只给一个' } });
     }
-    if (rule.window % 10_000 !== 0) ctx.addIssue({ code: 'custom', path: ['window'], message: 'must be a whole number of 10 s buckets' });
+    if (rule.window % 10_000 !== 0) ctx.addIssue({ code: 'custom', path: ['window'], message: 'must be a whole number of 10 s buckets', params: { zh: '须为 10 秒的整数倍' } });
     if (rule.groupBy && rule.filter?.[rule.groupBy as 'region' | 'store' | 'channel'] !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['filter', rule.groupBy], message: `cannot both group by and filter on ${rule.groupBy}` });
+      ctx.addIssue({ code: 'custom', path: ['filter', rule.groupBy], message: `cannot both group by and filter on ${rule.groupBy}`, params: { zh: `不能既按 ${rule.groupBy} 分组又按它筛选` } });
     }
   });
 

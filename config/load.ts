@@ -50,6 +50,8 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly path: string,
     readonly reason: string,
+    /** the reason in Chinese, where the console may show it (a rule's checks) */
+    readonly reasonZh?: string,
   ) {
     super(`${file}: ${path || '(top level)'}: ${reason}`);
     this.name = 'ConfigError';
@@ -206,15 +208,15 @@ interface KnownIds {
 
 /** What the schema cannot see alone: ids that must exist, and scopes the live windows keep. */
 export function checkRule(rule: AlertsFile['rules'][number], path: string, known: KnownIds, hotRetentionMs: number): void {
-  const fail = (at: string, reason: string): never => {
-    throw new ConfigError('alerts.yaml', `${path}.${at}`, reason);
+  const fail = (at: string, reason: string, zh: string): never => {
+    throw new ConfigError('alerts.yaml', `${path}.${at}`, reason, zh);
   };
   const { region, store, channel } = rule.filter ?? {};
-  if (region !== undefined && !known.regions.has(region)) fail('filter.region', `unknown region "${region}"`);
-  if (channel !== undefined && !known.channels.has(channel)) fail('filter.channel', `unknown channel "${channel}"`);
+  if (region !== undefined && !known.regions.has(region)) fail('filter.region', `unknown region "${region}"`, `没有区域 "${region}"`);
+  if (channel !== undefined && !known.channels.has(channel)) fail('filter.channel', `unknown channel "${channel}"`, `没有渠道 "${channel}"`);
   if (store !== undefined) {
-    const found = known.stores.get(store) ?? fail('filter.store', `unknown store "${store}"`);
-    if (region !== undefined && found.region !== region) fail('filter.store', `store "${store}" is not in region "${region}"`);
+    const found = known.stores.get(store) ?? fail('filter.store', `unknown store "${store}"`, `没有门店 "${store}"`);
+    if (region !== undefined && found.region !== region) fail('filter.store', `store "${store}" is not in region "${region}"`, `门店 "${store}" 不在区域 "${region}"`);
   }
   // the live windows keep all, channel, region, region×channel, store, store×channel and campaign
   const kept =
@@ -222,9 +224,9 @@ export function checkRule(rule: AlertsFile['rules'][number], path: string, known
     : rule.groupBy === 'region' ? store === undefined
     : rule.groupBy === 'channel' ? !(region !== undefined && store !== undefined)
     : true;
-  if (!kept) fail('filter', `grouping by ${rule.groupBy} with this filter is not a scope the live windows keep`);
-  if (rule.window > hotRetentionMs) fail('window', `at most the hot retention of pipeline.yaml (${hotRetentionMs / 3_600_000} h)`);
+  if (!kept) fail('filter', `grouping by ${rule.groupBy} with this filter is not a scope the live windows keep`, `按 ${rule.groupBy} 分组加这个筛选，实时窗口不保留这种范围`);
+  if (rule.window > hotRetentionMs) fail('window', `at most the hot retention of pipeline.yaml (${hotRetentionMs / 3_600_000} h)`, `最长为 pipeline.yaml 的热数据保留时长（${hotRetentionMs / 3_600_000} 小时）`);
   rule.notify.forEach((target, j) => {
-    if (!known.notifiers.has(target)) fail(`notify[${j}]`, `no notifier "${target}" in notifiers.yaml`);
+    if (!known.notifiers.has(target)) fail(`notify[${j}]`, `no notifier "${target}" in notifiers.yaml`, `notifiers.yaml 中没有通知渠道 "${target}"`);
   });
 }

@@ -1,5 +1,6 @@
 // The query API with the session's token; a 401 signs the display out.
 import type { MetricsResponse } from '../stream/types.js';
+import { i18n } from './i18n.js';
 import { useSessionStore } from './stores/session.js';
 
 export class ApiError extends Error {
@@ -16,7 +17,8 @@ export const apiSend = <T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: st
 /** A call with the session's token: the answer's JSON, or an ApiError with its message; a 401 signs the display out. */
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const session = useSessionStore();
-  const headers: Record<string, string> = { authorization: `Bearer ${session.token}` };
+  // the server tells a rule's errors in the console's language
+  const headers: Record<string, string> = { authorization: `Bearer ${session.token}`, 'accept-language': i18n.global.locale.value === 'zh' ? 'zh-CN' : 'en' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const answer = response.status === 204 ? {} : await response.json().catch(() => ({ error: `HTTP ${response.status}` }));

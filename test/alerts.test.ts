@@ -280,9 +280,21 @@ describe('alerts', () => {
   });
 
   it('lets an admin add, replace and delete rules through the API; the next cycle evaluates the new set', async () => {
-    const send = async (method: string, path: string, body: unknown, username = 'admin') =>
-      fetch(`${app.server.url}${path}`, { method, headers: { authorization: `Bearer ${await app.token(username)}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const send = async (method: string, path: string, body: unknown, username = 'admin', language?: string) =>
+      fetch(`${app.server.url}${path}`, {
+        method, body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { authorization: `Bearer ${await app.token(username)}`, 'content-type': 'application/json', ...(language ? { 'accept-language': language } : {}) },
+      });
     const rule = { name: '点击过多', nameEn: 'Too many clicks', metric: 'clicks', groupBy: 'channel', window: '1m', when: { above: 500 }, notify: ['hook'] };
+    // the console asks in its language: each reason in Chinese, ours and zod's, the field as named in the rule
+    const refusedIn = async (language: string | undefined, change: Record<string, unknown>) =>
+      ((await (await send('PUT', '/api/v1/alert-rules/clicks-high', { ...rule, ...change }, 'admin', language)).json()) as { error: string }).error;
+    expect(await refusedIn('zh-CN', { window: '90x' })).toBe('window: "90x" 不是时长，应写成 30s、5m、1h 或 7d 这样');
+    expect(await refusedIn('zh-CN,zh;q=0.9,en;q=0.8', { window: '15s' })).toBe('window: 须为 10 秒的整数倍');
+    expect(await refusedIn('zh-CN', { notify: ['pager'] })).toBe('notify[0]: notifiers.yaml 中没有通知渠道 "pager"');
+    expect(await refusedIn('zh-CN', { metric: 'profit' })).toMatch(/^metric: 无效选项/);
+    expect(await refusedIn('en', { window: '90x' })).toBe('window: "90x" is not a duration like 30s, 5m, 1h or 7d');
+    expect(await refusedIn('en-US,en;q=0.9,zh;q=0.5', { window: '15s' })).toBe('window: must be a whole number of 10 s buckets');
     expect((await send('PUT', '/api/v1/alert-rules/clicks-high', rule, 'oncall')).status).toBe(403);
     const bad = await send('PUT', '/api/v1/alert-rules/clicks-high', { ...rule, metric: 'profit' });
     expect(bad.status).toBe(400);

@@ -384,12 +384,13 @@ describe('the wall in Chromium', () => {
     await admin.fill('[data-test=field-window]', '90x');
     await admin.click('[data-test=save]');
     await admin.waitForSelector('[data-test=error-window]');
-    expect(await admin.textContent('[data-test=error-window]')).toBe('"90x" is not a duration like 30s, 5m, 1h or 7d');
+    // told in the console's language (Chinese here)
+    expect(await admin.textContent('[data-test=error-window]')).toBe('"90x" 不是时长，应写成 30s、5m、1h 或 7d 这样');
     await admin.fill('[data-test=field-window]', '1m');
     await admin.fill('[data-test=field-filter-region]', 'atlantis');
     await admin.click('[data-test=try-24h]');
     await admin.waitForSelector('[data-test=error-filter]');
-    expect(await admin.textContent('[data-test=error-filter]')).toBe('unknown region "atlantis"');
+    expect(await admin.textContent('[data-test=error-filter]')).toBe('没有区域 "atlantis"');
     await admin.fill('[data-test=field-filter-region]', '');
     // what the run itself refuses (its cost) is said beside the run, not at the form's fields
     await admin.fill('[data-test=field-window]', '10s');

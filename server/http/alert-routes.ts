@@ -10,7 +10,7 @@ import type { AppConfig } from '../../config/load.js';
 import { parseDurationMs } from '../../config/duration.js';
 import { PreviewError, previewRule } from '../../alerts/preview.js';
 import { ruleInstances } from '../../alerts/instances.js';
-import { MAX_RULES, RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule } from '../../alerts/rule-store.js';
+import { MAX_RULES, RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule, type ErrorLanguage } from '../../alerts/rule-store.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
 import { acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
 import type { ScreenAlert } from '../../stream/types.js';
@@ -65,6 +65,9 @@ export const previewBody = z.strictObject({
 });
 
 const MAX_SILENCE_MS = 30 * 86_400_000;
+
+/** a rule's errors in Chinese when the caller prefers it (the console sends its language), else English */
+const errorLanguage = (req: Request): ErrorLanguage => (req.acceptsLanguages('en', 'zh') === 'zh' ? 'zh' : 'en');
 
 export function alertRouter(deps: AlertRouteDeps) {
   const { cfg, pool, auth } = deps;
@@ -160,7 +163,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const { rule: ruleBody, ...range } = (req.body ?? {}) as { rule?: unknown };
     let rule: AlertRule;
     try {
-      rule = validateRule(ruleBody, cfg);
+      rule = validateRule(ruleBody, cfg, errorLanguage(req));
     } catch (err) {
       if (err instanceof RuleError) return void res.status(400).json({ error: `rule.${err.message}` });
       throw err;
@@ -175,7 +178,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     if (body.id !== undefined && body.id !== id) return void res.status(400).json({ error: `id: "${String(body.id)}" differs from the address ("${id}")` });
     body.id = id;
     try {
-      validateRule(body, cfg);
+      validateRule(body, cfg, errorLanguage(req));
     } catch (err) {
       if (err instanceof RuleError) return void res.status(400).json({ error: err.message });
       throw err;
