@@ -55,7 +55,12 @@ export interface PreviewResult {
   notifications: number;
 }
 
-export class PreviewError extends Error {}
+/** What a preview refuses, and why, in English and in Chinese (the console's language) */
+export class PreviewError extends Error {
+  constructor(message: string, readonly zh: string) {
+    super(message);
+  }
+}
 
 export interface PreviewOptions {
   /** only this instance (its groupBy value; '' for a rule without groupBy) */
@@ -111,23 +116,23 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   const now = options.now ?? Date.now();
   const only = options.instance;
   if (only !== undefined && rule.groupBy !== 'campaign' && !ruleInstances(rule, cfg, []).some((i) => i.key === only)) {
-    throw new PreviewError(`instance: the rule has no instance "${only}"`);
+    throw new PreviewError(`instance: the rule has no instance "${only}"`, `instance: 规则没有实例 "${only}"`);
   }
   // one instance: only its part of the business is read
   const filter = only !== undefined && rule.groupBy ? { ...rule.filter, [rule.groupBy]: only } : (rule.filter ?? {});
   const windowMs = rule.window;
   // only whole windows that have settled, as the live evaluation sees them
   const to = Math.min(requestedTo, Math.floor((now - cfg.alerts.evaluation.settle) / 10_000) * 10_000);
-  if (to <= from) throw new PreviewError('from: the range holds no settled window yet');
+  if (to <= from) throw new PreviewError('from: the range holds no settled window yet', 'from: 该时段还没有已结算的窗口');
   const start = options.alignToEnd ? to - Math.max(1, Math.floor((to - from) / windowMs)) * windowMs : Math.floor(from / windowMs) * windowMs;
   const windows = Math.floor((to - start) / windowMs);
-  if (windows < 1) throw new PreviewError(`from: the range holds no whole ${windowMs / 1000} s window that has settled`);
+  if (windows < 1) throw new PreviewError(`from: the range holds no whole ${windowMs / 1000} s window that has settled`, `from: 该时段没有完整且已结算的 ${windowMs / 1000} 秒窗口`);
   /** the range's latest `n` windows, laid back from its end, instead of a refusal (options.shortenToFit) */
   const latest = (n: number, shortenFurther: boolean) =>
     previewRule(pool, cfg, rule, to - n * windowMs, to, { ...options, alignToEnd: true, shortenToFit: shortenFurther, now });
   if (windows > MAX_PREVIEW_WINDOWS) {
     if (options.shortenToFit) return latest(MAX_PREVIEW_WINDOWS, true);
-    throw new PreviewError(`${windows} windows of ${windowMs / 1000} s in that range; at most ${MAX_PREVIEW_WINDOWS}`);
+    throw new PreviewError(`${windows} windows of ${windowMs / 1000} s in that range; at most ${MAX_PREVIEW_WINDOWS}`, `该时段有 ${windows} 个 ${windowMs / 1000} 秒窗口，最多 ${MAX_PREVIEW_WINDOWS} 个`);
   }
   const detector = ruleDetector(rule);
   // history reaches back before `from` as far as the detector looks
@@ -144,9 +149,12 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
   const maxInstances = Math.floor(MAX_PREVIEW_POINTS / count);
   const instanceCount = only !== undefined ? 1 : rule.groupBy === 'campaign' ? await countCampaigns(pool, rule, params.slice(0, 2), maxInstances + 1) : ruleInstances(rule, cfg, []).length;
   if (instanceCount > maxInstances) {
-    const look = reach > 0 ? ` (the detector looks back ${Math.round(reach / 3_600_000)} h)` : '';
-    const instances = instanceCount > maxInstances && rule.groupBy === 'campaign' ? `more than ${maxInstances}` : String(instanceCount);
-    throw new PreviewError(`the preview would judge ${instances} instances × ${count} windows${look}; at most ${MAX_PREVIEW_POINTS} in all — use a shorter range, a filter or a longer window`);
+    const hours = Math.round(reach / 3_600_000);
+    const campaigns = rule.groupBy === 'campaign';
+    throw new PreviewError(
+      `the preview would judge ${campaigns ? `more than ${maxInstances}` : instanceCount} instances × ${count} windows${reach > 0 ? ` (the detector looks back ${hours} h)` : ''}; at most ${MAX_PREVIEW_POINTS} in all — use a shorter range, a filter or a longer window`,
+      `试算将判断${campaigns ? `超过 ${maxInstances}` : ` ${instanceCount}`} 个实例 × ${count} 个窗口${reach > 0 ? `（检测器回看 ${hours} 小时）` : ''}，总共最多 ${MAX_PREVIEW_POINTS} 个——请缩短时段、加筛选或用更长的窗口`,
+    );
   }
   const window = `floor((extract(epoch FROM bucket) * 1000 - $3) / $4)::int`;
   // windows of whole minutes, nationwide or by channel: the minutes by channel hold the same sums in far fewer rows
@@ -193,11 +201,16 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
       // each instance judges its look-back's windows too, before the range's
       const judged = only !== undefined ? 1 : instanceCount;
       const windowsThatFit = Math.max(0, Math.floor(MAX_PREVIEW_HISTORY_READS / (lookBack.length * judged)) - (count - windows));
-      const remedies = [windowsThatFit > 0 ? `a shorter range (at most ${windowsThatFit} windows)` : null, 'a filter', divides ? null : 'a window that divides the day']
-        .filter((r): r is string => r !== null);
-      const use = `${remedies.slice(0, -1).join(', ')} or ${remedies.at(-1)}`;
+      const remedies: Array<[string, string]> = [];
+      if (windowsThatFit > 0) remedies.push([`a shorter range (at most ${windowsThatFit} windows)`, `缩短时段（最多 ${windowsThatFit} 个窗口）`]);
+      remedies.push(['a filter', '加筛选']);
+      if (!divides) remedies.push(['a window that divides the day', '用能整除一天的窗口']);
+      const either = (words: string[], or: string, comma: string) => (words.length > 1 ? `${words.slice(0, -1).join(comma)}${or}${words.at(-1)}` : words[0]!);
       if (options.shortenToFit && windowsThatFit > 0) return latest(windowsThatFit, false);
-      throw new PreviewError(`the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads ${lookBack.length} for each window it judges alone${why} — use ${use}`);
+      throw new PreviewError(
+        `the preview would look up more than ${MAX_PREVIEW_HISTORY_READS} earlier windows one judgement at a time: the detector reads ${lookBack.length} for each window it judges alone${why} — use ${either(remedies.map(([en]) => en), ' or ', ', ')}`,
+        `试算需逐个判断时回查超过 ${MAX_PREVIEW_HISTORY_READS} 个更早的窗口：检测器单独判断每个窗口都要读 ${lookBack.length} 个${divides ? '' : `（它的 ${windowMs / 1000} 秒窗口不能整除一天，无法沿整个序列判断）`}——请${either(remedies.map(([, zh]) => zh), '或', '、')}`,
+      );
     }
     const findings = breachesOf(assessed)
       .filter((f) => inRange(f.point.t))

@@ -110,6 +110,12 @@ describe('rule previews', () => {
     });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toMatch(/^the preview would judge more than \d+ instances × \d+ windows; at most 500000 in all/);
+    // the console's language asked for, the same refusal in Chinese
+    const inChinese = await fetch(`${app.server.url}/api/v1/alert-rules/preview`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token('admin')}`, 'accept-language': 'zh-CN' },
+      body: JSON.stringify({ rule: draft, from: now - 20 * HOUR, to: now }),
+    });
+    expect(((await inChinese.json()) as { error: string }).error).toMatch(/^试算将判断超过 \d+ 个实例 × \d+ 个窗口，总共最多 500000 个——请缩短时段、加筛选或用更长的窗口$/);
     const small = await fetch(`${app.server.url}/api/v1/alert-rules/preview`, {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await app.token('admin')}` },
       body: JSON.stringify({ rule: { ...draft, window: '1h' }, from: now - 20 * HOUR, to: now }),
@@ -122,8 +128,8 @@ describe('rule previews', () => {
     // reads 1 151 earlier ones; 62 stores × 30 days of 7 min windows would take ~20 s of CPU
     const draft = { id: 'draft', name: '草稿', nameEn: 'Draft', metric: 'exposure', groupBy: 'store', window: '7m', detector: { kind: 'seasonal' } };
     const token = await app.token('admin');
-    const preview = (rule: object) => fetch(`${app.server.url}/api/v1/alert-rules/preview`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    const preview = (rule: object, language = 'en') => fetch(`${app.server.url}/api/v1/alert-rules/preview`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'accept-language': language },
       body: JSON.stringify({ rule, from: now - 30 * 24 * HOUR, to: now }),
     });
     const refused = await preview(draft);
@@ -140,6 +146,10 @@ describe('rule previews', () => {
     expect(one.status).toBe(400);
     const named = /— use a shorter range \(at most (\d+) windows\), a filter or a window that divides the day$/.exec(((await one.json()) as { error: string }).error);
     const fit = Number(named?.[1]);
+    expect(((await (await preview(oneStore, 'zh-CN')).json()) as { error: string }).error).toBe(
+      `试算需逐个判断时回查超过 ${MAX_PREVIEW_HISTORY_READS} 个更早的窗口：检测器单独判断每个窗口都要读 1151 个（它的 420 秒窗口不能整除一天，无法沿整个序列判断）` +
+      `——请缩短时段（最多 ${fit} 个窗口）、加筛选或用能整除一天的窗口`,
+    );
     // what is left of the bound after the store's look-back (8 days): a few days of the 30 (6 171 windows)
     expect(fit).toBeGreaterThan(1000);
     expect(fit).toBeLessThan(Math.floor(MAX_PREVIEW_HISTORY_READS / 1151) - 1000);

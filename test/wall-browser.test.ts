@@ -396,7 +396,7 @@ describe('the wall in Chromium', () => {
     await admin.fill('[data-test=field-window]', '10s');
     await admin.click('[data-test=try-30d]');
     await admin.waitForSelector('[data-test=try-error]');
-    expect(await admin.textContent('[data-test=try-error]')).toMatch(/^\d+ windows of 10 s in that range; at most 50000$/);
+    expect(await admin.textContent('[data-test=try-error]')).toMatch(/^该时段有 \d+ 个 10 秒窗口，最多 50000 个$/);
     expect(await admin.$('[data-test=error-other]')).toBeNull();
     await admin.fill('[data-test=field-window]', '1m');
 

@@ -66,7 +66,7 @@ export const previewBody = z.strictObject({
 
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
-/** a rule's errors in Chinese when the caller prefers it (the console sends its language), else English */
+/** a rule's and a preview's errors in Chinese when the caller prefers it (the console sends its language), else English */
 const errorLanguage = (req: Request): ErrorLanguage => (req.acceptsLanguages('en', 'zh') === 'zh' ? 'zh' : 'en');
 
 export function alertRouter(deps: AlertRouteDeps) {
@@ -243,7 +243,7 @@ export function alertRouter(deps: AlertRouteDeps) {
       // that fits rather than no chart
       res.json(await previewRule(deps.readPool, cfg, rule, from, to, { series: body.data.series, instance: body.data.instance, alignToEnd: aroundAlert, shortenToFit: aroundAlert }));
     } catch (err) {
-      if (err instanceof PreviewError) return void res.status(400).json({ error: err.message });
+      if (err instanceof PreviewError) return void res.status(400).json({ error: errorLanguage(res.req) === 'zh' ? err.zh : err.message });
       throw err;
     }
   }
