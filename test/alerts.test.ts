@@ -113,6 +113,13 @@ describe('alerts', () => {
       body: JSON.stringify({ matchers: [{ name: 'channel', value: 'jd' }], startsAt: T0 - 10 * MIN, endsAt: T0 + 60 * MIN, comment: 'jd maintenance' }),
     });
     expect(silence.status).toBe(201);
+    for (const [language, error] of [['en', 'endsAt: must be after startsAt'], ['zh-CN', 'endsAt: 结束时间须晚于开始时间']]) {
+      const backwards = await fetch(`${app.server.url}/api/v1/silences`, {
+        method: 'POST', headers: { authorization: `Bearer ${await app.token('oncall')}`, 'content-type': 'application/json', 'accept-language': language! },
+        body: JSON.stringify({ matchers: [{ name: 'channel', value: 'jd' }], startsAt: T0, endsAt: T0 - MIN, comment: 'backwards' }),
+      });
+      expect([backwards.status, ((await backwards.json()) as { error: string }).error]).toEqual([400, error]);
+    }
     opsAlerts = alertsOf(await screenSocket('ops'));
     managerAlerts = alertsOf(await screenSocket('manager-east'));
     const evaluator = evaluatorAt();
@@ -190,14 +197,18 @@ describe('alerts', () => {
   });
 
   it('records an acknowledgement, refuses roles that may not ack, and tells the screens', async () => {
-    const ack = (username: string) =>
-      app.token(username).then((token) => fetch(`${app.server.url}/api/v1/alerts/${douyinId}/ack`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }));
+    const ack = (username: string, language = 'en') =>
+      app.token(username).then((token) => fetch(`${app.server.url}/api/v1/alerts/${douyinId}/ack`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'accept-language': language } }));
     expect((await ack('ops')).status).toBe(403);
     expect((await ack('manager-east')).status).toBe(403);
     const acked = await ack('oncall');
     expect(acked.status).toBe(200);
     expect(((await acked.json()) as { alert: ScreenAlert }).alert).toMatchObject({ ackedBy: 'oncall', state: 'firing' });
-    expect((await ack('admin')).status).toBe(409);
+    const again = await ack('admin');
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: string }).error).toBe('already acknowledged by oncall');
+    // the console's language asked for: told in Chinese
+    expect(((await (await ack('admin', 'zh-CN')).json()) as { error: string }).error).toBe('已由 oncall 确认');
     await sleep(300);
     expect(opsAlerts.at(-1)).toMatchObject({ id: douyinId, ackedBy: 'oncall' });
     const listed = (await (await app.get('/api/v1/alerts?state=firing')).json()) as { alerts: ScreenAlert[] };

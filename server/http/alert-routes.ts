@@ -66,8 +66,10 @@ export const previewBody = z.strictObject({
 
 const MAX_SILENCE_MS = 30 * 86_400_000;
 
-/** a rule's and a preview's errors in Chinese when the caller prefers it (the console sends its language), else English */
+/** the console's errors in Chinese when the caller prefers it (the console sends its language), else English */
 const errorLanguage = (req: Request): ErrorLanguage => (req.acceptsLanguages('en', 'zh') === 'zh' ? 'zh' : 'en');
+/** an error the console shows as it is, in the caller's language */
+const refuse = (res: Response, status: number, en: string, zh: string) => void res.status(status).json({ error: errorLanguage(res.req) === 'zh' ? zh : en });
 
 export function alertRouter(deps: AlertRouteDeps) {
   const { cfg, pool, auth } = deps;
@@ -97,7 +99,8 @@ export function alertRouter(deps: AlertRouteDeps) {
     if (!acked) {
       const row = await getAlert(pool, id);
       if (!row) return void res.status(404).json({ error: `no alert "${id}"` });
-      return void res.status(409).json({ error: row.acked_by ? `already acknowledged by ${row.acked_by}` : `the alert is ${row.state}; only active alerts are acknowledged` });
+      if (row.acked_by) return refuse(res, 409, `already acknowledged by ${row.acked_by}`, `已由 ${row.acked_by} 确认`);
+      return refuse(res, 409, `the alert is ${row.state}; only active alerts are acknowledged`, `告警已结束（${row.state}），只能确认活动中的告警`);
     }
     const view = alertView(acked);
     await audit(req, res, 'alert.ack', id, { rule: acked.rule_id });
@@ -114,10 +117,10 @@ export function alertRouter(deps: AlertRouteDeps) {
     if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
     const startsAt = body.data.startsAt ?? Date.now();
     const endsAt = body.data.endsAt ?? startsAt + parseDurationMs(body.data.duration!)!;
-    if (endsAt <= startsAt) return void res.status(400).json({ error: 'endsAt: must be after startsAt' });
-    if (endsAt - startsAt > MAX_SILENCE_MS) return void res.status(400).json({ error: 'endsAt: a silence lasts at most 30 days' });
+    if (endsAt <= startsAt) return refuse(res, 400, 'endsAt: must be after startsAt', 'endsAt: 结束时间须晚于开始时间');
+    if (endsAt - startsAt > MAX_SILENCE_MS) return refuse(res, 400, 'endsAt: a silence lasts at most 30 days', 'endsAt: 静默最长 30 天');
     if ((await listSilences(pool, false)).length >= MAX_ACTIVE_SILENCES) {
-      return void res.status(409).json({ error: `there are ${MAX_ACTIVE_SILENCES} active silences already, the most there may be; expire some first` });
+      return refuse(res, 409, `there are ${MAX_ACTIVE_SILENCES} active silences already, the most there may be; expire some first`, `已有 ${MAX_ACTIVE_SILENCES} 条生效中的静默，已达上限；请先结束一些`);
     }
     const silence = { id: randomUUID(), matchers: body.data.matchers, startsAt, endsAt, createdBy: principalOf(res).username, comment: body.data.comment };
     await createSilence(pool, silence);
