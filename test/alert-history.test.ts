@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ruleSchema, type AlertRule } from '../config/alert-schema.js';
 import { REFRESH_MS, SETTLED_REFRESH_MS } from '../alerts/minute-history.js';
 import { ruleInstances } from '../alerts/instances.js';
-import { createWindowReader, type InstanceReading } from '../alerts/window-read.js';
+import { createWindowReader, historyEndOf, type InstanceReading } from '../alerts/window-read.js';
 import { metricPoint } from '../alerts/metric-point.js';
 import { deriveMetrics } from '../stream/derive.js';
 import { startTestApp, testConfig, type TestApp } from './harness.js';
@@ -78,9 +78,16 @@ describe('history windows from per-minute sums', () => {
     return metricPoint(rule.metric, deriveMetrics(sums, 0, storeScope), t, storeScope);
   }
 
-  /** the ends of the windows a rule compares with at `end`, whole minutes: the previous `lookback` windows, or the one a day before */
-  function windowEnds(rule: AlertRule, end: number): number[] {
-    const ends = rule.detector?.kind === 'zscore' ? Array.from({ length: rule.detector.lookback }, (_, k) => end - (k + 1) * rule.window) : [end - DAY];
+  /**
+   * the ends of the windows an instance compares with at `end`, whole minutes: the previous
+   * `lookback` windows, or the one a day before, laid back from the instance's history end (its
+   * phase of the minute, less than a minute before `end`)
+   */
+  function windowEnds(rule: AlertRule, instanceKey: string, end: number): number[] {
+    const at = historyEndOf(end, instanceKey);
+    expect(end - at).toBeGreaterThanOrEqual(0);
+    expect(end - at).toBeLessThan(MIN);
+    const ends = rule.detector?.kind === 'zscore' ? Array.from({ length: rule.detector.lookback }, (_, k) => at - (k + 1) * rule.window) : [at - DAY];
     return ends.map((t) => Math.floor(t / MIN) * MIN);
   }
 
@@ -90,7 +97,7 @@ describe('history windows from per-minute sums', () => {
       for (const instance of ruleInstances(rule, cfg, [])) {
         const history = readings.get(rule.id)!.get(instance.key)!.history;
         // the windows of this end, not those of an earlier cycle (each equal to its own events as well)
-        expect(history.map((p) => p.t), rule.id).toEqual(windowEnds(rule, end));
+        expect(history.map((p) => p.t), rule.id).toEqual(windowEnds(rule, instance.key, end));
         for (const point of history) {
           expect(point, `${rule.id} ${instance.key} ${new Date(point.t).toISOString()}`).toEqual(truthPoint(rule, instance.key, point.t, instance.storeScope));
           if (point.volume) nonZero++;
@@ -176,10 +183,11 @@ describe('history windows from per-minute sums', () => {
     const readings = await reader.read([{ rule, instances: ruleInstances(rule, cfg, []) }], end0, end0 + 5_000);
     let old = 0;
     let recent = 0;
-    for (const instance of ruleInstances(rule, cfg, [])) {
-      const history = readings.get(rule.id)!.get(instance.key)!.history;
-      // kept: the minutes within the retention of the newest window's end (a window across the cut: its kept part)
-      const cut = Math.floor((Math.max(...history.map((p) => p.t)) - kept) / MIN) * MIN;
+    // kept: the minutes within the retention of the rule's newest window's end, whichever instance's
+    // phase has it (a window across the cut: its kept part)
+    const histories = ruleInstances(rule, cfg, []).map((instance) => ({ instance, history: readings.get(rule.id)!.get(instance.key)!.history }));
+    const cut = Math.floor((Math.max(...histories.flatMap(({ history }) => history.map((p) => p.t))) - kept) / MIN) * MIN;
+    for (const { instance, history } of histories) {
       for (const point of history) {
         const truth = truthPoint(rule, instance.key, point.t, instance.storeScope);
         if (point.t - rule.window >= cut) {
