@@ -326,7 +326,8 @@ describe('alerts', () => {
     expect(payloads(hook).slice(before).map((p) => [p.rule.id, p.alerts.map((a) => a.labels.channel)])).toEqual([['clicks-high', ['douyin']]]);
 
     expect((await send('DELETE', '/api/v1/alert-rules/clicks-high', undefined)).status).toBe(204);
-    expect((await send('DELETE', '/api/v1/alert-rules/clicks-high', undefined)).status).toBe(404);
+    const gone = await send('DELETE', '/api/v1/alert-rules/clicks-high', undefined, 'admin', 'zh-CN');
+    expect([gone.status, ((await gone.json()) as { error: string }).error]).toEqual([404, '没有规则 "clicks-high"']);
     await evaluatorAt().cycle();
     const { rows } = await app.db.query(`SELECT state FROM alerts WHERE rule_id = 'clicks-high'`);
     expect(rows).toEqual([{ state: 'resolved' }]); // a deleted rule's alerts end with it

@@ -199,7 +199,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const body = z.strictObject({ enabled: z.boolean() }).safeParse(req.body ?? {});
     if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
     const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === id);
-    if (!rule) return void res.status(404).json({ error: `no rule "${id}"` });
+    if (!rule) return refuse(res, 404, `no rule "${id}"`, `没有规则 "${id}"`);
     const document = { ...ruleDocument(rule), enabled: body.data.enabled };
     await saveRule(pool, id, document, principalOf(res).username);
     await audit(req, res, body.data.enabled ? 'rule.enable' : 'rule.disable', id);
@@ -208,7 +208,7 @@ export function alertRouter(deps: AlertRouteDeps) {
 
   router.delete('/api/v1/alert-rules/:id', auth.requireAuth, requireRole('admin'), async (req, res) => {
     const id = String(req.params.id);
-    if (!(await effectiveRules(pool, cfg)).some((r) => r.id === id)) return void res.status(404).json({ error: `no rule "${id}"` });
+    if (!(await effectiveRules(pool, cfg)).some((r) => r.id === id)) return refuse(res, 404, `no rule "${id}"`, `没有规则 "${id}"`);
     await deleteRule(pool, id, cfg.alerts.rules.some((r) => r.id === id), principalOf(res).username);
     await audit(req, res, 'rule.delete', id);
     res.status(204).end();
@@ -216,7 +216,7 @@ export function alertRouter(deps: AlertRouteDeps) {
 
   router.post('/api/v1/alert-rules/:id/preview', auth.requireAuth, readers, json, async (req, res) => {
     const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === req.params.id);
-    if (!rule) return void res.status(404).json({ error: `no rule "${req.params.id}"` });
+    if (!rule) return refuse(res, 404, `no rule "${req.params.id}"`, `没有规则 "${req.params.id}"`);
     await runPreview(rule, req.body ?? {}, res);
   });
 
@@ -226,7 +226,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const row = await getVisibleAlert(pool, String(req.params.id), principalOf(res).regions);
     if (!row) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
     const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === row.rule_id);
-    if (!rule) return void res.status(404).json({ error: `the rule "${row.rule_id}" no longer exists` });
+    if (!rule) return refuse(res, 404, `the rule "${row.rule_id}" no longer exists`, `规则 "${row.rule_id}" 已不存在`);
     const around = Math.max(3_600_000, 60 * rule.window);
     const to = Math.min(Date.now(), (row.resolved_at?.getTime() ?? Date.now()) + around / 2);
     // an alert active for weeks on a short window: the preview draws its latest part, as much as it may judge
