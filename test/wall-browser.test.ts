@@ -386,6 +386,13 @@ describe('the wall in Chromium', () => {
     await admin.waitForSelector('[data-test=error-window]');
     // told in the console's language (Chinese here)
     expect(await admin.textContent('[data-test=error-window]')).toBe('"90x" 不是时长，应写成 30s、5m、1h 或 7d 这样');
+    await admin.screenshot({ path: `${SCREENSHOT_DIR}/console-rule-error-1920x1080.png` });
+    // the selects' choices in words, not alerts.yaml's values (which they still send)
+    const chosen = (select: string) => admin.$eval(select, (el) => (el as HTMLSelectElement).selectedOptions[0]!.textContent);
+    expect([await chosen('[data-test=field-metric]'), await chosen('[data-test=field-detector-direction]'), await chosen('[data-test=field-noData]')]).toEqual(['花费', '双向', '视为正常']);
+    await admin.selectOption('[data-test=field-condition]', 'drop');
+    expect(await admin.$$eval('[data-test=field-detector-vs] option', (options) => options.map((o) => o.textContent))).toEqual(['上一个窗口', '昨日同一时段', '上周同一时段']);
+    await admin.selectOption('[data-test=field-condition]', 'auto');
     await admin.fill('[data-test=field-window]', '1m');
     await admin.fill('[data-test=field-filter-region]', 'atlantis');
     await admin.click('[data-test=try-24h]');
