@@ -226,6 +226,9 @@ describe('the wall in Chromium', () => {
     expect(timeline).toContain('进入观察');
     expect(timeline).toContain('开始告警');
     expect(timeline).toMatch(/已确认 · oncall/);
+    expect(timeline).toContain('通知 oncall-webhook（告警）');
+    // every notification and its attempts, in words
+    expect(await page.textContent('[data-test=alert-notifications]')).toMatch(/^\s*oncall-webhook · 告警 · 已发送\s*#1 \S+ \S+ ✓ 已送达\s*$/);
 
     // silence it until the morning: matchers from its labels, and before saving, the active alerts they match;
     // left without the channel, the silence covers the rule on every channel
