@@ -55,6 +55,12 @@ export function conditionOf(document: RuleDocument): Condition {
   return (document.detector?.kind ?? 'auto') as Condition;
 }
 
+/** a rule's detector parameters as the form edits them: all but its kind */
+export function detectorParams(detector: NonNullable<RuleDocument['detector']>): Record<string, string | number> {
+  const { kind: _, ...params } = detector;
+  return { ...params } as Record<string, string | number>;
+}
+
 export function conditionText(document: RuleDocument): string {
   if (document.when) return 'below' in document.when ? `< ${document.when.below}` : `> ${document.when.above}`;
   const { kind, ...params } = document.detector ?? { kind: '?' };
