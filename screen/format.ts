@@ -23,6 +23,10 @@ export function formatMoney(value: number | null | undefined, locale: Locale): s
   return `¥${formatCount(value, locale)}`;
 }
 
+/** A figure someone typed (a rule's bound): every digit kept, grouped — 1,000,000, 0.015. */
+export const formatExact = (value: number, locale: Locale): string =>
+  value.toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: 6 });
+
 export const formatRatio = (value: number | null | undefined): string =>
   value === null || value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(2);
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { channelTrendOption, completePoints, perFiveMinutes, perMinute, scopeTrendOption } from '../screen/charts/options.js';
 import { labelBox, labelWidth, labelledStores, provinceLabelsOf, regionMapOption, regionPxPerDegree } from '../screen/charts/map-option.js';
 import { loadConfig } from '../config/load.js';
+import { episodeChartOptions } from '../screen/charts/episode-chart.js';
 import { formatCount, formatMoney } from '../screen/format.js';
 import { tilesOf } from '../screen/tiles.js';
 import { mergeFrame, mergePoints, modelFromFrame } from '../screen/view-model.js';
@@ -74,6 +75,17 @@ describe('numbers on the wall', () => {
     expect(formatCount(value, locale)).toBe(text);
   });
   it('money carries the yuan sign', () => expect(formatMoney(28_000_000, 'zh')).toBe('¥2800万'));
+  it("a rule's bound on its chart keeps every digit the admin typed, grouped", () => {
+    const instance = { key: 'k', labels: {}, findings: [], episodes: [], series: [] };
+    const boundLabel = (bound: { below: number } | { above: number }, locale: 'zh' | 'en') => {
+      const options = episodeChartOptions({ bound, to: '2026-12-02T00:00:00Z', windowSeconds: 60 }, instance, locale, { value: 'v', baseline: 'b', bound: locale === 'zh' ? '阈值' : 'Bound' });
+      const marks = (options.data.series as Array<{ markLine?: { data: Array<{ label: { formatter?: string } }> } }>)[0]!.markLine!.data;
+      return marks[0]!.label.formatter;
+    };
+    expect(boundLabel({ above: 1_000_000 }, 'zh')).toBe('阈值 1,000,000');
+    expect(boundLabel({ below: 1234567.5 }, 'en')).toBe('Bound 1,234,567.5');
+    expect(boundLabel({ below: 0.015 }, 'zh')).toBe('阈值 0.015');
+  });
 
   it('tiles compare with yesterday, flag an ROI under the floor, and show a store its own figures', () => {
     const frame = {

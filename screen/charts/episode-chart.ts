@@ -1,6 +1,7 @@
 // A rule's series as the on-call console draws it (an alert's page, "try it on history"): the
 // metric per window, the detector's baseline dashed, a threshold rule's bound as a line, and each
 // alert episode shaded from its onset to its end — red where it would have notified.
+import { formatExact } from '../format.js';
 import type { Locale } from '../i18n.js';
 import type { ChartOptions } from './options.js';
 import { COLORS } from './theme.js';
@@ -68,7 +69,7 @@ export function episodeChartOptions(answer: Pick<PreviewAnswer, 'bound' | 'to' |
           markLine: {
             silent: true, symbol: 'none',
             data: [
-              ...(boundValue !== null ? [{ yAxis: boundValue, label: { formatter: `${text.bound} ${boundValue}`, color: COLORS.warn, position: 'insideEndTop' }, lineStyle: { color: COLORS.warn, type: 'dashed' } }] : []),
+              ...(boundValue !== null ? [{ yAxis: boundValue, label: { formatter: `${text.bound} ${formatExact(boundValue, locale)}`, color: COLORS.warn, position: 'insideEndTop' }, lineStyle: { color: COLORS.warn, type: 'dashed' } }] : []),
               ...instance.episodes.map((e) => ({ xAxis: Date.parse(e.start), label: { show: false }, lineStyle: { color: e.wouldNotify ? COLORS.bad : COLORS.warn, type: 'solid', width: 1.5, opacity: 0.8 } })),
             ],
           },
