@@ -3,10 +3,10 @@
 // The evaluator reads the effective set every cycle, so an edit takes effect within seconds on
 // every server, without a restart.
 import type { Pool, PoolClient } from 'pg';
-import { z } from 'zod';
 import { inTransaction } from '../stream/db/transaction.js';
 import { ruleSchema, type AlertRule } from '../config/alert-schema.js';
 import { ConfigError, checkRule, type AppConfig } from '../config/load.js';
+import { parseIn, type ErrorLanguage } from '../config/localized-parse.js';
 
 export interface EffectiveRule extends AlertRule {
   source: 'file' | 'api';
@@ -26,19 +26,11 @@ export class RuleError extends Error {}
 /** Rules in all (the file's and the API's, enabled or not): each is evaluated every cycle. */
 export const MAX_RULES = 200;
 
-/** the language a rule's errors are told in: the console's (Accept-Language), else English */
-export type ErrorLanguage = 'en' | 'zh';
-const zhIssues = z.locales.zhCN().localeError;
 
 /** Validates a rule as the file's rules are; throws RuleError naming the field, the reason in `language`. */
 export function validateRule(body: unknown, cfg: AppConfig, language: ErrorLanguage = 'en'): AlertRule {
-  const parsed = language === 'zh' ? ruleSchema.safeParse(body, { error: zhIssues }) : ruleSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    // our own messages carry their Chinese (config/alert-schema.ts); zod's are in the locale's words already
-    const zh = language === 'zh' && issue.code === 'custom' ? (issue.params as { zh?: string } | undefined)?.zh : undefined;
-    throw new RuleError(`${issue.path.join('.') || 'rule'}: ${zh ?? issue.message}`);
-  }
+  const parsed = parseIn(ruleSchema, body, language, 'rule');
+  if (!parsed.success) throw new RuleError(parsed.error);
   try {
     const known = { channels: new Set(cfg.channelById.keys()), regions: new Set(cfg.regionById.keys()), stores: cfg.storeById, notifiers: new Set(cfg.notifiers.map((n) => n.id)) };
     checkRule(parsed.data, 'rule', known, cfg.pipeline.windows.hotRetention);

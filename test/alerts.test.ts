@@ -120,6 +120,23 @@ describe('alerts', () => {
       });
       expect([backwards.status, ((await backwards.json()) as { error: string }).error]).toEqual([400, error]);
     }
+    // the silence form's own fields, refused in the console's language
+    const silenceRefusal = async (language: string, body: Record<string, unknown>) => {
+      const refused = await fetch(`${app.server.url}/api/v1/silences`, {
+        method: 'POST', headers: { authorization: `Bearer ${await app.token('oncall')}`, 'content-type': 'application/json', 'accept-language': language },
+        body: JSON.stringify({ matchers: [{ name: 'channel', value: 'jd' }], duration: '1h', comment: 'c', ...body }),
+      });
+      expect(refused.status).toBe(400);
+      return ((await refused.json()) as { error: string }).error;
+    };
+    expect(await silenceRefusal('zh-CN', { matchers: [{ name: 'channel', value: '(a)\\1', isRegex: true }] })).toMatch(/^matchers\.0\.value: 不是有效的 RE2 正则表达式（.+）；RE2 不支持反向引用和环视$/);
+    expect(await silenceRefusal('en', { matchers: [{ name: 'channel', value: '(a)\\1', isRegex: true }] })).toMatch(/^matchers\.0\.value: not a valid RE2 regular expression/);
+    expect(await silenceRefusal('zh-CN', { duration: '2 hours' })).toBe('duration: "2 hours" 不是时长，应写成 30m 或 2h 这样');
+    expect(await silenceRefusal('zh-CN', { endsAt: T0 + MIN })).toBe('endsAt: 结束时间（endsAt）和时长（duration）须给且只给一个');
+    expect(await silenceRefusal('zh-CN', { startsAt: 'yesterday' })).toBe('startsAt: "yesterday" 既不是毫秒时间戳，也不是带时区的 ISO-8601 时间（1970 至 9999 年间）');
+    expect(await silenceRefusal('en', { startsAt: -5 })).toBe('startsAt: "-5" is neither epoch milliseconds nor an existing ISO-8601 time with a zone (between 1970 and 9999)');
+    expect(await silenceRefusal('zh-CN', { comment: '' })).toMatch(/^comment: .*[\u4e00-\u9fff]/);
+    expect(await silenceRefusal('en', { comment: '' })).toMatch(/^comment: Too small/);
     opsAlerts = alertsOf(await screenSocket('ops'));
     managerAlerts = alertsOf(await screenSocket('manager-east'));
     const evaluator = evaluatorAt();

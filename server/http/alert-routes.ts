@@ -10,13 +10,13 @@ import type { AppConfig } from '../../config/load.js';
 import { parseDurationMs } from '../../config/duration.js';
 import { PreviewError, previewRule } from '../../alerts/preview.js';
 import { ruleInstances } from '../../alerts/instances.js';
-import { MAX_RULES, RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule, type ErrorLanguage } from '../../alerts/rule-store.js';
+import { MAX_RULES, RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule } from '../../alerts/rule-store.js';
+import { parseIn, type ErrorLanguage } from '../../config/localized-parse.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
 import { acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
 import type { ScreenAlert } from '../../stream/types.js';
 import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import { describeParamError, time as textTime } from './query-params.js';
-import { MAX_TIME_MS } from '../../stream/time-text.js';
 import type { AuditAction, AuditLog } from '../audit/audit.js';
 
 export interface AlertRouteDeps {
@@ -29,8 +29,8 @@ export interface AlertRouteDeps {
   audit: AuditLog;
 }
 
-/** in a JSON body a time may also be a number */
-const time = z.union([z.number().int().min(0).max(MAX_TIME_MS), textTime]);
+/** in a JSON body a time may also be a number (read as its text, so a bad one is named as a bad text is) */
+const time = z.preprocess((value) => (typeof value === 'number' ? String(value) : value), textTime);
 export const listQuery = z.strictObject({
   state: z.enum(['pending', 'firing', 'resolved', 'active', 'all']).default('all'),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
@@ -39,7 +39,13 @@ export const matchers = z.array(matcherSchema).min(1).max(20).superRefine((list,
   for (const [i, m] of list.entries()) {
     if (!m.isRegex) continue;
     const error = regexError(m.value);
-    if (error) ctx.addIssue({ code: 'custom', path: [i, 'value'], message: `not a valid RE2 regular expression (${error}); RE2 has no backreferences or lookaround` });
+    if (error) {
+      ctx.addIssue({
+        code: 'custom', path: [i, 'value'],
+        message: `not a valid RE2 regular expression (${error}); RE2 has no backreferences or lookaround`,
+        params: { zh: `不是有效的 RE2 正则表达式（${error}）；RE2 不支持反向引用和环视` },
+      });
+    }
   }
 });
 export const silenceBody = z
@@ -52,8 +58,8 @@ export const silenceBody = z
     comment: z.string().min(1).max(500),
   })
   .superRefine((body, ctx) => {
-    if (Boolean(body.endsAt) === Boolean(body.duration)) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'give exactly one of endsAt or duration' });
-    if (body.duration !== undefined && !parseDurationMs(body.duration)) ctx.addIssue({ code: 'custom', path: ['duration'], message: `"${body.duration}" is not a duration like 30m or 2h` });
+    if (Boolean(body.endsAt) === Boolean(body.duration)) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'give exactly one of endsAt or duration', params: { zh: '结束时间（endsAt）和时长（duration）须给且只给一个' } });
+    if (body.duration !== undefined && !parseDurationMs(body.duration)) ctx.addIssue({ code: 'custom', path: ['duration'], message: `"${body.duration}" is not a duration like 30m or 2h`, params: { zh: `"${body.duration}" 不是时长，应写成 30m 或 2h 这样` } });
   });
 export const previewBody = z.strictObject({
   from: time.optional(),
@@ -113,8 +119,8 @@ export function alertRouter(deps: AlertRouteDeps) {
   });
 
   router.post('/api/v1/silences', auth.requireAuth, responders, json, async (req, res) => {
-    const body = silenceBody.safeParse(req.body);
-    if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
+    const body = parseIn(silenceBody, req.body, errorLanguage(req), 'body');
+    if (!body.success) return void res.status(400).json({ error: body.error });
     const startsAt = body.data.startsAt ?? Date.now();
     const endsAt = body.data.endsAt ?? startsAt + parseDurationMs(body.data.duration!)!;
     if (endsAt <= startsAt) return refuse(res, 400, 'endsAt: must be after startsAt', 'endsAt: 结束时间须晚于开始时间');
@@ -130,8 +136,8 @@ export function alertRouter(deps: AlertRouteDeps) {
 
   // before a silence is saved: the active alerts it would silence now
   router.post('/api/v1/silences/preview', auth.requireAuth, responders, json, async (req, res) => {
-    const body = z.strictObject({ matchers }).safeParse(req.body ?? {});
-    if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
+    const body = parseIn(z.strictObject({ matchers }), req.body ?? {}, errorLanguage(req), 'body');
+    if (!body.success) return void res.status(400).json({ error: body.error });
     const now = Date.now();
     const probe = [{ id: 'preview', matchers: body.data.matchers, startsAt: now, endsAt: now + 1, createdBy: '', comment: '' }];
     const active = await listAlerts(pool, { state: 'active', limit: 1000, regions: null });
@@ -236,11 +242,11 @@ export function alertRouter(deps: AlertRouteDeps) {
 
   /** `aroundAlert`: the server chose the range (an alert's page), so it is laid back from its end and shortened to what one preview may judge */
   async function runPreview(rule: AlertRule, range: unknown, res: Response, aroundAlert = false) {
-    const body = previewBody.safeParse(range);
-    if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
+    const body = parseIn(previewBody, range, errorLanguage(res.req), 'body');
+    if (!body.success) return void res.status(400).json({ error: body.error });
     const to = body.data.to ?? Date.now();
     const from = body.data.from ?? to - 86_400_000;
-    if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
+    if (from >= to) return refuse(res, 400, 'from: must be before to', 'from: 开始时间须早于结束时间');
     try {
       // an alert's page (the server chose the range): an alert active for weeks gets the latest part
       // that fits rather than no chart

@@ -11,7 +11,11 @@ export const time = z
   .transform((text, ctx) => {
     const ms = /^\d+$/.test(text) ? parseEpochText(text) : parseIsoTime(text);
     if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is neither epoch milliseconds nor an existing ISO-8601 time with a zone (between 1970 and 9999)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is neither epoch milliseconds nor an existing ISO-8601 time with a zone (between 1970 and 9999)`,
+        params: { zh: `"${text}" 既不是毫秒时间戳，也不是带时区的 ISO-8601 时间（1970 至 9999 年间）` },
+      });
       return z.NEVER;
     }
     return ms;
