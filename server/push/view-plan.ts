@@ -3,7 +3,7 @@
 
 import type { AppConfig, Store } from '../../config/load.js';
 import { scopeKeyOf } from '../../stream/scopes.js';
-import type { ScreenChild, ScreenLevel, ScreenNamed, ScreenSubscription } from '../../stream/types.js';
+import type { FlowPoint, FlowValues, ScreenChild, ScreenFrame, ScreenLevel, ScreenNamed, ScreenSubscription } from '../../stream/types.js';
 
 export interface PlannedChannel extends ScreenNamed {
   kind: string;
@@ -84,4 +84,35 @@ export function isKnownView(cfg: AppConfig, s: ScreenSubscription): boolean {
   return (s.region === undefined || cfg.regionById.has(s.region))
     && (s.store === undefined || cfg.storeById.has(s.store))
     && (s.channel === undefined || cfg.channelById.has(s.channel));
+}
+
+/** A view's figures, placed by the plan's order (channels, children, stores). */
+export interface FrameFigures {
+  asOf: number;
+  partial: boolean;
+  windows: ScreenFrame['windows'];
+  today: ScreenFrame['today'];
+  trend: FlowPoint[];
+  channel(index: number): { today: FlowValues; trend: FlowPoint[] };
+  child(index: number): FlowValues;
+  store(index: number): FlowValues;
+}
+
+/** The frame the wall draws, from a plan and its figures: the live push and the replay build it alike. */
+export function frameOf(plan: ViewPlan, figures: FrameFigures): ScreenFrame {
+  return {
+    viewKey: plan.viewKey,
+    level: plan.level,
+    scope: plan.scope,
+    path: plan.path,
+    asOf: new Date(figures.asOf).toISOString(),
+    partial: figures.partial,
+    windows: figures.windows,
+    today: figures.today,
+    trend: figures.trend,
+    channels: plan.channels.map(({ key: _key, ...channel }, i) => ({ ...channel, ...figures.channel(i) })),
+    children: plan.children.map((child, i) => ({ ...child.node, today: figures.child(i) })),
+    stores: plan.stores.map((store, i) => ({ ...store.node, today: figures.store(i) })),
+    ...(plan.provinces && { provinces: plan.provinces }),
+  };
 }

@@ -12,7 +12,7 @@ import { queryContextOf, sumsOverRange } from '../../stream/db/queries.js';
 import { createSettledSums, readHotWindows, type HotRange } from '../../stream/hot-read.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
 import { LIVE_WINDOWS, type FlowPoint, type FlowValues, type LiveResponse, type MetricValues, type NewUsersToday, type ScreenFrame, type Sums } from '../../stream/types.js';
-import type { ViewPlan } from './view-plan.js';
+import { frameOf, type ViewPlan } from './view-plan.js';
 
 export const TREND_POINTS = 360; // the last hour of 10 s buckets
 export const CHANNEL_TREND_POINTS = 60; // the last hour of 1 min buckets
@@ -126,25 +126,16 @@ export function createViewReader(deps: ViewReaderDeps) {
       const point = (index: number, t: number): FlowPoint => ({ t: new Date(t).toISOString(), ...flow(index) });
       const windows = Object.fromEntries(LIVE_WINDOWS.map((w, i) =>
         [w, { from: new Date(windowRanges[i]!.from).toISOString(), to: new Date(windowRanges[i]!.to).toISOString(), ...values[windowAt[i]!]! }])) as LiveResponse['windows'];
-      return {
-        viewKey: plan.viewKey,
-        level: plan.level,
-        scope: plan.scope,
-        path: plan.path,
-        asOf: new Date(now).toISOString(),
+      return frameOf(plan, {
+        asOf: now,
         partial: !full,
         windows,
         today: { from: new Date(todayFrom).toISOString(), to: new Date(bucketEnd).toISOString(), values: values[todayAt]!, yesterday: yesterday.value(), newUsers: fresh.value() },
         trend: trendAt.map((index, i) => point(index, trendStarts[i]!)),
-        channels: plan.channels.map(({ key: _key, ...channel }, c) => ({
-          ...channel,
-          today: flow(channelAt[c]!.today),
-          trend: channelAt[c]!.trend.map((index, i) => point(index, minuteStarts[i]!)),
-        })),
-        children: plan.children.map((child, i) => ({ ...child.node, today: flow(childAt[i]!) })),
-        stores: plan.stores.map((store, i) => ({ ...store.node, today: flow(storeAt[i]!) })),
-        ...(plan.provinces && { provinces: plan.provinces }),
-      };
+        channel: (c) => ({ today: flow(channelAt[c]!.today), trend: channelAt[c]!.trend.map((index, i) => point(index, minuteStarts[i]!)) }),
+        child: (i) => flow(childAt[i]!),
+        store: (i) => flow(storeAt[i]!),
+      });
     };
     return { ready: Promise.all([yesterday.ready, fresh.ready]), build };
   }

@@ -13,7 +13,7 @@ import { UserSketch, hash52 } from '../../stream/user-sketch.js';
 import { EMPTY_SUMS, deriveMetrics } from '../../stream/derive.js';
 import { LIVE_WINDOWS, SUM_FIELDS, type FlowPoint, type FlowValues, type LiveResponse, type MetricValues, type ScreenFrame, type Scope, type SumField, type Sums } from '../../stream/types.js';
 import { CHANNEL_TREND_POINTS, TREND_POINTS } from '../push/view-read.js';
-import type { ViewPlan } from '../push/view-plan.js';
+import { frameOf, type ViewPlan } from '../push/view-plan.js';
 
 type SumsRow = Record<SumField, string | null>;
 
@@ -51,25 +51,19 @@ export async function replayFrame(pool: Pool, cfg: AppConfig, plan: ViewPlan, at
   const childIsStore = plan.level !== 'nation';
   const todayValues: MetricValues = deriveMetrics(today.total, users.today ?? 0, viewIsStore);
 
-  return {
-    viewKey: plan.viewKey,
-    level: plan.level,
-    scope: plan.scope,
-    path: plan.path,
-    asOf: new Date(at).toISOString(),
+  return frameOf(plan, {
+    asOf: at,
     partial: false,
     windows,
     today: { from: new Date(todayFrom).toISOString(), to: new Date(end).toISOString(), values: todayValues, yesterday, newUsers },
     trend: trendStarts.map((t) => point(t, lastHour.buckets.get(t), viewIsStore)),
-    channels: plan.channels.map(({ key: _key, ...channel }) => ({
-      ...channel,
-      today: flow(today.byChannel.get(channel.id) ?? EMPTY_SUMS, viewIsStore),
-      trend: minuteStarts.map((t) => point(t, lastHour.minutes.get(`${t}|${channel.id}`), viewIsStore)),
-    })),
-    children: plan.children.map((child) => ({ ...child.node, today: flow((childIsStore ? today.byStore : today.byRegion).get(child.node.id) ?? EMPTY_SUMS, childIsStore) })),
-    stores: plan.stores.map((store) => ({ ...store.node, today: flow(today.byStore.get(store.node.id) ?? EMPTY_SUMS, true) })),
-    ...(plan.provinces && { provinces: plan.provinces }),
-  };
+    channel: (i) => {
+      const id = plan.channels[i]!.id;
+      return { today: flow(today.byChannel.get(id) ?? EMPTY_SUMS, viewIsStore), trend: minuteStarts.map((t) => point(t, lastHour.minutes.get(`${t}|${id}`), viewIsStore)) };
+    },
+    child: (i) => flow((childIsStore ? today.byStore : today.byRegion).get(plan.children[i]!.node.id) ?? EMPTY_SUMS, childIsStore),
+    store: (i) => flow(today.byStore.get(plan.stores[i]!.node.id) ?? EMPTY_SUMS, true),
+  });
 }
 
 /** Today's sums up to the instant: in all, per channel, per region, per store (one read, grouping sets). */
