@@ -71,6 +71,9 @@ async function databaseBuckets(pool: Pool, levelMs: number, from: number, to: nu
   return buckets;
 }
 
+/** A hot bucket's name in the maps that line the database's buckets up with Redis's. */
+const bucketKey = (start: number, scope: string) => `${start}|${scope}`;
+
 async function databaseUsers(pool: Pool, levelMs: number, from: number, to: number): Promise<Map<string, string[]>> {
   const { rows } = await pool.query(
     `SELECT t, channel, region, store, campaign, GROUPING(channel, region, store, campaign) AS grp, array_agg(DISTINCT user_id) AS users
@@ -83,7 +86,7 @@ async function databaseUsers(pool: Pool, levelMs: number, from: number, to: numb
   const users = new Map<string, string[]>();
   for (const row of rows) {
     const scope = scopeOfRow(row);
-    if (scope) users.set(`${row.t.getTime()}|${scope}`, row.users);
+    if (scope) users.set(bucketKey(row.t.getTime(), scope), row.users);
   }
   return users;
 }
@@ -120,12 +123,12 @@ async function reconcileLevel(
       return (values as Array<string | null>).map((v) => v ?? '0');
     });
   }));
-  const fresh = new Map((await databaseBuckets(pool, levelMs, from, to, scale, settledBefore)).map((b) => [`${b.start}|${b.scope}`, b]));
+  const fresh = new Map((await databaseBuckets(pool, levelMs, from, to, scale, settledBefore)).map((b) => [bucketKey(b.start, b.scope), b]));
 
   // a wrong total is corrected in the first partition's part: it becomes the database's sums minus the other parts
   const wrong: Array<{ bucket: DbBucket; expected: string[]; wanted: string[] }> = [];
   candidates.forEach((b, i) => {
-    const current = fresh.get(`${b.start}|${b.scope}`);
+    const current = fresh.get(bucketKey(b.start, b.scope));
     result.checked++;
     if (!current?.settled) return;
     const parts = perPartition.map((values) => values[i]!);
@@ -135,7 +138,7 @@ async function reconcileLevel(
     if (total.every((v, f) => v === current.units[f])) return;
     wrong.push({ bucket: current, expected: parts[0]!, wanted: hotFieldValues(current.units.map((v, f) => v - others[f]!)) });
   });
-  const refill = refillAllUsers ? candidates.map((b) => fresh.get(`${b.start}|${b.scope}`)).filter((b): b is DbBucket => !!b?.settled) : wrong.map((w) => w.bucket);
+  const refill = refillAllUsers ? candidates.map((b) => fresh.get(bucketKey(b.start, b.scope))).filter((b): b is DbBucket => !!b?.settled) : wrong.map((w) => w.bucket);
   await refillUsers(redis, pool, keys, levelMs, hotRetention, refill);
   if (!wrong.length) return new Set();
 
@@ -156,7 +159,7 @@ async function refillUsers(redis: Redis, pool: Pool, keys: RedisKeys, levelMs: n
   const users = await databaseUsers(pool, levelMs, Math.min(...buckets.map((b) => b.start)), Math.max(...buckets.map((b) => b.start)) + levelMs);
   const hll = keys.partitions.map(() => redis.pipeline());
   for (const bucket of buckets) {
-    const members = users.get(`${bucket.start}|${bucket.scope}`);
+    const members = users.get(bucketKey(bucket.start, bucket.scope));
     if (!members?.length) continue;
     const byPartition = keys.partitions.map(() => [] as string[]);
     for (const member of members) byPartition[partitionOf(member, keys.partitions.length)]!.push(member);
