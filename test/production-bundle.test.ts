@@ -2,6 +2,8 @@
 // not through tsx: this runs those bundles as processes, as production does, and checks that they
 // find their files (config, Lua scripts) and count exactly.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { get, type IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
@@ -28,6 +30,15 @@ const childrenOf = (pid: number): number[] =>
   readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
 const withoutConfigDir = ({ CONFIG_DIR: _dir, ...env }: NodeJS.ProcessEnv) => env;
 const commandLineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+/** a GET whose body arrives as sent (fetch would decompress it) */
+const rawGet = (path: string, headers: Record<string, string>) =>
+  new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+    get(`${url}${path}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
 
 beforeAll(async () => {
   // the bundles of the sources under test, not whatever an earlier build left
@@ -105,5 +116,19 @@ describe('the production bundles (npm start)', () => {
     }
     expect(compared).toBeGreaterThan(0);
     expect(stream.deliveries.length).toBeGreaterThan(stream.unique.length); // duplicates were sent
+  });
+
+  it("compress the screen's script for a browser that accepts it, brotli before gzip", async () => {
+    const script = readdirSync(projectPath('dist/screen/assets')).find((f) => f.endsWith('.js'))!;
+    const file = readFileSync(projectPath(`dist/screen/assets/${script}`));
+    const asIs = await rawGet(`/assets/${script}`, {});
+    expect([asIs.headers['content-encoding'], asIs.body.equals(file)]).toEqual([undefined, true]);
+    const br = await rawGet(`/assets/${script}`, { 'accept-encoding': 'gzip, deflate, br, zstd' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.body.length * 2).toBeLessThan(file.length);
+    expect(brotliDecompressSync(br.body).equals(file)).toBe(true);
+    const gzip = await rawGet(`/assets/${script}`, { 'accept-encoding': 'gzip' });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzip.body).equals(file)).toBe(true);
   });
 });
