@@ -26,7 +26,6 @@ export class RuleError extends Error {}
 /** Rules in all (the file's and the API's, enabled or not): each is evaluated every cycle. */
 export const MAX_RULES = 200;
 
-
 /** Validates a rule as the file's rules are; throws RuleError naming the field, the reason in `language`. */
 export function validateRule(body: unknown, cfg: AppConfig, language: ErrorLanguage = 'en'): AlertRule {
   const parsed = parseIn(ruleSchema, body, language, 'rule');
