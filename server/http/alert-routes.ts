@@ -76,6 +76,7 @@ const MAX_SILENCE_MS = 30 * 86_400_000;
 const errorLanguage = (req: Request): ErrorLanguage => (req.acceptsLanguages('en', 'zh') === 'zh' ? 'zh' : 'en');
 /** an error the console shows as it is, in the caller's language */
 const refuse = (res: Response, status: number, en: string, zh: string) => void res.status(status).json({ error: errorLanguage(res.req) === 'zh' ? zh : en });
+const noSuchRule = (res: Response, id: string) => refuse(res, 404, `no rule "${id}"`, `没有规则 "${id}"`);
 
 export function alertRouter(deps: AlertRouteDeps) {
   const { cfg, pool, auth } = deps;
@@ -205,7 +206,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const body = z.strictObject({ enabled: z.boolean() }).safeParse(req.body ?? {});
     if (!body.success) return void res.status(400).json({ error: describeParamError(body.error) });
     const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === id);
-    if (!rule) return refuse(res, 404, `no rule "${id}"`, `没有规则 "${id}"`);
+    if (!rule) return noSuchRule(res, id);
     const document = { ...ruleDocument(rule), enabled: body.data.enabled };
     await saveRule(pool, id, document, principalOf(res).username);
     await audit(req, res, body.data.enabled ? 'rule.enable' : 'rule.disable', id);
@@ -214,7 +215,7 @@ export function alertRouter(deps: AlertRouteDeps) {
 
   router.delete('/api/v1/alert-rules/:id', auth.requireAuth, requireRole('admin'), async (req, res) => {
     const id = String(req.params.id);
-    if (!(await effectiveRules(pool, cfg)).some((r) => r.id === id)) return refuse(res, 404, `no rule "${id}"`, `没有规则 "${id}"`);
+    if (!(await effectiveRules(pool, cfg)).some((r) => r.id === id)) return noSuchRule(res, id);
     await deleteRule(pool, id, cfg.alerts.rules.some((r) => r.id === id), principalOf(res).username);
     await audit(req, res, 'rule.delete', id);
     res.status(204).end();
@@ -222,7 +223,7 @@ export function alertRouter(deps: AlertRouteDeps) {
 
   router.post('/api/v1/alert-rules/:id/preview', auth.requireAuth, readers, json, async (req, res) => {
     const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === req.params.id);
-    if (!rule) return refuse(res, 404, `no rule "${req.params.id}"`, `没有规则 "${req.params.id}"`);
+    if (!rule) return noSuchRule(res, String(req.params.id));
     await runPreview(rule, req.body ?? {}, res);
   });
 
