@@ -12,7 +12,7 @@ const zh = {
   stale: '数据已 {seconds} 秒未更新',
   kpi: {
     exposure: '曝光', clicks: '点击', conversions: '转化', revenue: '销售额', spend: '花费', roi: 'ROI',
-    visits: '到店客流', uniqueUsers: '独立用户', newUsers: '新增用户', cvr: '转化率', ctr: '点击率', posConversions: '门店成交', aov: '客单价', perVisitor: '人均消费',
+    visits: '到店客流', uniqueUsers: '独立用户', newUsers: '新增用户', cvr: '转化率', ctr: '点击率', posConversions: '门店成交', aov: '客单价', perVisitor: '人均消费', cac: '获客成本',
   },
   vsYesterday: '较昨日同期', vsPrevious: '较上一周期', noCompare: '无对比数据', uniqueShort: '独立', uniqueDailyAverage: '日均独立',
   panel: {
@@ -53,10 +53,8 @@ const zh = {
       noData: '无数据时', repeatInterval: '重复通知间隔（如 4h）', notify: '通知渠道（逗号分隔）',
     },
     condition: { below: '低于阈值', above: '高于阈值', auto: '自动（推荐）', drop: '骤降', rise: '骤升', zscore: 'z 分数', ewma: '指数加权', seasonal: '同比（按日）' },
-    // the choices of the form's selects, each a value of alerts.yaml
+    // the choices of the form's selects, each a value of alerts.yaml (a metric is named as the wall names it: kpi)
     option: {
-      exposure: '曝光', clicks: '点击', visits: '到店客流', conversions: '转化', revenue: '销售额', spend: '花费', uniqueUsers: '独立用户',
-      ctr: '点击率', cvr: '转化率', roi: 'ROI', cac: '获客成本',
       channel: '按渠道', region: '按区域', store: '按门店', campaign: '按活动',
       low: '低', medium: '中', high: '高', both: '双向', up: '只看上升', down: '只看下降',
       previous: '上一个窗口', 'day-ago': '昨日同一时段', 'week-ago': '上周同一时段',
@@ -105,7 +103,7 @@ const en: Messages = {
   stale: 'No update for {seconds} s',
   kpi: {
     exposure: 'Exposure', clicks: 'Clicks', conversions: 'Conversions', revenue: 'Revenue', spend: 'Spend', roi: 'ROI',
-    visits: 'Foot traffic', uniqueUsers: 'Unique users', newUsers: 'New users', cvr: 'Conv. rate', ctr: 'CTR', posConversions: 'POS sales', aov: 'Avg. order', perVisitor: 'Revenue / visitor',
+    visits: 'Foot traffic', uniqueUsers: 'Unique users', newUsers: 'New users', cvr: 'Conv. rate', ctr: 'CTR', posConversions: 'POS sales', aov: 'Avg. order', perVisitor: 'Revenue / visitor', cac: 'Acquisition cost',
   },
   vsYesterday: 'vs yesterday', vsPrevious: 'vs previous period', noCompare: 'no comparison', uniqueShort: 'unique', uniqueDailyAverage: 'unique/day',
   panel: {
@@ -147,8 +145,6 @@ const en: Messages = {
     },
     condition: { below: 'below a bound', above: 'above a bound', auto: 'auto (recommended)', drop: 'drop', rise: 'rise', zscore: 'z-score', ewma: 'EWMA', seasonal: 'seasonal (daily)' },
     option: {
-      exposure: 'exposure', clicks: 'clicks', visits: 'store visits', conversions: 'conversions', revenue: 'revenue', spend: 'spend', uniqueUsers: 'unique users',
-      ctr: 'click-through rate', cvr: 'conversion rate', roi: 'ROI', cac: 'customer acquisition cost',
       channel: 'by channel', region: 'by region', store: 'by store', campaign: 'by campaign',
       low: 'low', medium: 'medium', high: 'high', both: 'both ways', up: 'up only', down: 'down only',
       previous: 'the previous window', 'day-ago': 'the same time yesterday', 'week-ago': 'the same time last week',
