@@ -147,7 +147,11 @@ export interface Episode {
   end: SeriesPoint;
   /** whether it was still active at the series' end */
   open: boolean;
-  /** the point judged furthest past its bound */
+  /**
+   * the point furthest from what it was compared with (its baseline), or for a threshold furthest
+   * past its bound: not the highest level, which for `auto` is the recent run's and stays as high
+   * for the windows after a spike as for the spike itself
+   */
   peak: Finding;
 }
 
@@ -156,6 +160,11 @@ export type EpisodeRule = Pick<AlertRule, 'for' | 'hysteresis' | 'noData' | 'min
 /** Alert episodes as the live lifecycle makes them: pending at the onset, firing after `for`, ending by hysteresis. */
 export function findEpisodes(detector: Detector, points: SeriesPoint[], windowMs: number, rule: EpisodeRule): Episode[] {
   return episodesOf(assessSeries(detector, points, windowMs, rule.minVolume), rule);
+}
+
+/** How far a judged point stands out: its distance from its baseline, or its level when it has none. */
+function outOfLine({ point, judgement }: Finding): number {
+  return judgement.baseline !== undefined && point.value !== null ? Math.abs(point.value - judgement.baseline) : judgement.level;
 }
 
 /** The episodes of a series already assessed (assessSeries). */
@@ -170,7 +179,7 @@ export function episodesOf(assessed: Array<{ point: SeriesPoint; assessment: Ass
     if (step.transition === 'pending' || (step.transition === 'firing' && !current)) {
       current = { onset: judged!, fired: null, peak: judged! };
     }
-    if (current && step.next && judged && judged.judgement.level > current.peak.judgement.level) current.peak = judged;
+    if (current && step.next && judged && outOfLine(judged) > outOfLine(current.peak)) current.peak = judged;
     if (step.transition === 'firing' && current) current.fired = judged ?? current.onset;
     if ((step.transition === 'resolved' || step.transition === 'cleared') && current) {
       episodes.push({ ...current, end: last ?? point, open: false });

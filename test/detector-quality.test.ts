@@ -77,6 +77,15 @@ describe('the auto detector', () => {
     expect(onsets(auto(), spiked)).toEqual([3000]);
   });
 
+  it('peaks a spike\'s episode at the spike, not at the ordinary windows its run of surprise still covers', () => {
+    const spiked = dailySeries(12, (i, v) => (i === 3000 ? v * 50 : v));
+    const [episode, ...more] = findEpisodes(auto(), spiked, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 });
+    expect(more).toEqual([]);
+    // the recent run's mean error stays high for the windows after it: the episode outlasts the spike
+    expect(episode!.end.t).toBeGreaterThan(spiked[3000]!.t);
+    expect(episode!.peak.point).toEqual(spiked[3000]);
+  });
+
   it('learns the day: an afternoon that stays at its morning level is an anomaly, though no value is out of range', () => {
     const flat = dailySeries(12, (i, v) => (i >= 2880 + 60 && i < 2880 + 140 ? 100 : v));
     const found = onsets(auto(), flat);
