@@ -11,6 +11,8 @@ export interface PreviewEpisode {
   end: string | null;
   firedAt: string | null;
   wouldNotify: boolean;
+  /** the window furthest from its baseline (or past a threshold's bound) */
+  peak: { t: string; value: number | null; score: number };
 }
 
 export interface PreviewInstance {
