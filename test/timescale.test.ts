@@ -136,6 +136,31 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
     await expectExact('1d', 86_400_000, now - 3 * 86_400_000);
   }, 120_000);
 
+  it("counts late events in attribution's revenue at once, before a refresh covers their hours", async () => {
+    await app.db.query(`CALL refresh_continuous_aggregate('rollup_1h', NULL, NULL)`);
+    await app.db.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
+    const localDate = (ms: number) => new Date(ms + app.cfg.dayOffsetMs).toISOString().slice(0, 10);
+    const to = localDate(now);
+    const from = localDate(now - 3 * 86_400_000);
+    const fromMs = Date.parse(`${from}T00:00:00Z`) - app.cfg.dayOffsetMs;
+    const toMs = Date.parse(`${to}T00:00:00Z`) - app.cfg.dayOffsetMs + 86_400_000;
+    const holder = await app.db.connect();
+    try {
+      await holder.query(`SELECT pg_advisory_lock(hashtext('marketing-wall-touched_hours')), pg_advisory_lock(hashtext('marketing-wall-touched_days'))`);
+      const late = generateStream(app.cfg, 300, 47, now);
+      await postAll((events) => app.post(events), late.deliveries);
+      await app.drained();
+      stream.unique.push(...late.unique);
+      const body = (await (await app.get(`/api/v1/attribution?from=${from}&to=${to}`)).json()) as { revenue: number };
+      const truth = truthSums(stream.unique, (e) => e.ts >= fromMs && e.ts < toMs);
+      expect(truth.revenueCents).toBeGreaterThan(0);
+      expect(Math.round(body.revenue * 100)).toBe(truth.revenueCents);
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock_all()');
+      holder.release();
+    }
+  });
+
   it('reads the hour in progress from the sums the batches kept of it, not from the 10 s rollup', async () => {
     const hour = async () => (await app.db.query<{ h: Date }>(`SELECT date_bin('1 hour', now(), 'epoch'::timestamptz) AS h`)).rows[0]!.h.getTime();
     const start = await hour();

@@ -5,6 +5,7 @@
 import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import { DAY, floorTo } from '../../stream/buckets.js';
+import { narrowRollupFor } from '../../stream/db/narrow-rollups.js';
 import { inTransaction } from '../../stream/db/transaction.js';
 import type { AttributionView } from '../../stream/types.js';
 import type { JobContext } from '../jobs/runner.js';
@@ -77,7 +78,7 @@ export async function runAttribution(pool: Pool, cfg: AppConfig, settings: Attri
 
 /**
  * Credits summed over [fromDay, toDay] (local dates), with spend and revenue from the daily
- * rollup: for the whole business (regions null) or summed over the given regions' own runs.
+ * rollup by channel: for the whole business (regions null) or summed over the given regions' own runs.
  */
 export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: string, toDate: string, model?: string, regions: string[] | null = null): Promise<AttributionView> {
   const { rows } = await pool.query<{ model: string; channel: string; conversions: number; value: number; updated: Date }>(
@@ -89,10 +90,13 @@ export async function readAttribution(pool: Pool, cfg: AppConfig, fromDate: stri
   );
   const fromMs = Date.parse(`${fromDate}T00:00:00Z`) - cfg.dayOffsetMs;
   const toMs = Date.parse(`${toDate}T00:00:00Z`) - cfg.dayOffsetMs + DAY;
+  // the days by channel (and region) as the wall's charts read them, exact on both storage paths —
+  // TimescaleDB's hourly aggregate would miss late events until its next refresh
+  const days = narrowRollupFor('1d', {}, 'channel', regions ?? undefined)!;
   const totals = await pool.query<{ channel: string; spend: string; revenue: string }>(
-    `SELECT channel, sum(spend)::text AS spend, sum(revenue)::text AS revenue FROM rollup_1h
-     WHERE bucket >= $1 AND bucket < $2 AND ($3::text[] IS NULL OR region = ANY($3::text[])) GROUP BY 1`,
-    [new Date(fromMs).toISOString(), new Date(toMs).toISOString(), regions],
+    `SELECT channel, sum(spend)::text AS spend, sum(revenue)::text AS revenue FROM ${days.table}
+     WHERE bucket >= $1 AND bucket < $2${regions ? ' AND region = ANY($3::text[])' : ''} GROUP BY 1`,
+    [new Date(fromMs).toISOString(), new Date(toMs).toISOString(), ...(regions ? [regions] : [])],
   );
   const spendOf = new Map(totals.rows.map((r) => [r.channel, Number(r.spend)]));
   const models: AttributionView['models'] = {};
