@@ -83,6 +83,22 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
     }
   }
 
+  /** Late events posted and counted while the processors' refresher is held off, so they wait behind the aggregates during `check`. */
+  async function withLateEventsUnrefreshed(seed: number, check: () => Promise<void>) {
+    const holder = await app.db.connect();
+    try {
+      await holder.query(`SELECT pg_advisory_lock(hashtext('marketing-wall-touched_hours')), pg_advisory_lock(hashtext('marketing-wall-touched_days'))`);
+      const late = generateStream(app.cfg, 300, seed, now);
+      await postAll((events) => app.post(events), late.deliveries);
+      await app.drained();
+      stream.unique.push(...late.unique);
+      await check();
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock_all()');
+      holder.release();
+    }
+  }
+
   it('answers exactly like plain PostgreSQL at 10 s, 1 h and 1 d', async () => {
     await expectExact('1h', 3_600_000, now - 36 * 3_600_000);
     await expectExact('1d', 86_400_000, now - 3 * 86_400_000);
@@ -117,20 +133,11 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
     await expectExact('1h', 3_600_000, now - 36 * 3_600_000);
     await expectExact('1d', 86_400_000, now - 3 * 86_400_000);
     // the processors' refresher held off: late events wait in the marks, and still show at once
-    const holder = await app.db.connect();
-    try {
-      await holder.query(`SELECT pg_advisory_lock(hashtext('marketing-wall-touched_hours')), pg_advisory_lock(hashtext('marketing-wall-touched_days'))`);
-      const late = generateStream(app.cfg, 300, 43, now);
-      await postAll((events) => app.post(events), late.deliveries);
-      await app.drained();
-      stream.unique.push(...late.unique);
+    await withLateEventsUnrefreshed(43, async () => {
       expect(Number(await marks())).toBeGreaterThan(0);
       await expectExact('1h', 3_600_000, now - 36 * 3_600_000);
       await expectExact('1d', 86_400_000, now - 3 * 86_400_000);
-    } finally {
-      await holder.query('SELECT pg_advisory_unlock_all()');
-      holder.release();
-    }
+    });
     await clearAll();
     await expectExact('1h', 3_600_000, now - 36 * 3_600_000);
     await expectExact('1d', 86_400_000, now - 3 * 86_400_000);
@@ -144,21 +151,12 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
     const from = localDate(now - 3 * 86_400_000);
     const fromMs = Date.parse(`${from}T00:00:00Z`) - app.cfg.dayOffsetMs;
     const toMs = Date.parse(`${to}T00:00:00Z`) - app.cfg.dayOffsetMs + 86_400_000;
-    const holder = await app.db.connect();
-    try {
-      await holder.query(`SELECT pg_advisory_lock(hashtext('marketing-wall-touched_hours')), pg_advisory_lock(hashtext('marketing-wall-touched_days'))`);
-      const late = generateStream(app.cfg, 300, 47, now);
-      await postAll((events) => app.post(events), late.deliveries);
-      await app.drained();
-      stream.unique.push(...late.unique);
+    await withLateEventsUnrefreshed(47, async () => {
       const body = (await (await app.get(`/api/v1/attribution?from=${from}&to=${to}`)).json()) as { revenue: number };
       const truth = truthSums(stream.unique, (e) => e.ts >= fromMs && e.ts < toMs);
       expect(truth.revenueCents).toBeGreaterThan(0);
       expect(Math.round(body.revenue * 100)).toBe(truth.revenueCents);
-    } finally {
-      await holder.query('SELECT pg_advisory_unlock_all()');
-      holder.release();
-    }
+    });
   });
 
   it('reads the hour in progress from the sums the batches kept of it, not from the 10 s rollup', async () => {
