@@ -38,6 +38,8 @@ const zh = {
     timeline: '状态时间线', silencedNow: '当前处于静默中：不会发送通知',
     step: { pending: '进入观察（pending）', firing: '开始告警（firing）', notified: '通知 {notifier}（{status}）', acked: '已确认', resolved: '已恢复', cleared: '未告警即消除' },
     notice: { firing: '告警', resolved: '恢复' }, delivery: { pending: '待发送', sent: '已发送', skipped: '已跳过', failed: '发送失败' }, delivered: '已送达',
+    // an alert's labels (the silence matchers' names) as the console names them
+    label: { rule: '规则', metric: '指标', severity: '级别', channel: '渠道', region: '区域', store: '门店', campaign: '活动' },
     silenceUntil: '静默至指定时间', wouldMatch: '保存后将静默当前 {n} 条活动告警：', saveSilence: '保存静默', cancel: '取消',
   },
   ackedBy: '{who} 已确认', silenced: '已静默',
@@ -129,6 +131,7 @@ const en: Messages = {
     timeline: 'Timeline', silencedNow: 'Silenced now: no notifications are sent',
     step: { pending: 'pending', firing: 'firing', notified: 'notified {notifier} ({status})', acked: 'acknowledged', resolved: 'resolved', cleared: 'cleared before firing' },
     notice: { firing: 'firing', resolved: 'resolved' }, delivery: { pending: 'pending', sent: 'sent', skipped: 'skipped', failed: 'failed' }, delivered: 'delivered',
+    label: { rule: 'Rule', metric: 'Metric', severity: 'Severity', channel: 'Channel', region: 'Region', store: 'Store', campaign: 'Campaign' },
     silenceUntil: 'Silence until…', wouldMatch: 'Saved, this silences {n} active alert(s) now:', saveSilence: 'Save silence', cancel: 'Cancel',
   },
   ackedBy: 'acked by {who}', silenced: 'silenced',

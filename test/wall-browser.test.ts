@@ -230,9 +230,14 @@ describe('the wall in Chromium', () => {
     // every notification and its attempts, in words
     expect(await page.textContent('[data-test=alert-notifications]')).toMatch(/^\s*oncall-webhook · 告警 · 已发送\s*#1 \S+ \S+ ✓ 已送达\s*$/);
 
+    // its labels named in the console's language; the ids a silence matches stay as they are
+    const labels = await page.$$eval('.labels li', (items) => items.map((li) => li.textContent!.trim()));
+    expect(labels).toEqual(['规则 spend-burst', '指标 花费', '渠道 email', '级别 严重']);
+
     // silence it until the morning: matchers from its labels, and before saving, the active alerts they match;
     // left without the channel, the silence covers the rule on every channel
     await page.click('[data-test=silence-morning]');
+    expect((await page.textContent('label.matcher:has([data-test=matcher-channel])'))!.trim()).toBe('渠道 = email');
     await page.waitForFunction((id) => document.querySelector(`[data-test=silence-matches] [data-alert="${id}"]`) !== null, alert!.id);
     expect(await page.textContent('[data-test=silence-matches-count]')).toBe('保存后将静默当前 1 条活动告警：');
     await page.click('[data-test=matcher-channel]');
