@@ -8,6 +8,7 @@ import { apiSums, truthSums, withoutUsers, type TruthEvent } from './ground-trut
 import { startTestApp, type TestApp } from './harness.js';
 import { pruneCurrentHours, refreshTouched } from '../stream/db/touched.js';
 import { createPool } from '../stream/connect.js';
+import { migrate } from '../stream/db/migrate.js';
 
 const url = process.env.TIMESCALE_DATABASE_URL;
 
@@ -157,6 +158,21 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
       expect(truth.revenueCents).toBeGreaterThan(0);
       expect(Math.round(body.revenue * 100)).toBe(truth.revenueCents);
     });
+  });
+
+  it('fills the narrow rollups a schema lacks exactly, late events still waiting behind the aggregates included', async () => {
+    const marked = async () => Number((await app.db.query(`SELECT count(*) AS n FROM touched_hours WHERE bucket + INTERVAL '1 hour' <= now()`)).rows[0].n);
+    await withLateEventsUnrefreshed(53, async () => {
+      expect(await marked()).toBeGreaterThan(0);
+      // a schema from before the narrow rollups
+      await app.db.query(`DROP TABLE channel_minutes, channel_hours, channel_days, region_hours, region_days`);
+    });
+    // the migration (which holds the refreshes off itself) makes and fills them, at once: the
+    // processors' next refresh is seconds away
+    await migrate(app.db, app.cfg, app.stores.dbSchema);
+    // by channel and by region the answers come from them
+    await expectExact('1h', 3_600_000, now - 36 * 3_600_000);
+    await expectExact('1d', 86_400_000, now - 3 * 86_400_000);
   });
 
   it('reads the hour in progress from the sums the batches kept of it, not from the 10 s rollup', async () => {

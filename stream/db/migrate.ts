@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { NARROW_ROLLUPS, backfillNarrowRollups, narrowRollupTable } from './narrow-rollups.js';
 import { DIMS, MEASURES, MONEY, TEXT } from './columns.js';
 import { FIRST_SEEN_BACKFILL, FIRST_SEEN_TABLES, NEW_USER_COUNTS_GRAIN, newUsersBackfill } from './first-seen.js';
+import { sourceRows } from './queries.js';
 import { inTransaction } from './transaction.js';
 import { CURRENT_HOURS_TABLES, REFRESH_LOCKS, TOUCHED_TABLES } from './touched.js';
 import { COMPACTION_LOCK, USER_SKETCH_TABLES, backfillSketches } from './user-sketches.js';
@@ -148,7 +149,8 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     const missing: typeof NARROW_ROLLUPS = [];
     for (const rollup of NARROW_ROLLUPS) if (!(await exists(rollup.table))) missing.push(rollup);
     for (const rollup of NARROW_ROLLUPS) await client.query(narrowRollupTable(rollup));
-    if (missing.length) await backfillNarrowRollups(client, new Date(-cfg.dayOffsetMs).toISOString(), missing);
+    const sources = { minute: 'rollup_10s', hour: sourceRows('1h', storage), day: sourceRows('1d', storage) };
+    if (missing.length) await backfillNarrowRollups(client, new Date(-cfg.dayOffsetMs).toISOString(), missing, sources);
     return storage;
   }).catch((err: Error) => {
     throw new Error(`database migration failed: ${err.message}`, { cause: err });

@@ -51,11 +51,11 @@ export const queryContextOf = (cfg: AppConfig, storage: Storage): QueryContext =
  * batches keep of it (current_hours) — a touched day from its hours. So late events show at once,
  * and a query re-aggregates only the few past hours still waiting for their refresh.
  */
-function sourceRows(step: Step, ctx: QueryContext, narrow?: string): string {
+export function sourceRows(step: Step, storage: Storage, narrow?: string): string {
   if (narrow) return narrow;
   const table = COARSE_TABLE[step];
   if (!table) return 'rollup_10s';
-  if (ctx.storage === 'postgres') return table;
+  if (storage === 'postgres') return table;
   const dims = 'channel, region, store, campaign';
   // driven by the marks (a handful of rows), each reaching its own range through the indexes:
   // a join would let the planner scan a whole aggregate when it misjudges the marks
@@ -152,7 +152,7 @@ export const groupsThatFit = (points: number) => Math.min(MAX_GROUPS, Math.floor
 async function topGroups(pool: Pool, query: MetricsQuery, group: GroupBy, limit: number, from: number, to: number, ctx: QueryContext) {
   const params: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const where = whereClause(query, 'bucket', params);
-  const source = sourceRows(query.step, ctx, narrowRollupFor(query.step, query.filter, group, query.regionsAllowed)?.table);
+  const source = sourceRows(query.step, ctx.storage, narrowRollupFor(query.step, query.filter, group, query.regionsAllowed)?.table);
   params.push(limit);
   const { rows } = await pool.query<{ g: string; total: number }>(
     `SELECT g, count(*) OVER ()::int AS total FROM (
@@ -255,7 +255,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const sumParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const sumWhere = whereClause(query, 'bucket', sumParams);
   const narrow = narrowRollupFor(query.step, query.filter, group, query.regionsAllowed);
-  const source = sourceRows(query.step, ctx, narrow?.table);
+  const source = sourceRows(query.step, ctx.storage, narrow?.table);
   // where each row is one point, it is read as it is: summing ~1 row a group cost a week of hours
   // by channel ~9 ms in hashing
   const asPoints = narrow !== null && !withOther && rowIsPoint(narrow, query.step, query.filter, group);
@@ -348,7 +348,7 @@ export function rowsOverRange(range: { from: number; to: number }, ctx: QueryCon
   params.push(...[range.from, hourFrom, hourTo, range.to].map((ms) => new Date(ms).toISOString()));
   const [from, hourStart, hourEnd, to] = [1, 2, 3, 4].map((i) => `$${at + i}`);
   const dimWhere = conditions(params).map((c) => ` AND ${c}`).join('');
-  const hourly = sourceRows('1h', ctx);
+  const hourly = sourceRows('1h', ctx.storage);
   const columns = `channel, region, store, campaign, ${SUM_COLUMNS}`;
   return `(SELECT ${columns} FROM ${hourly} WHERE bucket >= ${hourStart} AND bucket < ${hourEnd}${dimWhere}
            UNION ALL
