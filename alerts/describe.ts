@@ -43,8 +43,11 @@ export function instanceNames(labels: Record<string, string>, cfg: AppConfig): [
   return [parts.map((p) => p[0]).join(' · '), parts.map((p) => p[1]).join(' · ')];
 }
 
-/** "渠道转化率骤降 · 抖音：转化率 0.91%（较昨日同期 −62%）" and its English twin. */
-export function summarize(rule: AlertRule, labels: Record<string, string>, value: number | null, judgement: Judgement | undefined, cfg: AppConfig): [string, string] {
+/**
+ * "渠道转化率骤降 · 抖音：转化率 0.91%（较昨日同期 −62%）" and its English twin. A resolved
+ * threshold alert says the value is back inside the bound, not "above" it beside a value that is not.
+ */
+export function summarize(rule: AlertRule, labels: Record<string, string>, value: number | null, judgement: Judgement | undefined, cfg: AppConfig, resolved = false): [string, string] {
   const [whereZh, whereEn] = instanceNames(labels, cfg);
   const [metricZh, metricEn] = METRIC_NAMES[rule.metric];
   const shown = formatMetric(rule.metric, value);
@@ -53,8 +56,8 @@ export function summarize(rule: AlertRule, labels: Record<string, string>, value
   if (rule.when) {
     const below = 'below' in rule.when;
     const bound = formatMetric(rule.metric, below ? (rule.when as { below: number }).below : (rule.when as { above: number }).above);
-    zh = `${below ? '低于' : '高于'} ${bound}`;
-    en = `${below ? 'below' : 'above'} ${bound}`;
+    zh = resolved ? `已${below ? '回升至' : '回落至'} ${bound} ${below ? '以上' : '以下'}` : `${below ? '低于' : '高于'} ${bound}`;
+    en = resolved ? `back ${below ? 'above' : 'below'} ${bound}` : `${below ? 'below' : 'above'} ${bound}`;
   } else if (judgement && rule.detector) {
     const d = rule.detector;
     if (d.kind === 'drop' || d.kind === 'rise') {

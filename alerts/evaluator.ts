@@ -169,7 +169,7 @@ export function createEvaluator(deps: EvaluatorDeps) {
           const step = advance(row ? { state: row.state as 'pending' | 'firing', activeSince: row.active_since.getTime() } : null, assessment, rule, end);
           // described only when there is something to write: most instances are inactive and stay so
           const describe = () => {
-            const [summary, summaryEn] = summarize(rule, instance.labels, reading.current.value, judgement, cfg);
+            const [summary, summaryEn] = summarize(rule, instance.labels, reading.current.value, judgement, cfg, step.transition === 'resolved');
             const silence = silencing(silences, instance.labels, at);
             return { silence, fresh: { value: reading.current.value, score: judgement?.score ?? null, summary, summaryEn, silencedBy: silence?.id ?? null } };
           };

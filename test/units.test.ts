@@ -9,6 +9,9 @@ import { metricPoint, sumsPoint, type SummedMetric } from '../alerts/metric-poin
 import { scopeKeyOf, scopesOf } from '../stream/scopes.js';
 import type { MarketingEvent } from '../stream/types.js';
 import { KnownCustomers, customerKey, firstSeenCandidates } from '../stream/db/first-seen.js';
+import { summarize } from '../alerts/describe.js';
+import { ruleSchema } from '../config/alert-schema.js';
+import { loadConfig } from '../config/load.js';
 
 describe('bucket arithmetic', () => {
   it('aligns 1 d buckets to local midnight (+08:00)', () => {
@@ -115,5 +118,17 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     expect(known.toWrite(firstSeenCandidates([at(5 * DAY + 1, 'jd', 'u1')]))).toHaveLength(1); // its last_ts may be a day behind: the ledger decides
     known.remember([sent!], keysOf([sent!])); // now written: its last_ts is 5 days
     expect(known.toWrite(firstSeenCandidates([at(6 * DAY, 'jd', 'u1')]))).toEqual([]);
+  });
+});
+
+describe("an alert's one-line summary", () => {
+  const cfg = loadConfig();
+  const rule = ruleSchema.parse({ id: 'spend-burst', name: '渠道花费激增', nameEn: 'Channel spend burst', metric: 'spend', groupBy: 'channel', window: '1m', when: { above: 1_000_000 } });
+  const floor = ruleSchema.parse({ id: 'roi-low', name: '渠道 ROI 过低', nameEn: 'Channel ROI low', metric: 'roi', groupBy: 'channel', window: '15m', when: { below: 1.5 } });
+
+  it('says a firing threshold alert is past its bound, and a resolved one back inside it', () => {
+    expect(summarize(rule, { channel: 'jd' }, 1_600_000, undefined, cfg)).toEqual(['渠道花费激增 · 京东：花费 ¥1,600,000（高于 ¥1,000,000）', 'Channel spend burst · JD: spend ¥1,600,000 (above ¥1,000,000)']);
+    expect(summarize(rule, { channel: 'jd' }, 0, undefined, cfg, true)).toEqual(['渠道花费激增 · 京东：花费 ¥0（已回落至 ¥1,000,000 以下）', 'Channel spend burst · JD: spend ¥0 (back below ¥1,000,000)']);
+    expect(summarize(floor, { channel: 'sms' }, 2.4, undefined, cfg, true)[1]).toBe('Channel ROI low · SMS: ROI 2.40 (back above 1.50)');
   });
 });
