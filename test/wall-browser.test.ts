@@ -738,6 +738,8 @@ describe('the wall in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('Marketing'));
     await page.click('[data-range="7d"]');
     await page.waitForFunction(() => document.querySelector('[data-test=unique-users]')?.textContent?.includes('unique/day'));
+    // the tile has room for part of it: the number comes first, so the ellipsis takes the words, not the figure
+    expect((await page.textContent('[data-test=unique-users]'))!.trim()).toMatch(/^[\d.,]+K? unique\/day$/);
     const from = new Date(Date.now() - 6 * 86_400_000);
     const metrics = (await (await app.get(`/api/v1/metrics?step=1d&from=${Math.floor((from.getTime() + 8 * 3_600_000) / 86_400_000) * 86_400_000 - 8 * 3_600_000}`)).json()) as MetricsResponse;
     const revenue = metrics.series[0]!.points.reduce((sum, p) => sum + p.revenue, 0);
