@@ -14,7 +14,7 @@ const zh = {
     exposure: '曝光', clicks: '点击', conversions: '转化', revenue: '销售额', spend: '花费', roi: 'ROI',
     visits: '到店客流', uniqueUsers: '独立用户', newUsers: '新增用户', cvr: '转化率', ctr: '点击率', posConversions: '门店成交', aov: '客单价', perVisitor: '人均消费', cac: '获客成本',
   },
-  vsYesterday: '较昨日同期', vsPrevious: '较上一周期', noCompare: '无对比数据', uniqueShort: '{n} 独立', uniqueDailyAverage: '{n} 日均独立',
+  vsYesterday: '较昨日同期', vsPrevious: '较上一周期', noCompare: '无对比数据', uniqueShort: '独立 {n}', uniqueDailyAverage: '独立 {n}/日',
   panel: {
     channelTrend: '渠道销售额趋势', roi: '渠道 ROI', funnel: '转化漏斗', map: '区域分布', storeRanking: '门店客流排行',
     alerts: '实时告警', segments: '客户分层', attribution: '多触点归因', scopeTrend: '实时趋势', trend: '趋势',

@@ -734,6 +734,11 @@ describe('the wall in Chromium', () => {
   it('switches to English and to the 7-day range from the query API', async () => {
     const page = await newPage();
     await logIn(page, app.server.url, 'ops');
+    // in Chinese the week's unique users per day fit beside new users, whole
+    await page.click('[data-range="7d"]');
+    await page.waitForFunction(() => document.querySelector('[data-test=unique-users]')?.textContent?.includes('/日'));
+    expect((await page.textContent('[data-test=unique-users]'))!.trim()).toMatch(/^独立 [\d.,]+万? ?\/日$/);
+    expect(await page.$eval('[data-test=unique-users]', (el) => el.scrollWidth <= el.clientWidth)).toBe(true);
     await page.click('[data-test=lang]');
     await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('Marketing'));
     await page.click('[data-range="7d"]');
