@@ -149,8 +149,7 @@ export async function migrate(pool: Pool, cfg: AppConfig, schema: string): Promi
     const missing: typeof NARROW_ROLLUPS = [];
     for (const rollup of NARROW_ROLLUPS) if (!(await exists(rollup.table))) missing.push(rollup);
     for (const rollup of NARROW_ROLLUPS) await client.query(narrowRollupTable(rollup));
-    const sources = { minute: 'rollup_10s', hour: sourceRows('1h', storage), day: sourceRows('1d', storage) };
-    if (missing.length) await backfillNarrowRollups(client, new Date(-cfg.dayOffsetMs).toISOString(), missing, sources);
+    if (missing.length) await backfillNarrowRollups(client, new Date(-cfg.dayOffsetMs).toISOString(), missing, { hour: sourceRows('1h', storage), day: sourceRows('1d', storage) });
     return storage;
   }).catch((err: Error) => {
     throw new Error(`database migration failed: ${err.message}`, { cause: err });

@@ -70,13 +70,13 @@ export function narrowRollupWrites(dayOrigin: string): string[] {
 
 /**
  * Fills narrow rollups from the full rollups they summarise (a schema made before them, or a
- * history loaded around the processors), or from other rows of the same shape: on TimescaleDB the
- * continuous aggregates miss the late events waiting for their refresh (the migration passes what
- * queries read there).
+ * history loaded around the processors), or a level from other rows of the same shape (`sources`):
+ * on TimescaleDB the continuous aggregates miss the late events waiting for their refresh (the
+ * migration passes what queries read there).
  */
-export async function backfillNarrowRollups(client: Pick<PoolClient, 'query'>, dayOrigin: string, rollups = NARROW_ROLLUPS, sources: Record<NarrowLevel, string> = WIDE): Promise<void> {
+export async function backfillNarrowRollups(client: Pick<PoolClient, 'query'>, dayOrigin: string, rollups = NARROW_ROLLUPS, sources: Partial<Record<NarrowLevel, string>> = {}): Promise<void> {
   for (const rollup of rollups) {
-    await client.query(insertSummed(rollup, sources[rollup.level], dayOrigin));
+    await client.query(insertSummed(rollup, sources[rollup.level] ?? WIDE[rollup.level], dayOrigin));
     // read at once by the next queries: without statistics the planner guesses their size
     await client.query(`ANALYZE ${rollup.table}`);
   }
