@@ -9,6 +9,7 @@ import { startTestApp, type TestApp } from './harness.js';
 import { pruneCurrentHours, refreshTouched } from '../stream/db/touched.js';
 import { createPool } from '../stream/connect.js';
 import { migrate } from '../stream/db/migrate.js';
+import { localDate } from '../server/analytics/attribution-job.js';
 
 const url = process.env.TIMESCALE_DATABASE_URL;
 
@@ -147,9 +148,8 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
   it("counts late events in attribution's revenue at once, before a refresh covers their hours", async () => {
     await app.db.query(`CALL refresh_continuous_aggregate('rollup_1h', NULL, NULL)`);
     await app.db.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
-    const localDate = (ms: number) => new Date(ms + app.cfg.dayOffsetMs).toISOString().slice(0, 10);
-    const to = localDate(now);
-    const from = localDate(now - 3 * 86_400_000);
+    const to = localDate(now, app.cfg.dayOffsetMs);
+    const from = localDate(now - 3 * 86_400_000, app.cfg.dayOffsetMs);
     const fromMs = Date.parse(`${from}T00:00:00Z`) - app.cfg.dayOffsetMs;
     const toMs = Date.parse(`${to}T00:00:00Z`) - app.cfg.dayOffsetMs + 86_400_000;
     await withLateEventsUnrefreshed(47, async () => {
@@ -162,6 +162,9 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
 
   it('fills the narrow rollups a schema lacks exactly, late events still waiting behind the aggregates included', async () => {
     const marked = async () => Number((await app.db.query(`SELECT count(*) AS n FROM touched_hours WHERE bucket + INTERVAL '1 hour' <= now()`)).rows[0].n);
+    // the aggregates materialised: the late events below land behind them
+    await app.db.query(`CALL refresh_continuous_aggregate('rollup_1h', NULL, NULL)`);
+    await app.db.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
     await withLateEventsUnrefreshed(53, async () => {
       expect(await marked()).toBeGreaterThan(0);
       // a schema from before the narrow rollups
