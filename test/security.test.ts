@@ -169,6 +169,19 @@ describe('tokens', () => {
     expect(await status('not.a.token')).toBe(401);
   });
 
+  it('checks a token it accepted before on every use: a tampered copy and its expiry are refused', async () => {
+    // accepted once, the token's checked signature is kept (no HMAC check per request); the copy
+    // with one character of the signature changed is another token, and expiry still applies
+    const shortLived = await signed({ exp: Math.floor(Date.now() / 1000) + 2 });
+    expect(await status(shortLived)).toBe(200);
+    expect(await status(shortLived)).toBe(200);
+    const [header, payload, signature] = shortLived.split('.');
+    const flipped = `${signature!.slice(0, 10)}${signature![10] === 'A' ? 'B' : 'A'}${signature!.slice(11)}`;
+    expect(await status(`${header}.${payload}.${flipped}`)).toBe(401);
+    await new Promise((resolve) => setTimeout(resolve, (Number(JSON.parse(Buffer.from(payload!, 'base64url').toString()).exp) * 1000) - Date.now() + 50));
+    expect(await status(shortLived)).toBe(401);
+  });
+
   it('refuses, refresh included, a token issued before the user\'s password, role or regions changed', async () => {
     const stale = await signed({ cv: credentialVersion({ ...userOf('ops'), passwordHash: 'an older hash' }) });
     expect(await status(stale)).toBe(401);
