@@ -28,12 +28,16 @@ beforeAll(async () => {
      ON CONFLICT DO NOTHING`,
     [now - 20_000, SPAN - 30_000, CAMPAIGNS],
   );
-  // and the same rows at the hourly level, as the sink would have written them
-  await app.db.query(
-    `INSERT INTO rollup_1h (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
-     SELECT date_bin('1 hour', bucket, 'epoch'), channel, region, store, campaign, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
-     FROM rollup_10s GROUP BY 1, 2, 3, 4, 5`,
-  );
+  // and the same rows at the hourly level, as the sink would have written them (on TimescaleDB
+  // the hourly rollup is a continuous aggregate of these rows: refreshed instead)
+  if (app.server.storage === 'timescaledb') await app.db.query(`CALL refresh_continuous_aggregate('rollup_1h', NULL, NULL)`);
+  else {
+    await app.db.query(
+      `INSERT INTO rollup_1h (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
+       SELECT date_bin('1 hour', bucket, 'epoch'), channel, region, store, campaign, sum(exposure), sum(clicks), sum(visits), sum(conversions), sum(revenue), sum(spend)
+       FROM rollup_10s GROUP BY 1, 2, 3, 4, 5`,
+    );
+  }
 }, 120_000);
 afterAll(async () => app?.close());
 

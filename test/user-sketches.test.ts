@@ -193,8 +193,12 @@ describe('unique users through the pipeline', () => {
     expect(fits.series.some((s) => s.other)).toBe(false);
     expect(fits.groups).toEqual({ total: fits.series.length, shown: fits.series.length, limit: cfg.channels.length + 1 });
     // two channels since removed from the configuration, still in the hour's rollups (a cut by channel reads channel_hours)
-    await app.db.query(`INSERT INTO rollup_1h (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
+    // (on TimescaleDB the hour's rollup is a continuous aggregate of rollup_10s: the rows go there, the hour is refreshed)
+    const onTimescale = app.server.storage === 'timescaledb';
+    const refreshHour = () => app.db.query(`CALL refresh_continuous_aggregate('rollup_1h', $1::timestamptz, $2::timestamptz)`, [new Date(hour).toISOString(), new Date(hour + HOUR).toISOString()]);
+    await app.db.query(`INSERT INTO ${onTimescale ? 'rollup_10s' : 'rollup_1h'} (bucket, channel, region, store, campaign, exposure, clicks, visits, conversions, revenue, spend)
       VALUES ($1, 'retired-a', '', '', '', 5, 0, 0, 0, 0, 0), ($1, 'retired-b', '', '', '', 3, 0, 0, 0, 0, 0)`, [new Date(hour).toISOString()]);
+    if (onTimescale) await refreshHour();
     await app.db.query(`INSERT INTO channel_hours (bucket, channel, exposure, clicks, visits, conversions, revenue, spend)
       VALUES ($1, 'retired-a', 5, 0, 0, 0, 0, 0), ($1, 'retired-b', 3, 0, 0, 0, 0, 0)`, [new Date(hour).toISOString()]);
     try {
@@ -205,7 +209,8 @@ describe('unique users through the pipeline', () => {
       const sum = (r: MetricsResponse) => r.series.reduce((n, s) => n + s.points.reduce((m, p) => m + p.exposure, 0), 0);
       expect(sum(more)).toBe(sum(fits) + 8);
     } finally {
-      await app.db.query(`DELETE FROM rollup_1h WHERE channel LIKE 'retired-%'`);
+      await app.db.query(`DELETE FROM ${onTimescale ? 'rollup_10s' : 'rollup_1h'} WHERE channel LIKE 'retired-%'`);
+      if (onTimescale) await refreshHour();
       await app.db.query(`DELETE FROM channel_hours WHERE channel LIKE 'retired-%'`);
     }
   });
