@@ -94,6 +94,28 @@ describe('the auto detector', () => {
     expect(found[0]).toBeLessThan(2880 + 100);
   });
 
+  it('learns a daily step (stores opening and closing): it alerts only while no day of history shows it, and still on a drop', () => {
+    // 1-minute windows: 11 000 ± 1 000 at night, 27 000 ± 3 000 from 10:00 to 22:00
+    let state = 11;
+    const series = (alter: (i: number, value: number) => number = (_, v) => v): SeriesPoint[] => Array.from({ length: 9 * 1440 }, (_, i) => {
+      state = (state * 48271) % 2147483647;
+      const open = i % 1440 >= 600 && i % 1440 < 1320;
+      const value = alter(i, (open ? 27_000 : 11_000) + (state / 2147483647 - 0.5) * (open ? 6_000 : 2_000));
+      return { t: Date.UTC(2026, 0, 1) + i * MINUTE, value, volume: value };
+    });
+    const minuteOnsets = (points: SeriesPoint[]) => findEpisodes(auto(), points, MINUTE, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 })
+      .map((e) => Math.round((e.onset.point.t - points[0]!.t) / MINUTE));
+    // the first day's opening and closing are news; from the second day on they are the series' day
+    const everyDay = minuteOnsets(series());
+    expect(everyDay.every((at) => at < 1440)).toBe(true);
+    expect(everyDay.length).toBeGreaterThan(0);
+    // halved for half an hour on the last evening: an alert within minutes
+    const halved = minuteOnsets(series((i, v) => (i >= 8 * 1440 + 1200 && i < 8 * 1440 + 1230 ? v / 2 : v))).filter((at) => at >= 1440);
+    expect(halved).toHaveLength(1);
+    expect(halved[0]).toBeGreaterThanOrEqual(8 * 1440 + 1200);
+    expect(halved[0]).toBeLessThan(8 * 1440 + 1210);
+  });
+
   it('judges a whole regular series exactly as the live per-window judge does', () => {
     const series = dailySeries(10, (i, v) => (i % 997 === 0 ? v * 1.8 : v));
     const live = autoDetector({ sensitivity: 'medium', direction: 'both' });

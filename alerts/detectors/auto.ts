@@ -5,7 +5,10 @@
 //   the trailing stretch best is used, so daily and weekly seasonality are learnt when the
 //   history shows them;
 // - the mean error of the last few windows is compared with the errors over the stretch (NAB's
-//   "anomaly likelihood" idea), so a noisy series needs a bigger surprise than a calm one;
+//   "anomaly likelihood" idea), so a noisy series needs a bigger surprise than a calm one; where
+//   the same windows a day and a week earlier (give or take half a run) held a surprise that
+//   would have alerted — stores opening, a nightly job — it is part of the series' day, and only
+//   one twice its size alerts;
 // - a value beyond anything the reach has held (a new high or low, past a margin) counts too.
 // Each window is judged only from the windows before it. One knob: sensitivity.
 // Tuned on NAB's labelled series (npm run bench, BENCH_ONLY=detectors); one setting for all.
@@ -52,11 +55,53 @@ interface Surprise {
 /** A prediction of window i: its predicted value, or NaN when it cannot be made. */
 type Predict = (i: number) => number;
 
+/** how many windows either side of "one season earlier" a surprise then may have peaked (its run's start shifts) */
+const SAME_TIME_SLACK = RECENT / 2;
+
+/**
+ * The largest mean error, under one way of predicting, of RECENT windows ending within
+ * SAME_TIME_SLACK windows of one season before the current one — the smaller of a day's and a
+ * week's; NaN where neither is in the history.
+ */
+function sameTimeError(values: Float64Array, times: Float64Array, from: number, to: number, step: number, predict: Predict): number {
+  let smallest = NaN;
+  for (const periodMs of [DAY_MS, WEEK_MS]) {
+    const center = to - 1 - Math.round(periodMs / step);
+    const first = center - SAME_TIME_SLACK - RECENT + 1;
+    // as the seasonal predictions do: only where that window is one season earlier (no gap between),
+    // and the windows looked at end before the current run
+    if (first < from + PREDICT || center + SAME_TIME_SLACK >= to - RECENT || Math.abs(times[center]! - (times[to - 1]! - periodMs)) >= step / 2) continue;
+    let largest = 0;
+    let sum = 0;
+    let count = 0;
+    for (let i = first; i <= center + SAME_TIME_SLACK; i++) {
+      const predicted = predict(i);
+      if (!Number.isNaN(predicted)) {
+        sum += Math.abs(values[i]! - predicted);
+        count++;
+      }
+      const leaving = i - RECENT;
+      if (leaving >= first) {
+        const gone = predict(leaving);
+        if (!Number.isNaN(gone)) {
+          sum -= Math.abs(values[leaving]! - gone);
+          count--;
+        }
+      }
+      if (i >= first + RECENT - 1 && count && sum / count > largest) largest = sum / count;
+    }
+    if (!(largest >= smallest)) smallest = largest;
+  }
+  return smallest;
+}
+
 /**
  * How unusual the mean error of the last RECENT windows is against the errors of the STRETCH
- * windows before them, for one way of predicting.
+ * windows before them, for one way of predicting. Where the error at the same time a season
+ * earlier would itself have scored `threshold`, the score is how far past that error this one
+ * goes, reaching `threshold` at twice it.
  */
-function surpriseOf(values: Float64Array, from: number, to: number, predict: Predict): Surprise | null {
+function surpriseOf(values: Float64Array, times: Float64Array, from: number, to: number, step: number, predict: Predict, threshold: number): Surprise | null {
   const n = to;
   const pastEnd = n - RECENT;
   let sum = 0;
@@ -80,7 +125,11 @@ function surpriseOf(values: Float64Array, from: number, to: number, predict: Pre
   if (count < 30 || recentCount === 0) return null;
   const mean = sum / count;
   const deviation = Math.sqrt(Math.max(0, sumSq / count - mean * mean));
-  const score = (recent / recentCount - mean) / Math.max(deviation, 1e-9 + 1e-6 * Math.abs(mean));
+  const scale = Math.max(deviation, 1e-9 + 1e-6 * Math.abs(mean));
+  const usual = sameTimeError(values, times, from, to, step, predict);
+  // NaN compares false: no season in the history leaves the stretch's mean
+  const routine = (usual - mean) / scale >= threshold;
+  const score = routine ? ((recent / recentCount - usual) / usual) * threshold : (recent / recentCount - mean) / scale;
   return { score, meanError: mean, prediction: predict(n - 1) };
 }
 
@@ -127,7 +176,7 @@ function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: numbe
   const ways = [predictions.local(from), predictions.seasonal(DAY_MS, step, from), predictions.seasonal(WEEK_MS, step, from)];
   let best: Surprise | null = null;
   for (const predict of ways) {
-    const surprise = surpriseOf(vals, from, to, predict);
+    const surprise = surpriseOf(vals, ts, from, to, step, predict, threshold);
     if (surprise && (!best || surprise.meanError < best.meanError)) best = surprise;
   }
   if (!best) return null;
