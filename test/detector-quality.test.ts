@@ -2,7 +2,7 @@
 // rules; the recommended `auto` detector on series it must handle; and the backtest's whole-series
 // fast path, which must say exactly what the live per-window judge says.
 import { describe, expect, it } from 'vitest';
-import { autoDetector } from '../alerts/detectors/auto.js';
+import { AUTO_THRESHOLD, autoDetector } from '../alerts/detectors/auto.js';
 import { detectorOf, type Detector, type SeriesPoint } from '../alerts/detectors/index.js';
 import { normalizedScore, probationaryLength, scaledSigmoid, scoreFile } from '../alerts/quality/nab-score.js';
 import { assessSeries, findEpisodes } from '../alerts/series.js';
@@ -114,6 +114,17 @@ describe('the auto detector', () => {
     expect(halved).toHaveLength(1);
     expect(halved[0]).toBeGreaterThanOrEqual(8 * 1440 + 1200);
     expect(halved[0]).toBeLessThan(8 * 1440 + 1210);
+    // the live per-window judge says the same, routine openings included
+    const live = autoDetector({ sensitivity: 'medium', direction: 'both' });
+    const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+    const threeDays = series().slice(0, 3 * 1440);
+    const fast = assessSeries(live, threeDays, MINUTE, 0);
+    expect(fast.map((a) => a.assessment)).toEqual(assessSeries(withoutFastPath, threeDays, MINUTE, 0).map((a) => a.assessment));
+    const openingScore = (day: number) => Math.max(...fast.slice(day * 1440 + 600, day * 1440 + 615)
+      .map((a) => (a.assessment.kind === 'judged' ? a.assessment.judgement.score : 0)));
+    expect(openingScore(0)).toBeGreaterThan(AUTO_THRESHOLD.medium);
+    expect(openingScore(1)).toBeLessThan(AUTO_THRESHOLD.medium);
+    expect(openingScore(2)).toBeLessThan(AUTO_THRESHOLD.medium);
   });
 
   it('judges a whole regular series exactly as the live per-window judge does', () => {
