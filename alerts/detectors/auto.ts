@@ -46,9 +46,13 @@ function localPrediction(values: Float64Array, from: number): number {
   return (scratch[(PREDICT >> 1) - 1]! + scratch[PREDICT >> 1]!) / 2;
 }
 
+/** How one way of predicting did: the stretch's errors and the recent windows' mean error. */
 interface Surprise {
-  score: number;
+  predict: Predict;
   meanError: number;
+  /** the stretch's errors' deviation, kept off zero */
+  scale: number;
+  recentError: number;
   prediction: number;
 }
 
@@ -57,6 +61,9 @@ type Predict = (i: number) => number;
 
 /** how many windows either side of "one season earlier" a surprise then may have peaked (its run's start shifts) */
 const SAME_TIME_SLACK = RECENT / 2;
+
+// reused: the errors sameTimeError slides over (one judgement at a time)
+const sameTimeErrors = new Float64Array(2 * SAME_TIME_SLACK + RECENT);
 
 /**
  * The largest mean error, under one way of predicting, of RECENT windows ending within
@@ -71,37 +78,29 @@ function sameTimeError(values: Float64Array, times: Float64Array, from: number, 
     // as the seasonal predictions do: only where that window is one season earlier (no gap between),
     // and the windows looked at end before the current run
     if (first < from + PREDICT || center + SAME_TIME_SLACK >= to - RECENT || Math.abs(times[center]! - (times[to - 1]! - periodMs)) >= step / 2) continue;
+    // each window's error once (NaN: no prediction), then a run of RECENT slid over them
+    for (let k = 0; k < sameTimeErrors.length; k++) sameTimeErrors[k] = Math.abs(values[first + k]! - predict(first + k));
     let largest = 0;
     let sum = 0;
     let count = 0;
-    for (let i = first; i <= center + SAME_TIME_SLACK; i++) {
-      const predicted = predict(i);
-      if (!Number.isNaN(predicted)) {
-        sum += Math.abs(values[i]! - predicted);
+    for (let k = 0; k < sameTimeErrors.length; k++) {
+      if (!Number.isNaN(sameTimeErrors[k]!)) {
+        sum += sameTimeErrors[k]!;
         count++;
       }
-      const leaving = i - RECENT;
-      if (leaving >= first) {
-        const gone = predict(leaving);
-        if (!Number.isNaN(gone)) {
-          sum -= Math.abs(values[leaving]! - gone);
-          count--;
-        }
+      if (k >= RECENT && !Number.isNaN(sameTimeErrors[k - RECENT]!)) {
+        sum -= sameTimeErrors[k - RECENT]!;
+        count--;
       }
-      if (i >= first + RECENT - 1 && count && sum / count > largest) largest = sum / count;
+      if (k >= RECENT - 1 && count && sum / count > largest) largest = sum / count;
     }
     if (!(largest >= smallest)) smallest = largest;
   }
   return smallest;
 }
 
-/**
- * How unusual the mean error of the last RECENT windows is against the errors of the STRETCH
- * windows before them, for one way of predicting. Where the error at the same time a season
- * earlier would itself have scored `threshold`, the score is how far past that error this one
- * goes, reaching `threshold` at twice it.
- */
-function surpriseOf(values: Float64Array, times: Float64Array, from: number, to: number, step: number, predict: Predict, threshold: number): Surprise | null {
+/** The errors of the STRETCH windows before the last RECENT ones, and theirs, for one way of predicting. */
+function surpriseOf(values: Float64Array, from: number, to: number, predict: Predict): Surprise | null {
   const n = to;
   const pastEnd = n - RECENT;
   let sum = 0;
@@ -126,11 +125,20 @@ function surpriseOf(values: Float64Array, times: Float64Array, from: number, to:
   const mean = sum / count;
   const deviation = Math.sqrt(Math.max(0, sumSq / count - mean * mean));
   const scale = Math.max(deviation, 1e-9 + 1e-6 * Math.abs(mean));
-  const usual = sameTimeError(values, times, from, to, step, predict);
+  return { predict, meanError: mean, scale, recentError: recent / recentCount, prediction: predict(n - 1) };
+}
+
+/**
+ * How unusual the recent windows' mean error is against the stretch's errors (NAB's "anomaly
+ * likelihood"). Where the error at the same time a season earlier would itself have scored
+ * `threshold`, how far past that error this one goes, reaching `threshold` at twice it.
+ */
+function scoreOf(surprise: Surprise, values: Float64Array, times: Float64Array, from: number, to: number, step: number, threshold: number): number {
+  const { meanError, scale, recentError } = surprise;
+  const usual = sameTimeError(values, times, from, to, step, surprise.predict);
   // NaN compares false: no season in the history leaves the stretch's mean
-  const routine = (usual - mean) / scale >= threshold;
-  const score = routine ? ((recent / recentCount - usual) / usual) * threshold : (recent / recentCount - mean) / scale;
-  return { score, meanError: mean, prediction: predict(n - 1) };
+  if ((usual - meanError) / scale >= threshold) return ((recentError - usual) / usual) * threshold;
+  return (recentError - meanError) / scale;
 }
 
 // reused across judgements (one window is judged at a time)
@@ -176,7 +184,7 @@ function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: numbe
   const ways = [predictions.local(from), predictions.seasonal(DAY_MS, step, from), predictions.seasonal(WEEK_MS, step, from)];
   let best: Surprise | null = null;
   for (const predict of ways) {
-    const surprise = surpriseOf(vals, ts, from, to, step, predict, threshold);
+    const surprise = surpriseOf(vals, from, to, predict);
     if (surprise && (!best || surprise.meanError < best.meanError)) best = surprise;
   }
   if (!best) return null;
@@ -184,7 +192,7 @@ function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: numbe
   // a range means something only over a whole stretch of history
   const margin = EXTREME_MARGIN * Math.max(hi - lo, 1e-9);
   const extreme = n > STRETCH + RECENT + PREDICT && (current > hi + margin || current < lo - margin);
-  let score = Math.max(best.score, extreme ? threshold : 0);
+  let score = Math.max(scoreOf(best, vals, ts, from, to, step, threshold), extreme ? threshold : 0);
   const signed = current - best.prediction;
   if ((direction === 'up' && signed < 0) || (direction === 'down' && signed > 0)) score = 0;
   const level = score / threshold;
