@@ -1,4 +1,4 @@
-import type { MetricPoint, MetricValues, Sums } from './types.js';
+import type { MetricPoint, MetricValues, PickedPoint, PointField, Sums } from './types.js';
 
 export const EMPTY_SUMS: Readonly<Sums> = Object.freeze({ exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 });
 
@@ -24,6 +24,23 @@ export function deriveMetrics(sums: Sums, uniqueUsers: number, storeScope = fals
 export function metricPoint(t: string, sums: Sums, uniqueUsers: number, storeScope: boolean, newUsers: number | null): MetricPoint {
   const point = withMetrics({ t } as MetricPoint, sums, uniqueUsers, storeScope);
   point.newUsers = newUsers;
+  return point;
+}
+
+/** A history point with only the fields asked for (in the order given: the route's is POINT_FIELDS'), the ratios derived as deriveMetrics does. */
+export function pickedPoint(fields: readonly PointField[], t: string, sums: Sums, uniqueUsers: number, storeScope: boolean, newUsers: number | null): PickedPoint {
+  const point: PickedPoint = { t };
+  for (const field of fields) {
+    switch (field) {
+      case 'uniqueUsers': point.uniqueUsers = uniqueUsers; break;
+      case 'newUsers': point.newUsers = newUsers; break;
+      case 'ctr': point.ctr = RATIOS.ctr(sums); break;
+      case 'cvr': point.cvr = RATIOS.cvr(sums, storeScope); break;
+      case 'roi': point.roi = RATIOS.roi(sums); break;
+      case 'cac': point.cac = RATIOS.cac(sums); break;
+      default: point[field] = sums[field];
+    }
+  }
   return point;
 }
 

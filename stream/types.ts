@@ -69,12 +69,19 @@ export type Step = (typeof STEPS)[number];
 export const LIVE_WINDOWS = ['1m', '5m', '15m', '1h', '24h'] as const;
 export type LiveWindow = (typeof LIVE_WINDOWS)[number];
 
-export interface MetricsResponse {
+/** A history point's fields besides its time, in the order an answer lists them (`fields` picks some). */
+export const POINT_FIELDS = ['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'uniqueUsers', 'ctr', 'cvr', 'roi', 'cac', 'newUsers'] as const;
+export type PointField = (typeof POINT_FIELDS)[number];
+/** a point of an answer asked for some fields: its time and those */
+export type PickedPoint = Partial<MetricPoint> & { t: string };
+
+/** An answer of /api/v1/metrics; asked for some `fields`, its points carry only those (P: Pick<MetricPoint, 't' | those>). */
+export interface MetricsResponse<P = MetricPoint> {
   step: Step;
   from: string;
   to: string;
   /** grouped: a series per group (key), the least active beyond `groups.shown` summed into one with `other: true` and key {} */
-  series: Array<{ key: Partial<Record<GroupBy, string | null>>; other?: true; points: MetricPoint[] }>;
+  series: Array<{ key: Partial<Record<GroupBy, string | null>>; other?: true; points: P[] }>;
   /** grouped answers: how many groups had data, how many got a series of their own, the limit that applied */
   groups?: { total: number; shown: number; limit: number };
 }

@@ -8,7 +8,7 @@ import { migrate } from '../stream/db/migrate.js';
 import { queryContextOf, queryMetrics, type MetricsQuery } from '../stream/db/queries.js';
 import { compactSketches, sketchKindFor } from '../stream/db/user-sketches.js';
 import { EXACT_LIMIT, UserSketch, hash52 } from '../stream/user-sketch.js';
-import type { MetricsResponse } from '../stream/types.js';
+import { POINT_FIELDS, type MetricsResponse, type PointField } from '../stream/types.js';
 import { postAll } from './event-factory.js';
 import type { TruthEvent } from './ground-truth.js';
 import { sleep, startTestApp, testConfig, type TestApp } from './harness.js';
@@ -212,6 +212,70 @@ describe('unique users through the pipeline', () => {
       await app.db.query(`DELETE FROM ${onTimescale ? 'rollup_10s' : 'rollup_1h'} WHERE channel LIKE 'retired-%'`);
       if (onTimescale) await refreshHour();
       await app.db.query(`DELETE FROM channel_hours WHERE channel LIKE 'retired-%'`);
+    }
+  });
+
+  it('answers only the fields asked for, as the whole answer has them, and reads only what they need', async () => {
+    const cuts = ['step=1h&groupBy=channel', 'step=1d&groupBy=store', 'step=1d&region=east', 'step=1h&campaign=camp-1', 'step=1m'];
+    const range = (cut: string) => `/api/v1/metrics?from=${cut === 'step=1m' ? hour : now - 2 * DAY}&to=${cut === 'step=1m' ? hour + HOUR : now}&${cut}`;
+    const fieldSets: PointField[][] = [
+      ['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'newUsers'],
+      ['uniqueUsers'],
+      ['roi', 'cvr', 'newUsers'],
+      ['revenue'],
+    ];
+    const whole = new Map<string, MetricsResponse>();
+    for (const cut of cuts) whole.set(cut, (await (await app.get(range(cut))).json()) as MetricsResponse);
+    const picked = (body: MetricsResponse, fields: PointField[]) => ({
+      ...body,
+      series: body.series.map((s) => ({ ...s, points: s.points.map((p) => Object.fromEntries([['t', p.t], ...fields.map((f) => [f, p[f]])])) })),
+    });
+    const askFor = async (cut: string, fields: string) => {
+      const response = await app.get(`${range(cut)}&fields=${fields}`);
+      expect(response.status, `${cut} fields=${fields}`).toBe(200);
+      return (await response.json()) as MetricsResponse;
+    };
+    for (const cut of cuts) {
+      for (const fields of fieldSets) {
+        const answer = await askFor(cut, fields.join(','));
+        expect(answer, `${cut} fields=${fields}`).toEqual(picked(whole.get(cut)!, fields));
+        // each point its time and the fields asked for, in the answer's usual order
+        expect(Object.keys(answer.series[0]!.points[0]!)).toEqual(['t', ...POINT_FIELDS.filter((f) => fields.includes(f))]);
+      }
+    }
+    // asked twice, or out of order: the same answer
+    expect(await askFor('step=1h&groupBy=channel', 'newUsers,revenue,revenue')).toEqual(picked(whole.get('step=1h&groupBy=channel')!, ['revenue', 'newUsers']));
+
+    // without the sketches or the new-user counts, the answers that do not ask for them still come
+    const aside = async (tables: string[], check: () => Promise<void>) => {
+      for (const table of tables) await app.db.query(`ALTER TABLE ${table} RENAME TO ${table}_aside`);
+      try {
+        await check();
+      } finally {
+        for (const table of tables) await app.db.query(`ALTER TABLE ${table}_aside RENAME TO ${table}`);
+      }
+    };
+    await aside(['user_sketches', 'events'], async () => {
+      expect((await app.get(range('step=1h&groupBy=channel'))).status).not.toBe(200);
+      expect((await app.get(range('step=1m'))).status).not.toBe(200);
+      expect(await askFor('step=1h&groupBy=channel', fieldSets[0]!.join(','))).toEqual(picked(whole.get('step=1h&groupBy=channel')!, fieldSets[0]!));
+      expect(await askFor('step=1m', 'clicks,ctr')).toEqual(picked(whole.get('step=1m')!, ['clicks', 'ctr']));
+    });
+    await aside(['new_users_hourly', 'new_users_daily', 'first_seen'], async () => {
+      expect((await app.get(range('step=1d&groupBy=store'))).status).not.toBe(200);
+      expect(await askFor('step=1d&groupBy=store', 'exposure,visits,uniqueUsers')).toEqual(picked(whole.get('step=1d&groupBy=store')!, ['exposure', 'visits', 'uniqueUsers']));
+    });
+    // (a region's days are read from region_days, an ordinary table on both storage paths)
+    await aside(['region_days'], async () => {
+      expect((await app.get(range('step=1d&region=east'))).status).not.toBe(200);
+      expect(await askFor('step=1d&region=east', 'uniqueUsers,newUsers')).toEqual(picked(whole.get('step=1d&region=east')!, ['uniqueUsers', 'newUsers']));
+    });
+
+    // a field that is none, or none at all: 400 naming it
+    for (const [fields, named] of [['revenue,bogus', /fields: "bogus" is not a point field/], ['', /fields: name at least one field/], ['revenue,', /fields: name at least one field/], ['x'.repeat(500), /fields/]] as const) {
+      const response = await app.get(`${range('step=1h&groupBy=channel')}&fields=${fields}`);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toMatch(named);
     }
   });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_GROUPS } from '../../stream/db/queries.js';
 import { parseEpochText, parseIsoTime } from '../../stream/time-text.js';
-import { GROUP_BY, LIVE_WINDOWS, STEPS } from '../../stream/types.js';
+import { GROUP_BY, LIVE_WINDOWS, POINT_FIELDS, STEPS, type PointField } from '../../stream/types.js';
 import { EXPLAINED_METRICS } from '../explain/contributions.js';
 
 /** epoch milliseconds or an ISO-8601 date / date-time with a zone, as text; a day that does not exist or a time past 9999 is refused */
@@ -31,6 +31,22 @@ const scopeFields = {
   campaign: id(128).optional(),
 };
 
+/** a comma-separated list of point fields, answered in POINT_FIELDS' order */
+const pointFields = z
+  .string()
+  .max(POINT_FIELDS.join(',').length * 2)
+  .transform((text, ctx) => {
+    const asked = new Set(text.split(','));
+    const unknown = [...asked].find((name) => !(POINT_FIELDS as readonly string[]).includes(name));
+    if (unknown !== undefined) {
+      const message = unknown === '' ? `name at least one field, comma-separated, of ${POINT_FIELDS.join(', ')}` : `"${unknown}" is not a point field; one of ${POINT_FIELDS.join(', ')}`;
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    return POINT_FIELDS.filter((field): field is PointField => asked.has(field));
+  })
+  .describe(`only these point fields, comma-separated (default all): ${POINT_FIELDS.join(', ')}; the reads no field asked for needs are skipped`);
+
 export const metricsParams = z.strictObject({
   from: time.optional(),
   to: time.optional(),
@@ -38,6 +54,8 @@ export const metricsParams = z.strictObject({
   groupBy: z.enum(GROUP_BY).optional(),
   /** grouped: how many groups get a series of their own (the rest are summed as "other") */
   limit: z.string().regex(/^\d{1,6}$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(MAX_GROUPS)).optional(),
+  /** only these point fields (default all): the statements no field asked for needs are not run */
+  fields: pointFields.optional(),
   ...scopeFields,
 });
 

@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../../config/load.js';
 import { DAY, STEP_MS, floorTo, liveWindowRange } from '../../stream/buckets.js';
 import { newUsersToday } from '../../stream/db/first-seen.js';
-import { MAX_POINTS_PER_SERIES, MAX_SERIES_POINTS, alignedRange, groupsThatFit, queryContextOf, queryMetrics } from '../../stream/db/queries.js';
+import { MAX_POINTS_PER_SERIES, MAX_SERIES_POINTS, alignedRange, groupsThatFit, queryContextOf, queryMetricFields, queryMetrics } from '../../stream/db/queries.js';
 import { readHotWindows } from '../../stream/hot-read.js';
 import type { Storage } from '../../stream/db/migrate.js';
 import type { RedisKeys } from '../../stream/redis-keys.js';
@@ -81,7 +81,7 @@ export function queryRouter(deps: QueryDeps) {
   router.get('/api/v1/metrics', auth.requireAuth, async (req: Request, res: Response) => {
     const params = metricsParams.safeParse(req.query);
     if (!params.success) return void res.status(400).json({ error: describeParamError(params.error) });
-    const { from: fromParam, to: toParam, step, groupBy, limit, ...filter } = params.data;
+    const { from: fromParam, to: toParam, step, groupBy, limit, fields, ...filter } = params.data;
     const to = toParam ?? Date.now();
     const from = fromParam ?? to - DEFAULT_RANGE_MS;
     if (from >= to) return void res.status(400).json({ error: 'from: must be before to' });
@@ -102,7 +102,8 @@ export function queryRouter(deps: QueryDeps) {
       }
       groupLimit = limit ?? fit;
     }
-    res.json(await queryMetrics(readPool, { from, to, step, groupBy, groupLimit, filter: decision.scope, regionsAllowed: decision.regionsAllowed }, context));
+    const query = { from, to, step, groupBy, groupLimit, filter: decision.scope, regionsAllowed: decision.regionsAllowed };
+    res.json(await (fields ? queryMetricFields(readPool, query, fields, context) : queryMetrics(readPool, query, context)));
   });
 
   router.get('/api/v1/live', auth.requireAuth, async (req: Request, res: Response) => {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { STEP_MS, ceilTo, floorTo } from '../buckets.js';
-import { EMPTY_SUMS, metricPoint } from '../derive.js';
+import { EMPTY_SUMS, metricPoint, pickedPoint } from '../derive.js';
 import type { AppConfig } from '../../config/load.js';
 import { narrowRollupFor, rowIsPoint } from './narrow-rollups.js';
 import { SUMMED, SUM_COLUMNS, sumsAsText } from './columns.js';
@@ -9,7 +9,7 @@ import type { Storage } from './migrate.js';
 import { readFromCurrentHours } from './touched.js';
 import { sketchKindFor, type SketchDim } from './user-sketches.js';
 import { UserSketch } from '../user-sketch.js';
-import type { GroupBy, MetricPoint, MetricsResponse, Scope, Step, SumField, Sums } from '../types.js';
+import { SUM_FIELDS, type GroupBy, type MetricPoint, type MetricsResponse, type PickedPoint, type PointField, type Scope, type Step, type SumField, type Sums } from '../types.js';
 
 export interface MetricsQuery {
   from: number;
@@ -22,6 +22,9 @@ export interface MetricsQuery {
   /** grouped: groups with a series of their own, the rest summed as "other" (default and at most MAX_GROUPS) */
   groupLimit?: number;
 }
+
+/** the fields read from the rollups' sums: the sums themselves and the ratios derived from them */
+const FROM_SUMS: ReadonlySet<PointField> = new Set<PointField>([...SUM_FIELDS, 'ctr', 'cvr', 'roi', 'cac']);
 
 export const MAX_POINTS_PER_SERIES = 10_000;
 
@@ -229,7 +232,16 @@ async function uniqueUsersRows(pool: Pool, query: MetricsQuery, span: { from: nu
  * series of their own; the rest are summed into one series marked `other` (the answer's `groups`
  * says how many there were).
  */
-export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryContext, rankGroups = false): Promise<MetricsResponse> {
+export function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryContext): Promise<MetricsResponse> {
+  return readMetrics(pool, query, ctx, null, false) as Promise<MetricsResponse>;
+}
+
+/** queryMetrics answering only `fields` (each point its time and those): a statement none of them needs is not run. */
+export function queryMetricFields(pool: Pool, query: MetricsQuery, fields: readonly PointField[], ctx: QueryContext): Promise<MetricsResponse<PickedPoint>> {
+  return readMetrics(pool, query, ctx, fields, false);
+}
+
+async function readMetrics(pool: Pool, query: MetricsQuery, ctx: QueryContext, fields: readonly PointField[] | null, rankGroups: boolean): Promise<MetricsResponse<MetricPoint | PickedPoint>> {
   const { dayOffsetMs } = ctx;
   const stepMs = STEP_MS[query.step];
   const { from, to } = alignedRange(query, dayOffsetMs);
@@ -261,17 +273,21 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   const asPoints = narrow !== null && !withOther && rowIsPoint(narrow, query.step, query.filter, group);
   const sumBin = asPoints ? 'bucket' : bucketsIn(sumParams, stride, origin)('bucket');
   const sumGroup = grouping(group ?? "''", sumParams);
-  // sums, unique users and new users are read at once, each on a connection of its own
-  const sumsRead = pool.query<Row & Record<string, string>>(
-    `SELECT ${msOf(sumBin)} AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other, ${sumsAsText(!asPoints)}
-     FROM ${source} WHERE ${sumWhere}${asPoints ? '' : ` GROUP BY ${sumBin}${sumGroup.by}`}`,
-    sumParams,
-  );
-  const usersRead = uniqueUsersRows(pool, query, { from, to, stride, origin }, grouping);
+  const wanted = (field: PointField) => !fields || fields.includes(field);
+  // sums, unique users and new users are read at once, each on a connection of its own; each
+  // only where a field asked for needs it
+  const sumsRead = !fields || fields.some((f) => FROM_SUMS.has(f))
+    ? pool.query<Row & Record<string, string>>(
+      `SELECT ${msOf(sumBin)} AS t, ${sumGroup.g} AS g, ${sumGroup.other} AS other, ${sumsAsText(!asPoints)}
+       FROM ${source} WHERE ${sumWhere}${asPoints ? '' : ` GROUP BY ${sumBin}${sumGroup.by}`}`,
+      sumParams,
+    ).then((r) => r.rows)
+    : Promise.resolve([]);
+  const usersRead = wanted('uniqueUsers') ? uniqueUsersRows(pool, query, { from, to, stride, origin }, grouping) : Promise.resolve([]);
   const newParams: unknown[] = [new Date(from).toISOString(), new Date(to).toISOString()];
   const ledger = newUsersRows(query, ctx.places, newParams);
   let freshRead: Promise<Array<Row & { n: string }>> = Promise.resolve([]);
-  if (ledger) {
+  if (ledger && wanted('newUsers')) {
     const bin = bucketsIn(newParams, stride, origin);
     const newGroup = grouping(ledger.groupColumn ?? "''", newParams);
     const conditions = ledger.conditions.join(' AND ');
@@ -302,7 +318,7 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
     if (!point) series.set(t, (point = { sums: { exposure: 0, clicks: 0, visits: 0, conversions: 0, revenue: 0, spend: 0 }, users: 0, newUsers: 0 }));
     return point;
   };
-  for (const row of sums.rows) {
+  for (const row of sums) {
     cell(row).sums = {
       exposure: Number(row.exposure), clicks: Number(row.clicks), visits: Number(row.visits),
       conversions: Number(row.conversions), revenue: Number(row.revenue), spend: Number(row.spend),
@@ -316,21 +332,24 @@ export async function queryMetrics(pool: Pool, query: MetricsQuery, ctx: QueryCo
   // every series has the same buckets: their times are written once
   const times: string[] = [];
   for (let t = from; t < to; t += stepMs) times.push(new Date(t).toISOString());
-  const series: MetricsResponse['series'] = [...seriesByGroup.entries()]
+  const series: MetricsResponse<MetricPoint | PickedPoint>['series'] = [...seriesByGroup.entries()]
     .sort(([a], [b]) => (a === OTHER ? 1 : b === OTHER ? -1 : String(a ?? '').localeCompare(String(b ?? ''))))
     .map(([g, points]) => {
-      const dense: MetricPoint[] = [];
+      const dense: Array<MetricPoint | PickedPoint> = [];
       for (let i = 0; i < times.length; i++) {
         const point = points.get(from + i * stepMs);
-        dense.push(metricPoint(times[i]!, point?.sums ?? EMPTY_SUMS, point?.users ?? 0, storeScope, ledger ? point?.newUsers ?? 0 : null));
+        const newUsers = ledger ? point?.newUsers ?? 0 : null;
+        dense.push(fields
+          ? pickedPoint(fields, times[i]!, point?.sums ?? EMPTY_SUMS, point?.users ?? 0, storeScope, newUsers)
+          : metricPoint(times[i]!, point?.sums ?? EMPTY_SUMS, point?.users ?? 0, storeScope, newUsers));
       }
       if (g === OTHER) return { key: {}, other: true, points: dense };
       return { key: group ? { [group]: g } : {}, points: dense };
     });
-  const response: MetricsResponse = { step: query.step, from: new Date(from).toISOString(), to: new Date(to).toISOString(), series };
+  const response: MetricsResponse<MetricPoint | PickedPoint> = { step: query.step, from: new Date(from).toISOString(), to: new Date(to).toISOString(), series };
   if (top) response.groups = { total: top.total, shown: top.keys.length, limit };
   else if (group) {
-    if (series.length > limit) return queryMetrics(pool, query, ctx, true);
+    if (series.length > limit) return readMetrics(pool, query, ctx, fields, true);
     response.groups = { total: series.length, shown: series.length, limit };
   }
   return response;
