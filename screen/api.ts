@@ -1,5 +1,5 @@
 // The query API with the session's token; a 401 signs the display out.
-import type { MetricsResponse } from '../stream/types.js';
+import type { MetricPoint, MetricsResponse, PointField } from '../stream/types.js';
 import { i18n } from './i18n.js';
 import { useSessionStore } from './stores/session.js';
 
@@ -31,4 +31,9 @@ export function getMetrics(params: Record<string, string | number | undefined>):
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, String(value));
   return apiGet<MetricsResponse>(`/api/v1/metrics?${query}`);
+}
+
+/** getMetrics answering only `fields`: each point its time and those. */
+export function getMetricFields<F extends PointField>(params: Record<string, string | number | undefined>, fields: readonly F[]): Promise<MetricsResponse<Pick<MetricPoint, 't' | F>>> {
+  return getMetrics({ ...params, fields: fields.join(',') }) as Promise<MetricsResponse<Pick<MetricPoint, 't' | F>>>;
 }

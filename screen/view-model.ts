@@ -2,7 +2,7 @@
 // from the query API. Pure functions; the stores hold the state.
 import { deriveMetrics, EMPTY_SUMS } from '../stream/derive.js';
 import type {
-  FlowPoint, MetricPoint, MetricValues, MetricsResponse, ScreenChannel, ScreenChild, ScreenFrame, ScreenLevel, ScreenNamed, ScreenSubscription, Sums,
+  FlowPoint, FlowValues, MetricPoint, MetricValues, MetricsResponse, ScreenChannel, ScreenChild, ScreenFrame, ScreenLevel, ScreenNamed, ScreenSubscription, SumField, Sums,
 } from '../stream/types.js';
 
 export type TimeRange = 'live' | 'today' | '7d' | '30d';
@@ -63,7 +63,7 @@ export function modelFromFrame(frame: ScreenFrame): ViewModel {
   };
 }
 
-export function sumPoints(points: FlowPoint[]): Sums {
+export function sumPoints(points: Sums[]): Sums {
   const sums = { ...EMPTY_SUMS };
   for (const p of points) {
     sums.exposure += p.exposure; sums.clicks += p.clicks; sums.visits += p.visits;
@@ -91,25 +91,37 @@ const totalOf = (points: MetricPoint[], storeScope: boolean): MetricValues => {
   return deriveMetrics(sumPoints(points), uniqueUsers, storeScope);
 };
 
+/** a breakdown's figures: the sums and their ratios (a breakdown shows no unique users, as in the live frames) */
+function flowValuesOf(sums: Sums, storeScope: boolean): FlowValues {
+  const { uniqueUsers: _, ...flow } = deriveMetrics(sums, 0, storeScope);
+  return flow;
+}
+
+/** What the wall asks a breakdown's points for (`fields`): the sums it draws, and new users where it shows them. */
+export const BREAKDOWN_FIELDS = ['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend'] as const satisfies readonly SumField[];
+export const BREAKDOWN_WITH_NEW_USERS = [...BREAKDOWN_FIELDS, 'newUsers'] as const;
+export type BreakdownPoint = Pick<MetricPoint, 't' | SumField>;
+export type BreakdownPointWithNewUsers = Pick<MetricPoint, 't' | SumField | 'newUsers'>;
+
 export interface HistoryAnswers {
   range: Exclude<TimeRange, 'live'>;
   asOf: string;
   /** step 1d over the range: totals */
   totals: MetricsResponse;
   /** step 1d over the period before: the comparison */
-  previous: MetricsResponse;
+  previous: MetricsResponse<BreakdownPointWithNewUsers>;
   /** grouped by channel at the trend step */
-  byChannel: MetricsResponse;
+  byChannel: MetricsResponse<BreakdownPointWithNewUsers>;
   /** grouped by region (nation) or store (region), step 1d */
-  byChild: MetricsResponse | null;
+  byChild: MetricsResponse<BreakdownPoint> | null;
   /** grouped by store, step 1d (nation only; a region's children are its stores) */
-  byStore: MetricsResponse | null;
+  byStore: MetricsResponse<BreakdownPoint> | null;
 }
 
 /** A history range shaped like a live view, names and places taken from the live snapshot. */
 export function modelFromHistory(answers: HistoryAnswers, live: ScreenFrame): ViewModel {
   const storeScope = live.level === 'store';
-  const seriesOf = (response: MetricsResponse | null, dim: 'channel' | 'region' | 'store') =>
+  const seriesOf = <P>(response: MetricsResponse<P> | null, dim: 'channel' | 'region' | 'store') =>
     new Map((response?.series ?? []).map((s) => [s.key[dim] ?? '', s.points]));
   const channelSeries = seriesOf(answers.byChannel, 'channel');
   const childDim = live.level === 'nation' ? 'region' : 'store';
@@ -119,9 +131,9 @@ export function modelFromHistory(answers: HistoryAnswers, live: ScreenFrame): Vi
   const trend: FlowPoint[] = [];
   for (let i = 0; i < trendLength; i++) {
     const at = answers.byChannel.series.map((s) => s.points[i]!);
-    trend.push({ t: at[0]!.t, ...deriveMetrics(sumPoints(at), 0, storeScope), newUsers: newUsersOf(at) });
+    trend.push({ t: at[0]!.t, ...flowValuesOf(sumPoints(at), storeScope), newUsers: newUsersOf(at) });
   }
-  const children = live.children.map((c) => ({ ...c, today: totalOf(childSeries.get(c.id) ?? [], childDim === 'store') }));
+  const children = live.children.map((c) => ({ ...c, today: flowValuesOf(sumPoints(childSeries.get(c.id) ?? []), childDim === 'store') }));
   return {
     range: answers.range, level: live.level, scope: live.scope, path: live.path, asOf: answers.asOf,
     totals: totalOf(answers.totals.series[0]?.points ?? [], storeScope),
@@ -132,9 +144,9 @@ export function modelFromHistory(answers: HistoryAnswers, live: ScreenFrame): Vi
     trend,
     channels: live.channels.map((c) => {
       const points = channelSeries.get(c.id) ?? [];
-      return { ...c, today: totalOf(points, storeScope), trend: points };
+      return { ...c, today: flowValuesOf(sumPoints(points), storeScope), trend: points.map((p) => ({ t: p.t, ...flowValuesOf(p, storeScope), newUsers: p.newUsers })) };
     }),
     children,
-    stores: live.level === 'nation' ? live.stores.map((s) => ({ ...s, today: totalOf(storeSeries.get(s.id) ?? [], true) })) : children,
+    stores: live.level === 'nation' ? live.stores.map((s) => ({ ...s, today: flowValuesOf(sumPoints(storeSeries.get(s.id) ?? []), true) })) : children,
   };
 }

@@ -762,6 +762,21 @@ describe('the wall in Chromium', () => {
     // the trend draws whole buckets only: the current one may still be missing
     expect(drawn!.total).toBeGreaterThan(0);
     expect(drawn!.total).toBeLessThanOrEqual(newUsers);
+    // the breakdowns (asked for their sums only) draw the week's figures: each channel's ROI, each ranked store's visits
+    const weekFrom = Math.floor((from.getTime() + 8 * 3_600_000) / 86_400_000) * 86_400_000 - 8 * 3_600_000;
+    const totalsBy = async (by: 'channel' | 'store') => {
+      const body = (await (await app.get(`/api/v1/metrics?step=1d&from=${weekFrom}&groupBy=${by}`)).json()) as MetricsResponse;
+      return new Map(body.series.map((s) => [s.key[by], s.points.reduce((sum, p) => ({ revenue: sum.revenue + p.revenue, spend: sum.spend + p.spend, visits: sum.visits + p.visits }), { revenue: 0, spend: 0, visits: 0 })]));
+    };
+    const chartData = (selector: string) => page.$eval(selector, (el) => (el as HTMLElement & { chart: { getOption(): { series: Array<{ data: Array<Record<string, unknown>> }> } } }).chart.getOption().series[0]!.data);
+    const [byChannel, byStore, roiBars, rankedStores] = [await totalsBy('channel'), await totalsBy('store'), await chartData('[data-test=roi]'), await chartData('[data-test=ranking]')];
+    expect(roiBars.length).toBeGreaterThan(3);
+    for (const bar of roiBars) {
+      const week = byChannel.get(bar.channelId as string)!;
+      expect(bar.roi as number, String(bar.channelId)).toBeCloseTo(week.revenue / week.spend, 6);
+    }
+    expect(rankedStores.length).toBe(10);
+    for (const row of rankedStores) expect(row.value, String(row.storeId)).toBe(byStore.get(row.storeId as string)!.visits);
     await sleep(1_000);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/nation-7d-en-1920x1080.png` });
     await page.context().close();

@@ -3,8 +3,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import type { ScreenSubscription } from '../../stream/types.js';
-import { getMetrics } from '../api.js';
-import { modelFromFrame, modelFromHistory, type HistoryAnswers, type TimeRange, type ViewModel } from '../view-model.js';
+import { getMetricFields, getMetrics } from '../api.js';
+import { BREAKDOWN_FIELDS, BREAKDOWN_WITH_NEW_USERS, modelFromFrame, modelFromHistory, type HistoryAnswers, type TimeRange, type ViewModel } from '../view-model.js';
 import { useLiveStore } from './live.js';
 import { useSessionStore } from './session.js';
 import { useSettingsStore } from './settings.js';
@@ -137,12 +137,13 @@ export const useViewStore = defineStore('view', () => {
     const span = now - from;
     const scope = { region: frame.scope.store ? undefined : frame.scope.region, store: frame.scope.store, channel: frame.scope.channel };
     try {
+      // only the totals' unique users are shown: the rest ask for what they draw (no sketches read)
       const [totals, previous, byChannel, byChild, byStore] = await Promise.all([
         getMetrics({ ...scope, from, to: now, step: '1d' }),
-        getMetrics({ ...scope, from: from - span, to: now - span, step: '1d' }),
-        getMetrics({ ...scope, from, to: now, step: TREND_STEP[current], groupBy: 'channel' }),
-        frame.level === 'store' ? null : getMetrics({ ...scope, from, to: now, step: '1d', groupBy: frame.level === 'nation' ? 'region' : 'store' }),
-        frame.level === 'nation' ? getMetrics({ ...scope, from, to: now, step: '1d', groupBy: 'store' }) : null,
+        getMetricFields({ ...scope, from: from - span, to: now - span, step: '1d' }, BREAKDOWN_WITH_NEW_USERS),
+        getMetricFields({ ...scope, from, to: now, step: TREND_STEP[current], groupBy: 'channel' }, BREAKDOWN_WITH_NEW_USERS),
+        frame.level === 'store' ? null : getMetricFields({ ...scope, from, to: now, step: '1d', groupBy: frame.level === 'nation' ? 'region' : 'store' }, BREAKDOWN_FIELDS),
+        frame.level === 'nation' ? getMetricFields({ ...scope, from, to: now, step: '1d', groupBy: 'store' }, BREAKDOWN_FIELDS) : null,
       ]);
       if (range.value !== current) return;
       rangeAnswers.value = { range: current, asOf: new Date(now).toISOString(), totals, previous, byChannel, byChild, byStore };
