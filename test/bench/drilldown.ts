@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import { createPool, type StoreSettings } from '../../stream/connect.js';
 import { migrate } from '../../stream/db/migrate.js';
 import { HOUR_NOW } from '../../stream/db/touched.js';
+import { BREAKDOWN_FIELDS, BREAKDOWN_WITH_NEW_USERS } from '../../screen/view-model.js';
 import { loadHistory } from './drilldown-history.js';
 import { login } from './ingest.js';
 import { freePort, spawnApp, stop, storeEnv, waitReady } from './processes.js';
@@ -27,16 +28,19 @@ export interface DrillDownOptions {
   reuse?: boolean;
 }
 
-/** The queries a wall view sends at once for a range (screen/stores/view.ts). */
+const SUMS = `&fields=${BREAKDOWN_FIELDS.join(',')}`;
+const SUMS_AND_NEW_USERS = `&fields=${BREAKDOWN_WITH_NEW_USERS.join(',')}`;
+
+/** The queries a wall view sends at once for a range (screen/stores/view.ts), with the fields it asks each for. */
 function viewQueries(level: 'nation' | 'region' | 'store', scope: string, from: number, now: number, trendStep: string): string[] {
   const span = now - from;
   const queries = [
     `from=${from}&to=${now}&step=1d${scope}`,
-    `from=${from - span}&to=${now - span}&step=1d${scope}`,
-    `from=${from}&to=${now}&step=${trendStep}&groupBy=channel${scope}`,
+    `from=${from - span}&to=${now - span}&step=1d${scope}${SUMS_AND_NEW_USERS}`,
+    `from=${from}&to=${now}&step=${trendStep}&groupBy=channel${scope}${SUMS_AND_NEW_USERS}`,
   ];
-  if (level !== 'store') queries.push(`from=${from}&to=${now}&step=1d&groupBy=${level === 'nation' ? 'region' : 'store'}${scope}`);
-  if (level === 'nation') queries.push(`from=${from}&to=${now}&step=1d&groupBy=store${scope}`);
+  if (level !== 'store') queries.push(`from=${from}&to=${now}&step=1d&groupBy=${level === 'nation' ? 'region' : 'store'}${scope}${SUMS}`);
+  if (level === 'nation') queries.push(`from=${from}&to=${now}&step=1d&groupBy=store${scope}${SUMS}`);
   return queries;
 }
 
