@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { median } from '../alerts/detectors/types.js';
 import { seededRandom } from '../server/simulator/generator.js';
 import { sleep, startTestApp, type TestApp } from './harness.js';
 import { launchChromium } from './browser/chromium.js';
@@ -16,12 +17,6 @@ const ROTATE_SECONDS = 10;
 const WARM_UP_MS = 8 * ROTATE_SECONDS * 1000 + 5_000;
 /** a heap sample (after a full GC) this often: several per quarter of the run, even in the 2-minute one */
 const SAMPLE_MS = 15_000;
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 let app: TestApp;
 let browser: Browser;
