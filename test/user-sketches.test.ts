@@ -12,6 +12,7 @@ import { POINT_FIELDS, type MetricsResponse, type PointField } from '../stream/t
 import { postAll } from './event-factory.js';
 import type { TruthEvent } from './ground-truth.js';
 import { sleep, startTestApp, testConfig, type TestApp } from './harness.js';
+import { pickedFields } from './picked-fields.js';
 import type { RunningProcessor } from '../stream/run-processor.js';
 
 describe('the sketch itself', () => {
@@ -226,10 +227,6 @@ describe('unique users through the pipeline', () => {
     ];
     const whole = new Map<string, MetricsResponse>();
     for (const cut of cuts) whole.set(cut, (await (await app.get(range(cut))).json()) as MetricsResponse);
-    const picked = (body: MetricsResponse, fields: PointField[]) => ({
-      ...body,
-      series: body.series.map((s) => ({ ...s, points: s.points.map((p) => Object.fromEntries([['t', p.t], ...fields.map((f) => [f, p[f]])])) })),
-    });
     const askFor = async (cut: string, fields: string) => {
       const response = await app.get(`${range(cut)}&fields=${fields}`);
       expect(response.status, `${cut} fields=${fields}`).toBe(200);
@@ -238,13 +235,13 @@ describe('unique users through the pipeline', () => {
     for (const cut of cuts) {
       for (const fields of fieldSets) {
         const answer = await askFor(cut, fields.join(','));
-        expect(answer, `${cut} fields=${fields}`).toEqual(picked(whole.get(cut)!, fields));
+        expect(answer, `${cut} fields=${fields}`).toEqual(pickedFields(whole.get(cut)!, fields));
         // each point its time and the fields asked for, in the answer's usual order
         expect(Object.keys(answer.series[0]!.points[0]!)).toEqual(['t', ...POINT_FIELDS.filter((f) => fields.includes(f))]);
       }
     }
     // asked twice, or out of order: the same answer
-    expect(await askFor('step=1h&groupBy=channel', 'newUsers,revenue,revenue')).toEqual(picked(whole.get('step=1h&groupBy=channel')!, ['revenue', 'newUsers']));
+    expect(await askFor('step=1h&groupBy=channel', 'newUsers,revenue,revenue')).toEqual(pickedFields(whole.get('step=1h&groupBy=channel')!, ['revenue', 'newUsers']));
 
     // without the sketches or the new-user counts, the answers that do not ask for them still come
     const aside = async (tables: string[], check: () => Promise<void>) => {
@@ -258,17 +255,17 @@ describe('unique users through the pipeline', () => {
     await aside(['user_sketches', 'events'], async () => {
       expect((await app.get(range('step=1h&groupBy=channel'))).status).not.toBe(200);
       expect((await app.get(range('step=1m'))).status).not.toBe(200);
-      expect(await askFor('step=1h&groupBy=channel', fieldSets[0]!.join(','))).toEqual(picked(whole.get('step=1h&groupBy=channel')!, fieldSets[0]!));
-      expect(await askFor('step=1m', 'clicks,ctr')).toEqual(picked(whole.get('step=1m')!, ['clicks', 'ctr']));
+      expect(await askFor('step=1h&groupBy=channel', fieldSets[0]!.join(','))).toEqual(pickedFields(whole.get('step=1h&groupBy=channel')!, fieldSets[0]!));
+      expect(await askFor('step=1m', 'clicks,ctr')).toEqual(pickedFields(whole.get('step=1m')!, ['clicks', 'ctr']));
     });
     await aside(['new_users_hourly', 'new_users_daily', 'first_seen'], async () => {
       expect((await app.get(range('step=1d&groupBy=store'))).status).not.toBe(200);
-      expect(await askFor('step=1d&groupBy=store', 'exposure,visits,uniqueUsers')).toEqual(picked(whole.get('step=1d&groupBy=store')!, ['exposure', 'visits', 'uniqueUsers']));
+      expect(await askFor('step=1d&groupBy=store', 'exposure,visits,uniqueUsers')).toEqual(pickedFields(whole.get('step=1d&groupBy=store')!, ['exposure', 'visits', 'uniqueUsers']));
     });
     // (a region's days are read from region_days, an ordinary table on both storage paths)
     await aside(['region_days'], async () => {
       expect((await app.get(range('step=1d&region=east'))).status).not.toBe(200);
-      expect(await askFor('step=1d&region=east', 'uniqueUsers,newUsers')).toEqual(picked(whole.get('step=1d&region=east')!, ['uniqueUsers', 'newUsers']));
+      expect(await askFor('step=1d&region=east', 'uniqueUsers,newUsers')).toEqual(pickedFields(whole.get('step=1d&region=east')!, ['uniqueUsers', 'newUsers']));
     });
 
     // a field that is none, or none at all: 400 naming it
