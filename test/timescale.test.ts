@@ -2,10 +2,11 @@
 // extension preloaded (the docker compose stack, or a local build); the plain path is covered by
 // every other suite, and CI machines have no TimescaleDB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricsResponse } from '../stream/types.js';
+import type { MetricsResponse, PointField } from '../stream/types.js';
 import { generateStream, postAll, type GeneratedStream } from './event-factory.js';
 import { apiSums, truthSums, withoutUsers, type TruthEvent } from './ground-truth.js';
 import { startTestApp, type TestApp } from './harness.js';
+import { pickedFields } from './picked-fields.js';
 import { pruneCurrentHours, refreshTouched } from '../stream/db/touched.js';
 import { createPool } from '../stream/connect.js';
 import { migrate } from '../stream/db/migrate.js';
@@ -116,6 +117,27 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
     stream.unique.push(...late.unique);
     await expectExact('1h', 3_600_000, now - 36 * 3_600_000);
     await expectExact('1d', 86_400_000, now - 3 * 86_400_000);
+  });
+
+  it('answers fields= as the whole answer cut down, from the aggregates and from the hours waiting behind them', async () => {
+    const cuts = ['step=1h&groupBy=store', 'step=1d&groupBy=store', 'step=1d&groupBy=channel', 'step=1h&region=east', 'step=1d', 'step=10s&groupBy=channel'];
+    const fieldSets: PointField[][] = [['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'newUsers'], ['uniqueUsers'], ['roi', 'cvr'], ['visits', 'newUsers']];
+    const url = (cut: string) => `/api/v1/metrics?from=${cut.startsWith('step=10s') ? now - 3_600_000 : now - 3 * 86_400_000}&to=${now + 60_000}&${cut}`;
+    const expectCutDown = async () => {
+      for (const cut of cuts) {
+        const whole = (await (await app.get(url(cut))).json()) as MetricsResponse;
+        expect(whole.series.length, cut).toBeGreaterThan(0);
+        for (const fields of fieldSets) {
+          const response = await app.get(`${url(cut)}&fields=${fields.join(',')}`);
+          expect(response.status, `${cut} fields=${fields}`).toBe(200);
+          expect(await response.json(), `${cut} fields=${fields}`).toEqual(pickedFields(whole, fields));
+        }
+      }
+    };
+    await app.db.query(`CALL refresh_continuous_aggregate('rollup_1h', NULL, NULL)`);
+    await app.db.query(`CALL refresh_continuous_aggregate('rollup_1d', NULL, NULL)`);
+    await expectCutDown();
+    await withLateEventsUnrefreshed(59, expectCutDown);
   });
 
   it('re-aggregates only the hours written behind the aggregates, until a refresh covers them', async () => {
