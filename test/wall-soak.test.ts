@@ -7,7 +7,8 @@ import { median } from '../alerts/detectors/types.js';
 import { seededRandom } from '../server/simulator/generator.js';
 import { sleep, startTestApp, type TestApp } from './harness.js';
 import { launchChromium } from './browser/chromium.js';
-import { openMetrics, readMetrics } from './browser/page-metrics.js';
+import { countHeapObjects, openMetrics, readMetrics } from './browser/page-metrics.js';
+import { MEASURES_PER_CANVAS } from '../screen/charts/text-measure.js';
 import { connectScreen } from './screen-client.js';
 
 const SOAK_MINUTES = Number(process.env.SOAK_MINUTES || 2);
@@ -17,6 +18,7 @@ const ROTATE_SECONDS = 10;
 const WARM_UP_MS = 8 * ROTATE_SECONDS * 1000 + 5_000;
 /** a heap sample (after a full GC) this often: several per quarter of the run, even in the 2-minute one */
 const SAMPLE_MS = 15_000;
+const SHAPED_TEXT = 'blink::PlainTextNode';
 
 let app: TestApp;
 let browser: Browser;
@@ -61,6 +63,8 @@ it(`keeps the heap flat over ${SOAK_MINUTES} minutes of pushes at 4/s`, async ()
   const cdp = await openMetrics(page);
   await sleep(WARM_UP_MS);
   const start = await readMetrics(cdp);
+  // the text Chromium keeps shaped for the charts' canvases (the labels measured, text-measure.ts)
+  const shapedStart = await countHeapObjects(cdp, SHAPED_TEXT);
   const framesAtStart = counter.frames.length;
   const samples = [start];
   const deadline = Date.now() + SOAK_MINUTES * 60_000;
@@ -69,6 +73,7 @@ it(`keeps the heap flat over ${SOAK_MINUTES} minutes of pushes at 4/s`, async ()
     samples.push(await readMetrics(cdp));
   }
   const end = samples.at(-1)!;
+  const shapedEnd = await countHeapObjects(cdp, SHAPED_TEXT);
   const seconds = (end.at - start.at) / 1000;
   const framesPerSecond = (counter.frames.length - framesAtStart) / seconds;
   const busy = (end.taskSeconds - start.taskSeconds) / seconds;
@@ -81,7 +86,7 @@ it(`keeps the heap flat over ${SOAK_MINUTES} minutes of pushes at 4/s`, async ()
   counter.close();
   const report = {
     minutes: SOAK_MINUTES, framesPerSecond, mainThreadBusy: busy, heapStartMB: heapStart / 2 ** 20, heapEndMB: heapEnd / 2 ** 20,
-    heapGrowth: growth, nodesStart: start.nodes, nodesEnd: end.nodes, listenersStart: start.listeners, listenersEnd: end.listeners,
+    heapGrowth: growth, shapedTextStart: shapedStart, shapedTextEnd: shapedEnd, nodesStart: start.nodes, nodesEnd: end.nodes, listenersStart: start.listeners, listenersEnd: end.listeners,
     heapMBEverySample: samples.map((s) => Math.round((s.heapUsedBytes / 2 ** 20) * 100) / 100),
   };
   mkdirSync('test/artifacts', { recursive: true });
@@ -90,5 +95,7 @@ it(`keeps the heap flat over ${SOAK_MINUTES} minutes of pushes at 4/s`, async ()
   expect(framesPerSecond).toBeGreaterThan(3); // pushes really arrived at ~4/s (a tick that finds nothing new sends nothing)
   expect(growth).toBeLessThanOrEqual(0.2);
   expect(end.nodes).toBeLessThanOrEqual(start.nodes * 1.2);
+  // one measuring canvas's worth at most on top of what the drawn canvases hold at any time
+  expect(shapedEnd).toBeLessThanOrEqual(shapedStart + MEASURES_PER_CANVAS);
   expect(busy).toBeLessThan(0.5); // the main thread mostly idle
 }, (SOAK_MINUTES + 5) * 60_000);
