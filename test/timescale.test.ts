@@ -122,13 +122,13 @@ describe.skipIf(!url)('TimescaleDB storage path', () => {
   it('answers fields= as the whole answer cut down, from the aggregates and from the hours waiting behind them', async () => {
     const cuts = ['step=1h&groupBy=store', 'step=1d&groupBy=store', 'step=1d&groupBy=channel', 'step=1h&region=east', 'step=1d', 'step=10s&groupBy=channel'];
     const fieldSets: PointField[][] = [['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'newUsers'], ['uniqueUsers'], ['roi', 'cvr'], ['visits', 'newUsers']];
-    const url = (cut: string) => `/api/v1/metrics?from=${cut.startsWith('step=10s') ? now - 3_600_000 : now - 3 * 86_400_000}&to=${now + 60_000}&${cut}`;
+    const range = (cut: string) => `/api/v1/metrics?from=${cut.startsWith('step=10s') ? now - 3_600_000 : now - 3 * 86_400_000}&to=${now + 60_000}&${cut}`;
     const expectCutDown = async () => {
       for (const cut of cuts) {
-        const whole = (await (await app.get(url(cut))).json()) as MetricsResponse;
+        const whole = (await (await app.get(range(cut))).json()) as MetricsResponse;
         expect(whole.series.length, cut).toBeGreaterThan(0);
         for (const fields of fieldSets) {
-          const response = await app.get(`${url(cut)}&fields=${fields.join(',')}`);
+          const response = await app.get(`${range(cut)}&fields=${fields.join(',')}`);
           expect(response.status, `${cut} fields=${fields}`).toBe(200);
           expect(await response.json(), `${cut} fields=${fields}`).toEqual(pickedFields(whole, fields));
         }
