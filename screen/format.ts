@@ -27,6 +27,18 @@ export function formatMoney(value: number | null | undefined, locale: Locale): s
 export const formatExact = (value: number, locale: Locale): string =>
   value.toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: 6 });
 
+/**
+ * A metric's value where every digit matters (an episode's peak in "try it on history"), in the
+ * metric's unit: rates as percentages, money with the yuan sign and its fen, ROI as a ratio.
+ */
+export function formatMetricExact(metric: string, value: number, locale: Locale): string {
+  const grouped = (v: number, digits: number) => v.toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: digits });
+  if (metric === 'ctr' || metric === 'cvr') return `${grouped(value * 100, 4)}%`;
+  if (metric === 'revenue' || metric === 'spend' || metric === 'cac') return `¥${grouped(value, 2)}`;
+  if (metric === 'roi') return grouped(value, 4);
+  return grouped(value, 6);
+}
+
 export const formatRatio = (value: number | null | undefined): string =>
   value === null || value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(2);
 

@@ -3,7 +3,7 @@ import { channelTrendOption, completePoints, perFiveMinutes, perMinute, scopeTre
 import { labelBox, labelWidth, labelledStores, provinceLabelsOf, regionMapOption, regionPxPerDegree } from '../screen/charts/map-option.js';
 import { loadConfig } from '../config/load.js';
 import { episodeChartOptions } from '../screen/charts/episode-chart.js';
-import { formatCount, formatMoney } from '../screen/format.js';
+import { formatCount, formatMetricExact, formatMoney } from '../screen/format.js';
 import { tilesOf } from '../screen/tiles.js';
 import { mergeFrame, mergePoints, modelFromFrame } from '../screen/view-model.js';
 import { deriveMetrics } from '../stream/derive.js';
@@ -75,6 +75,12 @@ describe('numbers on the wall', () => {
     expect(formatCount(value, locale)).toBe(text);
   });
   it('money carries the yuan sign', () => expect(formatMoney(28_000_000, 'zh')).toBe('¥2800万'));
+  it.each([
+    ['cvr', 0.031234, 'zh', '3.1234%'], ['ctr', 0.0312, 'en', '3.12%'], ['spend', 3001619.234, 'zh', '¥3,001,619.23'], ['cac', 42, 'en', '¥42'],
+    ['roi', 1.456789, 'zh', '1.4568'], ['visits', 1234567, 'en', '1,234,567'],
+  ] as const)("an episode's peak of %s %s in %s reads %s", (metric, value, locale, text) => {
+    expect(formatMetricExact(metric, value, locale)).toBe(text);
+  });
   it("a rule's bound on its chart keeps every digit the admin typed, grouped", () => {
     const instance = { key: 'k', labels: {}, findings: [], episodes: [], series: [] };
     const boundLabel = (bound: { below: number } | { above: number }, locale: 'zh' | 'en') => {

@@ -428,10 +428,10 @@ describe('the wall in Chromium', () => {
     const spiked = answer.instances[0]!.episodes.find((e) => Date.parse(e.peak.t) === spikeWindowEnd);
     expect(spiked?.peak.value).toBeGreaterThanOrEqual(3_000_000);
     expect(drawn).toContain(spiked!.start);
-    // each episode's peak beside it, every digit: what the on-call reads before opening the chart
+    // each episode's peak beside it, to the fen, in the metric's unit: what the on-call reads before opening the chart
     const peakText = await admin.$eval(`[data-test=try-episodes] li[data-start="${spiked!.start}"] [data-test=episode-peak]`, (el) => el.textContent);
-    expect(peakText).toBe(`峰值 ${spiked!.peak.value.toLocaleString('zh-CN', { maximumFractionDigits: 6 })}`);
-    expect(peakText).toMatch(/^峰值 3,0\d\d,\d{3}/);
+    expect(peakText).toBe(`峰值 ¥${spiked!.peak.value.toLocaleString('zh-CN', { maximumFractionDigits: 2 })}`);
+    expect(peakText).toMatch(/^峰值 ¥3,0\d\d,\d{3}/);
     expect(await admin.textContent('[data-test=try-summary]')).toMatch(new RegExp(`^近 24 小时内(会通知 ${answer.notifications} 次|会通知 1 次|不会通知)$`));
     expect(await admin.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1920);
     await admin.screenshot({ path: `${SCREENSHOT_DIR}/console-rule-try-1920x1080.png`, fullPage: true });
