@@ -2,6 +2,7 @@
 import type { AlertMetric, AlertRule } from '../config/alert-schema.js';
 import type { AppConfig } from '../config/load.js';
 import type { Judgement } from './detectors/index.js';
+import { metricUnit } from './metric-unit.js';
 
 const METRIC_NAMES: Record<AlertMetric, [string, string]> = {
   exposure: ['曝光', 'exposure'], clicks: ['点击', 'clicks'], visits: ['客流', 'foot traffic'], conversions: ['订单', 'orders'],
@@ -15,10 +16,12 @@ const WHOLE = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 export function formatMetric(metric: AlertMetric, value: number | null): string {
   if (value === null) return '—';
-  if (metric === 'ctr' || metric === 'cvr') return `${(value * 100).toFixed(2)}%`;
-  if (metric === 'roi') return value.toFixed(2);
-  if (metric === 'revenue' || metric === 'spend' || metric === 'cac') return `¥${WHOLE.format(value)}`;
-  return WHOLE.format(Math.round(value));
+  switch (metricUnit(metric)) {
+    case 'percent': return `${(value * 100).toFixed(2)}%`;
+    case 'ratio': return value.toFixed(2);
+    case 'money': return `¥${WHOLE.format(value)}`;
+    case 'count': return WHOLE.format(Math.round(value));
+  }
 }
 
 const sigmas = (score: number) => (Math.abs(score) >= 1000 ? `${score < 0 ? '<−' : '>'}999σ` : `${score.toFixed(1)}σ`);

@@ -1,4 +1,5 @@
 // Numbers for a wall: short, exact enough, in the reader's units (万/亿 in Chinese, K/M/B in English).
+import { metricUnit } from '../alerts/metric-unit.js';
 import type { Locale } from './i18n.js';
 
 export function formatCount(value: number | null | undefined, locale: Locale): string {
@@ -33,10 +34,12 @@ export const formatExact = (value: number, locale: Locale): string =>
  */
 export function formatMetricExact(metric: string, value: number, locale: Locale): string {
   const grouped = (v: number, digits: number) => v.toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: digits });
-  if (metric === 'ctr' || metric === 'cvr') return `${grouped(value * 100, 4)}%`;
-  if (metric === 'revenue' || metric === 'spend' || metric === 'cac') return `¥${grouped(value, 2)}`;
-  if (metric === 'roi') return grouped(value, 4);
-  return grouped(value, 6);
+  switch (metricUnit(metric)) {
+    case 'percent': return `${grouped(value * 100, 4)}%`;
+    case 'money': return `¥${grouped(value, 2)}`;
+    case 'ratio': return grouped(value, 4);
+    case 'count': return grouped(value, 6);
+  }
 }
 
 export const formatRatio = (value: number | null | undefined): string =>
