@@ -1,5 +1,6 @@
 // "Why did it move?" on the wall: which question a tile or an alert asks of the API, and how an
 // answer's effects read. Pure; WhyPanel.vue shows them.
+import { metricUnit } from '../alerts/metric-unit.js';
 import type { Contributor, Explanation } from '../server/explain/contributions.js';
 import type { ScreenSubscription } from '../stream/types.js';
 import { formatCount, formatMoney } from './format.js';
@@ -49,10 +50,12 @@ export function explainPath(question: WhyQuestion, scope: ScreenSubscription, sp
 export function formatEffect(metric: string, effect: number, locale: Locale): string {
   const sign = effect > 0 ? '+' : effect < 0 ? '−' : '';
   const size = Math.abs(effect);
-  if (metric === 'ctr' || metric === 'cvr') return `${sign}${(size * 100).toFixed(2)} pp`;
-  if (metric === 'roi') return `${sign}${size.toFixed(2)}`;
-  if (metric === 'revenue' || metric === 'spend' || metric === 'cac') return `${sign}${formatMoney(size, locale)}`;
-  return `${sign}${formatCount(size, locale)}`;
+  switch (metricUnit(metric)) {
+    case 'percent': return `${sign}${(size * 100).toFixed(2)} pp`;
+    case 'ratio': return `${sign}${size.toFixed(2)}`;
+    case 'money': return `${sign}${formatMoney(size, locale)}`;
+    case 'count': return `${sign}${formatCount(size, locale)}`;
+  }
 }
 
 /** A relative change with its arrow; from next to nothing it reads "▲ >999%". */

@@ -4,6 +4,7 @@ import { labelBox, labelWidth, labelledStores, provinceLabelsOf, regionMapOption
 import { loadConfig } from '../config/load.js';
 import { episodeChartOptions } from '../screen/charts/episode-chart.js';
 import { formatCount, formatMetricExact, formatMoney } from '../screen/format.js';
+import { formatEffect } from '../screen/why.js';
 import { tilesOf } from '../screen/tiles.js';
 import { mergeFrame, mergePoints, modelFromFrame } from '../screen/view-model.js';
 import { deriveMetrics } from '../stream/derive.js';
@@ -80,6 +81,11 @@ describe('numbers on the wall', () => {
     ['roi', 1.456789, 'zh', '1.4568'], ['visits', 1234567, 'en', '1,234,567'],
   ] as const)("an episode's peak of %s %s in %s reads %s", (metric, value, locale, text) => {
     expect(formatMetricExact(metric, value, locale)).toBe(text);
+  });
+  it.each([
+    ['ctr', 0.0123, 'zh', '+1.23 pp'], ['spend', 1_600_000, 'zh', '+¥160万'], ['roi', -0.5, 'en', '−0.50'], ['visits', 1234, 'en', '+1,234'],
+  ] as const)('a "why" effect on %s of %s in %s reads %s', (metric, effect, locale, text) => {
+    expect(formatEffect(metric, effect, locale)).toBe(text);
   });
   it("a rule's bound on its chart keeps every digit the admin typed, grouped", () => {
     const instance = { key: 'k', labels: {}, findings: [], episodes: [], series: [] };
