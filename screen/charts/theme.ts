@@ -34,6 +34,8 @@ export const WALL_THEME = {
   categoryAxis: axis,
   valueAxis: axis,
   timeAxis: axis,
+  // the ROI and channel revenue charts: without it a log axis takes ECharts' light-theme grid, bright white on the wall
+  logAxis: axis,
   line: { symbol: 'none', lineStyle: { width: 2.5 } },
   bar: { itemStyle: { borderRadius: [0, 4, 4, 0] } },
   geo: {
