@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { channelTrendOption, completePoints, perFiveMinutes, perMinute, scopeTrendOption } from '../screen/charts/options.js';
+import { channelTrendOption, completePoints, perFiveMinutes, perMinute, roiOption, scopeTrendOption } from '../screen/charts/options.js';
+import { WALL_THEME } from '../screen/charts/theme.js';
 import { labelBox, labelWidth, labelledStores, provinceLabelsOf, regionMapOption, regionPxPerDegree } from '../screen/charts/map-option.js';
 import { loadConfig } from '../config/load.js';
 import { episodeChartOptions } from '../screen/charts/episode-chart.js';
@@ -8,7 +9,7 @@ import { formatEffect } from '../screen/why.js';
 import { tilesOf } from '../screen/tiles.js';
 import { mergeFrame, mergePoints, modelFromFrame } from '../screen/view-model.js';
 import { deriveMetrics } from '../stream/derive.js';
-import type { MetricPoint, ScreenChild, ScreenFrame } from '../stream/types.js';
+import type { MetricPoint, ScreenChannel, ScreenChild, ScreenFrame } from '../stream/types.js';
 
 const point = (t: number, visits = 1): MetricPoint => ({ t: new Date(t).toISOString(), ...deriveMetrics({ exposure: 0, clicks: 0, visits, conversions: 0, revenue: 0, spend: 0 }, 0), newUsers: 0 });
 const T0 = Date.parse('2026-11-23T08:00:00Z');
@@ -52,6 +53,27 @@ describe('chart series', () => {
     const bins = perFiveMinutes(points, new Date(T0 + 18 * 60_000).toISOString());
     expect(bins.map((p) => p.t)).toEqual([new Date(T0 + 5 * 60_000).toISOString(), new Date(T0 + 10 * 60_000).toISOString()]);
     expect(bins.map((p) => p.visits)).toEqual([2 + 3 + 4 + 5 + 6, 7 + 8 + 9 + 10 + 11]);
+  });
+
+  it("draws revenue by channel on a log axis, a day without revenue as a gap: stores' tenfold sales do not flatten the online lines", () => {
+    const day = (d: number, revenue: number) => ({ t: new Date(Date.UTC(2026, 10, d)).toISOString(), exposure: 1, clicks: 0, visits: 0, conversions: 0, revenue, spend: 0 });
+    const channel = (id: string, revenues: number[]) => ({ id, name: id, kind: 'online', color: '#fff', today: { revenue: 1, exposure: 1 }, trend: revenues.map((r, i) => day(i + 1, r)) });
+    const option = channelTrendOption([channel('store', [200_000, 210_000]), channel('sms', [0, 3_000])] as unknown as ScreenChannel[], 'zh', true, new Date(Date.UTC(2026, 10, 5)).toISOString());
+    expect((option.base.yAxis as { type: string }).type).toBe('log');
+    const series = option.data.series as Array<{ id: string; data: Array<[string, number | null]> }>;
+    expect(series.find((s) => s.id === 'sms')!.data.map(([, v]) => v)).toEqual([null, 3_000]);
+    expect(series.find((s) => s.id === 'store')!.data.map(([, v]) => v)).toEqual([200_000, 210_000]);
+  });
+
+  it("styles every kind of axis the wall's charts use, log axes included, in the wall's theme", () => {
+    const options = [
+      channelTrendOption([], 'zh', false, new Date().toISOString()), roiOption([], 'zh', 'floor'),
+      scopeTrendOption([], new Date().toISOString(), 'zh', { left: 'a', right: 'b' }, false, false),
+    ];
+    const axes = options.flatMap((o) => [o.base.xAxis, o.base.yAxis].flat()).filter(Boolean) as Array<{ type?: string }>;
+    const kinds = new Set(axes.map((a) => `${a.type ?? 'category'}Axis`));
+    expect([...kinds].sort()).toEqual(['categoryAxis', 'logAxis', 'timeAxis', 'valueAxis']);
+    for (const kind of kinds) expect(WALL_THEME, kind).toHaveProperty(kind);
   });
 
   it('labels the 7- and 30-day axes in the wall\'s language: the day, and the month where one begins', () => {

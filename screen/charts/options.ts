@@ -82,13 +82,16 @@ export function channelTrendOption(channels: ScreenChannel[], locale: Locale, da
       legend: { top: 0, left: 0, right: 0, itemGap: 12, textStyle: { color: COLORS.muted, fontSize: 15 } },
       tooltip: { trigger: 'axis', valueFormatter: (v: number) => formatMoney(v, locale) },
       xAxis: dayAxis ? dayAxisBase(locale) : timeAxisBase(locale),
-      yAxis: { type: 'value', minInterval: 1, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
+      // stores sell ten times what an online channel does: on a linear axis every online line lies
+      // flat along the bottom; a log axis shows each channel's own rise and fall (as the ROI chart does)
+      yAxis: { type: 'log', logBase: 10, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
     },
     data: {
       series: channels.filter((c) => c.today.revenue > 0 || c.today.exposure > 0).map((c, i) => ({
         id: c.id, name: nameOf(c, locale), type: 'line', showSymbol: false, color: c.color,
         lineStyle: { width: 2.5 }, emphasis: { focus: 'series' },
-        data: (dayAxis ? completePoints(c.trend, asOf) : perFiveMinutes(c.trend, asOf)).map((p) => [p.t, p.revenue]),
+        // a log axis has no zero: an interval without revenue is a gap in the line
+        data: (dayAxis ? completePoints(c.trend, asOf) : perFiveMinutes(c.trend, asOf)).map((p) => [p.t, p.revenue > 0 ? p.revenue : null]),
         ...(i === 0 ? marksOf(marks) : {}),
       })),
     },
