@@ -24,21 +24,20 @@ export function formatMoney(value: number | null | undefined, locale: Locale): s
   return `¥${formatCount(value, locale)}`;
 }
 
-/** A figure someone typed (a rule's bound): every digit kept, grouped — 1,000,000, 0.015. */
-export const formatExact = (value: number, locale: Locale): string =>
-  value.toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: 6 });
+/** A figure someone typed (a rule's bound): every digit kept (up to `fractionDigits`), grouped — 1,000,000, 0.015. */
+export const formatExact = (value: number, locale: Locale, fractionDigits = 6): string =>
+  value.toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: fractionDigits });
 
 /**
  * A metric's value where every digit matters (an episode's peak in "try it on history"), in the
  * metric's unit: rates as percentages, money with the yuan sign and its fen, ROI as a ratio.
  */
 export function formatMetricExact(metric: string, value: number, locale: Locale): string {
-  const grouped = (v: number, digits: number) => v.toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: digits });
   switch (metricUnit(metric)) {
-    case 'percent': return `${grouped(value * 100, 4)}%`;
-    case 'money': return `¥${grouped(value, 2)}`;
-    case 'ratio': return grouped(value, 4);
-    case 'count': return grouped(value, 6);
+    case 'percent': return `${formatExact(value * 100, locale, 4)}%`;
+    case 'money': return `¥${formatExact(value, locale, 2)}`;
+    case 'ratio': return formatExact(value, locale, 4);
+    case 'count': return formatExact(value, locale);
   }
 }
 
