@@ -15,6 +15,7 @@ import { generateStream, postAll, type GeneratedStream } from './event-factory.j
 import { apiSums, truthSums, withoutUsers } from './ground-truth.js';
 import { API_KEY, USER_ID_KEY, deleteKeys, sleep, testStores } from './harness.js';
 import { freePort } from './bench/processes.js';
+import { PROCESSOR_NODE_FLAGS } from '../server/processes.js';
 import pg from 'pg';
 
 const cfg = loadConfig();
@@ -87,6 +88,16 @@ describe('the production bundles (npm start)', () => {
       const args = commandLineOf(pid);
       expect(args).toContain(projectPath('dist/node/stream/main.js'));
       expect(args.join(' ')).not.toMatch(/tsx/);
+      for (const flag of PROCESSOR_NODE_FLAGS) expect(args).toContain(flag);
+    }
+  });
+
+  it('start processors with the same node flags however they are started (supervisor, npm run processor, compose)', () => {
+    const script = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.processor!;
+    const compose = readFileSync(projectPath('docker-compose.yml'), 'utf8').split('\n').find((line) => line.includes('dist/node/stream/main.js'))!;
+    for (const flag of PROCESSOR_NODE_FLAGS) {
+      expect(script.split(' ')).toContain(flag);
+      expect(compose).toContain(`"${flag}"`);
     }
   });
 
