@@ -47,12 +47,13 @@ const zh = {
     title: '告警规则', rule: '告警规则', new: '新建规则', toList: '← 全部规则', notFound: '规则不存在，或你无权查看',
     enabled: '已启用', disabled: '已停用', enable: '启用', disable: '停用', firingCount: '{n} 个告警中', pendingCount: '{n} 个观察中', fromApi: 'API · {who}',
     readOnly: '只读：编辑规则需要管理员角色', save: '保存规则', saved: '已保存：下一轮评估起生效', delete: '删除规则', confirmDelete: '删除规则 {id}？',
-    idRequired: '请填写规则 ID', whole: '全部（不分组）', instance: '实例',
+    idRequired: '请填写规则 ID', whole: '全部（不分组）', instance: '实例', any: '不限', unknownChoice: '{id}（配置中已没有）', gone: '配置中已没有',
+    notifierKind: { webhook: 'Webhook', email: '邮件', slack: 'Slack', wecom: '企业微信', dingtalk: '钉钉', feishu: '飞书' },
     field: {
       id: '规则 ID', name: '名称', nameEn: '英文名称', metric: '指标', groupBy: '分组', window: '窗口（如 1m、15m）',
       filter: { region: '限定区域', channel: '限定渠道', store: '限定门店' },
       condition: '条件', bound: '阈值', for: '持续（如 5m）', minVolume: '最小量', hysteresis: '恢复回差', severity: '级别',
-      noData: '无数据时', repeatInterval: '重复通知间隔（如 4h）', notify: '通知渠道（逗号分隔）',
+      noData: '无数据时', repeatInterval: '重复通知间隔（如 4h）', notify: '通知渠道', notifyText: '通知渠道（逗号分隔）',
     },
     condition: { below: '低于阈值', above: '高于阈值', auto: '自动（推荐）', drop: '骤降', rise: '骤升', zscore: 'z 分数', ewma: '指数加权', seasonal: '同比（按日）' },
     // the choices of the form's selects, each a value of alerts.yaml (a metric is named as the wall names it: kpi)
@@ -139,12 +140,13 @@ const en: Messages = {
     title: 'Alert rules', rule: 'Alert rule', new: 'New rule', toList: '← All rules', notFound: 'No such rule, or you may not see it',
     enabled: 'enabled', disabled: 'disabled', enable: 'Enable', disable: 'Disable', firingCount: '{n} firing', pendingCount: '{n} pending', fromApi: 'API · {who}',
     readOnly: 'Read only: editing rules needs the admin role', save: 'Save rule', saved: 'Saved: evaluated from the next cycle', delete: 'Delete rule', confirmDelete: 'Delete rule {id}?',
-    idRequired: 'give the rule an id', whole: 'the whole business', instance: 'Instance',
+    idRequired: 'give the rule an id', whole: 'the whole business', instance: 'Instance', any: 'any', unknownChoice: '{id} (no longer configured)', gone: 'no longer configured',
+    notifierKind: { webhook: 'webhook', email: 'e-mail', slack: 'Slack', wecom: 'WeCom', dingtalk: 'DingTalk', feishu: 'Feishu' },
     field: {
       id: 'Rule id', name: 'Name (Chinese)', nameEn: 'Name (English)', metric: 'Metric', groupBy: 'Group by', window: 'Window (e.g. 1m, 15m)',
       filter: { region: 'Only region', channel: 'Only channel', store: 'Only store' },
       condition: 'Condition', bound: 'Bound', for: 'For (e.g. 5m)', minVolume: 'Min. volume', hysteresis: 'Hysteresis', severity: 'Severity',
-      noData: 'On no data', repeatInterval: 'Repeat every (e.g. 4h)', notify: 'Notify (comma-separated)',
+      noData: 'On no data', repeatInterval: 'Repeat every (e.g. 4h)', notify: 'Notify', notifyText: 'Notify (comma-separated)',
     },
     condition: { below: 'below a bound', above: 'above a bound', auto: 'auto (recommended)', drop: 'drop', rise: 'rise', zscore: 'z-score', ewma: 'EWMA', seasonal: 'seasonal (daily)' },
     option: {

@@ -28,6 +28,33 @@ export interface RuleRow {
   document: RuleDocument;
 }
 
+interface Named {
+  id: string;
+  name: string;
+  nameEn: string;
+}
+
+/** what a rule may name (GET /api/v1/alert-rules `choices`): the caller's regions only */
+export interface RuleChoices {
+  channels: Named[];
+  regions: Array<Named & { stores: Named[] }>;
+  notifiers: Array<{ id: string; kind: string }>;
+}
+
+/**
+ * A select's options: '' (any) first, then the known ones by their name in the page's language,
+ * and a value the rule names that is no longer among them last, so editing the rule does not drop it.
+ */
+export function choiceOptions(known: Named[], current: string | undefined, locale: 'zh' | 'en'): Array<{ value: string; label: string | null }> {
+  const options: Array<{ value: string; label: string | null }> = known.map((k) => ({ value: k.id, label: locale === 'zh' ? k.name : k.nameEn }));
+  if (current && !known.some((k) => k.id === current)) options.push({ value: current, label: null });
+  return options;
+}
+
+/** The stores a store filter may choose: the chosen region's, or every region's the caller may see. */
+export const storesOf = (choices: RuleChoices, region: string | undefined) =>
+  choices.regions.filter((r) => !region || r.id === region).flatMap((r) => r.stores);
+
 export const METRICS = ['exposure', 'clicks', 'visits', 'conversions', 'revenue', 'spend', 'uniqueUsers', 'ctr', 'cvr', 'roi', 'cac'] as const;
 export const GROUP_BY = ['', 'channel', 'region', 'store', 'campaign'] as const;
 export const CONDITIONS = ['below', 'above', 'auto', 'drop', 'rise', 'zscore', 'ewma', 'seasonal'] as const;

@@ -329,6 +329,17 @@ describe('alert rules for a manager', () => {
     expect(manager.rules.every((r) => r.groupBy === 'store' || r.groupBy === 'region')).toBe(true);
     await app.db.query(`DELETE FROM alerts WHERE id LIKE 'mgr-%'`);
   });
+
+  it("offers the form's lists of its own regions and their stores only, and no notifier's address", async () => {
+    type Choices = { choices: { channels: Array<{ id: string }>; regions: Array<{ id: string; stores: Array<{ id: string }> }>; notifiers: Array<Record<string, unknown>> } };
+    const ops = (await (await app.get('/api/v1/alert-rules', 'ops')).json()) as Choices;
+    const manager = (await (await app.get('/api/v1/alert-rules', 'manager-east')).json()) as Choices;
+    expect(ops.choices.regions.map((r) => r.id)).toEqual(app.cfg.regions.map((r) => r.id));
+    expect(manager.choices.regions.map((r) => r.id)).toEqual(['east']);
+    expect(manager.choices.regions[0]!.stores.map((st) => st.id)).toEqual(app.cfg.regions.find((r) => r.id === 'east')!.stores.map((st) => st.id));
+    expect(manager.choices.channels.map((c) => c.id)).toEqual(app.cfg.channels.map((c) => c.id));
+    expect(ops.choices.notifiers).toEqual(app.cfg.notifiers.map((n) => ({ id: n.id, kind: n.kind })));
+  });
 });
 
 describe('the audit log', () => {

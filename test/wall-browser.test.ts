@@ -402,11 +402,22 @@ describe('the wall in Chromium', () => {
     expect(await admin.$$eval('[data-test=field-detector-vs] option', (options) => options.map((o) => o.textContent))).toEqual(['上一个窗口', '昨日同一时段', '上周同一时段']);
     await admin.selectOption('[data-test=field-condition]', 'auto');
     await admin.fill('[data-test=field-window]', '1m');
-    await admin.fill('[data-test=field-filter-region]', 'atlantis');
-    await admin.click('[data-test=try-24h]');
-    await admin.waitForSelector('[data-test=error-filter]');
-    expect(await admin.textContent('[data-test=error-filter]')).toBe('没有区域 "atlantis"');
-    await admin.fill('[data-test=field-filter-region]', '');
+    // the filter offers the configured places by name: a region's stores once the region is
+    // chosen, and a store of another region is let go when the region changes
+    const optionTexts = (select: string) => admin.$$eval(`${select} option`, (options) => options.map((o) => o.textContent!.trim()));
+    expect(await optionTexts('[data-test=field-filter-region]')).toEqual(['不限', ...app.cfg.regions.map((r) => r.name)]);
+    expect(await optionTexts('[data-test=field-filter-channel]')).toEqual(['不限', ...app.cfg.channels.map((c) => c.name)]);
+    await admin.selectOption('[data-test=field-filter-region]', 'east');
+    const east = app.cfg.regions.find((r) => r.id === 'east')!;
+    expect(await optionTexts('[data-test=field-filter-store]')).toEqual(['不限', ...east.stores.map((st) => st.name)]);
+    await admin.selectOption('[data-test=field-filter-store]', 'sh-jingan');
+    await admin.selectOption('[data-test=field-filter-region]', 'north');
+    expect(await admin.inputValue('[data-test=field-filter-store]')).toBe('');
+    await admin.selectOption('[data-test=field-filter-region]', '');
+    // the notifiers by id and kind, ticked rather than typed; the draft sends the ticked ones
+    expect(await admin.$$eval('[data-test=field-notify] label', (labels) => labels.map((l) => l.textContent!.replace(/\s+/g, ' ').trim())))
+      .toEqual(app.cfg.notifiers.map((n) => `${n.id} ${({ webhook: 'Webhook', email: '邮件', slack: 'Slack', wecom: '企业微信', dingtalk: '钉钉', feishu: '飞书' } as Record<string, string>)[n.kind]}`));
+    await admin.check('[data-test=notify-oncall-webhook]');
     // what the run itself refuses (its cost) is said beside the run, not at the form's fields
     await admin.fill('[data-test=field-window]', '10s');
     await admin.click('[data-test=try-30d]');
@@ -418,6 +429,7 @@ describe('the wall in Chromium', () => {
     // try the draft (condition auto, unsaved) on the last 24 h
     const answered = admin.waitForResponse((r) => r.url().endsWith('/api/v1/alert-rules/preview') && r.status() === 200);
     await admin.click('[data-test=try-24h]');
+    expect(((await answered).request().postDataJSON() as { rule: { notify: string[]; filter?: object } }).rule).toMatchObject({ notify: ['oncall-webhook'] });
     const answer = (await (await answered).json()) as { from: string; to: string; historyFrom: string; windowSeconds: number; notifications: number; instances: Array<{ key: string; episodes: Array<{ start: string; end: string | null; peak: { t: string; value: number } }> }> };
     await admin.waitForSelector('[data-test=try-chart] canvas');
     expect(await admin.$('[data-test=try-error]')).toBeNull();

@@ -78,6 +78,20 @@ const errorLanguage = (req: Request): ErrorLanguage => (req.acceptsLanguages('en
 const refuse = (res: Response, status: number, en: string, zh: string) => void res.status(status).json({ error: errorLanguage(res.req) === 'zh' ? zh : en });
 const noSuchRule = (res: Response, id: string) => refuse(res, 404, `no rule "${id}"`, `没有规则 "${id}"`);
 
+/**
+ * What a rule's filter and notify may name, for the console's form: the channels, the caller's
+ * regions with their stores (names in both languages), the notifiers by id and kind (their
+ * addresses and secrets stay on the server).
+ */
+export function ruleChoices(cfg: AppConfig, regions: string[] | null) {
+  const named = ({ id, name, nameEn }: { id: string; name: string; nameEn: string }) => ({ id, name, nameEn });
+  return {
+    channels: cfg.channels.map(named),
+    regions: cfg.regions.filter((r) => regions === null || regions.includes(r.id)).map((r) => ({ ...named(r), stores: r.stores.map(named) })),
+    notifiers: cfg.notifiers.map(({ id, kind }) => ({ id, kind })),
+  };
+}
+
 export function alertRouter(deps: AlertRouteDeps) {
   const { cfg, pool, auth } = deps;
   const router = express.Router();
@@ -165,6 +179,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     res.json({
       evaluation: { intervalSeconds: cfg.alerts.evaluation.interval / 1000, settleSeconds: cfg.alerts.evaluation.settle / 1000 },
       rules: rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing'), document: ruleDocument(rule) })),
+      choices: ruleChoices(cfg, regions),
     });
   });
 
