@@ -7,6 +7,7 @@ import { episodeChartOptions } from '../screen/charts/episode-chart.js';
 import { formatCount, formatMetricExact, formatMoney } from '../screen/format.js';
 import { formatEffect } from '../screen/why.js';
 import { tilesOf } from '../screen/tiles.js';
+import { choiceOptions, storesOf } from '../screen/rule-form.js';
 import { mergeFrame, mergePoints, modelFromFrame } from '../screen/view-model.js';
 import { deriveMetrics } from '../stream/derive.js';
 import type { MetricPoint, ScreenChannel, ScreenChild, ScreenFrame } from '../stream/types.js';
@@ -181,5 +182,18 @@ describe('the region map', () => {
     const southStores = south.map((s, i) => ({ id: s.id, name: s.name, nameEn: s.nameEn, lng: s.lng, lat: s.lat, today: { visits: 1000 - i } }) as unknown as ScreenChild);
     const { sides: named } = labelledStores(southStores, 'zh', regionPxPerDegree(cfg.regions.find((r) => r.id === 'south')!.provinces.map((p) => p.adcode), southStores));
     expect(delta.filter((s) => named.has(s.id)).length).toBeLessThan(delta.length);
+  });
+});
+
+describe("the rule form's lists", () => {
+  const cfg = loadConfig();
+  const choices = { channels: cfg.channels, regions: cfg.regions, notifiers: [] };
+  it('names the known choices in the page language and keeps a value no longer configured', () => {
+    const east = cfg.regions.find((r) => r.id === 'east')!;
+    expect(choiceOptions(cfg.regions, 'east', 'en')).toEqual(cfg.regions.map((r) => ({ value: r.id, label: r.nameEn })));
+    expect(choiceOptions(cfg.regions, 'atlantis', 'zh').at(-1)).toEqual({ value: 'atlantis', label: null });
+    expect(choiceOptions(cfg.regions, undefined, 'zh')).toHaveLength(cfg.regions.length);
+    expect(storesOf(choices, 'east').map((s) => s.id)).toEqual(east.stores.map((s) => s.id));
+    expect(storesOf(choices, undefined)).toHaveLength(cfg.regions.reduce((a, r) => a + r.stores.length, 0));
   });
 });
