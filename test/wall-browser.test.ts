@@ -330,6 +330,9 @@ describe('the wall in Chromium', () => {
     const expected = alerts.filter((a) => a.silencedBy && a.state !== 'resolved').map((a) => a.id);
     expect(expected.length).toBeGreaterThan(0);
     expect(silencedOnly).toEqual(expected);
+    // each card says how severe and that it is silenced: nobody is paged for it
+    const badges = await ops.$$eval('[data-test=alert-list] li', (items) => items.map((i) => [...i.querySelectorAll('[data-test=alert-badges] .badge')].map((b) => b.textContent!.trim()).join(' ')));
+    expect(badges).toEqual(alerts.filter((a) => a.silencedBy && a.state !== 'resolved').map((a) => `严重 ${a.state === 'firing' ? '告警中' : '观察中'} 已静默`));
     await ops.selectOption('[data-test=filter-state]', 'all');
     await ops.selectOption('[data-test=filter-since]', '');
     expect(await ops.$('[data-test=silences] [data-test=expire]')).toBeNull(); // ops reads silences, may not expire them
