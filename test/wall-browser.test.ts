@@ -263,6 +263,11 @@ describe('the wall in Chromium', () => {
     expect(silenced?.silencedBy).toBeTruthy();
     await sleep(1_500); // a delivery would have reached the receiver by now
     expect(hook.requests.length).toBe(heard);
+    // the wall still shows it, marked silenced
+    const silencedWall = await newPage();
+    await logIn(silencedWall, app.server.url, 'ops');
+    await silencedWall.waitForFunction((id) => document.querySelector(`[data-test=alerts] [data-alert="${id}"] .silenced`)?.textContent === '已静默', silenced!.id, { timeout: 5_000 });
+    await silencedWall.context().close();
     const silencedPage = await phone.newPage();
     await silencedPage.goto(`${app.server.url}/alerts/${silenced!.id}`);
     await silencedPage.waitForSelector('[data-test=alert-timeline]');
