@@ -321,6 +321,9 @@ describe('alerts', () => {
     expect(await refusedIn('zh-CN,zh;q=0.9,en;q=0.8', { window: '15s' })).toBe('window: 须为 10 秒的整数倍');
     expect(await refusedIn('zh-CN', { notify: ['pager'] })).toBe('notify[0]: notifiers.yaml 中没有通知渠道 "pager"');
     expect(await refusedIn('zh-CN', { metric: 'profit' })).toMatch(/^metric: 无效选项/);
+    // the console offers only configured places; a request naming another is refused at the field
+    expect(await refusedIn('zh-CN', { filter: { region: 'atlantis' } })).toBe('filter.region: 没有区域 "atlantis"');
+    expect(await refusedIn('en', { filter: { region: 'east', store: 'bj-zhongguancun' } })).toBe('filter.store: store "bj-zhongguancun" is not in region "east"');
     expect(await refusedIn('en', { window: '90x' })).toBe('window: "90x" is not a duration like 30s, 5m, 1h or 7d');
     expect(await refusedIn('en-US,en;q=0.9,zh;q=0.5', { window: '15s' })).toBe('window: must be a whole number of 10 s buckets');
     expect((await send('PUT', '/api/v1/alert-rules/clicks-high', rule, 'oncall')).status).toBe(403);
