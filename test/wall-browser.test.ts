@@ -236,7 +236,12 @@ describe('the wall in Chromium', () => {
 
     // silence it until the morning: matchers from its labels, and before saving, the active alerts they match;
     // left without the channel, the silence covers the rule on every channel
+    // a preset says how long and until when, in the page's words
+    await page.click('[data-test=silence-1h]');
+    expect(await page.textContent('[data-test=silence-span]')).toMatch(/^静默 1 小时 · 至 \d{4}\/\d{1,2}\/\d{1,2} \d{2}:\d{2}:\d{2}$/);
+    await page.click('[data-test=silence-cancel]');
     await page.click('[data-test=silence-morning]');
+    expect(await page.textContent('[data-test=silence-span]')).toMatch(/^至 \d{4}\/\d{1,2}\/\d{1,2} 09:00:00$/);
     expect((await page.textContent('label.matcher:has([data-test=matcher-channel])'))!.trim()).toBe('渠道 = email');
     await page.waitForFunction((id) => document.querySelector(`[data-test=silence-matches] [data-alert="${id}"]`) !== null, alert!.id);
     expect(await page.textContent('[data-test=silence-matches-count]')).toBe('保存后将静默当前 1 条活动告警：');
