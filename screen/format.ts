@@ -2,6 +2,9 @@
 import { metricUnit } from '../alerts/metric-unit.js';
 import type { Locale } from './i18n.js';
 
+/** A configured place's or channel's name in the page's language. */
+export const nameIn = (node: { name: string; nameEn: string }, locale: Locale): string => (locale === 'zh' ? node.name : node.nameEn);
+
 export function formatCount(value: number | null | undefined, locale: Locale): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   const abs = Math.abs(value);

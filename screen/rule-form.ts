@@ -1,5 +1,7 @@
 // The rule editor's model: a rule as alerts.yaml states it (the `document` the API answers and
 // PUT takes), the condition's kinds with their defaults, and the server's error mapped to its field.
+import { nameIn } from './format.js';
+import type { Locale } from './i18n.js';
 
 export type RuleDocument = Record<string, unknown> & {
   id: string;
@@ -45,8 +47,8 @@ export interface RuleChoices {
  * A select's options: '' (any) first, then the known ones by their name in the page's language,
  * and a value the rule names that is no longer among them last, so editing the rule does not drop it.
  */
-export function choiceOptions(known: Named[], current: string | undefined, locale: 'zh' | 'en'): Array<{ value: string; label: string | null }> {
-  const options: Array<{ value: string; label: string | null }> = known.map((k) => ({ value: k.id, label: locale === 'zh' ? k.name : k.nameEn }));
+export function choiceOptions(known: Named[], current: string | undefined, locale: Locale): Array<{ value: string; label: string | null }> {
+  const options: Array<{ value: string; label: string | null }> = known.map((k) => ({ value: k.id, label: nameIn(k, locale) }));
   if (current && !known.some((k) => k.id === current)) options.push({ value: current, label: null });
   return options;
 }

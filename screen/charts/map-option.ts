@@ -1,13 +1,12 @@
 // The map: the nation coloured by each region's revenue today, with its stores as dots; a region
 // drawn alone with its stores sized by foot traffic. Clicks carry regionId / storeId.
 import type { ScreenChild } from '../../stream/types.js';
-import { formatCount, formatMoney } from '../format.js';
+import { formatCount, formatMoney, nameIn } from '../format.js';
 import type { Locale } from '../i18n.js';
 import { chinaGeoJson } from './china-geo.js';
 import type { ChartOptions } from './options.js';
 import { COLORS } from './theme.js';
 
-const nameOf = (node: { name: string; nameEn: string }, locale: Locale) => (locale === 'zh' ? node.name : node.nameEn);
 const provinceByCode = new Map(chinaGeoJson.features.map((f) => [Number(f.id), f.properties]));
 
 /** Where each region's name sits (the region ids are fixed by the contract); others use their provinces' centre. */
@@ -72,7 +71,7 @@ export function labelledStores(
   const busiestFirst = [...stores].sort((a, b) => b.today.visits - a.today.visits || a.id.localeCompare(b.id));
   busiestFirst.forEach((s, rank) => {
     const [x, y] = at(s);
-    const width = labelWidth(nameOf(s, locale));
+    const width = labelWidth(nameIn(s, locale));
     const free = (box: Box, overProvinces: boolean) =>
       !labels.some((l) => overlap(box, l)) && ![...dots].some(([id, d]) => id !== s.id && overlap(box, d))
       && (overProvinces || !provinces.some((p) => !hiddenProvinces.has(p.text) && overlap(box, p.box)));
@@ -98,7 +97,7 @@ const storeDots = (stores: ScreenChild[], locale: Locale, labelled: Map<string, 
     label: { show: false, position: 'right', color: COLORS.text, fontSize: 16, formatter: '{b}', textBorderColor: '#04122a', textBorderWidth: 3 },
     labelLayout: { hideOverlap: true },
     symbolSize: (value: number[]) => (labelled ? 8 + 14 * Math.sqrt((value[2] ?? 0) / most) : 4 + 6 * Math.sqrt((value[2] ?? 0) / most)),
-    data: stores.map((s) => ({ name: nameOf(s, locale), value: [s.lng, s.lat, s.today.visits], storeId: s.id, label: { show: labelled?.has(s.id) ?? false, position: labelled?.get(s.id) ?? 'right' } })),
+    data: stores.map((s) => ({ name: nameIn(s, locale), value: [s.lng, s.lat, s.today.visits], storeId: s.id, label: { show: labelled?.has(s.id) ?? false, position: labelled?.get(s.id) ?? 'right' } })),
     tooltip: { formatter: (p: { name: string; value: number[] }) => `${p.name}<br/>${formatCount(p.value[2] ?? 0, locale)}` },
   };
 };
@@ -124,14 +123,14 @@ export function nationMapOption(regions: ScreenChild[], stores: ScreenChild[], l
           id: 'provinces', type: 'map', geoIndex: 0, cursor: 'pointer',
           data: chinaGeoJson.features.map((f) => {
             const region = regionOfProvince.get(Number(f.id));
-            return region ? { name: f.properties.name, value: region.today.revenue, regionId: region.id, regionName: nameOf(region, locale) } : { name: f.properties.name, value: null };
+            return region ? { name: f.properties.name, value: region.today.revenue, regionId: region.id, regionName: nameIn(region, locale) } : { name: f.properties.name, value: null };
           }),
           tooltip: { formatter: (p: { name: string; data?: { regionName?: string; value: number | null } }) => p.data?.regionName ? `${p.data.regionName} · ${p.name}<br/>${formatMoney(p.data.value, locale)}` : p.name },
         },
         {
           id: 'regionLabels', type: 'scatter', coordinateSystem: 'geo', symbolSize: 0, silent: true, zlevel: 3,
           label: { show: true, color: COLORS.text, fontSize: 19, fontWeight: 700, lineHeight: 24, textBorderColor: '#04122a', textBorderWidth: 4, formatter: (p: { data: { label: string } }) => p.data.label },
-          data: regions.map((r) => ({ value: LABEL_AT[r.id] ?? centroid(r.provinces ?? []), label: `${nameOf(r, locale)}\n${formatMoney(r.today.revenue, locale)}` })),
+          data: regions.map((r) => ({ value: LABEL_AT[r.id] ?? centroid(r.provinces ?? []), label: `${nameIn(r, locale)}\n${formatMoney(r.today.revenue, locale)}` })),
         },
         storeDots(stores, locale, null),
       ],
