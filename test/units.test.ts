@@ -110,6 +110,23 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     expect(known.toWrite(later)).toHaveLength(1);
   });
 
+  it("a forgotten customer's place is taken by the next without either's times showing through", () => {
+    const known = new KnownCustomers(2);
+    const remember = (events: Parameters<typeof firstSeenCandidates>[0]) => {
+      const candidates = firstSeenCandidates(events);
+      known.remember(candidates, keysOf(candidates));
+    };
+    remember([at(DAY, 'jd', 'u1'), at(DAY, 'jd', 'u2')]);
+    remember([at(3 * DAY, 'taobao', 'u3')]); // u1 goes
+    remember([at(9 * DAY, 'douyin', 'u4')]); // u2 goes; u4 reuses a freed place
+    expect(known.size).toBe(2);
+    expect(known.toWrite(firstSeenCandidates([at(DAY + 1, 'jd', 'u1'), at(DAY + 1, 'jd', 'u2')]))).toHaveLength(2);
+    expect(known.toWrite(firstSeenCandidates([at(9 * DAY + 1, 'douyin', 'u4'), at(3 * DAY + 1, 'taobao', 'u3')]))).toEqual([]);
+    expect(known.toWrite(firstSeenCandidates([at(9 * DAY, 'baidu', 'u4')]))).toHaveLength(1); // same instant, smaller channel
+    expect(known.toWrite(firstSeenCandidates([at(3 * DAY - 1, 'taobao', 'u3')]))).toHaveLength(1);
+    expect(known.toWrite(firstSeenCandidates([at(10 * DAY + 1, 'douyin', 'u4')]))).toHaveLength(1);
+  });
+
   it('a row the ledger did not rewrite (its last_ts within a day before) is known only up to the event sent', () => {
     const known = new KnownCustomers();
     const [sent] = firstSeenCandidates([at(5 * DAY, 'jd', 'u1')]);

@@ -7,6 +7,7 @@ import { DAY, HOUR, floorTo } from '../stream/buckets.js';
 import { migrate } from '../stream/db/migrate.js';
 import { queryContextOf, queryMetrics, type MetricsQuery } from '../stream/db/queries.js';
 import { compactSketches, sketchKindFor } from '../stream/db/user-sketches.js';
+import { IntegerSet } from '../stream/integer-set.js';
 import { EXACT_LIMIT, UserSketch, hash52 } from '../stream/user-sketch.js';
 import { POINT_FIELDS, type MetricsResponse, type PointField } from '../stream/types.js';
 import { postAll } from './event-factory.js';
@@ -37,6 +38,21 @@ describe('the sketch itself', () => {
     expect(past.isExact).toBe(false);
     expect(Math.abs(past.estimate() / (EXACT_LIMIT + 1) - 1)).toBeLessThan(0.02);
     expect(() => UserSketch.decode(Buffer.from([7, 1, 2]))).toThrow(/not a user sketch/);
+  });
+
+  it("keeps a sketch's exact hashes as a set of integers: each once, 0 and 2^53 − 1 too, through growth", () => {
+    const set = new IntegerSet();
+    const values = [0, Number.MAX_SAFE_INTEGER, ...Array.from({ length: 5_000 }, (_, i) => hash52(`s${i}`)), 2 ** 32, 2 * 2 ** 32];
+    for (const value of values) expect(set.add(value)).toBe(true);
+    for (const value of values) expect(set.add(value)).toBe(false);
+    expect(set.size).toBe(values.length);
+    expect([...set].sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
+    for (const value of values) expect(set.has(value)).toBe(true);
+    // same low 32 bits, another value: the probe must go on past it
+    expect(set.has(3 * 2 ** 32)).toBe(false);
+    expect(set.has(1)).toBe(false);
+    expect(set.memoryBytes).toBeLessThanOrEqual(values.length * 8 * 4);
+    for (const bad of [-1, 0.5, 2 ** 53, Number.NaN]) expect(() => set.add(bad)).toThrow(RangeError);
   });
 
   it('tells whether a merge changed it, in either form', () => {

@@ -171,34 +171,68 @@ export const customerKey = (scope: string, userId: string) => `${scope}\u0000${u
  * Bounded: the least recently used go first.
  */
 export class KnownCustomers {
-  // compact: [first ts, last ts, the first event's place (channel, region, store) interned]
-  private readonly rows = new Map<string, [number, number, string]>();
-  private readonly places = new Map<string, string>();
+  // per (scope, customer) a slot in typed arrays: its known first and last ts and the first event's
+  // place (channel, region, store, interned as a number). Held as arrays of objects, a hundred thousand
+  // customers were half a million heap objects for every full garbage collection to visit.
+  private readonly slotOf = new Map<string, number>();
+  private firstTs = new Float64Array(1024);
+  private lastTs = new Float64Array(1024);
+  private placeOfSlot = new Int32Array(1024);
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  private readonly placeIds = new Map<string, number>();
+  private readonly placeNames: string[] = [];
   constructor(private readonly limit = 100_000) {}
 
-  private placeOf(c: FirstSeenCandidate): string {
+  private placeOf(c: FirstSeenCandidate): number {
     const place = `${c.channel}\u0000${c.region}\u0000${c.store}`;
-    let interned = this.places.get(place);
-    if (interned === undefined) {
-      if (this.places.size > 100_000) this.places.clear(); // only ids from the config: never near this
-      this.places.set(place, (interned = place));
+    let id = this.placeIds.get(place);
+    if (id === undefined) {
+      // only ids from the config: never near this; were it reached, forgetting all is safe (a cache)
+      if (this.placeNames.length >= 100_000) this.clear();
+      this.placeIds.set(place, (id = this.placeNames.length));
+      this.placeNames.push(place);
     }
-    return interned;
+    return id;
+  }
+
+  private clear(): void {
+    this.slotOf.clear();
+    this.freeSlots.length = 0;
+    this.nextSlot = 0;
+    this.placeIds.clear();
+    this.placeNames.length = 0;
   }
 
   /** a before the known first event (ts, then place: the separator sorts below every id character) */
-  private static before(firstTs: number, place: string, known: [number, number, string]): boolean {
-    return firstTs !== known[0] ? firstTs < known[0] : place < known[2];
+  private before(firstTs: number, place: number, slot: number): boolean {
+    const knownTs = this.firstTs[slot]!;
+    return firstTs !== knownTs ? firstTs < knownTs : this.placeNames[place]! < this.placeNames[this.placeOfSlot[slot]!]!;
+  }
+
+  private newSlot(): number {
+    const free = this.freeSlots.pop();
+    if (free !== undefined) return free;
+    if (this.nextSlot === this.firstTs.length) {
+      const grown = (from: Float64Array) => { const to = new Float64Array(from.length * 2); to.set(from); return to; };
+      this.firstTs = grown(this.firstTs);
+      this.lastTs = grown(this.lastTs);
+      const places = new Int32Array(this.placeOfSlot.length * 2);
+      places.set(this.placeOfSlot);
+      this.placeOfSlot = places;
+    }
+    return this.nextSlot++;
   }
 
   /** The candidates the ledger may not cover yet. */
   toWrite(candidates: FirstSeenCandidate[]): FirstSeenCandidate[] {
     return candidates.filter((c) => {
       const key = c.key;
-      const known = this.rows.get(key);
-      if (!known || KnownCustomers.before(c.firstTs, this.placeOf(c), known) || c.lastTs > known[1] + LAST_SEEN_SLACK_MS) return true;
-      this.rows.delete(key);
-      this.rows.set(key, known); // most recently used last
+      const place = this.placeOf(c); // first: it may forget everything
+      const slot = this.slotOf.get(key);
+      if (slot === undefined || this.before(c.firstTs, place, slot) || c.lastTs > this.lastTs[slot]! + LAST_SEEN_SLACK_MS) return true;
+      this.slotOf.delete(key);
+      this.slotOf.set(key, slot); // most recently used last
       return false;
     });
   }
@@ -211,21 +245,27 @@ export class KnownCustomers {
   remember(sent: FirstSeenCandidate[], written: ReadonlySet<string>): void {
     for (const c of sent) {
       const key = c.key;
-      const place = this.placeOf(c);
-      const known = this.rows.get(key);
-      const lastAtLeast = Math.max(written.has(key) ? c.lastTs : c.lastTs - LAST_SEEN_SLACK_MS, known?.[1] ?? -Infinity);
-      this.rows.delete(key);
-      if (!known || KnownCustomers.before(c.firstTs, place, known)) this.rows.set(key, [c.firstTs, lastAtLeast, place]);
-      else this.rows.set(key, [known[0], lastAtLeast, known[2]]);
+      const place = this.placeOf(c); // first: it may forget everything
+      let slot = this.slotOf.get(key);
+      const lastAtLeast = Math.max(written.has(key) ? c.lastTs : c.lastTs - LAST_SEEN_SLACK_MS, slot === undefined ? -Infinity : this.lastTs[slot]!);
+      if (slot === undefined || this.before(c.firstTs, place, slot)) {
+        slot ??= this.newSlot();
+        this.firstTs[slot] = c.firstTs;
+        this.placeOfSlot[slot] = place;
+      }
+      this.lastTs[slot] = lastAtLeast;
+      this.slotOf.delete(key);
+      this.slotOf.set(key, slot);
     }
-    for (const key of this.rows.keys()) {
-      if (this.rows.size <= this.limit) break;
-      this.rows.delete(key);
+    for (const [key, slot] of this.slotOf) {
+      if (this.slotOf.size <= this.limit) break;
+      this.slotOf.delete(key);
+      this.freeSlots.push(slot);
     }
   }
 
   get size(): number {
-    return this.rows.size;
+    return this.slotOf.size;
   }
 }
 
