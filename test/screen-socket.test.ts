@@ -75,12 +75,15 @@ describe('the /screen namespace', () => {
   });
 
   it('compares today with the same span of yesterday, read from the database', async () => {
+    const beforeMidnight = 86_400_000 - ((Date.now() + 8 * 3_600_000) % 86_400_000);
+    if (beforeMidnight < 30_000) await sleep(beforeMidnight); // the day must not turn during the test
     const justAfterMidnight = 180_000 - ((Date.now() + 8 * 3_600_000) % 86_400_000);
-    if (justAfterMidnight > 0) await sleep(justAfterMidnight); // yesterday's span must be longer than the 2 min used below
+    if (justAfterMidnight > 0) await sleep(justAfterMidnight); // yesterday's span must be longer than the 1 min used below
     const now = Date.now();
     const sinceMidnight = (now + 8 * 3_600_000) % 86_400_000;
     const yesterdayTs = now - 86_400_000 - Math.min(60_000, sinceMidnight / 2); // inside yesterday's span up to this time
-    const tooLate = now - 86_400_000 + 120_000; // yesterday, but after this time of day: not compared
+    // yesterday, but after this time of day: not compared (and not past yesterday's end: a run minutes before midnight)
+    const tooLate = now - 86_400_000 + Math.min(120_000, (86_400_000 - sinceMidnight) / 2);
     expect((await app.post([
       { id: 'y-1', type: 'visit', ts: yesterdayTs, channel: 'store', store: 'wx-zhongshan', count: 9 },
       { id: 'y-2', type: 'visit', ts: tooLate, channel: 'store', store: 'wx-zhongshan', count: 4 },
@@ -91,7 +94,7 @@ describe('the /screen namespace', () => {
     if (!('snapshot' in ack)) throw new Error(ack.error);
     expect(ack.snapshot.today.yesterday).toMatchObject({ visits: 9, conversions: 0 });
     expect(ack.snapshot.today.values.visits).toBe(0);
-  });
+  }, 300_000); // may wait out Beijing's midnight (up to 3.5 min)
 
   it('pushes changes to the rooms that watch them, and only to those', async () => {
     const east = await open('ops', { region: 'east' });
