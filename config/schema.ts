@@ -49,6 +49,8 @@ export const geoFileSchema = z.strictObject({
             name: z.string().min(1),
             nameEn: z.string().min(1),
             city: z.string().min(1),
+            /** the city's name on English pages (the Chinese name where absent) */
+            cityEn: z.string().min(1).optional(),
             province: z.number().int(),
             lng: z.number().min(73).max(136),
             lat: z.number().min(3).max(54),

@@ -106,6 +106,7 @@ export interface GeoStoreNode {
   name: string;
   nameEn: string;
   city: string;
+  cityEn: string;
   province: number;
   lng: number;
   lat: number;
@@ -171,6 +172,7 @@ export interface ScreenChild extends ScreenNamed {
   /** stores: their region and where they are */
   region?: string;
   city?: string;
+  cityEn?: string;
   lng?: number;
   lat?: number;
 }

@@ -25,6 +25,9 @@ describe('configuration', () => {
     expect(cfg.regions.map((r) => r.id)).toEqual(['east', 'north', 'south', 'central', 'southwest', 'northwest', 'northeast']);
     expect(cfg.storeById.size).toBeGreaterThanOrEqual(60);
     expect(cfg.storeById.get('cd-chunxi')!.region).toBe('southwest');
+    // English pages name every store's city in English
+    expect([...cfg.storeById.values()].filter((s) => !s.cityEn || /[^\x20-\x7e]/.test(s.cityEn)).map((s) => s.id)).toEqual([]);
+    expect(cfg.storeById.get('xa-zhonglou')!.cityEn).toBe("Xi'an");
   });
 
   it.each([

@@ -735,6 +735,10 @@ describe('the wall in Chromium', () => {
       expect(await page.$('[data-tile=newUsers]')).toBeNull();
       expect(await page.textContent('[data-tile=perVisitor]')).toContain('Revenue / visitor');
       if (live.today.visits > 0) expect(await page.textContent('[data-tile=perVisitor]')).toContain('¥');
+      // the store card names its city and region in English too
+      const card = await page.textContent('.store-card');
+      expect(card).toContain(`City${longest.cityEn}`);
+      expect(card).toContain(`Region${app.cfg.regions.find((r) => r.id === longest.region)!.nameEn}`);
       await sleep(1_000);
       await page.screenshot({ path: `${SCREENSHOT_DIR}/store-en-${width}x${height}.png` });
       await page.context().close();
