@@ -51,6 +51,12 @@ export class IntegerSet {
     }
   }
 
+  /** Each value, in no particular order (a plain loop: sketches merge thousands at a time). */
+  forEach(callback: (value: number) => void): void {
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== EMPTY) callback(slots[i]!);
+  }
+
   *[Symbol.iterator](): IterableIterator<number> {
     for (const value of this.slots) if (value !== EMPTY) yield value;
   }

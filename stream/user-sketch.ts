@@ -107,11 +107,11 @@ export class UserSketch {
   mergeChanged(other: UserSketch): boolean {
     if (other.hashes) {
       let changed = false;
-      for (const hash of other.hashes) {
-        if (!this.wouldChange(hash)) continue;
+      other.hashes.forEach((hash) => {
+        if (!this.wouldChange(hash)) return;
         this.add(hash);
         changed = true;
-      }
+      });
       return changed;
     }
     let changed = false;
@@ -149,11 +149,11 @@ export class UserSketch {
     const out = Buffer.allocUnsafe(1 + this.hashes.size * 7);
     out[0] = EXACT;
     let at = 1;
-    for (const hash of this.hashes) {
+    this.hashes.forEach((hash) => {
       out.writeUIntBE(Math.floor(hash / TWO_32), at, 3);
       out.writeUInt32BE(hash % TWO_32, at + 3);
       at += 7;
-    }
+    });
     return out;
   }
 
@@ -179,11 +179,11 @@ export class UserSketch {
 
   private toRegisters(): void {
     const registers = new Uint8Array(M);
-    for (const hash of this.hashes!) {
+    this.hashes!.forEach((hash) => {
       const i = registerOf(hash);
       const rank = rankOf(hash);
       if (rank > registers[i]!) registers[i] = rank;
-    }
+    });
     this.registers = registers;
     this.hashes = null;
   }

@@ -47,6 +47,9 @@ describe('the sketch itself', () => {
     for (const value of values) expect(set.add(value)).toBe(false);
     expect(set.size).toBe(values.length);
     expect([...set].sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
+    const each: number[] = [];
+    set.forEach((value) => each.push(value));
+    expect(each.sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
     for (const value of values) expect(set.has(value)).toBe(true);
     // same low 32 bits, another value: the probe must go on past it
     expect(set.has(3 * 2 ** 32)).toBe(false);
