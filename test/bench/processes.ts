@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoreSettings } from '../../stream/connect.js';
 import { PROCESSOR_ENV } from '../../server/processes.js';
@@ -29,11 +30,25 @@ export function buildBundles(): void {
 /** BENCH_PROFILE_DIR: every process the bench starts writes a V8 CPU profile there when it stops (to find where a figure's time goes). */
 const profileFlags = () => (process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
 
+/**
+ * BENCH_GC_DIR: every processor the bench starts logs its garbage collections there
+ * (`--trace-gc`, gc-<name>.log) and writes a heap snapshot there on SIGUSR2.
+ */
+function gcTrace(entry: 'server' | 'stream', name: string | undefined): { flags: string[]; stdout: number | 'ignore' } {
+  const dir = process.env.BENCH_GC_DIR;
+  if (!dir || entry !== 'stream') return { flags: [], stdout: 'ignore' };
+  mkdirSync(dir, { recursive: true });
+  return { flags: ['--trace-gc', '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`], stdout: openSync(join(dir, `gc-${name ?? process.pid}.log`), 'w') };
+}
+
 /** Runs the server or a stream processor as production does (`npm start`): its bundle, plain JavaScript. */
 export function spawnApp(entry: 'server' | 'stream', env: NodeJS.ProcessEnv, nodeFlags: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, ...profileFlags(), `${ROOT}dist/node/${entry}/main.js`], {
-    cwd: ROOT, env: { ...(entry === 'stream' && PROCESSOR_ENV), ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
+  const gc = gcTrace(entry, env.PROCESSOR_NAME);
+  const child = spawn(process.execPath, [...nodeFlags, ...gc.flags, ...profileFlags(), `${ROOT}dist/node/${entry}/main.js`], {
+    cwd: ROOT, env: { ...(entry === 'stream' && PROCESSOR_ENV), ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', gc.stdout, 'inherit'],
   });
+  if (typeof gc.stdout === 'number') closeSync(gc.stdout); // the child holds its own copy
+  return child;
 }
 
 export async function waitReady(url: string, ms = 30_000): Promise<void> {
