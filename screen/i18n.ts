@@ -46,7 +46,7 @@ const zh = {
   rules: {
     title: '告警规则', rule: '告警规则', new: '新建规则', toList: '← 全部规则', notFound: '规则不存在，或你无权查看',
     enabled: '已启用', disabled: '已停用', enable: '启用', disable: '停用', firingCount: '{n} 个告警中', pendingCount: '{n} 个观察中', fromApi: 'API · {who}',
-    readOnly: '只读：编辑规则需要管理员角色', save: '保存规则', saved: '已保存：下一轮评估起生效', delete: '删除规则', confirmDelete: '删除规则 {id}？',
+    readOnly: '只读：编辑规则需要管理员角色', byDefault: '默认 {value}', save: '保存规则', saved: '已保存：下一轮评估起生效', delete: '删除规则', confirmDelete: '删除规则 {id}？',
     idRequired: '请填写规则 ID', whole: '全部（不分组）', instance: '实例', any: '不限', unknownChoice: '{id}（配置中已没有）', gone: '配置中已没有',
     notifierKind: { webhook: 'Webhook', email: '邮件', slack: 'Slack', wecom: '企业微信', dingtalk: '钉钉', feishu: '飞书' },
     field: {
@@ -139,7 +139,7 @@ const en: Messages = {
   rules: {
     title: 'Alert rules', rule: 'Alert rule', new: 'New rule', toList: '← All rules', notFound: 'No such rule, or you may not see it',
     enabled: 'enabled', disabled: 'disabled', enable: 'Enable', disable: 'Disable', firingCount: '{n} firing', pendingCount: '{n} pending', fromApi: 'API · {who}',
-    readOnly: 'Read only: editing rules needs the admin role', save: 'Save rule', saved: 'Saved: evaluated from the next cycle', delete: 'Delete rule', confirmDelete: 'Delete rule {id}?',
+    readOnly: 'Read only: editing rules needs the admin role', byDefault: 'default {value}', save: 'Save rule', saved: 'Saved: evaluated from the next cycle', delete: 'Delete rule', confirmDelete: 'Delete rule {id}?',
     idRequired: 'give the rule an id', whole: 'the whole business', instance: 'Instance', any: 'any', unknownChoice: '{id} (no longer configured)', gone: 'no longer configured',
     notifierKind: { webhook: 'webhook', email: 'e-mail', slack: 'Slack', wecom: 'WeCom', dingtalk: 'DingTalk', feishu: 'Feishu' },
     field: {

@@ -398,6 +398,8 @@ describe('the wall in Chromium', () => {
     // a new rule: bad fields are named where they are
     await admin.goto(`${app.server.url}/rules/new`);
     await admin.waitForSelector('[data-test=rule-form]');
+    // left empty, a rule reminds at the evaluation's repeatInterval (1 h in this configuration): the field says so
+    expect(await admin.getAttribute('[data-test=field-repeatInterval]', 'placeholder')).toBe('默认 1h');
     await admin.fill('[data-test=field-id]', 'spend-auto');
     await admin.fill('[data-test=field-name]', '全国花费异常');
     await admin.fill('[data-test=field-nameEn]', 'Nation spend anomaly');

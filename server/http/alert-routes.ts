@@ -10,7 +10,7 @@ import type { AppConfig } from '../../config/load.js';
 import { parseDurationMs } from '../../config/duration.js';
 import { PreviewError, previewRule } from '../../alerts/preview.js';
 import { ruleInstances } from '../../alerts/instances.js';
-import { MAX_RULES, RuleError, deleteRule, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule } from '../../alerts/rule-store.js';
+import { MAX_RULES, RuleError, deleteRule, durationText, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule } from '../../alerts/rule-store.js';
 import { parseIn, type ErrorLanguage } from '../../config/localized-parse.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
 import { acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
@@ -177,7 +177,11 @@ export function alertRouter(deps: AlertRouteDeps) {
     const rules = (await effectiveRules(pool, cfg))
       .filter((rule) => regions === null || ruleInstances(rule, cfg, ['*']).some((i) => i.region !== undefined && regions.includes(i.region)));
     res.json({
-      evaluation: { intervalSeconds: cfg.alerts.evaluation.interval / 1000, settleSeconds: cfg.alerts.evaluation.settle / 1000 },
+      evaluation: {
+        intervalSeconds: cfg.alerts.evaluation.interval / 1000, settleSeconds: cfg.alerts.evaluation.settle / 1000,
+        // what a rule without its own repeatInterval reminds at (the console's form shows it)
+        repeatInterval: durationText(cfg.alerts.evaluation.repeatInterval),
+      },
       rules: rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing'), document: ruleDocument(rule) })),
       choices: ruleChoices(cfg, regions),
     });
