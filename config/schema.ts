@@ -49,13 +49,13 @@ export const geoFileSchema = z.strictObject({
             name: z.string().min(1),
             nameEn: z.string().min(1),
             city: z.string().min(1),
-            /** the city's name on English pages (the Chinese name where absent) */
+            /** the city's name on English pages (the Chinese name where absent: filled in here, once) */
             cityEn: z.string().min(1).optional(),
             province: z.number().int(),
             lng: z.number().min(73).max(136),
             lat: z.number().min(3).max(54),
             hours,
-          }),
+          }).transform((store) => ({ ...store, cityEn: store.cityEn ?? store.city })),
         ),
       }),
     )

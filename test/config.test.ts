@@ -30,6 +30,13 @@ describe('configuration', () => {
     expect(cfg.storeById.get('xa-zhonglou')!.cityEn).toBe("Xi'an");
   });
 
+  it("a store without cityEn is named by its Chinese city on English pages too", () => {
+    const cfg = loadConfig(withEdit('geo.yaml', (t) => t.replace(/cityEn: Shanghai,\s*(province: 310000, lng: 121\.448)/, '$1')));
+    expect(cfg.storeById.get('sh-jingan')!.cityEn).toBe('上海');
+    expect(cfg.regions[0]!.stores[0]!.cityEn).toBe('上海');
+    expect(cfg.storeById.get('sh-lujiazui')!.cityEn).toBe('Shanghai');
+  });
+
   it.each([
     ['geo.yaml', (t: string) => t.replace('lat: 31.229', 'lat: 91.229'), /geo\.yaml: regions\[0\]\.stores\[0\]\.lat: /],
     ['geo.yaml', (t: string) => t.replace('province: 310000, lng: 121.448', 'province: 110000, lng: 121.448'), /geo\.yaml: regions\[0\]\.stores\[0\]\.province: 110000 is not a province of region "east"/],

@@ -143,7 +143,7 @@ export function queryRouter(deps: QueryDeps) {
         id: region.id, name: region.name, nameEn: region.nameEn, provinces: region.provinces,
         live: values[i++]!,
         stores: region.stores.map((store) => ({
-          id: store.id, name: store.name, nameEn: store.nameEn, city: store.city, cityEn: store.cityEn ?? store.city, province: store.province, lng: store.lng, lat: store.lat,
+          id: store.id, name: store.name, nameEn: store.nameEn, city: store.city, cityEn: store.cityEn, province: store.province, lng: store.lng, lat: store.lat,
           live: values[i++]!,
         })),
       })),

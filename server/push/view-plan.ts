@@ -30,7 +30,7 @@ export interface ViewPlan {
 
 export const NATION: ScreenNamed = { id: 'nation', name: '全国', nameEn: 'Nation' };
 
-const storeNode = (store: Store) => ({ id: store.id, name: store.name, nameEn: store.nameEn, region: store.region, city: store.city, cityEn: store.cityEn ?? store.city, lng: store.lng, lat: store.lat });
+const storeNode = (store: Store) => ({ id: store.id, name: store.name, nameEn: store.nameEn, region: store.region, city: store.city, cityEn: store.cityEn, lng: store.lng, lat: store.lat });
 
 /** The plan of an already authorized subscription (ids are known to exist). */
 export function planView(cfg: AppConfig, scope: ScreenSubscription): ViewPlan {
