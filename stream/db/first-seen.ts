@@ -184,8 +184,13 @@ export class KnownCustomers {
   private readonly placeNames: string[] = [];
   constructor(private readonly limit = 100_000) {}
 
+  private static placeText(c: FirstSeenCandidate): string {
+    return `${c.channel}\u0000${c.region}\u0000${c.store}`;
+  }
+
+  /** The candidate's place, interned (only a slot written needs it). */
   private placeOf(c: FirstSeenCandidate): number {
-    const place = `${c.channel}\u0000${c.region}\u0000${c.store}`;
+    const place = KnownCustomers.placeText(c);
     let id = this.placeIds.get(place);
     if (id === undefined) {
       // only ids from the config: never near this; were it reached, forgetting all is safe (a cache)
@@ -204,10 +209,10 @@ export class KnownCustomers {
     this.placeNames.length = 0;
   }
 
-  /** a before the known first event (ts, then place: the separator sorts below every id character) */
-  private before(firstTs: number, place: number, slot: number): boolean {
+  /** c before the slot's first event (ts, then place — spelt out only on a tie: the separator sorts below every id character) */
+  private before(c: FirstSeenCandidate, slot: number): boolean {
     const knownTs = this.firstTs[slot]!;
-    return firstTs !== knownTs ? firstTs < knownTs : this.placeNames[place]! < this.placeNames[this.placeOfSlot[slot]!]!;
+    return c.firstTs !== knownTs ? c.firstTs < knownTs : KnownCustomers.placeText(c) < this.placeNames[this.placeOfSlot[slot]!]!;
   }
 
   private newSlot(): number {
@@ -228,9 +233,8 @@ export class KnownCustomers {
   toWrite(candidates: FirstSeenCandidate[]): FirstSeenCandidate[] {
     return candidates.filter((c) => {
       const key = c.key;
-      const place = this.placeOf(c); // first: it may forget everything
       const slot = this.slotOf.get(key);
-      if (slot === undefined || this.before(c.firstTs, place, slot) || c.lastTs > this.lastTs[slot]! + LAST_SEEN_SLACK_MS) return true;
+      if (slot === undefined || this.before(c, slot) || c.lastTs > this.lastTs[slot]! + LAST_SEEN_SLACK_MS) return true;
       this.slotOf.delete(key);
       this.slotOf.set(key, slot); // most recently used last
       return false;
@@ -248,7 +252,7 @@ export class KnownCustomers {
       const place = this.placeOf(c); // first: it may forget everything
       let slot = this.slotOf.get(key);
       const lastAtLeast = Math.max(written.has(key) ? c.lastTs : c.lastTs - LAST_SEEN_SLACK_MS, slot === undefined ? -Infinity : this.lastTs[slot]!);
-      if (slot === undefined || this.before(c.firstTs, place, slot)) {
+      if (slot === undefined || this.before(c, slot)) {
         slot ??= this.newSlot();
         this.firstTs[slot] = c.firstTs;
         this.placeOfSlot[slot] = place;
