@@ -94,7 +94,7 @@ describe('the auto detector', () => {
     expect(found[0]).toBeLessThan(2880 + 100);
   });
 
-  it('learns a daily step (stores opening and closing): it alerts only while no day of history shows it, and still on a drop', () => {
+  it('learns a day before it judges (stores opening and closing are the series\' day, not news), then alerts on a drop', () => {
     // 1-minute windows: 11 000 ± 1 000 at night, 27 000 ± 3 000 from 10:00 to 22:00
     let state = 11;
     const series = (alter: (i: number, value: number) => number = (_, v) => v): SeriesPoint[] => Array.from({ length: 9 * 1440 }, (_, i) => {
@@ -105,26 +105,34 @@ describe('the auto detector', () => {
     });
     const minuteOnsets = (points: SeriesPoint[]) => findEpisodes(auto(), points, MINUTE, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 })
       .map((e) => Math.round((e.onset.point.t - points[0]!.t) / MINUTE));
-    // the first day's opening and closing are news; from the second day on they are the series' day
-    const everyDay = minuteOnsets(series());
-    expect(everyDay.every((at) => at < 1440)).toBe(true);
-    expect(everyDay.length).toBeGreaterThan(0);
+    // no page on any opening or closing, the first day's included (a new installation)
+    expect(minuteOnsets(series())).toEqual([]);
     // halved for half an hour on the last evening: an alert within minutes
-    const halved = minuteOnsets(series((i, v) => (i >= 8 * 1440 + 1200 && i < 8 * 1440 + 1230 ? v / 2 : v))).filter((at) => at >= 1440);
+    const halved = minuteOnsets(series((i, v) => (i >= 8 * 1440 + 1200 && i < 8 * 1440 + 1230 ? v / 2 : v)));
     expect(halved).toHaveLength(1);
     expect(halved[0]).toBeGreaterThanOrEqual(8 * 1440 + 1200);
     expect(halved[0]).toBeLessThan(8 * 1440 + 1210);
-    // the live per-window judge says the same, routine openings included
+    // the live per-window judge says the same: nothing judged before a day of data, openings judged ordinary after
     const live = autoDetector({ sensitivity: 'medium', direction: 'both' });
     const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
     const threeDays = series().slice(0, 3 * 1440);
     const fast = assessSeries(live, threeDays, MINUTE, 0);
     expect(fast.map((a) => a.assessment)).toEqual(assessSeries(withoutFastPath, threeDays, MINUTE, 0).map((a) => a.assessment));
-    const openingScore = (day: number) => Math.max(...fast.slice(day * 1440 + 600, day * 1440 + 615)
-      .map((a) => (a.assessment.kind === 'judged' ? a.assessment.judgement.score : 0)));
-    expect(openingScore(0)).toBeGreaterThan(AUTO_THRESHOLD.medium);
-    expect(openingScore(1)).toBeLessThan(AUTO_THRESHOLD.medium);
-    expect(openingScore(2)).toBeLessThan(AUTO_THRESHOLD.medium);
+    expect(fast.findIndex((a) => a.assessment.kind === 'judged')).toBe(1440);
+    const openingScores = (day: number) => fast.slice(day * 1440 + 600, day * 1440 + 615)
+      .map((a) => (a.assessment.kind === 'judged' ? a.assessment.judgement.score : NaN));
+    for (const day of [1, 2]) {
+      expect(openingScores(day).every((score) => score < AUTO_THRESHOLD.medium)).toBe(true);
+    }
+  });
+
+  it('learns as far back as it reads where that is less than a day (10 s windows: 2 586 of them)', () => {
+    const points: SeriesPoint[] = Array.from({ length: 3000 }, (_, i) => ({ t: Date.UTC(2026, 0, 1) + i * 10_000, value: 100 + (i % 7), volume: 100 }));
+    const live = autoDetector({ sensitivity: 'medium', direction: 'both' });
+    const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+    for (const detector of [live, withoutFastPath]) {
+      expect(assessSeries(detector, points, 10_000, 0).findIndex((a) => a.assessment.kind === 'judged')).toBe(2586);
+    }
   });
 
   it('judges a whole regular series exactly as the live per-window judge does', () => {
@@ -183,7 +191,8 @@ describe('the auto detector', () => {
       const slow = assessSeries(withoutFastPath, series, 300_000, minVolume);
       expect(fast.map((a) => a.assessment)).toEqual(slow.map((a) => a.assessment));
       const kinds = new Set(fast.map((a) => a.assessment.kind));
-      expect([...kinds].sort()).toEqual(minVolume ? ['judged', 'no-data', 'quiet'] : ['judged', 'no-data', 'unjudged']);
+      // unjudged: the first day's windows with enough volume (it learns the day first)
+      expect([...kinds].sort()).toEqual(minVolume ? ['judged', 'no-data', 'quiet', 'unjudged'] : ['judged', 'no-data', 'unjudged']);
       if (minVolume) expect(fast.filter((a) => a.assessment.kind === 'quiet').length).toBeGreaterThan(1000);
       expect(fast.filter((a) => a.assessment.kind === 'judged' && a.assessment.judgement.breach).length).toBeGreaterThan(2);
     }

@@ -10,7 +10,9 @@
 //   would have alerted — stores opening, a nightly job — it is part of the series' day, and only
 //   one twice its size alerts;
 // - a value beyond anything the reach has held (a new high or low, past a margin) counts too.
-// Each window is judged only from the windows before it. One knob: sensitivity.
+// Each window is judged only from the windows before it, and only once its history holds a whole
+// day: before that, a store opening is as new as a collapse (it learns the day first). One knob:
+// sensitivity.
 // Tuned on NAB's labelled series (npm run bench, BENCH_ONLY=detectors); one setting for all.
 import { DAY_MS, type Detector, type Direction, type Judgement, type SeriesPoint } from './types.js';
 
@@ -29,6 +31,13 @@ const EXTREME_MARGIN = 0.05;
 /** z of the recent mean error against the stretch's errors */
 export const AUTO_THRESHOLD: Record<Sensitivity, number> = { low: 5.5, medium: 4.5, high: 3.5 };
 const WEEK_MS = 7 * DAY_MS;
+/**
+ * How far back the data must reach before a window is judged: a day, so the day's shape (stores
+ * opening) has been seen once — or nearly the whole reach where that is shorter (windows under
+ * 34 s: REACH windows of 10 s span 7 h). `shortestStep` is the window length (the least time
+ * between two windows with data).
+ */
+export const learnsFor = (shortestStep: number) => Math.min(DAY_MS, (REACH - PREDICT - RECENT) * shortestStep);
 
 const scratch = new Float64Array(PREDICT);
 
@@ -174,11 +183,12 @@ function onTheSpot(vals: Float64Array, ts: Float64Array): Predictions {
 
 /**
  * Judges the last of values/times[from, to) (the current window) from the ones before it, which
- * are the windows of its history that hold data, oldest first; lo/hi are the range of those before it.
+ * are the windows of its history that hold data, oldest first; lo/hi are the range of those before
+ * it, shortestStep the least time between two of them (the current one included).
  */
-function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: number, lo: number, hi: number, predictions: Predictions, threshold: number, direction: Direction): Judgement | null {
+function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: number, lo: number, hi: number, shortestStep: number, predictions: Predictions, threshold: number, direction: Direction): Judgement | null {
   const n = to - from;
-  if (n - 1 < PREDICT + RECENT + 30) return null;
+  if (n - 1 < PREDICT + RECENT + 30 || ts[to - 1]! - ts[from]! < learnsFor(shortestStep)) return null;
   const current = vals[to - 1]!;
   const step = (ts[to - 1]! - ts[from]!) / (n - 1);
   const ways = [predictions.local(from), predictions.seasonal(DAY_MS, step, from), predictions.seasonal(WEEK_MS, step, from)];
@@ -275,7 +285,9 @@ export function autoDetector(spec: { sensitivity: Sensitivity; direction: Direct
       }
       values[n] = current.value;
       times[n++] = current.t;
-      return judgeLast(values, times, 0, n, lo, hi, onTheSpot(values, times), threshold, spec.direction);
+      let shortestStep = Infinity;
+      for (let i = 1; i < n; i++) shortestStep = Math.min(shortestStep, times[i]! - times[i - 1]!);
+      return judgeLast(values, times, 0, n, lo, hi, shortestStep, onTheSpot(values, times), threshold, spec.direction);
     },
     judgeSeries(points, windowMs) {
       // the windows with data, as the live judge's history holds them
@@ -294,6 +306,9 @@ export function autoDetector(spec: { sensitivity: Sensitivity; direction: Direct
       }
       const predictions = madeOnce(vals, ts, windowMs);
       const range = slidingRange(vals);
+      // steps[i]: the time from the window with data before i to i; their least over a history
+      const steps = Float64Array.from(ts, (t, i) => (i ? t - ts[i - 1]! : Infinity));
+      const stepRange = slidingRange(steps);
       const reach = spanFor(windowMs) * windowMs;
       const judgements = new Array<Judgement | null>(points.length).fill(null);
       let from = 0;
@@ -302,7 +317,8 @@ export function autoDetector(spec: { sensitivity: Sensitivity; direction: Direct
         // moves forward only, as the sliding range needs: every bound it is taken from does
         const began = Math.min(presentAt[dataAt[from]!]!, k);
         const { lo, hi } = range(began, k);
-        judgements[present[k]!] = judgeLast(vals, ts, began, k + 1, lo, hi, predictions, threshold, spec.direction);
+        const shortestStep = stepRange(began + 1, k + 1).lo;
+        judgements[present[k]!] = judgeLast(vals, ts, began, k + 1, lo, hi, shortestStep, predictions, threshold, spec.direction);
       }
       return judgements;
     },

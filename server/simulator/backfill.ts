@@ -1,6 +1,6 @@
 // History for a fresh demo: the live simulator's traffic (generator.ts) in steps of minutes —
 // impressions, anonymous clicks and spend counted per step, known people's clicks and orders one
-// by one, so today's and yesterday's online orders come with the journeys that led to them.
+// by one, so the history's online orders come with the journeys that led to them.
 
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -19,20 +19,20 @@ export function backfillEvents(cfg: AppConfig, state: GeneratorState, fromMs: nu
 }
 
 /**
- * The demo's history: from yesterday's midnight (or as far back as ingest accepts) to now, the
- * last hour in 10 s steps (the wall's live trend) and the rest in 5 min steps, except the next
- * three hours of yesterday from this time of day in 1 min steps: the "vs a day ago" alert rules
- * compare windows with them while the demo runs.
+ * The demo's history: from as far back as ingest accepts (47 h with the shipped lateness: all of
+ * yesterday, and the day `auto` learns from before it judges a window, for all but the first hour
+ * of the last 24 h when a rule is tried on history) to now, the last hour in 10 s steps (the wall's live trend) and the
+ * rest in 5 min steps, except the next three hours of yesterday from this time of day in 1 min
+ * steps: the "vs a day ago" alert rules compare windows with them while the demo runs.
  */
 export function demoHistory(cfg: AppConfig, nowMs: number, state: GeneratorState, scale = 1): SimEvent[] {
   const hourAgo = Math.floor((nowMs - 3_600_000) / 300_000) * 300_000;
-  const dayStart = Math.floor((nowMs + cfg.dayOffsetMs) / 86_400_000) * 86_400_000 - cfg.dayOffsetMs;
-  const yesterdayStart = Math.max(dayStart - 86_400_000, nowMs - cfg.pipeline.events.lateness + 3_600_000);
+  const historyStart = Math.ceil((nowMs - cfg.pipeline.events.lateness + 3_600_000) / 300_000) * 300_000;
   const liveFrom = Math.floor(nowMs / 10_000) * 10_000;
-  const fineFrom = Math.max(yesterdayStart, Math.floor((nowMs - 86_400_000 - 600_000) / 300_000) * 300_000);
+  const fineFrom = Math.max(historyStart, Math.floor((nowMs - 86_400_000 - 600_000) / 300_000) * 300_000);
   const fineTo = Math.min(hourAgo, fineFrom + 3 * 3_600_000);
   return [
-    ...backfillEvents(cfg, state, yesterdayStart, fineFrom, 300_000, scale),
+    ...backfillEvents(cfg, state, historyStart, fineFrom, 300_000, scale),
     ...backfillEvents(cfg, state, fineFrom, fineTo, 60_000, scale),
     ...backfillEvents(cfg, state, fineTo, hourAgo, 300_000, scale),
     ...backfillEvents(cfg, state, hourAgo, liveFrom, 10_000, scale),
@@ -68,7 +68,7 @@ export async function needsHistory(stores: StoreSettings): Promise<boolean> {
 
 /** Posts a history and waits until the processors have stored it. */
 export async function postHistory(cfg: AppConfig, stores: StoreSettings, ingestUrl: string, apiKey: string, events: SimEvent[], log: Logger): Promise<void> {
-  log.info({ events: events.length }, 'demo: posting yesterday and today so far (SIM_BACKFILL=0 turns this off)');
+  log.info({ events: events.length }, 'demo: posting the last two days (SIM_BACKFILL=0 turns this off)');
   await postEvents(cfg, ingestUrl, apiKey, events);
   log.info('demo: history posted');
   await waitUntilProcessed(cfg, stores, log);
