@@ -53,6 +53,12 @@ export interface PreviewResult {
   bound?: { below: number } | { above: number };
   /** how many times the rule would have notified over the range (firing episodes) */
   notifications: number;
+  /**
+   * windows of the range, summed over every instance judged (`windows` × instances), and how many
+   * of them the detector could not judge for too little history before them (before the data
+   * began; `auto`'s first day): "would not have paged" means little where most were not judged
+   */
+  judgedWindows: { of: number; unjudged: number };
 }
 
 /** What a preview refuses, and why, in English and in Chinese (the console's language) */
@@ -179,6 +185,7 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
 
   const inRange = (t: number) => t > start && t <= to;
   const budget: HistoryBudget = { left: MAX_PREVIEW_HISTORY_READS };
+  const judgedWindows = { of: 0, unjudged: 0 };
   const instances: Array<PreviewResult['instances'][number] & { assessed: Assessed }> = [];
   for (const instance of ruleInstances(rule, cfg, campaigns)) {
     if (only !== undefined && instance.key !== only) continue;
@@ -212,6 +219,8 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
         `试算需逐个判断时回查超过 ${MAX_PREVIEW_HISTORY_READS} 个更早的窗口：检测器单独判断每个窗口都要读 ${lookBack.length} 个${divides ? '' : `（它的 ${windowMs / 1000} 秒窗口不能整除一天，无法沿整个序列判断）`}——请${either(remedies.map(([, zh]) => zh), '或', '、')}`,
       );
     }
+    judgedWindows.of += windows;
+    for (const { point, assessment } of assessed) if (assessment.kind === 'unjudged' && inRange(point.t)) judgedWindows.unjudged++;
     const findings = breachesOf(assessed)
       .filter((f) => inRange(f.point.t))
       .map((f) => ({ t: new Date(f.point.t).toISOString(), value: f.point.value, score: f.judgement.score }));
@@ -237,6 +246,7 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
     windowSeconds: windowMs / 1000, windows, historyFrom: new Date(readFrom).toISOString(),
     instances: answered.map(({ assessed, ...instance }) => (drawn.has(instance.key) ? { ...instance, series: drawnSeries(assessed) } : instance)),
     notifications: shown.reduce((a, i) => a + i.episodes.filter((e) => e.wouldNotify).length, 0),
+    judgedWindows,
     ...(rule.when ? { bound: rule.when } : {}),
   };
 }

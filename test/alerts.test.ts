@@ -302,6 +302,16 @@ describe('alerts', () => {
     }
     expect(triedBody.notifications).toBe(triedBody.instances.reduce((a, i) => a + i.episodes.length, 0));
     expect(triedBody.notifications).toBeLessThan(11);
+    // a threshold judges every window; auto only once a day of data is behind one (it learns the
+    // day first): douyin's and jd's data began minutes ago, baidu's a day and a minute before T0 —
+    // so of its 7 windows, those ending from T0 − 1 min on (5). The answer says how many were not judged.
+    const windows = 7 * app.cfg.channels.length;
+    expect((triedBody as unknown as { judgedWindows: object }).judgedWindows).toEqual({ of: windows, unjudged: 0 });
+    const learning = (await (await call('/api/v1/alert-rules/preview', { rule: { ...draft, when: undefined, detector: { kind: 'auto' } }, ...range }, 'admin')).json()) as {
+      judgedWindows: object; instances: Array<{ key: string; episodes: unknown[] }>;
+    };
+    expect(learning.judgedWindows).toEqual({ of: windows, unjudged: windows - 5 });
+    expect(learning.instances.filter((i) => i.episodes.length).map((i) => i.key)).toEqual(['baidu']);
     const bad = await call('/api/v1/alert-rules/preview', { rule: { ...draft, filter: { region: 'atlantis' } }, ...range }, 'admin');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toBe('rule.filter.region: unknown region "atlantis"');

@@ -460,6 +460,12 @@ describe('the wall in Chromium', () => {
     expect(peakText).toBe(`峰值 ¥${spiked!.peak.value.toLocaleString('zh-CN', { maximumFractionDigits: 2 })}`);
     expect(peakText).toMatch(/^峰值 ¥3,0\d\d,\d{3}/);
     expect(await admin.textContent('[data-test=try-summary]')).toMatch(new RegExp(`^近 24 小时内(会通知 ${answer.notifications} 次|会通知 1 次|不会通知)$`));
+    // auto learns a day of data before it judges, and the demo's history goes back 47 h: the range's first hour or so was not judged, and the page says so
+    const { of, unjudged } = (answer as unknown as { judgedWindows: { of: number; unjudged: number } }).judgedWindows;
+    expect(of).toBe(answer.instances.length * 1440);
+    expect(unjudged / of).toBeGreaterThan(0.03);
+    expect(unjudged / of).toBeLessThan(0.05);
+    expect(await admin.textContent('[data-test=try-unjudged]')).toBe(`其中 ${Math.round((unjudged / of) * 100)}% 的窗口之前历史不足，未作判断（数据开始之前，或自动检测学习的第一天）`);
     expect(await admin.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1920);
     await admin.screenshot({ path: `${SCREENSHOT_DIR}/console-rule-try-1920x1080.png`, fullPage: true });
     await admin.setViewportSize({ width: 390, height: 844 });

@@ -31,6 +31,8 @@ export interface PreviewAnswer {
   windows: number;
   instances: PreviewInstance[];
   notifications: number;
+  /** windows judged over every instance, and how many had too little history before them */
+  judgedWindows: { of: number; unjudged: number };
   bound?: { below: number } | { above: number };
 }
 

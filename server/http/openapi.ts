@@ -47,7 +47,7 @@ const refused = {
 };
 const { 400: bad, 401: unauthorised, 403: forbidden } = refused;
 const notFound = { description: 'no such thing (or not one the role may see)', schema: ERROR };
-const PREVIEW = fields('ruleId', 'from', 'to', 'windowSeconds', 'windows', 'historyFrom', 'instances', 'notifications');
+const PREVIEW = fields('ruleId', 'from', 'to', 'windowSeconds', 'windows', 'historyFrom', 'instances', 'notifications', 'judgedWindows');
 const RULE_ID = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 export const OPERATIONS: Operation[] = [
