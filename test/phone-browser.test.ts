@@ -110,7 +110,8 @@ describe('the phone layout', () => {
     expect(await page.evaluate(() => location.hash)).toBe(`#/store/${eastStores[1]}`);
     const store = await liveOf(`?store=${eastStores[1]}`, 'manager-east');
     expect(await tileValue(page, 'visits')).toBe(store.today.visits);
-    expect(await page.textContent('[data-test=breadcrumb]')).toContain(app.cfg.storeById.get(eastStores[1]!)!.name);
+    expect(await page.textContent('[data-test=view-title]')).toBe(app.cfg.storeById.get(eastStores[1]!)!.name);
+    expect(await page.textContent('[data-test=breadcrumb]')).toBe('全国›华东›');
     expect((await readability(page)).smallTargets).toEqual([]);
     await sleep(1_200);
     await page.screenshot({ path: `${SCREENSHOT_DIR}/phone-store-390x844-full.png`, fullPage: true });
@@ -130,6 +131,32 @@ describe('the phone layout', () => {
     await shared.waitForSelector('.phone[data-level=store]');
     expect(await shared.evaluate(() => location.hash)).toBe(`#/store/${eastStores[2]}`);
     await shared.context().close();
+  });
+
+  it('names the longest English store in full at 390 px, on its own line under the way up, and cuts no name at its start', async () => {
+    const longest = [...app.cfg.storeById.values()].reduce((a, b) => (b.nameEn.length > a.nameEn.length ? b : a));
+    const region = app.cfg.regionById.get(longest.region)!;
+    const page = await phone();
+    await logIn(page, app.server.url, 'ops', `#/store/${longest.id}`);
+    await page.waitForSelector('.phone[data-level=store]');
+    await page.tap('[data-test=lang]');
+    await page.waitForFunction((name) => document.querySelector('[data-test=view-title]')?.textContent === name, longest.nameEn);
+    const shown = await page.evaluate(() => {
+      const title = document.querySelector('[data-test=view-title]') as HTMLElement;
+      // a name is cut when its text is wider than its box; cut at its start when the text begins left of the box
+      const links = [...document.querySelectorAll('[data-test=breadcrumb] a')].map((a) => {
+        const text = a.querySelector('span') as HTMLElement;
+        return { name: text.textContent, cut: text.scrollWidth > text.clientWidth, startsInside: text.getBoundingClientRect().left >= a.getBoundingClientRect().left - 0.5 };
+      });
+      return { titleWhole: title.scrollWidth <= title.clientWidth, titleRight: title.getBoundingClientRect().right, links };
+    });
+    expect(shown.titleWhole).toBe(true);
+    expect(shown.titleRight).toBeLessThanOrEqual(390);
+    expect(shown.links).toEqual([{ name: 'Nation', cut: false, startsInside: true }, { name: region.nameEn, cut: false, startsInside: true }]);
+    expect((await readability(page)).smallTargets).toEqual([]);
+    await sleep(1_200); // the charts redraw at most once a second: their legends in English too
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/phone-store-en-390x844.png` });
+    await page.context().close();
   });
 
   it("refuses a manager another region's address, as the server does", async () => {
