@@ -212,7 +212,9 @@ export function scopeTrendOption(allPoints: FlowPoint[], asOf: string, locale: L
       grid: { left: 64, right: 80, top: 44, bottom: 34 },
       legend: { top: 0, textStyle: { color: COLORS.muted, fontSize: 16 } },
       tooltip: { trigger: 'axis' },
-      xAxis: dayAxis ? dayAxisBase(locale) : timeAxisBase(locale),
+      // room past the first and last bars: centred on the axis' ends, half of each was cut off (on
+      // a phone a minute's bar is 2 px wide: the newest, the minute in progress, looked like 0)
+      xAxis: { ...(dayAxis ? dayAxisBase(locale) : timeAxisBase(locale)), boundaryGap: ['2%', '2%'] },
       yAxis: [
         // whole numbers: a quiet store's zeros would otherwise read 0, 0, 1, 1
         { type: 'value', splitNumber: 3, minInterval: 1, axisLabel: { formatter: (v: number) => formatCount(v, locale) } },
