@@ -63,7 +63,10 @@ export function summarize(rule: AlertRule, labels: Record<string, string>, value
     en = resolved ? `back ${below ? 'above' : 'below'} ${bound}` : `${below ? 'below' : 'above'} ${bound}`;
   } else if (judgement && rule.detector) {
     const d = rule.detector;
-    if (d.kind === 'drop' || d.kind === 'rise') {
+    if (judgement.unchangedFor) {
+      zh = `连续 ${judgement.unchangedFor} 个窗口丝毫未变，此前从未这么久`;
+      en = `unchanged for ${judgement.unchangedFor} windows, longer than ever before`;
+    } else if (d.kind === 'drop' || d.kind === 'rise') {
       zh = `${VS_NAMES[d.vs][0]} ${percent(judgement.score)}`;
       en = `${percent(judgement.score)} ${VS_NAMES[d.vs][1]}`;
     } else {

@@ -126,6 +126,60 @@ describe('the auto detector', () => {
     }
   });
 
+  it('does not page at the morning after nights that read exactly the same: the first nights of a season, predicted perfectly, are no measure of surprise', () => {
+    // 5-minute windows: exactly 40 for 100 windows each night, by day a smooth rise from it and back, with noise
+    const floor = dailySeries(10, (i, v) => (i % 288 < 100 ? 40 : 40 + 60 * Math.sin((Math.PI * (i % 288 - 100)) / 188) + (v - Math.round(v)) * 4));
+    // (a day's prediction with one night of errors, all 0, made the second morning a billion sigmas; a week's, the eighth)
+    expect(onsets(auto(), floor)).toEqual([]);
+  });
+
+  it('alerts on a value stuck longer than any run before it (a feed that stopped), not on one the series has held as long before', () => {
+    // a small count per 5-minute window (0–3 orders), 10 days; from `at`, `length` windows repeat the value at `at`
+    const counts = (...stops: Array<[at: number, length: number]>): SeriesPoint[] => {
+      let state = 3;
+      const values = Array.from({ length: 10 * 288 }, () => (state = (state * 48271) % 2147483647) % 4);
+      for (const [at, length] of stops) for (let i = at + 1; i <= at + length; i++) values[i] = values[at]!;
+      return values.map((value, i) => ({ t: Date.UTC(2026, 0, 1) + i * 300_000, value, volume: value + 1 }));
+    };
+    const at = 7 * 288 + 150;
+    expect(onsets(auto(), counts())).toEqual([]);
+    expect(onsets(auto(), counts([at, 50]))).toEqual([]);
+    // stopped for 130 windows: an alert once the run reaches 64 windows, its episode ending when the value moves again
+    const stopped = counts([at, 130]);
+    const [episode, ...more] = findEpisodes(auto(), stopped, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 });
+    expect(more).toEqual([]);
+    const onset = Math.round((episode!.onset.point.t - stopped[0]!.t) / 300_000);
+    expect(onset).toBeGreaterThanOrEqual(at + 62);
+    expect(onset).toBeLessThanOrEqual(at + 63);
+    expect(episode!.onset.judgement.unchangedFor).toBe(64);
+    expect(Math.round((episode!.end.t - stopped[0]!.t) / 300_000)).toBe(at + 131);
+    // the live per-window path judges the same
+    const live = autoDetector({ sensitivity: 'medium', direction: 'down' });
+    const withoutFastPath: Detector = { historyTimes: live.historyTimes, judge: live.judge };
+    expect(assessSeries(withoutFastPath, stopped, 300_000, 0).map((a) => a.assessment)).toEqual(assessSeries(live, stopped, 300_000, 0).map((a) => a.assessment));
+    // after a pause of 150 windows four days earlier (news itself, at its 64th), 130 is no news, 160 is — at the 151st
+    const [first, ...later] = onsets(auto(), counts([4 * 288, 150], [at, 130]));
+    expect(first! - 4 * 288).toBeGreaterThanOrEqual(62);
+    expect(first! - 4 * 288).toBeLessThanOrEqual(63);
+    expect(later).toEqual([]);
+    const paused = counts([4 * 288, 150], [at, 160]);
+    /** the length of the run of one value that index j ends (back) or lies in (both ways) */
+    const runAt = (j: number, bothWays: boolean) => {
+      let length = 1;
+      while (paused[j - length]?.value === paused[j]!.value) length++;
+      for (let k = j + 1; bothWays && paused[k]?.value === paused[j]!.value; k++) length++;
+      return length;
+    };
+    const earlier = runAt(4 * 288, true);
+    expect(earlier).toBeGreaterThanOrEqual(151);
+    const longer = onsets(auto(), paused).slice(1);
+    expect(longer).toHaveLength(1);
+    expect(longer[0]).toBeGreaterThan(at);
+    expect(runAt(longer[0]!, false)).toBe(earlier + 1);
+    // a series that never moved at all is not news
+    expect(onsets(auto(), counts().map((p) => ({ ...p, value: 5, volume: 5 })))).toEqual([]);
+  });
+
   it('learns as far back as it reads where that is less than a day (10 s windows: 2 586 of them)', () => {
     const points: SeriesPoint[] = Array.from({ length: 3000 }, (_, i) => ({ t: Date.UTC(2026, 0, 1) + i * 10_000, value: 100 + (i % 7), volume: 100 }));
     const live = autoDetector({ sensitivity: 'medium', direction: 'both' });

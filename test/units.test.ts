@@ -148,4 +148,11 @@ describe("an alert's one-line summary", () => {
     expect(summarize(rule, { channel: 'jd' }, 0, undefined, cfg, true)).toEqual(['渠道花费激增 · 京东：花费 ¥0（已回落至 ¥1,000,000 以下）', 'Channel spend burst · JD: spend ¥0 (back below ¥1,000,000)']);
     expect(summarize(floor, { channel: 'sms' }, 2.4, undefined, cfg, true)[1]).toBe('Channel ROI low · SMS: ROI 2.40 (back above 1.50)');
   });
+
+  it("says an auto alert on a stuck value is that, not a distance from a baseline it equals", () => {
+    const stuck = ruleSchema.parse({ id: 'visits-auto', name: '门店客流异常', nameEn: 'Store traffic anomaly', metric: 'visits', groupBy: 'store', window: '1m', detector: { kind: 'auto' } });
+    expect(summarize(stuck, { store: 'sh-jingan' }, 0, { score: 4.5, level: 1, breach: true, baseline: 0, unchangedFor: 130 }, cfg))
+      .toEqual(['门店客流异常 · 上海静安店：客流 0（连续 130 个窗口丝毫未变，此前从未这么久）', 'Store traffic anomaly · Shanghai Jing\'an: foot traffic 0 (unchanged for 130 windows, longer than ever before)']);
+    expect(summarize(stuck, { store: 'sh-jingan' }, 90, { score: 6, level: 1.33, breach: true, baseline: 40 }, cfg)[1]).toBe('Store traffic anomaly · Shanghai Jing\'an: foot traffic 90 (6.0σ off the mean (baseline 40))');
+  });
 });

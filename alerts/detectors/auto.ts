@@ -9,7 +9,10 @@
 //   the same windows a day and a week earlier (give or take half a run) held a surprise that
 //   would have alerted — stores opening, a nightly job — it is part of the series' day, and only
 //   one twice its size alerts;
-// - a value beyond anything the reach has held (a new high or low, past a margin) counts too.
+// - a value beyond anything the reach has held (a new high or low, past a margin) counts too;
+// - so does a value that stays exactly the same for longer than any run before it, and at least
+//   STUCK_MIN windows: a stopped door counter or tracking feed is perfectly predictable, so it
+//   surprises nothing above.
 // Each window is judged only from the windows before it, and only once its history holds a whole
 // day: before that, a store opening is as new as a collapse (it learns the day first). One knob:
 // sensitivity.
@@ -26,6 +29,14 @@ const RECENT = 8;
 const STRETCH = 480;
 /** windows looked back on, at most: a week and a stretch, for the range and the seasonal predictions */
 const REACH = 2600;
+/**
+ * errors a day's or a week's prediction must have made before it competes with the local one: a
+ * season's first night of a store that reads exactly 0 each night is predicted perfectly, and
+ * then the morning was a billion sigmas
+ */
+const SEASONAL_FEWEST = STRETCH / 2;
+/** windows a value must stay exactly the same, at the least, to count as stuck */
+const STUCK_MIN = 64;
 /** how far past the reach's range, as a share of it, a value counts as beyond anything seen */
 const EXTREME_MARGIN = 0.05;
 /** z of the recent mean error against the stretch's errors */
@@ -108,8 +119,11 @@ function sameTimeError(values: Float64Array, times: Float64Array, from: number, 
   return smallest;
 }
 
-/** The errors of the STRETCH windows before the last RECENT ones, and theirs, for one way of predicting. */
-function surpriseOf(values: Float64Array, from: number, to: number, predict: Predict): Surprise | null {
+/**
+ * The errors of the STRETCH windows before the last RECENT ones, and theirs, for one way of
+ * predicting; null with fewer than `fewest` errors before them.
+ */
+function surpriseOf(values: Float64Array, from: number, to: number, predict: Predict, fewest: number): Surprise | null {
   const n = to;
   const pastEnd = n - RECENT;
   let sum = 0;
@@ -130,7 +144,7 @@ function surpriseOf(values: Float64Array, from: number, to: number, predict: Pre
       recentCount++;
     }
   }
-  if (count < 30 || recentCount === 0) return null;
+  if (count < fewest || recentCount === 0) return null;
   const mean = sum / count;
   const deviation = Math.sqrt(Math.max(0, sumSq / count - mean * mean));
   const scale = Math.max(deviation, 1e-9 + 1e-6 * Math.abs(mean));
@@ -193,8 +207,8 @@ function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: numbe
   const step = (ts[to - 1]! - ts[from]!) / (n - 1);
   const ways = [predictions.local(from), predictions.seasonal(DAY_MS, step, from), predictions.seasonal(WEEK_MS, step, from)];
   let best: Surprise | null = null;
-  for (const predict of ways) {
-    const surprise = surpriseOf(vals, from, to, predict);
+  for (const [k, predict] of ways.entries()) {
+    const surprise = surpriseOf(vals, from, to, predict, k ? SEASONAL_FEWEST : 30);
     if (surprise && (!best || surprise.meanError < best.meanError)) best = surprise;
   }
   if (!best) return null;
@@ -205,8 +219,31 @@ function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: numbe
   let score = Math.max(scoreOf(best, vals, ts, from, to, step, threshold), extreme ? threshold : 0);
   const signed = current - best.prediction;
   if ((direction === 'up' && signed < 0) || (direction === 'down' && signed > 0)) score = 0;
+  // stuck: in every direction (a feed that stopped hides a rise as well as a fall)
+  const unchangedFor = score < threshold ? stuckRun(vals, from, to) : 0;
+  if (unchangedFor) score = threshold;
   const level = score / threshold;
-  return { score, level, breach: level >= 1, baseline: best.prediction };
+  return { score, level, breach: level >= 1, baseline: best.prediction, ...(unchangedFor ? { unchangedFor } : {}) };
+}
+
+/**
+ * How many windows the value has stayed exactly the same, when that is at least STUCK_MIN and
+ * longer than any run of one value in the stretch of history before it (at least STRETCH windows,
+ * so a series that never moved is not news); 0 otherwise. The history is scanned only when the
+ * run is already that long.
+ */
+function stuckRun(vals: Float64Array, from: number, to: number): number {
+  const current = vals[to - 1]!;
+  let run = 1;
+  while (to - 1 - run >= from && vals[to - 1 - run] === current) run++;
+  if (run < STUCK_MIN || to - run - from < STRETCH) return 0;
+  let longest = 1;
+  let length = 1;
+  for (let i = from + 1; i < to - run; i++) {
+    length = vals[i] === vals[i - 1] ? length + 1 : 1;
+    if (length > longest) longest = length;
+  }
+  return run > longest ? run : 0;
 }
 
 /**

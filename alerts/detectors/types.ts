@@ -16,6 +16,8 @@ export interface Judgement {
   breach: boolean;
   /** what the value was compared with, when there is such a thing */
   baseline?: number;
+  /** `auto`: the value has stayed exactly the same this many windows, longer than ever before (a stopped feed) */
+  unchangedFor?: number;
 }
 
 export interface Detector {
