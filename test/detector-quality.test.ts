@@ -86,6 +86,12 @@ describe('the auto detector', () => {
     expect(episode!.peak.point).toEqual(spiked[3000]);
   });
 
+  it('does not echo yesterday\'s outage today: a surprise against the day before must be one against the week before too, when both predict about as well', () => {
+    // an hour at 30 % on day 9 from 12:00: one alert, at once; the next day's noon is ordinary
+    const outage = dailySeries(16, (i, v) => (i >= 9 * 288 + 144 && i < 9 * 288 + 156 ? v * 0.3 : v));
+    expect(onsets(auto(), outage)).toEqual([9 * 288 + 144]);
+  });
+
   it('learns the day: an afternoon that stays at its morning level is an anomaly, though no value is out of range', () => {
     const flat = dailySeries(12, (i, v) => (i >= 2880 + 60 && i < 2880 + 140 ? 100 : v));
     const found = onsets(auto(), flat);

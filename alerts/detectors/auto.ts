@@ -3,7 +3,8 @@
 // - each window is predicted three ways — the median of the windows just before it (robust to a
 //   lone outlier), the same time yesterday, the same time a week ago — and the way that predicted
 //   the trailing stretch best is used, so daily and weekly seasonality are learnt when the
-//   history shows them;
+//   history shows them; where the two seasons predicted about as well, a surprise must be one
+//   under both;
 // - the mean error of the last few windows is compared with the errors over the stretch (NAB's
 //   "anomaly likelihood" idea), so a noisy series needs a bigger surprise than a calm one; where
 //   the same windows a day and a week earlier (give or take half a run) held a surprise that
@@ -35,6 +36,8 @@ const REACH = 2600;
  * then the morning was a billion sigmas
  */
 const SEASONAL_FEWEST = STRETCH / 2;
+/** how much worse than the best a day's or a week's prediction may have done and still have to confirm a surprise */
+const SEASONS_AGREE = 2;
 /** windows a value must stay exactly the same, at the least, to count as stuck */
 const STUCK_MIN = 64;
 /** how far past the reach's range, as a share of it, a value counts as beyond anything seen */
@@ -206,17 +209,22 @@ function judgeLast(vals: Float64Array, ts: Float64Array, from: number, to: numbe
   const current = vals[to - 1]!;
   const step = (ts[to - 1]! - ts[from]!) / (n - 1);
   const ways = [predictions.local(from), predictions.seasonal(DAY_MS, step, from), predictions.seasonal(WEEK_MS, step, from)];
+  const surprises = ways.map((predict, k) => surpriseOf(vals, from, to, predict, k ? SEASONAL_FEWEST : 30));
   let best: Surprise | null = null;
-  for (const [k, predict] of ways.entries()) {
-    const surprise = surpriseOf(vals, from, to, predict, k ? SEASONAL_FEWEST : 30);
-    if (surprise && (!best || surprise.meanError < best.meanError)) best = surprise;
-  }
+  for (const surprise of surprises) if (surprise && (!best || surprise.meanError < best.meanError)) best = surprise;
   if (!best) return null;
+  // the other season, when it predicted nearly as well: a surprise must be one under both (a week
+  // ago may simply have gone otherwise than yesterday)
+  const [, day, week] = surprises;
+  const otherSeason = best === day ? week : best === week ? day : null;
+  const confirming = otherSeason && otherSeason.meanError <= SEASONS_AGREE * best.meanError ? otherSeason : null;
 
   // a range means something only over a whole stretch of history
   const margin = EXTREME_MARGIN * Math.max(hi - lo, 1e-9);
   const extreme = n > STRETCH + RECENT + PREDICT && (current > hi + margin || current < lo - margin);
-  let score = Math.max(scoreOf(best, vals, ts, from, to, step, threshold), extreme ? threshold : 0);
+  let surprise = scoreOf(best, vals, ts, from, to, step, threshold);
+  if (confirming) surprise = Math.min(surprise, scoreOf(confirming, vals, ts, from, to, step, threshold));
+  let score = Math.max(surprise, extreme ? threshold : 0);
   const signed = current - best.prediction;
   if ((direction === 'up' && signed < 0) || (direction === 'down' && signed > 0)) score = 0;
   // stuck: in every direction (a feed that stopped hides a rise as well as a fall)
