@@ -732,12 +732,15 @@ describe('the wall in Chromium', () => {
           rangesLeft: box(document.querySelector('.ranges')!).left,
           // neither cut short itself nor clipped by the breadcrumb around it
           currentWhole: current.scrollWidth <= current.clientWidth && box(current).right <= box(document.querySelector('[data-test=breadcrumb]')!).right + 0.5,
+          // the way up readable too (the product's name steps aside for it)
+          ancestors: [...document.querySelectorAll('[data-test=breadcrumb] a')].map((a) => ({ name: a.textContent, cut: (a as HTMLElement).scrollWidth > (a as HTMLElement).clientWidth })),
         };
       });
       expect(layout.texts).toEqual(['Live', 'Today', '7 days', '30 days']);
       expect(new Set(layout.heights).size, `${width}: range buttons of one height (none wrapped)`).toBe(1);
       expect(layout.crumbRight, `${width}: breadcrumb clear of the range buttons`).toBeLessThanOrEqual(layout.rangesLeft);
       expect(layout.currentWhole, `${width}: the store's name shown whole`).toBe(true);
+      expect(layout.ancestors).toEqual([{ name: 'Nation', cut: false }, { name: app.cfg.regionById.get(longest.region)!.nameEn, cut: false }]);
       const live = (await (await app.get(`/api/v1/live?store=${longest.id}`)).json()) as LiveResponse;
       await page.waitForSelector('[data-tile=perVisitor]');
       expect(await page.$('[data-tile=newUsers]')).toBeNull();
