@@ -51,7 +51,7 @@ const WEEK_MS = 7 * DAY_MS;
  * 34 s: REACH windows of 10 s span 7 h). `shortestStep` is the window length (the least time
  * between two windows with data).
  */
-export const learnsFor = (shortestStep: number) => Math.min(DAY_MS, (REACH - PREDICT - RECENT) * shortestStep);
+const learnsFor = (shortestStep: number) => Math.min(DAY_MS, (REACH - PREDICT - RECENT) * shortestStep);
 
 const scratch = new Float64Array(PREDICT);
 
@@ -321,17 +321,18 @@ export function autoDetector(spec: { sensitivity: Sensitivity; direction: Direct
       let n = 0;
       let lo = Infinity;
       let hi = -Infinity;
+      let shortestStep = Infinity;
       for (const point of history as SeriesPoint[]) {
         if (point.value === null) continue;
+        if (n && point.t - times[n - 1]! < shortestStep) shortestStep = point.t - times[n - 1]!;
         values[n] = point.value;
         times[n++] = point.t;
         if (point.value < lo) lo = point.value;
         if (point.value > hi) hi = point.value;
       }
+      if (n && current.t - times[n - 1]! < shortestStep) shortestStep = current.t - times[n - 1]!;
       values[n] = current.value;
       times[n++] = current.t;
-      let shortestStep = Infinity;
-      for (let i = 1; i < n; i++) shortestStep = Math.min(shortestStep, times[i]! - times[i - 1]!);
       return judgeLast(values, times, 0, n, lo, hi, shortestStep, onTheSpot(values, times), threshold, spec.direction);
     },
     judgeSeries(points, windowMs) {

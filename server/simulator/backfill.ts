@@ -21,9 +21,10 @@ export function backfillEvents(cfg: AppConfig, state: GeneratorState, fromMs: nu
 /**
  * The demo's history: from as far back as ingest accepts (47 h with the shipped lateness: all of
  * yesterday, and the day `auto` learns from before it judges a window, for all but the first hour
- * of the last 24 h when a rule is tried on history) to now, the last hour in 10 s steps (the wall's live trend) and the
- * rest in 5 min steps, except the next three hours of yesterday from this time of day in 1 min
- * steps: the "vs a day ago" alert rules compare windows with them while the demo runs.
+ * of the last 24 h when a rule is tried on history) to now. The last hour in 10 s steps (the
+ * wall's live trend), the rest in 5 min steps, except the next three hours of yesterday from this
+ * time of day in 1 min steps: the "vs a day ago" alert rules compare windows with them while the
+ * demo runs.
  */
 export function demoHistory(cfg: AppConfig, nowMs: number, state: GeneratorState, scale = 1): SimEvent[] {
   const hourAgo = Math.floor((nowMs - 3_600_000) / 300_000) * 300_000;
