@@ -793,6 +793,11 @@ describe('the wall in Chromium', () => {
     const newUsers = metrics.series[0]!.points.reduce((sum, p) => sum + p.newUsers!, 0);
     expect(newUsers).toBeGreaterThan(0);
     expect(await tileValue(page, 'newUsers')).toBe(newUsers);
+    // charts redraw at most once a second: the language switched just now may not be drawn yet
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-test=scope-trend]') as (HTMLElement & { chart?: { getOption(): { series: Array<{ id: string; name: string }> } } }) | null;
+      return el?.chart?.getOption().series.find((s) => s.id === 'newUsers')?.name === 'New users';
+    }, undefined, { timeout: 5_000 }).catch(() => {});
     const drawn = await page.evaluate(() => {
       const el = document.querySelector('[data-test=scope-trend]') as (HTMLElement & { chart?: { getOption(): { series: Array<{ id: string; name: string; data: Array<[string, number | null]> }> } } }) | null;
       const series = el?.chart?.getOption().series.find((s) => s.id === 'newUsers');
