@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
-import { detectorSchema } from '../config/alert-schema.js';
+import { LIFECYCLE_DEFAULTS, detectorSchema } from '../config/alert-schema.js';
 import { parseDurationMs } from '../config/duration.js';
 import { detectorOf, type Detector, type SeriesPoint } from './detectors/index.js';
 import { thresholdDetector } from './detectors/threshold.js';
@@ -17,7 +17,8 @@ const USAGE = `usage: npm run backtest -- --input FILE.csv --detector ${DETECTOR
   params: threshold (below/above/zscore/ewma/seasonal), ratio and vs=previous|day-ago|week-ago (drop/rise),
           lookback, alpha, days, minChange, sensitivity=low|medium|high (auto), direction=up|down|both,
           window (default: the series' step), minVolume, for (e.g. 5m: pending before an episode fires, default 0),
-          hysteresis (default 0.05: an episode ends when the value is that much back inside the bound)`;
+          hysteresis (default 0.05: an episode ends when the value is that much back inside the bound),
+          keepFiringFor (default 2h: and has stayed inside this long; a breach meanwhile is the same episode; 0s ends it at once)`;
 
 class InputError extends Error {}
 
@@ -47,7 +48,7 @@ export function detectorFromArgs(name: string, params: Record<string, string>): 
   if (!(DETECTOR_NAMES as readonly string[]).includes(name)) throw new InputError(`--detector ${name}: not one of ${DETECTOR_NAMES.join(', ')}`);
   const spec: Record<string, unknown> = { kind: name };
   for (const [key, text] of Object.entries(params)) {
-    if (['window', 'minVolume', 'tz', 'for', 'hysteresis'].includes(key)) continue;
+    if (['window', 'minVolume', 'tz', 'for', 'hysteresis', 'keepFiringFor'].includes(key)) continue;
     spec[key] = ['vs', 'direction', 'sensitivity'].includes(key) ? text : numeric(key, text);
   }
   const parsed = detectorSchema.safeParse(spec);
@@ -120,10 +121,12 @@ export function runBacktest(argv: string[]): { lines: string[] } {
   if (parsed.values.points) return { lines: findBreaches(detector, points, windowMs, minVolume).map(line) };
   const pendingFor = params.for !== undefined ? parseDurationMs(params.for) : 0;
   if (pendingFor === null) throw new InputError(`--param for=${params.for}: not a duration like 5m`);
-  const hysteresis = params.hysteresis !== undefined ? numeric('hysteresis', params.hysteresis) : 0.05;
+  const hysteresis = params.hysteresis !== undefined ? numeric('hysteresis', params.hysteresis) : LIFECYCLE_DEFAULTS.hysteresis;
   if (hysteresis < 0 || hysteresis >= 1) throw new InputError(`--param hysteresis=${params.hysteresis}: between 0 and 1`);
+  const keepFiringFor = params.keepFiringFor !== undefined ? parseDurationMs(params.keepFiringFor) : LIFECYCLE_DEFAULTS.keepFiringFor;
+  if (keepFiringFor === null) throw new InputError(`--param keepFiringFor=${params.keepFiringFor}: not a duration like 2h`);
   // as the live alerts: an episode that ends before \`for\` never fired, and is no alert
-  const episodes = findEpisodes(detector, points, windowMs, { for: pendingFor, hysteresis, noData: 'ok', minVolume }).filter((e) => e.fired);
+  const episodes = findEpisodes(detector, points, windowMs, { for: pendingFor, hysteresis, noData: 'ok', minVolume, keepFiringFor }).filter((e) => e.fired);
   return { lines: episodes.map((e) => line(e.onset)) };
 }
 

@@ -16,7 +16,7 @@ import { assess } from './assess.js';
 import { ruleDetector } from './detectors/index.js';
 import { summarize } from './describe.js';
 import { ruleInstances, type RuleInstance } from './instances.js';
-import { advance } from './lifecycle.js';
+import { advance, type ActiveState, type InstanceState, type Transition } from './lifecycle.js';
 import { notificationPayload, type NotificationAlert } from './notification.js';
 import { silencing } from './silences.js';
 import { activeSilences, alertView, lockEvaluation, type AlertRow } from './store.js';
@@ -166,10 +166,11 @@ export function createEvaluator(deps: EvaluatorDeps) {
           const assessment = assess(detector, rule.minVolume, reading.current, reading.history);
           const judgement = assessment.kind === 'judged' ? assessment.judgement : undefined;
           const row = activeByInstance.get(key);
-          const step = advance(row ? { state: row.state as 'pending' | 'firing', activeSince: row.active_since.getTime() } : null, assessment, rule, end);
+          const step = advance(row ? instanceState(row) : null, assessment, rule, end);
           // described only when there is something to write: most instances are inactive and stay so
           const describe = () => {
-            const [summary, summaryEn] = summarize(rule, instance.labels, reading.current.value, judgement, cfg, step.transition === 'resolved');
+            // recovering and resolved alike read "back above 1.5"
+            const [summary, summaryEn] = summarize(rule, instance.labels, reading.current.value, judgement, cfg, step.transition === 'resolved' || step.next?.state === 'recovering');
             const silence = silencing(silences, instance.labels, at);
             return { silence, fresh: { value: reading.current.value, score: judgement?.score ?? null, summary, summaryEn, silencedBy: silence?.id ?? null } };
           };
@@ -198,11 +199,12 @@ export function createEvaluator(deps: EvaluatorDeps) {
       for (const row of active) {
         if (seen.has(`${row.rule_id}|${row.instance}`)) continue;
         transitions++;
-        // a pending one never paged: it goes; a firing one resolves (PostgreSQL refuses a parameter the statement does not use)
-        const { rows } = row.state === 'firing'
+        // a pending one never paged: it goes; a firing or recovering one resolves (PostgreSQL refuses a parameter the statement does not use)
+        const fired = row.state !== 'pending';
+        const { rows } = fired
           ? await client.query<AlertRow>(`UPDATE alerts SET state = 'resolved', resolved_at = $2, updated_at = $2 WHERE id = $1 RETURNING *`, [row.id, atIso])
           : await client.query<AlertRow>(`DELETE FROM alerts WHERE id = $1 RETURNING *`, [row.id]);
-        published.push(alertView({ ...rows[0]!, state: row.state === 'firing' ? 'resolved' : 'cleared' }, new Date(at)));
+        published.push(alertView({ ...rows[0]!, state: fired ? 'resolved' : 'cleared' }, new Date(at)));
       }
 
       if (updates.length) {
@@ -241,13 +243,17 @@ export function createEvaluator(deps: EvaluatorDeps) {
   return { cycle };
 }
 
+function instanceState(row: AlertRow): InstanceState {
+  return { state: row.state as ActiveState, activeSince: row.active_since.getTime(), recoveringSince: row.recovering_since?.getTime() };
+}
+
 function rowFields(fresh: { value: number | null; summary: string; summaryEn: string; silencedBy: string | null }): Partial<AlertRow> {
   return { value: fresh.value, summary: fresh.summary, summary_en: fresh.summaryEn, silenced_by: fresh.silencedBy };
 }
 
 async function applyTransition(
   client: PoolClient,
-  transition: 'pending' | 'firing' | 'resolved' | 'cleared',
+  transition: Exclude<Transition, null>,
   rule: AlertRule,
   instance: RuleInstance,
   row: AlertRow | undefined,
@@ -269,12 +275,15 @@ async function applyTransition(
     const { rows } = await client.query<AlertRow>(`DELETE FROM alerts WHERE id = $1 RETURNING *`, [row.id]);
     result = { ...rows[0]!, state: 'cleared', updated_at: new Date(atIso) };
   } else {
+    // relapsed: firing again, as it was (fired_at stays: no new page); recovering since the window's end, in event time like active_since
     const { rows } = await client.query<AlertRow>(
-      `UPDATE alerts SET value = $1, score = $2, summary = $3, summary_en = $4, silenced_by = $5, updated_at = $6, state = $8,
+      `UPDATE alerts SET value = $1, score = $2, summary = $3, summary_en = $4, silenced_by = $5, updated_at = $6,
+              state = CASE WHEN $8 = 'relapsed' THEN 'firing' ELSE $8 END,
               fired_at = CASE WHEN $8 = 'firing' THEN $6::timestamptz ELSE fired_at END,
+              recovering_since = CASE WHEN $8 = 'recovering' THEN $9::timestamptz WHEN $8 = 'relapsed' THEN NULL ELSE recovering_since END,
               resolved_at = CASE WHEN $8 = 'resolved' THEN $6::timestamptz ELSE resolved_at END
        WHERE id = $7 RETURNING *`,
-      [...values, row.id, transition],
+      [...values, row.id, transition, new Date(end).toISOString()],
     );
     result = rows[0]!;
   }

@@ -55,7 +55,9 @@ export function notificationTitle(p: NotificationPayload): string {
 /** One line per alert; times at the operations room's offset. */
 export function notificationLines(p: NotificationPayload): string[] {
   return p.alerts.map((a) => {
-    const when = p.status === 'firing' ? `${a.repeat ? '仍在告警 · still firing · ' : ''}since ${clock(a.firedAt ?? a.activeSince, p.utcOffset)}` : `resolved ${clock(a.resolvedAt, p.utcOffset)}`;
+    // kept open after it recovered (keepFiringFor): when it was back to normal, not only when it was let go
+    const back = a.recoveringSince ? `back to normal ${clock(a.recoveringSince, p.utcOffset)}, ` : '';
+    const when = p.status === 'firing' ? `${a.repeat ? '仍在告警 · still firing · ' : ''}since ${clock(a.firedAt ?? a.activeSince, p.utcOffset)}` : `${back}resolved ${clock(a.resolvedAt, p.utcOffset)}`;
     const why = a.why ? ` · 原因 ${a.why} / why: ${a.whyEn}` : '';
     return `${a.summary} — ${a.summaryEn} (${when})${why}`;
   });

@@ -44,8 +44,8 @@ export interface PreviewResult {
     labels: Record<string, string>;
     /** every window past its bound */
     findings: Array<{ t: string; value: number | null; score: number }>;
-    /** alert episodes as the live lifecycle makes them (for, hysteresis): when each began, fired and ended, and its peak */
-    episodes: Array<{ start: string; end: string | null; firedAt: string | null; wouldNotify: boolean; peak: { t: string; value: number | null; score: number } }>;
+    /** alert episodes as the live lifecycle makes them (for, hysteresis, keepFiringFor): when each began, fired, was back inside the bound for good (recovering) and ended, and its peak */
+    episodes: Array<{ start: string; end: string | null; firedAt: string | null; recoveredAt: string | null; wouldNotify: boolean; peak: { t: string; value: number | null; score: number } }>;
     /** with `series`: the instance's windows over the range as [end time ms, value, baseline] (thinned to MAX_DRAWN_POINTS) */
     series?: Array<[number, number | null, number | null]>;
   }>;
@@ -231,6 +231,7 @@ export async function previewRule(pool: Pool, cfg: AppConfig, rule: AlertRule, f
         start: new Date(e.onset.point.t).toISOString(),
         end: e.open ? null : new Date(e.end.t).toISOString(),
         firedAt: e.fired ? new Date(e.fired.point.t).toISOString() : null,
+        recoveredAt: e.recovered && e.fired ? new Date(e.recovered.t).toISOString() : null,
         wouldNotify: e.fired !== null,
         peak: { t: new Date(e.peak.point.t).toISOString(), value: e.peak.point.value, score: e.peak.judgement.score },
       }));

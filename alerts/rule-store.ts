@@ -51,8 +51,8 @@ export function durationText(ms: number): string {
 
 /** A rule as alerts.yaml (and PUT) states it: what an editor starts from. */
 export function ruleDocument(rule: AlertRule): Record<string, unknown> {
-  const { window, for: pending, repeatInterval, ...rest } = rule;
-  const document: Record<string, unknown> = { ...rest, window: durationText(window), for: durationText(pending) };
+  const { window, for: pending, keepFiringFor, repeatInterval, ...rest } = rule;
+  const document: Record<string, unknown> = { ...rest, window: durationText(window), for: durationText(pending), keepFiringFor: durationText(keepFiringFor) };
   if (repeatInterval !== undefined) document.repeatInterval = durationText(repeatInterval);
   for (const key of ['source', 'updatedBy', 'updatedAt']) delete document[key];
   return document;

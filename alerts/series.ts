@@ -145,6 +145,8 @@ export interface Episode {
   fired: Finding | null;
   /** the last point of the episode (the series' end if still active) */
   end: SeriesPoint;
+  /** where it was last back inside the bound and stayed (recovering, keepFiringFor): null if it is firing at its end */
+  recovered: SeriesPoint | null;
   /** whether it was still active at the series' end */
   open: boolean;
   /**
@@ -155,9 +157,9 @@ export interface Episode {
   peak: Finding;
 }
 
-export type EpisodeRule = Pick<AlertRule, 'for' | 'hysteresis' | 'noData' | 'minVolume'>;
+export type EpisodeRule = Pick<AlertRule, 'for' | 'hysteresis' | 'noData' | 'minVolume' | 'keepFiringFor'>;
 
-/** Alert episodes as the live lifecycle makes them: pending at the onset, firing after `for`, ending by hysteresis. */
+/** Alert episodes as the live lifecycle makes them: pending at the onset, firing after `for`, recovering by hysteresis, ending after `keepFiringFor`. */
 export function findEpisodes(detector: Detector, points: SeriesPoint[], windowMs: number, rule: EpisodeRule): Episode[] {
   return episodesOf(assessSeries(detector, points, windowMs, rule.minVolume), rule);
 }
@@ -171,7 +173,8 @@ function outOfLine({ point, judgement }: Finding): number {
 export function episodesOf(assessed: Array<{ point: SeriesPoint; assessment: Assessment }>, rule: EpisodeRule): Episode[] {
   const episodes: Episode[] = [];
   let state: InstanceState | null = null;
-  let current: Omit<Episode, 'end' | 'open'> | null = null;
+  let current: Omit<Episode, 'end' | 'open' | 'recovered'> | null = null;
+  let recovered: SeriesPoint | null = null;
   let last: SeriesPoint | null = null;
   for (const { point, assessment } of assessed) {
     const step = advance(state, assessment, rule, point.t);
@@ -181,13 +184,16 @@ export function episodesOf(assessed: Array<{ point: SeriesPoint; assessment: Ass
     }
     if (current && step.next && judged && outOfLine(judged) > outOfLine(current.peak)) current.peak = judged;
     if (step.transition === 'firing' && current) current.fired = judged ?? current.onset;
+    if (step.transition === 'recovering') recovered = point;
+    if (step.transition === 'relapsed') recovered = null;
     if ((step.transition === 'resolved' || step.transition === 'cleared') && current) {
-      episodes.push({ ...current, end: last ?? point, open: false });
+      episodes.push({ ...current, end: last ?? point, open: false, recovered: recovered ?? (step.transition === 'resolved' ? point : null) });
       current = null;
+      recovered = null;
     }
     state = step.next;
     last = point;
   }
-  if (current && last) episodes.push({ ...current, end: last, open: true });
+  if (current && last) episodes.push({ ...current, end: last, open: true, recovered });
   return episodes;
 }

@@ -1,4 +1,4 @@
-// The alerts' state in the database: the alerts themselves (pending and firing ones are the
+// The alerts' state in the database: the alerts themselves (pending, firing and recovering ones are the
 // rule instances' state, so a restart resumes where it was), the notification outbox with every
 // delivery attempt, and silences.
 import type { Pool, PoolClient } from 'pg';
@@ -13,8 +13,10 @@ const SCHEMA = [
      value double precision, score double precision, summary text NOT NULL, summary_en text NOT NULL,
      last_notified_at timestamptz, acked_by text, acked_at timestamptz, silenced_by text,
      updated_at timestamptz NOT NULL DEFAULT now())`,
-  // one active alert per rule instance
-  `CREATE UNIQUE INDEX IF NOT EXISTS alerts_active ON alerts (rule_id, instance) WHERE state IN ('pending', 'firing')`,
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS recovering_since timestamptz`,
+  // one active alert per rule instance (alerts_active, before recovering, left it out)
+  `DROP INDEX IF EXISTS alerts_active`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts (rule_id, instance) WHERE state IN ('pending', 'firing', 'recovering')`,
   `CREATE INDEX IF NOT EXISTS alerts_recent ON alerts (updated_at DESC)`,
   `CREATE TABLE IF NOT EXISTS alert_notifications (
      id bigserial PRIMARY KEY, rule_id text NOT NULL, notifier text NOT NULL, status text NOT NULL, alert_ids text[] NOT NULL,
@@ -51,6 +53,7 @@ export interface AlertRow {
   state: AlertState;
   active_since: Date;
   fired_at: Date | null;
+  recovering_since: Date | null;
   resolved_at: Date | null;
   value: number | null;
   summary: string;
@@ -62,13 +65,17 @@ export interface AlertRow {
   updated_at: Date;
 }
 
+/** the states of an instance's one open alert */
+export const ACTIVE_STATES = ['pending', 'firing', 'recovering'];
+export const ACTIVE_SQL = ACTIVE_STATES.map((s) => `'${s}'`).join(', ');
+
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function alertView(row: AlertRow, at = row.updated_at): ScreenAlert {
   return {
     id: row.id, ruleId: row.rule_id, state: row.state, severity: row.severity, labels: row.labels,
     summary: row.summary, summaryEn: row.summary_en, value: row.value,
-    activeSince: row.active_since.toISOString(), firedAt: iso(row.fired_at), resolvedAt: iso(row.resolved_at),
+    activeSince: row.active_since.toISOString(), firedAt: iso(row.fired_at), recoveringSince: iso(row.recovering_since), resolvedAt: iso(row.resolved_at),
     ackedBy: row.acked_by, ackedAt: iso(row.acked_at), silencedBy: row.silenced_by, at: at.toISOString(),
   };
 }
@@ -76,7 +83,7 @@ export function alertView(row: AlertRow, at = row.updated_at): ScreenAlert {
 /** The instances' state under the evaluation lock: serializes evaluators, so none double-notifies. */
 export async function lockEvaluation(client: PoolClient): Promise<AlertRow[]> {
   await client.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':alert-evaluation'))`);
-  const { rows } = await client.query<AlertRow>(`SELECT * FROM alerts WHERE state IN ('pending', 'firing')`);
+  const { rows } = await client.query<AlertRow>(`SELECT * FROM alerts WHERE state IN (${ACTIVE_SQL})`);
   return rows;
 }
 
@@ -89,14 +96,14 @@ export async function activeSilences(db: Pool | PoolClient, at: number): Promise
 }
 
 export interface ListFilter {
-  state: 'pending' | 'firing' | 'resolved' | 'active' | 'all';
+  state: 'pending' | 'firing' | 'recovering' | 'resolved' | 'active' | 'all';
   /** a manager's regions: only alerts of these regions */
   regions: string[] | null;
   limit: number;
 }
 
 export async function listAlerts(pool: Pool, filter: ListFilter): Promise<ScreenAlert[]> {
-  const states = { pending: ['pending'], firing: ['firing'], resolved: ['resolved'], active: ['pending', 'firing'], all: ['pending', 'firing', 'resolved'] }[filter.state];
+  const states = { pending: ['pending'], firing: ['firing'], recovering: ['recovering'], resolved: ['resolved'], active: ACTIVE_STATES, all: [...ACTIVE_STATES, 'resolved'] }[filter.state];
   const { rows } = await pool.query<AlertRow>(
     `SELECT * FROM alerts WHERE state = ANY($1::text[]) AND ($2::text[] IS NULL OR region = ANY($2::text[]))
      ORDER BY (state = 'firing') DESC, coalesce(fired_at, active_since) DESC LIMIT $3`,
@@ -132,7 +139,7 @@ export async function notificationsOf(pool: Pool, alertId: string): Promise<unkn
 export async function acknowledge(pool: Pool, id: string, by: string): Promise<AlertRow | null> {
   const { rows } = await pool.query<AlertRow>(
     `UPDATE alerts SET acked_by = $2, acked_at = now(), updated_at = now()
-     WHERE id = $1 AND state IN ('pending', 'firing') AND acked_by IS NULL RETURNING *`,
+     WHERE id = $1 AND state IN (${ACTIVE_SQL}) AND acked_by IS NULL RETURNING *`,
     [id, by],
   );
   return rows[0] ?? null;

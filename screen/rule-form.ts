@@ -27,6 +27,7 @@ export interface RuleRow {
   updatedBy?: string;
   pending: number;
   firing: number;
+  recovering: number;
   document: RuleDocument;
 }
 
@@ -98,7 +99,7 @@ export function conditionText(document: RuleDocument): string {
 
 export const blankRule = (): RuleDocument => ({
   id: '', name: '', nameEn: '', metric: 'revenue', window: '5m', detector: { kind: 'auto', ...DETECTOR_DEFAULTS.auto },
-  for: '0s', minVolume: 0, hysteresis: 0.05, noData: 'ok', severity: 'warning', notify: [], enabled: true,
+  for: '0s', minVolume: 0, hysteresis: 0.05, keepFiringFor: '2h', noData: 'ok', severity: 'warning', notify: [], enabled: true,
 });
 
 /** "detector.ratio: must be greater than 0" → the field it names and why; a preview's "rule." prefix dropped */

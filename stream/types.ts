@@ -230,7 +230,7 @@ export interface ScreenFrame {
 export type ScreenSubscribeAck = { snapshot: ScreenFrame } | { error: string };
 
 export type AlertSeverity = 'critical' | 'warning' | 'info';
-export type AlertState = 'pending' | 'firing' | 'resolved' | 'cleared';
+export type AlertState = 'pending' | 'firing' | 'recovering' | 'resolved' | 'cleared';
 
 /**
  * An alert as the API lists it and as the `alert` event on /screen carries it (fired, resolved,
@@ -275,6 +275,8 @@ export interface ScreenAlert {
   /** event time the breach began */
   activeSince: string;
   firedAt: string | null;
+  /** event time the value was last back inside the bound after firing (recovering since; kept once resolved) */
+  recoveringSince: string | null;
   resolvedAt: string | null;
   ackedBy: string | null;
   ackedAt: string | null;

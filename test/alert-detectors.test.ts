@@ -149,7 +149,7 @@ describe('checks every rule shares', () => {
 });
 
 describe('the lifecycle', () => {
-  const rule = { for: 60_000, hysteresis: 0.05, noData: 'ok' as const };
+  const rule = { for: 60_000, hysteresis: 0.05, noData: 'ok' as const, keepFiringFor: 0 };
   const below = thresholdDetector({ below: 1.5 });
   const at = (value: number | null) => (value === null ? { kind: 'no-data' as const } : assess(below, 0, { t: 0, value, volume: 1 }, []));
 
@@ -181,6 +181,44 @@ describe('the lifecycle', () => {
     }
     expect(transitions.every((t) => t === null)).toBe(true);
     expect(advance(state, at(1.58), rule, 2).transition).toBe('resolved');
+  });
+
+  it('keeps a recovered alert open for keepFiringFor: a breach meanwhile is the same alert firing again, not a new one', () => {
+    const keep = { ...rule, for: 0, keepFiringFor: 600_000 };
+    let state: InstanceState | null = null;
+    const steps: Array<[number, string | null, string | undefined]> = [];
+    const MIN = 60_000;
+    for (const [minute, value] of [[0, 1.2], [1, 1.1], [2, 1.8], [5, 1.9], [11, 1.2], [12, 1.7], [21, 1.8], [22, 1.6], [23, 1.2]] as const) {
+      const step = advance(state, at(value), keep, minute * MIN);
+      state = step.next;
+      steps.push([minute, step.transition, state?.state]);
+    }
+    expect(steps).toEqual([
+      [0, 'firing', 'firing'], [1, null, 'firing'],
+      [2, 'recovering', 'recovering'], [5, null, 'recovering'],
+      // back below 1.5 within 10 minutes of recovering: firing again, still the alert that began at minute 0
+      [11, 'relapsed', 'firing'],
+      [12, 'recovering', 'recovering'], [21, null, 'recovering'],
+      // ten minutes after the last recovery: resolved; the next breach is a new alert
+      [22, 'resolved', undefined], [23, 'firing', 'firing'],
+    ]);
+    expect(state).toEqual({ state: 'firing', activeSince: 23 * MIN });
+    // relapsing keeps when the breach began
+    const recovering: InstanceState = { state: 'recovering', activeSince: 5, recoveringSince: 100 };
+    expect(advance(recovering, at(1), keep, 200)).toEqual({ next: { state: 'firing', activeSince: 5 }, transition: 'relapsed' });
+  });
+
+  it('recovers only what fired, holds through windows it cannot judge, and with keepFiringFor 0 resolves at once', () => {
+    const keep = { ...rule, keepFiringFor: 600_000 };
+    const pending = advance(null, at(1), keep, 0);
+    expect(advance(pending.next, at(2), keep, 10_000)).toEqual({ next: null, transition: 'cleared' });
+    const recovering: InstanceState = { state: 'recovering', activeSince: 0, recoveringSince: 0 };
+    expect(advance(recovering, { kind: 'unjudged' }, keep, 700_000)).toEqual({ next: recovering, transition: null });
+    expect(advance(recovering, at(null), { ...keep, noData: 'keep' }, 700_000)).toEqual({ next: recovering, transition: null });
+    expect(advance(recovering, at(null), keep, 700_000).transition).toBe('resolved');
+    // as while firing, a value within the hysteresis of the bound (1.52 against 1.5) still counts as a breach
+    expect(advance(recovering, at(1.52), keep, 60_000).transition).toBe('relapsed');
+    expect(advance({ state: 'firing', activeSince: 0 }, at(2), rule, 1).transition).toBe('resolved');
   });
 
   it('handles no data as the rule says', () => {

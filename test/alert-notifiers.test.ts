@@ -26,7 +26,7 @@ const payload: NotificationPayload = {
   alerts: [{
     id: 'a1', ruleId: 'channel-cvr-drop', state: 'firing', severity: 'critical', labels: { rule: 'channel-cvr-drop', channel: 'douyin' },
     summary: '渠道转化率骤降 · 抖音：转化率 0.91%（较昨日同期 −62%）', summaryEn: 'Channel conversion rate collapse · Douyin: conversion rate 0.91% (−62% vs a day ago)',
-    value: 0.0091, activeSince: '2026-11-23T02:00:00.000Z', firedAt: '2026-11-23T02:01:00.000Z', resolvedAt: null,
+    value: 0.0091, activeSince: '2026-11-23T02:00:00.000Z', firedAt: '2026-11-23T02:01:00.000Z', recoveringSince: null, resolvedAt: null,
     ackedBy: null, ackedAt: null, silencedBy: null, at: '2026-11-23T02:01:00.000Z', repeat: false,
   }],
 };
@@ -184,7 +184,7 @@ describe('npm run backtest', () => {
     expect(z.stdout.trim().split('\n').map((l) => JSON.parse(l).timestamp)).toEqual(['2026-11-01 10:20:00']);
   });
 
-  it('prints one line per alert episode by default: at its onset, ended by hysteresis, held back by `for`', async () => {
+  it('prints one line per alert episode by default: at its onset, ended by hysteresis and keepFiringFor, held back by `for`', async () => {
     // an hour-long collapse (minutes 20–79) and a two-minute dip (minute 100)
     const rows = Array.from({ length: 120 }, (_, i) => {
       const t = new Date(Date.UTC(2026, 10, 1, 2, i)).toISOString().slice(0, 19).replace('T', ' ');
@@ -193,14 +193,16 @@ describe('npm run backtest', () => {
     const file = csv('episodes.csv', `timestamp,value\n${rows.join('\n')}\n`);
     const points = await backtest('--input', file, '--detector', 'below', '--param', 'threshold=50', '--points');
     expect(points.stdout.trim().split('\n')).toHaveLength(62);
-    const episodes = (await backtest('--input', file, '--detector', 'below', '--param', 'threshold=50')).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(episodes).toEqual([
-      { timestamp: '2026-11-01 02:20:00', value: 30, score: 30 },
-      { timestamp: '2026-11-01 03:40:00', value: 30, score: 30 },
-    ]);
+    const onsets = async (...params: string[]) =>
+      (await backtest('--input', file, '--detector', 'below', '--param', 'threshold=50', ...params.flatMap((p) => ['--param', p]))).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // by default an alert stays open 2 h after it recovers (keepFiringFor): the dip 20 minutes later is the same alert
+    expect(await onsets()).toEqual([{ timestamp: '2026-11-01 02:20:00', value: 30, score: 30 }]);
+    const separate = [{ timestamp: '2026-11-01 02:20:00', value: 30, score: 30 }, { timestamp: '2026-11-01 03:40:00', value: 30, score: 30 }];
+    expect(await onsets('keepFiringFor=0s')).toEqual(separate);
+    expect(await onsets('keepFiringFor=19m')).toEqual(separate);
+    expect(await onsets('keepFiringFor=21m')).toEqual(separate.slice(0, 1));
     // for=5m: the two-minute dip never fires, so it is no alert
-    const held = (await backtest('--input', file, '--detector', 'below', '--param', 'threshold=50', '--param', 'for=5m')).stdout.trim().split('\n').map((l) => JSON.parse(l).timestamp);
-    expect(held).toEqual(['2026-11-01 02:20:00']);
+    expect((await onsets('for=5m', 'keepFiringFor=0s')).map((e) => e.timestamp)).toEqual(['2026-11-01 02:20:00']);
   });
 
   it('auto learns a daily pattern in 22 000 points and alerts once on the spike in it (its speed is in the bench)', async () => {
@@ -229,5 +231,8 @@ describe('npm run backtest', () => {
     const param = await backtest('--input', bad, '--detector', 'ewma', '--param', 'alpha=2').catch((err) => err);
     expect(param.code).toBe(2);
     expect(param.stderr).toMatch(/--param alpha: /);
+    const good = csv('good.csv', 'timestamp,value\n2026-11-01 10:00:00,1\n2026-11-01 10:01:00,2\n');
+    const keep = await backtest('--input', good, '--detector', 'below', '--param', 'threshold=1', '--param', 'keepFiringFor=soon').catch((err) => err);
+    expect([keep.code, keep.stderr]).toEqual([2, expect.stringContaining('--param keepFiringFor=soon: not a duration like 2h')]);
   });
 });

@@ -234,22 +234,77 @@ describe('alerts', () => {
     expect(managerList.alerts).toEqual([]);
   });
 
-  it('resolves when the rate recovers, and says so to those it told', async () => {
+  it('once the rate recovers, keeps the alerts open (recovering) without a word for keepFiringFor, then resolves and says so to those it told', async () => {
     await post(traffic('douyin', T0 + 2 * MIN, T0 + 3 * MIN, 100, 10, 'r'));
     const before = hook.requests.length;
+    const seen = opsAlerts.length;
     clock = T0 + 3 * MIN;
     await evaluatorAt().cycle();
-    await hook.waitFor(before + 1);
+    const states = async () => (await app.db.query(`SELECT rule_id, labels->>'channel' AS channel, state, recovering_since FROM alerts WHERE state <> 'cleared' ORDER BY 1, 2`)).rows;
+    // baidu's window is empty now: a ratio over nothing, which the rule (noData: ok) takes as fine
+    expect(await states()).toEqual([
+      { rule_id: 'cvr-day-ago', channel: 'baidu', state: 'recovering', recovering_since: new Date(T0 + 3 * MIN) },
+      { rule_id: 'cvr-drop', channel: 'douyin', state: 'recovering', recovering_since: new Date(T0 + 3 * MIN) },
+      { rule_id: 'cvr-drop', channel: 'jd', state: 'recovering', recovering_since: new Date(T0 + 3 * MIN) },
+    ]);
+    await sleep(500);
+    expect(hook.requests.length).toBe(before); // recovering is no news to anyone paged: the resolved notice waits
+    const recovering = opsAlerts.slice(seen).find((a) => a.id === douyinId)!;
+    expect(recovering).toMatchObject({ state: 'recovering', recoveringSince: new Date(T0 + 3 * MIN).toISOString() });
+    expect(recovering.summary).toContain('转化率 10.00%'); // what it reads now
+    // still open: listed among the active alerts
+    const active = (await (await app.get('/api/v1/alerts?state=active')).json()) as { alerts: ScreenAlert[] };
+    expect(active.alerts.filter((a) => a.state === 'recovering').map((a) => a.labels.channel).sort()).toEqual(['baidu', 'douyin', 'jd']);
+
+    clock = T0 + 3 * MIN + 2 * 3_600_000; // the rules' default keepFiringFor later, every window since fine (empty)
+    await evaluatorAt().cycle();
     await hook.waitFor(before + 2);
     await sleep(300);
     const resolved = payloads(hook).slice(before).map((p) => [p.rule.id, p.status, p.alerts.map((a) => a.labels.channel)]);
-    // baidu's window is empty now: a ratio over nothing, which the rule (noData: ok) takes as fine
     expect(resolved.sort()).toEqual([['cvr-day-ago', 'resolved', ['baidu']], ['cvr-drop', 'resolved', ['douyin']]]);
+    // the notice says when it was back to normal, not only when it was let go
+    const line = payloads(hook).slice(before).find((p) => p.rule.id === 'cvr-drop')!.alerts[0]!;
+    expect(line.recoveringSince).toBe(new Date(T0 + 3 * MIN).toISOString());
     // jd (silenced all along) resolved too, but nobody had been told it fired
     const { rows } = await app.db.query(`SELECT labels->>'channel' AS channel, state FROM alerts WHERE rule_id = 'cvr-drop' ORDER BY 1`);
     expect(rows).toEqual([{ channel: 'douyin', state: 'resolved' }, { channel: 'jd', state: 'resolved' }]);
     await sleep(300);
     expect(opsAlerts.filter((a) => a.id === douyinId).at(-1)!.state).toBe('resolved');
+  });
+
+  it('a breach while recovering is the same alert firing again, with no new page; it resolves keepFiringFor after its last recovery', async () => {
+    // its own rule and channel (sms spend), on an evaluator of its own that also keeps the file's rules
+    const spendRule = ruleSchema.parse({ id: 'sms-spend', name: '短信花费过高', nameEn: 'SMS spend high', metric: 'spend', groupBy: 'channel', filter: {}, window: '1m', when: { above: 1_000 }, keepFiringFor: '2m', notify: ['hook'] });
+    const cfg = { ...app.cfg, alerts: { evaluation: { ...app.cfg.alerts.evaluation, maxHold: 0 }, rules: [...rules, spendRule] } };
+    let at = T0;
+    const evaluator = createEvaluator({ cfg, redis: app.redis, pool: app.db, keys: redisKeys(app.stores.redisPrefix, cfg.pipeline), log, now: () => at, onAlert: (a) => app.server.screen.publishAlert(a), onNotificationsQueued: () => dispatcher.kick() });
+    const spend = (minute: number, value: number) => post([{ id: `sms-spend-${minute}`, type: 'spend', ts: T0 + minute * MIN + 30_000, channel: 'sms', value }]);
+    const row = async () => (await app.db.query(`SELECT id, state, fired_at, recovering_since, last_notified_at FROM alerts WHERE rule_id = 'sms-spend' AND state <> 'cleared' ORDER BY updated_at DESC`)).rows;
+    const pages = () => payloads(hook).filter((p) => p.rule.id === 'sms-spend').map((p) => p.status);
+    const seen = opsAlerts.length;
+    const cycleAt = async (minute: number) => { at = T0 + minute * MIN; await evaluator.cycle(); await sleep(200); };
+    const until = async (done: () => boolean) => { for (const deadline = Date.now() + 10_000; !done() && Date.now() < deadline;) await sleep(50); };
+
+    await spend(0, 2_000);
+    await cycleAt(1);
+    await until(() => pages().length === 1);
+    const [fired] = await row();
+    expect([fired.state, pages()]).toEqual(['firing', ['firing']]);
+    await cycleAt(2); // nothing spent in [1, 2): back to normal
+    expect(await row()).toMatchObject([{ id: fired.id, state: 'recovering', recovering_since: new Date(T0 + 2 * MIN) }]);
+    await spend(2, 3_000);
+    await cycleAt(3); // over again within 2 minutes: the same alert, firing as it was, nobody paged twice
+    expect(await row()).toEqual([{ ...fired, recovering_since: null }]);
+    await cycleAt(4);
+    await cycleAt(5); // one minute since its last recovery: still recovering
+    expect(await row()).toMatchObject([{ id: fired.id, state: 'recovering', recovering_since: new Date(T0 + 4 * MIN) }]);
+    expect(pages()).toEqual(['firing']);
+    await cycleAt(6);
+    await until(() => pages().length === 2);
+    expect([(await row())[0].state, pages()]).toEqual(['resolved', ['firing', 'resolved']]);
+    // the wall saw every step of it, one alert throughout
+    const steps = opsAlerts.slice(seen).filter((a) => a.ruleId === 'sms-spend');
+    expect(steps.map((a) => [a.id, a.state])).toEqual([[fired.id, 'firing'], [fired.id, 'recovering'], [fired.id, 'firing'], [fired.id, 'recovering'], [fired.id, 'resolved']]);
   });
 
   it('the running evaluator fires on fresh events within seconds, on the server that holds the lock', async () => {
@@ -336,6 +391,8 @@ describe('alerts', () => {
     expect(await refusedIn('en', { filter: { region: 'east', store: 'bj-zhongguancun' } })).toBe('filter.store: store "bj-zhongguancun" is not in region "east"');
     expect(await refusedIn('en', { window: '90x' })).toBe('window: "90x" is not a duration like 30s, 5m, 1h or 7d');
     expect(await refusedIn('en-US,en;q=0.9,zh;q=0.5', { window: '15s' })).toBe('window: must be a whole number of 10 s buckets');
+    expect(await refusedIn('en', { keepFiringFor: '8d' })).toBe('keepFiringFor: at most 7d (an alert kept open longer would hide the next incident)');
+    expect(await refusedIn('zh-CN', { keepFiringFor: 'soon' })).toBe('keepFiringFor: "soon" 不是时长，应写成 30s、5m、1h 或 7d 这样');
     expect((await send('PUT', '/api/v1/alert-rules/clicks-high', rule, 'oncall')).status).toBe(403);
     const bad = await send('PUT', '/api/v1/alert-rules/clicks-high', { ...rule, metric: 'profit' });
     expect(bad.status).toBe(400);

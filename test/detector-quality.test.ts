@@ -61,7 +61,7 @@ function dailySeries(days: number, alter: (i: number, value: number) => number =
 }
 
 const onsets = (detector: Detector, points: SeriesPoint[]) =>
-  findEpisodes(detector, points, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 }).map((e) => Math.round((e.onset.point.t - points[0]!.t) / 300_000));
+  findEpisodes(detector, points, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0, keepFiringFor: 0 }).map((e) => Math.round((e.onset.point.t - points[0]!.t) / 300_000));
 
 describe('the auto detector', () => {
   const auto = () => detectorOf(detectorSchema.parse({ kind: 'auto' }));
@@ -79,7 +79,7 @@ describe('the auto detector', () => {
 
   it('peaks a spike\'s episode at the spike, not at the ordinary windows its run of surprise still covers', () => {
     const spiked = dailySeries(12, (i, v) => (i === 3000 ? v * 50 : v));
-    const [episode, ...more] = findEpisodes(auto(), spiked, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 });
+    const [episode, ...more] = findEpisodes(auto(), spiked, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0, keepFiringFor: 0 });
     expect(more).toEqual([]);
     // the recent run's mean error stays high for the windows after it: the episode outlasts the spike
     expect(episode!.end.t).toBeGreaterThan(spiked[3000]!.t);
@@ -109,7 +109,7 @@ describe('the auto detector', () => {
       const value = alter(i, (open ? 27_000 : 11_000) + (state / 2147483647 - 0.5) * (open ? 6_000 : 2_000));
       return { t: Date.UTC(2026, 0, 1) + i * MINUTE, value, volume: value };
     });
-    const minuteOnsets = (points: SeriesPoint[]) => findEpisodes(auto(), points, MINUTE, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 })
+    const minuteOnsets = (points: SeriesPoint[]) => findEpisodes(auto(), points, MINUTE, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0, keepFiringFor: 0 })
       .map((e) => Math.round((e.onset.point.t - points[0]!.t) / MINUTE));
     // no page on any opening or closing, the first day's included (a new installation)
     expect(minuteOnsets(series())).toEqual([]);
@@ -152,7 +152,7 @@ describe('the auto detector', () => {
     expect(onsets(auto(), counts([at, 50]))).toEqual([]);
     // stopped for 130 windows: an alert once the run reaches 64 windows, its episode ending when the value moves again
     const stopped = counts([at, 130]);
-    const [episode, ...more] = findEpisodes(auto(), stopped, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0 });
+    const [episode, ...more] = findEpisodes(auto(), stopped, 300_000, { for: 0, hysteresis: 0.05, noData: 'ok', minVolume: 0, keepFiringFor: 0 });
     expect(more).toEqual([]);
     const onset = Math.round((episode!.onset.point.t - stopped[0]!.t) / 300_000);
     expect(onset).toBeGreaterThanOrEqual(at + 62);

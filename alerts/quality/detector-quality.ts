@@ -1,6 +1,7 @@
-// A detector's quality on a labelled corpus: its alert episodes (live lifecycle, `for` 0) scored
+// A detector's quality on a labelled corpus: its alert episodes (live lifecycle, its defaults with `for` 0) scored
 // with NAB's standard profile per category and over every file with windows; and on files
 // without windows, how often it fires after the probationary period.
+import { LIFECYCLE_DEFAULTS } from '../../config/alert-schema.js';
 import type { Detector, SeriesPoint } from '../detectors/index.js';
 import { findEpisodes, medianStep } from '../series.js';
 import type { LabelledSeries } from './nab-corpus.js';
@@ -17,10 +18,10 @@ export interface QualityReport {
 }
 
 /** Rows where an alert fired. */
-export function detections(detector: Detector, series: LabelledSeries, hysteresis = 0.05): boolean[] {
+export function detections(detector: Detector, series: LabelledSeries): boolean[] {
   const points: SeriesPoint[] = series.timestamps.map((t, i) => ({ t, value: series.values[i]!, volume: Math.abs(series.values[i]!) }));
   const windowMs = medianStep(points);
-  const episodes = findEpisodes(detector, points, windowMs, { for: 0, hysteresis, noData: 'ok', minVolume: 0 });
+  const episodes = findEpisodes(detector, points, windowMs, { ...LIFECYCLE_DEFAULTS, for: 0, noData: 'ok', minVolume: 0 });
   const rowOf = new Map(series.timestamps.map((t, i) => [t, i]));
   const detected = new Array<boolean>(series.timestamps.length).fill(false);
   for (const episode of episodes) if (episode.fired) detected[rowOf.get(episode.fired.point.t)!] = true;

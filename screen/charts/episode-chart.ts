@@ -1,6 +1,7 @@
 // A rule's series as the on-call console draws it (an alert's page, "try it on history"): the
 // metric per window, the detector's baseline dashed, a threshold rule's bound as a line, and each
-// alert episode shaded from its onset to its end — red where it would have notified.
+// alert episode shaded from its onset to its end — red where it would have notified, faint where
+// it was recovering (back inside the bound, kept open for keepFiringFor).
 import { formatExact } from '../format.js';
 import type { Locale } from '../i18n.js';
 import type { ChartOptions } from './options.js';
@@ -10,6 +11,8 @@ export interface PreviewEpisode {
   start: string;
   end: string | null;
   firedAt: string | null;
+  /** back inside the bound for good: recovering (keepFiringFor) until its end */
+  recoveredAt: string | null;
   wouldNotify: boolean;
   /** the window furthest from its baseline (or past a threshold's bound) */
   peak: { t: string; value: number | null; score: number };
@@ -49,10 +52,16 @@ export function episodeChartOptions(answer: Pick<PreviewAnswer, 'bound' | 'to' |
   const label = (value: number) =>
     new Date(value).toLocaleString(locale === 'zh' ? 'zh-CN' : 'en-GB', { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
   // a point is its window's end: an episode covers its first window from that window's start
-  const bandOf = (episode: PreviewEpisode) => [
-    { xAxis: Date.parse(episode.start) - windowMs, itemStyle: { color: episode.wouldNotify ? 'rgba(255, 93, 108, 0.28)' : 'rgba(255, 181, 71, 0.2)' } },
-    { xAxis: Date.parse(episode.end ?? to) },
-  ];
+  const bandsOf = (episode: PreviewEpisode) => {
+    const end = Date.parse(episode.end ?? to);
+    const recovered = episode.recoveredAt ? Math.min(end, Date.parse(episode.recoveredAt) - windowMs) : end;
+    const bands = [[
+      { xAxis: Date.parse(episode.start) - windowMs, itemStyle: { color: episode.wouldNotify ? 'rgba(255, 93, 108, 0.28)' : 'rgba(255, 181, 71, 0.2)' } },
+      { xAxis: recovered },
+    ]];
+    if (recovered < end) bands.push([{ xAxis: recovered, itemStyle: { color: 'rgba(52, 227, 159, 0.08)' } }, { xAxis: end }]);
+    return bands;
+  };
   const boundValue = bound ? ('below' in bound ? bound.below : bound.above) : null;
   return {
     base: {
@@ -68,7 +77,7 @@ export function episodeChartOptions(answer: Pick<PreviewAnswer, 'bound' | 'to' |
         {
           name: text.value, type: 'line', showSymbol: false, connectNulls: false, lineStyle: { width: 2, color: COLORS.accent }, itemStyle: { color: COLORS.accent },
           data: series.map(([t, value]) => [t, value]),
-          markArea: { silent: true, data: instance.episodes.map(bandOf) },
+          markArea: { silent: true, data: instance.episodes.flatMap(bandsOf) },
           // each onset as a line too: over days, a one-window band is thinner than a pixel
           markLine: {
             silent: true, symbol: 'none',

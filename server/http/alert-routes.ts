@@ -13,7 +13,7 @@ import { ruleInstances } from '../../alerts/instances.js';
 import { MAX_RULES, RuleError, deleteRule, durationText, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule } from '../../alerts/rule-store.js';
 import { parseIn, type ErrorLanguage } from '../../config/localized-parse.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
-import { acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
+import { ACTIVE_SQL, acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
 import type { ScreenAlert } from '../../stream/types.js';
 import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import { describeParamError, time as textTime } from './query-params.js';
@@ -32,7 +32,7 @@ export interface AlertRouteDeps {
 /** in a JSON body a time may also be a number (read as its text, so a bad one is named as a bad text is) */
 const time = z.preprocess((value) => (typeof value === 'number' ? String(value) : value), textTime);
 export const listQuery = z.strictObject({
-  state: z.enum(['pending', 'firing', 'resolved', 'active', 'all']).default('all'),
+  state: z.enum(['pending', 'firing', 'recovering', 'resolved', 'active', 'all']).default('all'),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 export const matchers = z.array(matcherSchema).min(1).max(20).superRefine((list, ctx) => {
@@ -111,7 +111,9 @@ export function alertRouter(deps: AlertRouteDeps) {
   router.get('/api/v1/alerts/:id', auth.requireAuth, async (req, res) => {
     const row = await getVisibleAlert(pool, String(req.params.id), principalOf(res).regions);
     if (!row) return void res.status(404).json({ error: `no alert "${req.params.id}"` });
-    res.json({ alert: alertView(row), notifications: await notificationsOf(pool, row.id) });
+    // how long its rule keeps a recovered alert open (the page says when it will resolve); null: the rule is gone
+    const rule = (await effectiveRules(pool, cfg)).find((r) => r.id === row.rule_id);
+    res.json({ alert: alertView(row), keepFiringFor: rule ? durationText(rule.keepFiringFor) : null, notifications: await notificationsOf(pool, row.id) });
   });
 
   router.post('/api/v1/alerts/:id/ack', auth.requireAuth, responders, async (req, res) => {
@@ -170,7 +172,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const regions = principalOf(res).regions;
     const { rows } = await pool.query<{ rule_id: string; state: string; n: string }>(
       `SELECT rule_id, state, count(*)::text AS n FROM alerts
-       WHERE state IN ('pending', 'firing') AND ($1::text[] IS NULL OR region = ANY($1::text[])) GROUP BY 1, 2`,
+       WHERE state IN (${ACTIVE_SQL}) AND ($1::text[] IS NULL OR region = ANY($1::text[])) GROUP BY 1, 2`,
       [regions],
     );
     const counts = (id: string, state: string) => Number(rows.find((r) => r.rule_id === id && r.state === state)?.n ?? 0);
@@ -182,7 +184,7 @@ export function alertRouter(deps: AlertRouteDeps) {
         // what a rule without its own repeatInterval reminds at (the console's form shows it)
         repeatInterval: durationText(cfg.alerts.evaluation.repeatInterval),
       },
-      rules: rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing'), document: ruleDocument(rule) })),
+      rules: rules.map((rule) => ({ ...rule, pending: counts(rule.id, 'pending'), firing: counts(rule.id, 'firing'), recovering: counts(rule.id, 'recovering'), document: ruleDocument(rule) })),
       choices: ruleChoices(cfg, regions),
     });
   });

@@ -20,11 +20,13 @@ export async function alertsAt(pool: Pool, at: number, regions: string[] | null)
     const resolved = row.resolved_at !== null && row.resolved_at <= then;
     const fired = row.fired_at !== null && row.fired_at <= then;
     // a row still open now but never fired, and pending since: pending then
-    const state = resolved ? 'resolved' : fired ? 'firing' : 'pending';
+    // recovering_since is the last recovery's (one that relapsed is not kept)
+    const recovering = fired && row.recovering_since !== null && row.recovering_since <= then;
+    const state = resolved ? 'resolved' : recovering ? 'recovering' : fired ? 'firing' : 'pending';
     if (state === 'resolved' && !row.fired_at) return [];
     const acked = row.acked_at !== null && row.acked_at <= then;
     return [alertView({
-      ...row, state, resolved_at: resolved ? row.resolved_at : null, fired_at: fired ? row.fired_at : null,
+      ...row, state, resolved_at: resolved ? row.resolved_at : null, fired_at: fired ? row.fired_at : null, recovering_since: recovering || resolved ? row.recovering_since : null,
       acked_by: acked ? row.acked_by : null, acked_at: acked ? row.acked_at : null,
     }, then)];
   });

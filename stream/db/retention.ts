@@ -45,9 +45,9 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
   // last_ts moves once a day at most: a day's margin, so no customer is forgotten early
   deleted.first_seen = await deleteOlderThan(pool, 'first_seen', 'last_ts', new Date(now - retention.customers - DAY));
   deleted.audit_log = await deleteOlderThan(pool, 'audit_log', 'at', new Date(now - retention.audit));
-  // alerts: only what is over (an alert still pending or firing, a notification still to deliver, stays)
+  // alerts: only what is over (an alert still pending, firing or recovering, a notification still to deliver, stays)
   const alertsCutoff = new Date(now - retention.alerts);
-  deleted.alerts = await deleteWhere(pool, 'alerts', `state NOT IN ('pending', 'firing') AND updated_at < $1`, alertsCutoff);
+  deleted.alerts = await deleteWhere(pool, 'alerts', `state NOT IN ('pending', 'firing', 'recovering') AND updated_at < $1`, alertsCutoff);
   deleted.alert_notifications = await deleteWhere(pool, 'alert_notifications', `delivery <> 'pending' AND created_at < $1`, alertsCutoff);
   deleted.alert_notification_attempts = await deleteOlderThan(pool, 'alert_notification_attempts', 'at', alertsCutoff);
   deleted.silences = await deleteOlderThan(pool, 'silences', 'ends_at', alertsCutoff);
