@@ -9,6 +9,7 @@ import { seasonalDetector } from '../alerts/detectors/seasonal.js';
 import { thresholdDetector } from '../alerts/detectors/threshold.js';
 import { zscoreDetector } from '../alerts/detectors/zscore.js';
 import { advance, type InstanceState } from '../alerts/lifecycle.js';
+import { findEpisodes } from '../alerts/series.js';
 import { findBreaches } from '../alerts/series.js';
 import { silencing } from '../alerts/silences.js';
 
@@ -219,6 +220,18 @@ describe('the lifecycle', () => {
     // as while firing, a value within the hysteresis of the bound (1.52 against 1.5) still counts as a breach
     expect(advance(recovering, at(1.52), keep, 60_000).transition).toBe('relapsed');
     expect(advance({ state: 'firing', activeSince: 0 }, at(2), rule, 1).transition).toBe('resolved');
+  });
+
+  it('makes episodes as the lifecycle does: one per incident with its relapses, and where it was back to normal for good', () => {
+    const MIN = 60_000;
+    // below 1.5 at minutes 10–19, back, below again at 25–29, back for good from 30; and at 80–84
+    const points = Array.from({ length: 100 }, (_, i) => ({ t: i * MIN, value: (i >= 10 && i < 20) || (i >= 25 && i < 30) || (i >= 80 && i < 85) ? 1 : 2, volume: 1 }));
+    const summary = (keepFiringFor: number) => findEpisodes(below, points, MIN, { ...rule, for: 0, minVolume: 0, keepFiringFor })
+      .map((e) => [e.onset.point.t / MIN, e.recovered && e.recovered.t / MIN, e.end.t / MIN, e.open]);
+    expect(summary(0)).toEqual([[10, 20, 19, false], [25, 30, 29, false], [80, 85, 84, false]]);
+    expect(summary(10 * MIN)).toEqual([[10, 30, 39, false], [80, 85, 94, false]]);
+    // still recovering when the series ends: open, and where it recovered
+    expect(summary(30 * MIN)).toEqual([[10, 30, 59, false], [80, 85, 99, true]]);
   });
 
   it('handles no data as the rule says', () => {

@@ -153,15 +153,17 @@ describe('replay', () => {
   it('shows the alerts of that moment in their states then', async () => {
     const t = Date.now() - 3_600_000;
     await app.db.query(
-      `INSERT INTO alerts (id, rule_id, instance, labels, region, severity, state, active_since, fired_at, resolved_at, acked_by, acked_at, summary, summary_en, updated_at) VALUES
-       ('rp-a', 'r', 'a', '{"region":"east"}', 'east', 'critical', 'resolved', $1, $2, $3, 'oncall', $4, 's', 's', $3),
-       ('rp-b', 'r', 'b', '{"region":"north"}', 'north', 'warning', 'firing', $2, $4, NULL, NULL, NULL, 's', 's', $4)`,
-      [new Date(t), new Date(t + 60_000), new Date(t + 20 * 60_000), new Date(t + 5 * 60_000)],
+      `INSERT INTO alerts (id, rule_id, instance, labels, region, severity, state, active_since, fired_at, recovering_since, resolved_at, acked_by, acked_at, summary, summary_en, updated_at) VALUES
+       ('rp-a', 'r', 'a', '{"region":"east"}', 'east', 'critical', 'resolved', $1, $2, $5, $3, 'oncall', $4, 's', 's', $3),
+       ('rp-b', 'r', 'b', '{"region":"north"}', 'north', 'warning', 'firing', $2, $4, NULL, NULL, NULL, NULL, 's', 's', $4)`,
+      [new Date(t), new Date(t + 60_000), new Date(t + 20 * 60_000), new Date(t + 5 * 60_000), new Date(t + 15 * 60_000)],
     );
     const states = async (at: number, username = 'ops') => Object.fromEntries((await replay(at, '', username)).body.alerts.filter((a) => a.id.startsWith('rp-')).map((a) => [a.id, [a.state, a.ackedBy]]));
     expect(await states(t + 30_000)).toEqual({ 'rp-a': ['pending', null] });
     expect(await states(t + 2 * 60_000)).toEqual({ 'rp-a': ['firing', null], 'rp-b': ['pending', null] });
     expect(await states(t + 10 * 60_000)).toEqual({ 'rp-a': ['firing', 'oncall'], 'rp-b': ['firing', null] });
+    // back to normal at minute 15, kept open (keepFiringFor) until it resolved at minute 20
+    expect(await states(t + 17 * 60_000)).toEqual({ 'rp-a': ['recovering', 'oncall'], 'rp-b': ['firing', null] });
     expect(await states(t + 25 * 60_000)).toEqual({ 'rp-a': ['resolved', 'oncall'], 'rp-b': ['firing', null] });
     expect(await states(t + 25 * 60_000, 'manager-east')).toEqual({ 'rp-a': ['resolved', 'oncall'] });
   });

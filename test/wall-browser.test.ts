@@ -12,6 +12,7 @@ import { createLogger } from '../stream/log.js';
 import type { AttributionView, LiveResponse, MetricsResponse, SegmentsView } from '../stream/types.js';
 import { formatCount, formatDateTime } from '../screen/format.js';
 import { ruleSchema } from '../config/alert-schema.js';
+import { alertView, type AlertRow } from '../alerts/store.js';
 import { API_KEY, AUTH_SECRET, USER_ID_KEY, sleep, startTestApp, testConfig, type TestApp } from './harness.js';
 import { SCREENSHOT_DIR, clickMapAt, launchChromium, logIn, tileValue } from './browser/chromium.js';
 import { startHttpReceiver, type HttpReceiver } from './alert-receivers.js';
@@ -342,7 +343,8 @@ describe('the wall in Chromium', () => {
     expect(silencedOnly).toEqual(expected);
     // each card says how severe and that it is silenced: nobody is paged for it
     const badges = await ops.$$eval('[data-test=alert-list] li', (items) => items.map((i) => [...i.querySelectorAll('[data-test=alert-badges] .badge')].map((b) => b.textContent!.trim()).join(' ')));
-    expect(badges).toEqual(alerts.filter((a) => a.silencedBy && a.state !== 'resolved').map((a) => `严重 ${a.state === 'firing' ? '告警中' : '观察中'} 已静默`));
+    const STATE_ZH: Record<string, string> = { firing: '告警中', pending: '观察中', recovering: '恢复中' };
+    expect(badges).toEqual(alerts.filter((a) => a.silencedBy && a.state !== 'resolved').map((a) => `严重 ${STATE_ZH[a.state]} 已静默`));
     await ops.selectOption('[data-test=filter-state]', 'all');
     await ops.selectOption('[data-test=filter-since]', '');
     expect(await ops.$('[data-test=silences] [data-test=expire]')).toBeNull(); // ops reads silences, may not expire them
@@ -366,6 +368,50 @@ describe('the wall in Chromium', () => {
     await oncall.click('[data-test=silences] [data-test=expire]');
     await oncall.waitForFunction((n) => document.querySelectorAll('[data-test=silences] li').length === n - 1, before);
     await oncall.context().close();
+  });
+
+  it('shows a recovered alert as recovering: on the ticker with when it was back to normal, on its page with how long until it resolves', async () => {
+    // wechat spends nowhere near ¥1 000 000 a minute: the running evaluator keeps it recovering (2 h)
+    const back = Date.now() - 3 * 60_000;
+    const { rows } = await app.db.query<AlertRow>(
+      `INSERT INTO alerts (id, rule_id, instance, labels, region, severity, state, active_since, fired_at, recovering_since, value, summary, summary_en, updated_at)
+       VALUES ('recovering-wechat', 'spend-burst', 'wechat', '{"rule":"spend-burst","channel":"wechat","severity":"critical","metric":"spend"}', NULL, 'critical',
+               'recovering', $1, $1, $2, 80000, '渠道花费激增 · 微信：花费 ¥80,000（已回落至 ¥1,000,000 以下）', 'Channel spend burst · WeChat: spend ¥80,000 (back below ¥1,000,000)', now())
+       RETURNING *`,
+      [new Date(back - 20 * 60_000), new Date(back)],
+    );
+    const wall = await newPage();
+    await logIn(wall, app.server.url, 'ops');
+    app.server.screen.publishAlert(alertView(rows[0]!));
+    const item = await wall.waitForSelector('[data-test=alerts] .item.recovering[data-alert="recovering-wechat"]', { timeout: 5_000 });
+    const clock = await wall.evaluate((t) => new Date(t).toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit' }), back);
+    expect(await item.textContent()).toContain(`恢复中 ${clock}`);
+    // it is not counted among the firing ones
+    const firing = await wall.$$eval('[data-test=alerts] .item.firing', (items) => new Set(items.map((i) => i.getAttribute('data-alert'))).size);
+    expect(Number((await wall.textContent('[data-test=alerts] .count')) ?? 0)).toBe(firing);
+    await sleep(1_000);
+    await wall.screenshot({ path: `${SCREENSHOT_DIR}/nation-alert-recovering-1920x1080.png` });
+    await wall.context().close();
+
+    for (const [width, height] of [[390, 844], [1920, 1080]] as const) {
+      const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN' });
+      const page = await context.newPage();
+      await page.goto(`${app.server.url}/alerts/recovering-wechat`);
+      await page.fill('input[name=username]', 'oncall');
+      await page.fill('input[name=password]', 'demo');
+      await page.click('button[type=submit]');
+      await page.waitForSelector('[data-test=recovering-note]');
+      expect(await page.textContent('[data-test=alert-state]')).toBe('恢复中');
+      expect(await page.textContent('[data-test=recovering-note]')).toContain('再保持 2h 不越界即恢复');
+      expect(await page.textContent('[data-test=alert-recovering]')).toBe(formatDateTime(back, 'zh'));
+      expect(await page.textContent('[data-test=alert-timeline]')).toContain('回到正常范围，进入恢复中');
+      expect(await page.$('[data-test=ack]')).not.toBeNull(); // still open: it may be acknowledged
+      await page.waitForSelector('[data-test=alert-chart] canvas');
+      await sleep(500);
+      await page.screenshot({ path: `${SCREENSHOT_DIR}/console-alert-recovering-${width}x${height}.png`, fullPage: width < 400 });
+      await context.close();
+    }
+    expect((await app.db.query(`SELECT state FROM alerts WHERE id = 'recovering-wechat'`)).rows).toEqual([{ state: 'recovering' }]);
   });
 
   it('rules: an admin switches one off and on, a bad field is named at the field, and "try it on history" draws the episodes npm run backtest finds in the same series', async () => {
