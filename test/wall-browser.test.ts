@@ -505,6 +505,12 @@ describe('the wall in Chromium', () => {
     const peakText = await admin.$eval(`[data-test=try-episodes] li[data-start="${spiked!.start}"] [data-test=episode-peak]`, (el) => el.textContent);
     expect(peakText).toBe(`峰值 ¥${spiked!.peak.value.toLocaleString('zh-CN', { maximumFractionDigits: 2 })}`);
     expect(peakText).toMatch(/^峰值 ¥3,0\d\d,\d{3}/);
+    // the spike is over within minutes, its alert kept open as recovering for the rule's 2 h: the line says when it was back to normal
+    const { recoveredAt } = spiked as unknown as { recoveredAt: string | null };
+    expect(Date.parse(recoveredAt!)).toBeGreaterThan(spikeWindowEnd);
+    expect(Date.parse(spiked!.end ?? answer.to) - Date.parse(recoveredAt!)).toBeGreaterThanOrEqual(2 * 3_600_000 - 60_000);
+    expect(await admin.$eval(`[data-test=try-episodes] li[data-start="${spiked!.start}"] [data-test=episode-recovered]`, (el) => el.textContent))
+      .toBe(`（${formatDateTime(recoveredAt, 'zh')} 回到正常，此后为恢复中）`);
     expect(await admin.textContent('[data-test=try-summary]')).toMatch(new RegExp(`^近 24 小时内(会通知 ${answer.notifications} 次|会通知 1 次|不会通知)$`));
     // auto learns a day of data before it judges, and the demo's history goes back 47 h: the range's first hour or so was not judged, and the page says so
     const { of, unjudged } = (answer as unknown as { judgedWindows: { of: number; unjudged: number } }).judgedWindows;
