@@ -3,7 +3,7 @@
 // delivery attempt, and silences.
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../stream/db/transaction.js';
-import type { AlertSeverity, AlertState, ScreenAlert } from '../stream/types.js';
+import { OPEN_ALERT_STATES, OPEN_ALERT_STATES_SQL, type AlertSeverity, type AlertState, type ScreenAlert } from '../stream/types.js';
 import { MAX_ACTIVE_SILENCES, type Matcher, type Silence } from './silences.js';
 
 const SCHEMA = [
@@ -16,7 +16,7 @@ const SCHEMA = [
   `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS recovering_since timestamptz`,
   // one active alert per rule instance (alerts_active, before recovering, left it out)
   `DROP INDEX IF EXISTS alerts_active`,
-  `CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts (rule_id, instance) WHERE state IN ('pending', 'firing', 'recovering')`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts (rule_id, instance) WHERE state IN (${OPEN_ALERT_STATES_SQL})`,
   `CREATE INDEX IF NOT EXISTS alerts_recent ON alerts (updated_at DESC)`,
   `CREATE TABLE IF NOT EXISTS alert_notifications (
      id bigserial PRIMARY KEY, rule_id text NOT NULL, notifier text NOT NULL, status text NOT NULL, alert_ids text[] NOT NULL,
@@ -65,10 +65,6 @@ export interface AlertRow {
   updated_at: Date;
 }
 
-/** the states of an instance's one open alert */
-export const ACTIVE_STATES = ['pending', 'firing', 'recovering'];
-export const ACTIVE_SQL = ACTIVE_STATES.map((s) => `'${s}'`).join(', ');
-
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function alertView(row: AlertRow, at = row.updated_at): ScreenAlert {
@@ -83,7 +79,7 @@ export function alertView(row: AlertRow, at = row.updated_at): ScreenAlert {
 /** The instances' state under the evaluation lock: serializes evaluators, so none double-notifies. */
 export async function lockEvaluation(client: PoolClient): Promise<AlertRow[]> {
   await client.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':alert-evaluation'))`);
-  const { rows } = await client.query<AlertRow>(`SELECT * FROM alerts WHERE state IN (${ACTIVE_SQL})`);
+  const { rows } = await client.query<AlertRow>(`SELECT * FROM alerts WHERE state IN (${OPEN_ALERT_STATES_SQL})`);
   return rows;
 }
 
@@ -103,7 +99,7 @@ export interface ListFilter {
 }
 
 export async function listAlerts(pool: Pool, filter: ListFilter): Promise<ScreenAlert[]> {
-  const states = { pending: ['pending'], firing: ['firing'], recovering: ['recovering'], resolved: ['resolved'], active: ACTIVE_STATES, all: [...ACTIVE_STATES, 'resolved'] }[filter.state];
+  const states = { pending: ['pending'], firing: ['firing'], recovering: ['recovering'], resolved: ['resolved'], active: [...OPEN_ALERT_STATES], all: [...OPEN_ALERT_STATES, 'resolved'] }[filter.state];
   const { rows } = await pool.query<AlertRow>(
     `SELECT * FROM alerts WHERE state = ANY($1::text[]) AND ($2::text[] IS NULL OR region = ANY($2::text[]))
      ORDER BY (state = 'firing') DESC, coalesce(fired_at, active_since) DESC LIMIT $3`,
@@ -139,7 +135,7 @@ export async function notificationsOf(pool: Pool, alertId: string): Promise<unkn
 export async function acknowledge(pool: Pool, id: string, by: string): Promise<AlertRow | null> {
   const { rows } = await pool.query<AlertRow>(
     `UPDATE alerts SET acked_by = $2, acked_at = now(), updated_at = now()
-     WHERE id = $1 AND state IN (${ACTIVE_SQL}) AND acked_by IS NULL RETURNING *`,
+     WHERE id = $1 AND state IN (${OPEN_ALERT_STATES_SQL}) AND acked_by IS NULL RETURNING *`,
     [id, by],
   );
   return rows[0] ?? null;

@@ -231,6 +231,10 @@ export type ScreenSubscribeAck = { snapshot: ScreenFrame } | { error: string };
 
 export type AlertSeverity = 'critical' | 'warning' | 'info';
 export type AlertState = 'pending' | 'firing' | 'recovering' | 'resolved' | 'cleared';
+/** the states of a rule instance's one open alert (acknowledged, silenced, kept in the database); the others are over */
+export const OPEN_ALERT_STATES = ['pending', 'firing', 'recovering'] as const satisfies readonly AlertState[];
+/** OPEN_ALERT_STATES as an SQL list: state IN (…) */
+export const OPEN_ALERT_STATES_SQL = OPEN_ALERT_STATES.map((s) => `'${s}'`).join(', ');
 
 /**
  * An alert as the API lists it and as the `alert` event on /screen carries it (fired, resolved,

@@ -13,8 +13,8 @@ import { ruleInstances } from '../../alerts/instances.js';
 import { MAX_RULES, RuleError, deleteRule, durationText, effectiveRules, ruleDocument, saveRule, saveRuleWithinLimit, validateRule } from '../../alerts/rule-store.js';
 import { parseIn, type ErrorLanguage } from '../../config/localized-parse.js';
 import { MAX_ACTIVE_SILENCES, matcherSchema, regexError, silencing } from '../../alerts/silences.js';
-import { ACTIVE_SQL, acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
-import type { ScreenAlert } from '../../stream/types.js';
+import { acknowledge, alertView, createSilence, expireSilence, getAlert, getVisibleAlert, listAlerts, listSilences, notificationsOf } from '../../alerts/store.js';
+import { OPEN_ALERT_STATES_SQL, type ScreenAlert } from '../../stream/types.js';
 import { requireRole, type Auth, type Principal } from '../auth/auth.js';
 import { describeParamError, time as textTime } from './query-params.js';
 import type { AuditAction, AuditLog } from '../audit/audit.js';
@@ -172,7 +172,7 @@ export function alertRouter(deps: AlertRouteDeps) {
     const regions = principalOf(res).regions;
     const { rows } = await pool.query<{ rule_id: string; state: string; n: string }>(
       `SELECT rule_id, state, count(*)::text AS n FROM alerts
-       WHERE state IN (${ACTIVE_SQL}) AND ($1::text[] IS NULL OR region = ANY($1::text[])) GROUP BY 1, 2`,
+       WHERE state IN (${OPEN_ALERT_STATES_SQL}) AND ($1::text[] IS NULL OR region = ANY($1::text[])) GROUP BY 1, 2`,
       [regions],
     );
     const counts = (id: string, state: string) => Number(rows.find((r) => r.rule_id === id && r.state === state)?.n ?? 0);

@@ -3,6 +3,7 @@ import type { AppConfig } from '../../config/load.js';
 import { DAY } from '../buckets.js';
 import type { Storage } from './migrate.js';
 import { NARROW_ROLLUPS } from './narrow-rollups.js';
+import { OPEN_ALERT_STATES_SQL } from '../types.js';
 
 const DELETE_BATCH = 50_000;
 
@@ -47,7 +48,7 @@ export async function purgeExpired(pool: Pool, cfg: AppConfig, storage: Storage,
   deleted.audit_log = await deleteOlderThan(pool, 'audit_log', 'at', new Date(now - retention.audit));
   // alerts: only what is over (an alert still pending, firing or recovering, a notification still to deliver, stays)
   const alertsCutoff = new Date(now - retention.alerts);
-  deleted.alerts = await deleteWhere(pool, 'alerts', `state NOT IN ('pending', 'firing', 'recovering') AND updated_at < $1`, alertsCutoff);
+  deleted.alerts = await deleteWhere(pool, 'alerts', `state NOT IN (${OPEN_ALERT_STATES_SQL}) AND updated_at < $1`, alertsCutoff);
   deleted.alert_notifications = await deleteWhere(pool, 'alert_notifications', `delivery <> 'pending' AND created_at < $1`, alertsCutoff);
   deleted.alert_notification_attempts = await deleteOlderThan(pool, 'alert_notification_attempts', 'at', alertsCutoff);
   deleted.silences = await deleteOlderThan(pool, 'silences', 'ends_at', alertsCutoff);
