@@ -125,24 +125,48 @@ describe('new users: first seen in the scope, exact', () => {
     expect(lagging).toBeGreaterThan(0); // rows are not rewritten at every visit
   });
 
-  it('the upsert writes a known customer\'s row (and answers it) only when their event is earlier, or a day past last_ts', async () => {
+  it('the upsert writes a known customer\'s row only when their event is earlier, or a day past last_ts, and answers the last_ts of a row it left', async () => {
     const upsert = firstSeenUpsert(new Date(-cfg.dayOffsetMs).toISOString());
     // in a transaction rolled back at the end: the ledger and its counts stay those of the ground truth
     const db = await app.db.connect();
     await db.query('BEGIN');
     const send = async (ts: number, channel = 'jd') =>
-      (await db.query<{ scope: string; user_id: string }>(upsert, firstSeenParams(firstSeenCandidates([{ ts, channel, userId: 'cust-rewrite' }])))).rows;
+      (await db.query<{ scope: string; user_id: string; stored_last_ms: number | null }>(upsert, firstSeenParams(firstSeenCandidates([{ ts, channel, userId: 'cust-rewrite' }])))).rows;
     const lastTs = async () => (await db.query<{ last_ts: Date }>(`SELECT last_ts FROM first_seen WHERE user_id = 'cust-rewrite'`)).rows[0]!.last_ts.getTime();
     const t0 = now - 3 * DAY;
-    expect(await send(t0)).toEqual([{ scope: 'all', user_id: 'cust-rewrite' }]); // new
-    expect(await send(t0 + HOUR)).toEqual([]); // another processor's later event within the day: left as it is
-    expect(await send(t0 + DAY)).toEqual([]);
+    const wrote = [{ scope: 'all', user_id: 'cust-rewrite', stored_last_ms: null }];
+    expect(await send(t0)).toEqual(wrote); // new
+    // another processor's later event within the day: left as it is, answered with the stored last_ts
+    expect(await send(t0 + HOUR)).toEqual([{ scope: 'all', user_id: 'cust-rewrite', stored_last_ms: t0 }]);
+    expect(await send(t0 + DAY)).toEqual([{ scope: 'all', user_id: 'cust-rewrite', stored_last_ms: t0 }]);
     expect(await lastTs()).toBe(t0);
-    expect(await send(t0 + DAY + 1)).toEqual([{ scope: 'all', user_id: 'cust-rewrite' }]);
+    expect(await send(t0 + DAY + 1)).toEqual(wrote);
     expect(await lastTs()).toBe(t0 + DAY + 1);
-    expect(await send(t0 - 1, 'wechat')).toEqual([{ scope: 'all', user_id: 'cust-rewrite' }]); // earlier: takes the row over
+    expect(await send(t0 - 1, 'wechat')).toEqual(wrote); // earlier: takes the row over
     await db.query('ROLLBACK');
     db.release();
+  });
+
+  it('a row the upsert leaves is read, not locked: a batch is not held behind another holding that customer', async () => {
+    const upsert = firstSeenUpsert(new Date(-cfg.dayOffsetMs).toISOString());
+    const { rows: [row] } = await app.db.query<{ user_id: string; last_ms: string }>(
+      `SELECT user_id, (extract(epoch FROM last_ts) * 1000)::bigint AS last_ms FROM first_seen WHERE scope = 'all' AND user_id LIKE 'cust-%' LIMIT 1`);
+    const holder = await app.db.connect();
+    const other = await app.db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM first_seen WHERE scope = 'all' AND user_id = $1 FOR UPDATE`, [row!.user_id]);
+      await other.query('BEGIN');
+      await other.query(`SET LOCAL lock_timeout = '2s'`);
+      const later = Number(row!.last_ms) + HOUR; // later, within the day: covered
+      const { rows } = await other.query<{ stored_last_ms: number | null }>(upsert, firstSeenParams(firstSeenCandidates([{ ts: later, channel: 'zz-last', userId: row!.user_id }])));
+      expect(rows).toEqual([{ scope: 'all', user_id: row!.user_id, stored_last_ms: Number(row!.last_ms) }]);
+    } finally {
+      await other.query('ROLLBACK');
+      await holder.query('ROLLBACK');
+      other.release();
+      holder.release();
+    }
   });
 
   it('GET /live: today and the same span yesterday, nation, region, store, channel', async () => {

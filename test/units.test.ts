@@ -8,7 +8,7 @@ import { deriveMetrics } from '../stream/derive.js';
 import { metricPoint, sumsPoint, type SummedMetric } from '../alerts/metric-point.js';
 import { scopeKeyOf, scopesOf } from '../stream/scopes.js';
 import type { MarketingEvent } from '../stream/types.js';
-import { KnownCustomers, customerKey, firstSeenCandidates } from '../stream/db/first-seen.js';
+import { KnownCustomers, customerKey, firstSeenCandidates, type FirstSeenAnswer } from '../stream/db/first-seen.js';
 import { summarize } from '../alerts/describe.js';
 import { ruleSchema } from '../config/alert-schema.js';
 import { loadConfig } from '../config/load.js';
@@ -84,6 +84,8 @@ describe('scopes and derived metrics', () => {
 describe('first-seen candidates and what a processor knows of the ledger', () => {
   const at = (ts: number, channel: string, userId?: string, region?: string, store?: string) => ({ ts, channel, userId, region, store });
   const keysOf = (rows: Array<{ scope: string; userId: string }>) => new Set(rows.map((r) => customerKey(r.scope, r.userId)));
+  /** the upsert wrote these rows */
+  const wrote = (rows: Array<{ scope: string; userId: string }>): FirstSeenAnswer => ({ written: keysOf(rows), leftAt: new Map() });
   it('keeps each customer\'s earliest event per scope (ties to the smallest channel) and their latest', () => {
     const rows = firstSeenCandidates([at(500, 'jd', 'u1', 'east'), at(100, 'taobao', 'u1', 'east', 'sh-jingan'), at(100, 'douyin', 'u1', 'north'), at(900, 'jd', 'u1'), at(50, 'jd')]);
     const byScope = Object.fromEntries(rows.map((r) => [r.scope, r]));
@@ -96,7 +98,7 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     const known = new KnownCustomers(2);
     const [first] = firstSeenCandidates([at(DAY, 'jd', 'u1')]);
     expect(known.toWrite([first!])).toHaveLength(1);
-    known.remember([first!], keysOf([first!]));
+    known.remember([first!], wrote([first!]));
     const later = firstSeenCandidates([at(DAY + 3_600_000, 'jd', 'u1')]);
     expect(known.toWrite(later)).toEqual([]);
     expect(known.toWrite(firstSeenCandidates([at(DAY - 1, 'jd', 'u1')]))).toHaveLength(1); // earlier: moves the row
@@ -105,7 +107,7 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     expect(known.toWrite(firstSeenCandidates([at(2 * DAY + 1, 'jd', 'u1')]))).toHaveLength(1); // last_ts would lag over a day
     // bounded: the least recently used is forgotten
     const two = firstSeenCandidates([at(DAY, 'jd', 'u2'), at(DAY, 'jd', 'u3')]);
-    known.remember(two, keysOf(two));
+    known.remember(two, wrote(two));
     expect(known.size).toBe(2);
     expect(known.toWrite(later)).toHaveLength(1);
   });
@@ -114,7 +116,7 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     const known = new KnownCustomers(2);
     const remember = (events: Parameters<typeof firstSeenCandidates>[0]) => {
       const candidates = firstSeenCandidates(events);
-      known.remember(candidates, keysOf(candidates));
+      known.remember(candidates, wrote(candidates));
     };
     remember([at(DAY, 'jd', 'u1'), at(DAY, 'jd', 'u2')]);
     remember([at(3 * DAY, 'taobao', 'u3')]); // u1 goes
@@ -127,13 +129,23 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     expect(known.toWrite(firstSeenCandidates([at(10 * DAY + 1, 'douyin', 'u4')]))).toHaveLength(1);
   });
 
-  it('a row the ledger did not rewrite (its last_ts within a day before) is known only up to the event sent', () => {
+  it('a row the ledger left is known by the last_ts it read, so the same customer later that day is not sent again', () => {
     const known = new KnownCustomers();
     const [sent] = firstSeenCandidates([at(5 * DAY, 'jd', 'u1')]);
-    known.remember([sent!], new Set());
+    known.remember([sent!], { written: new Set(), leftAt: new Map([[sent!.key, 5 * DAY - 3_600_000]]) });
+    expect(known.toWrite(firstSeenCandidates([at(5 * DAY + 1, 'jd', 'u1')]))).toEqual([]);
+    expect(known.toWrite(firstSeenCandidates([at(6 * DAY - 3_600_000, 'jd', 'u1')]))).toEqual([]);
+    expect(known.toWrite(firstSeenCandidates([at(6 * DAY - 3_600_000 + 1, 'jd', 'u1')]))).toHaveLength(1); // over a day after the stored last_ts
+    expect(known.toWrite(firstSeenCandidates([at(5 * DAY - 1, 'jd', 'u1')]))).toHaveLength(1); // earlier: moves the row
+  });
+
+  it('a row left unread (a concurrent batch inserted it) is known only up to the event sent', () => {
+    const known = new KnownCustomers();
+    const [sent] = firstSeenCandidates([at(5 * DAY, 'jd', 'u1')]);
+    known.remember([sent!], { written: new Set(), leftAt: new Map() });
     expect(known.toWrite(firstSeenCandidates([at(5 * DAY, 'jd', 'u1')]))).toEqual([]); // the same event again: covered
     expect(known.toWrite(firstSeenCandidates([at(5 * DAY + 1, 'jd', 'u1')]))).toHaveLength(1); // its last_ts may be a day behind: the ledger decides
-    known.remember([sent!], keysOf([sent!])); // now written: its last_ts is 5 days
+    known.remember([sent!], wrote([sent!])); // now written: its last_ts is 5 days
     expect(known.toWrite(firstSeenCandidates([at(6 * DAY, 'jd', 'u1')]))).toEqual([]);
   });
 });

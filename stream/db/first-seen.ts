@@ -77,24 +77,35 @@ export const FIRST_SEEN_BACKFILL = `INSERT INTO first_seen (${COLUMNS}) ${earlie
 /** A column of epoch milliseconds (bigint) as a timestamp, exactly. */
 const fromEpochMs = (column: string) => `'epoch'::timestamptz + interval '1 millisecond' * ${column}`;
 
-const EARLIER = '(EXCLUDED.first_ts, EXCLUDED.channel, EXCLUDED.region, EXCLUDED.store) < (f.first_ts, f.channel, f.region, f.store)';
+const EARLIER_THAN = (row: string) => `(${row}.first_ts, ${row}.channel, ${row}.region, ${row}.store) < (f.first_ts, f.channel, f.region, f.store)`;
+const EARLIER = EARLIER_THAN('EXCLUDED');
 const takeIfEarlier = (column: string) => `${column} = CASE WHEN ${EARLIER} THEN EXCLUDED.${column} ELSE f.${column} END`;
 
 /**
  * Candidate rows ($1…$7 as arrays) merged into the ledger: an earlier event (late, or out of
  * order) takes a row over; one more than a day after last_ts moves it (a row rewritten at every
  * event of a returning customer was most of the statement's cost when a processor's
- * KnownCustomers could not hold them all). Answers the (scope, user_id) of the rows it wrote.
+ * KnownCustomers could not hold them all). A row the candidate does not move is read, not
+ * upserted (an upsert locks the row it leaves: a write per returning customer). Answers the
+ * (scope, user_id) of the rows it wrote (stored_last_ms null) and, of the rows it left, their
+ * last_ts: KnownCustomers needs that to skip the customer's next events (knowing only "within a
+ * day before this candidate", it sent every later event of a returning customer again).
  * Ordered by key, so concurrent batches lock rows alike. The same statement moves the hourly and
  * daily counts: +1 where a customer is new, and for a row taken over −1 where it was (the update
  * keeps the replaced values in prev_*, read under the row's lock, so concurrent batches count each
  * move once).
  */
-export const firstSeenUpsert = (dayOrigin: string) => `WITH up AS (
-  INSERT INTO first_seen AS f (${COLUMNS})
-  SELECT scope, user_id, ${fromEpochMs('first_ms')}, channel, region, store, ${fromEpochMs('last_ms')}
+export const firstSeenUpsert = (dayOrigin: string) => `WITH c AS (
+  SELECT scope, user_id, ${fromEpochMs('first_ms')} AS first_ts, channel, region, store, ${fromEpochMs('last_ms')} AS last_ts
   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-    AS c(scope, user_id, first_ms, channel, region, store, last_ms) ORDER BY 1, 2
+    AS c(scope, user_id, first_ms, channel, region, store, last_ms)
+), judged AS (
+  SELECT c.*, f.last_ts AS stored_last_ts,
+    f.user_id IS NOT NULL AND NOT ${EARLIER_THAN('c')} AND c.last_ts <= f.last_ts + interval '${LAST_SEEN_SLACK_MS / 1000} seconds' AS covered
+  FROM c LEFT JOIN first_seen f USING (scope, user_id)
+), up AS (
+  INSERT INTO first_seen AS f (${COLUMNS})
+  SELECT ${COLUMNS} FROM judged WHERE NOT covered ORDER BY 1, 2
   ON CONFLICT (scope, user_id) DO UPDATE SET
     ${['first_ts', 'channel', 'region', 'store'].map(takeIfEarlier).join(', ')}, last_ts = greatest(f.last_ts, EXCLUDED.last_ts),
     ${['first_ts', 'channel', 'region', 'store'].map((c) => `prev_${c} = CASE WHEN ${EARLIER} THEN f.${c} END`).join(', ')}
@@ -108,7 +119,9 @@ export const firstSeenUpsert = (dayOrigin: string) => `WITH up AS (
   INSERT INTO ${table} AS h (bucket, scope, channel, region, store, n)
   SELECT ${bin('at')}, scope, channel, region, store, sum(n) FROM moves GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 ORDER BY 2, 1, 3, 4, 5
   ON CONFLICT (scope, bucket, channel, region, store) DO UPDATE SET n = h.n + EXCLUDED.n)`).join(', ')}
-SELECT scope, user_id FROM up`;
+SELECT scope, user_id, NULL::float8 AS stored_last_ms FROM up
+UNION ALL
+SELECT scope, user_id, (extract(epoch FROM stored_last_ts) * 1000)::float8 FROM judged WHERE covered`;
 
 /** A customer's earliest event in a scope among some events, and their latest. */
 export interface FirstSeenCandidate {
@@ -162,6 +175,23 @@ export function firstSeenParams(rows: FirstSeenCandidate[]): unknown[] {
 
 /** The key of a ledger row, as KnownCustomers and the upsert's answer name it. */
 export const customerKey = (scope: string, userId: string) => `${scope}\u0000${userId}`;
+
+/** What firstSeenUpsert answered: the rows it wrote, and the last_ts (epoch ms) of those it read and left. */
+export interface FirstSeenAnswer {
+  written: ReadonlySet<string>;
+  leftAt: ReadonlyMap<string, number>;
+}
+
+export function firstSeenAnswer(rows: Array<{ scope: string; user_id: string; stored_last_ms: number | null }>): FirstSeenAnswer {
+  const written = new Set<string>();
+  const leftAt = new Map<string, number>();
+  for (const row of rows) {
+    const key = customerKey(row.scope, row.user_id);
+    if (row.stored_last_ms === null) written.add(key);
+    else leftAt.set(key, row.stored_last_ms);
+  }
+  return { written, leftAt };
+}
 
 /**
  * What one processor knows the ledger holds at least: per (scope, customer) a first event no
@@ -242,16 +272,18 @@ export class KnownCustomers {
   }
 
   /**
-   * After the upsert committed: the ledger's rows are at least these. A row the upsert wrote
-   * (`written`, its answer) holds the candidate's last_ts; one it left holds a last_ts within a
-   * day before it — and a first event no later than the candidate's either way.
+   * After the upsert committed: the ledger's rows are at least these. A row the upsert wrote holds
+   * the candidate's last_ts; one it left holds the last_ts it read (`leftAt`), or — left by a
+   * concurrent batch's insert it could not read — one within a day before the candidate's; and a
+   * first event no later than the candidate's either way.
    */
-  remember(sent: FirstSeenCandidate[], written: ReadonlySet<string>): void {
+  remember(sent: FirstSeenCandidate[], answer: FirstSeenAnswer): void {
     for (const c of sent) {
       const key = c.key;
       const place = this.placeOf(c); // first: it may forget everything
       let slot = this.slotOf.get(key);
-      const lastAtLeast = Math.max(written.has(key) ? c.lastTs : c.lastTs - LAST_SEEN_SLACK_MS, slot === undefined ? -Infinity : this.lastTs[slot]!);
+      const stored = answer.written.has(key) ? c.lastTs : answer.leftAt.get(key) ?? c.lastTs - LAST_SEEN_SLACK_MS;
+      const lastAtLeast = Math.max(stored, slot === undefined ? -Infinity : this.lastTs[slot]!);
       if (slot === undefined || this.before(c, slot)) {
         slot ??= this.newSlot();
         this.firstTs[slot] = c.firstTs;

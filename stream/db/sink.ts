@@ -7,7 +7,7 @@ import { narrowRollupWrites } from './narrow-rollups.js';
 import { SUMMED, SUM_COLUMNS, addSums } from './columns.js';
 import { copyField } from './copy-text.js';
 import type { Storage } from './migrate.js';
-import { customerKey, firstSeenUpsert, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
+import { firstSeenAnswer, firstSeenUpsert, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
 import { inTransaction } from './transaction.js';
 import { CURRENT_HOURS_WRITTEN, touchedMarks } from './touched.js';
 import { sketchDeltas, writeSketchDeltas, type KnownSketches } from './user-sketches.js';
@@ -117,14 +117,15 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
     const storedEvents = (allNew ? batch : batch.filter((b) => countedIds.has(b.event.id))).map((b) => b.event);
     // the first-seen ledger and the sketches: what this process knows is skipped
     const customers = options.known.toWrite(firstSeenCandidates(storedEvents));
-    const written = customers.length
-      ? (await client.query<{ scope: string; user_id: string }>(firstSeenUpsert(new Date(-options.dayOffsetMs).toISOString()), firstSeenParams(customers))).rows
+    const ledger = customers.length
+      ? (await client.query<{ scope: string; user_id: string; stored_last_ms: number | null }>(
+        firstSeenUpsert(new Date(-options.dayOffsetMs).toISOString()), firstSeenParams(customers))).rows
       : [];
     const sketches = sketchDeltas(storedEvents, options.sketches);
     await writeSketchDeltas(client, sketches);
-    return { inserted, countedIds, customers, written, sketches };
-  }).then(({ customers, written, sketches, ...result }) => {
-    options.known.remember(customers, new Set(written.map((row) => customerKey(row.scope, row.user_id))));
+    return { inserted, countedIds, customers, ledger, sketches };
+  }).then(({ customers, ledger, sketches, ...result }) => {
+    options.known.remember(customers, firstSeenAnswer(ledger));
     options.sketches.remember(sketches);
     return result;
   });
