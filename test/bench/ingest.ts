@@ -20,11 +20,14 @@ export const noTotals = (): Totals => ({ exposure: 0, clicks: 0, conversions: 0,
 /**
  * A batch shaped like real traffic (and like the simulator's): tracked clicks and orders of known
  * users, pre-aggregated impressions and spend per channel × region × campaign, and store traffic.
- * Per 10 s bucket that is a few hundred distinct dimension combinations, as in production.
+ * Per 10 s bucket that is a few hundred distinct dimension combinations, as in production. Each of
+ * the 50 000 customers lives in one region (customer k in REGIONS[k % 7]) and buys in its own
+ * store there, as people do and as the simulator's journeys keep them.
  */
 export function makeBatch(cfg: AppConfig, runId: string, seq: { n: number }, totals: Totals): string {
   // built as text, not objects + JSON.stringify: the load generator shares the 2 cores it measures
   const stores = [...cfg.storeById.keys()];
+  const storesOf = new Map(REGIONS.map((region) => [region, stores.filter((id) => cfg.storeById.get(id)!.region === region)]));
   const now = Date.now();
   const parts: string[] = [];
   for (let i = 0; i < BATCH; i++) {
@@ -32,8 +35,12 @@ export function makeBatch(cfg: AppConfig, runId: string, seq: { n: number }, tot
     const r = (Math.imul(n, 2654435761) >>> 0) / 4294967296;
     const head = `{"id":"${runId}-${n}","ts":${now - (n % 3000)}`;
     const channel = CHANNELS[n % CHANNELS.length]!;
-    const online = `"channel":"${channel}","region":"${REGIONS[(n >>> 3) % REGIONS.length]}","campaign":"${channel}-${n % 2}"`;
-    const userId = `"userId":"u${(n * 7919) % 50_000}"`;
+    const customer = (n * 7919) % 50_000;
+    const home = REGIONS[customer % REGIONS.length]!;
+    const userId = `"userId":"u${customer}"`;
+    // impressions and spend are per region; a customer's clicks and orders are in their home region
+    const region = r < 0.55 || (r >= 0.75 && r < 0.83) ? home : REGIONS[(n >>> 3) % REGIONS.length];
+    const online = `"channel":"${channel}","region":"${region}","campaign":"${channel}-${n % 2}"`;
     if (r < 0.55) {
       parts.push(`${head},"type":"click",${online},${userId}}`);
       totals.clicks += 1;
@@ -50,6 +57,8 @@ export function makeBatch(cfg: AppConfig, runId: string, seq: { n: number }, tot
       const store = stores[n % stores.length]!;
       if (r < 0.97) parts.push(`${head},"type":"visit","channel":"store","store":"${store}","count":3}`);
       else {
+        const homeStores = storesOf.get(home)!;
+        const store = homeStores[customer % homeStores.length]!;
         parts.push(`${head},"type":"conversion","channel":"store","store":"${store}","value":299,${userId}}`);
         totals.conversions += 1;
         totals.revenueCents += 29900;
