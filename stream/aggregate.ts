@@ -2,7 +2,8 @@
 // Money is carried as integer units (value × 10^valueDecimals) so that every sum is exact, in
 // BigInt: one entry may hold 10 000 events of 1e14 units each, far past 2^53.
 
-import { BUCKET_MS, floorTo } from './buckets.js';
+import { BUCKET_MS } from './buckets.js';
+import { PlaceGroups } from './place-groups.js';
 import { scopesOf } from './scopes.js';
 import { SUM_FIELDS, type MarketingEvent, type SumField } from './types.js';
 
@@ -38,22 +39,23 @@ export interface RollupRow {
 /** Sums at 10 s grain by (bucket, channel, region, store, campaign), '' = none: the source of the hot deltas
  *  (the database aggregates the same way in SQL, see db/sink.ts). */
 export function rollupRows(events: MarketingEvent[], moneyScale: number): RollupRow[] {
-  const rows = new Map<string, RollupRow>();
+  const groups = new PlaceGroups<RollupRow>();
+  const rows: RollupRow[] = [];
   for (const event of events) {
-    const bucket = floorTo(event.ts, BUCKET_MS);
+    const step = Math.floor(event.ts / BUCKET_MS);
     const region = event.region ?? '';
     const store = event.store ?? '';
     const campaign = event.campaign ?? '';
-    const key = `${bucket}\u0000${event.channel}\u0000${region}\u0000${store}\u0000${campaign}`;
-    let row = rows.get(key);
+    let row = groups.get(step, event.channel, region, store, campaign);
     if (!row) {
-      row = { bucket, channel: event.channel, region, store, campaign, sums: newUnitSums(), users: new Set() };
-      rows.set(key, row);
+      row = { bucket: step * BUCKET_MS, channel: event.channel, region, store, campaign, sums: newUnitSums(), users: new Set() };
+      groups.set(step, event.channel, region, store, campaign, row);
+      rows.push(row);
     }
     addEvent(row.sums, event, moneyScale);
     if (event.userId !== undefined) row.users.add(event.userId);
   }
-  return [...rows.values()];
+  return rows;
 }
 
 export interface HotDelta {

@@ -76,6 +76,29 @@ describe('scopes and derived metrics', () => {
     expect(moneyOfUnits(12_345n, 10_000)).toBe(1.2345);
   });
 
+  it('rows group events by 10 s bucket and every dimension, absent and empty alike, in first-seen order', () => {
+    const base = { type: 'click' as const, count: 1, value: 0, channel: 'jd' };
+    const events: MarketingEvent[] = [
+      { ...base, id: 'a', ts: 19_999, region: 'east' },
+      { ...base, id: 'b', ts: 10_000, region: 'east', store: '' },
+      { ...base, id: 'c', ts: 20_000, region: 'east' }, // the next bucket
+      { ...base, id: 'd', ts: 10_001, region: 'east', campaign: 'x', userId: 'u1' },
+      { ...base, id: 'e', ts: 10_002, region: 'east', store: 'sh-jingan', userId: 'u2' },
+      { ...base, id: 'f', ts: 10_003, channel: 'taobao', region: 'east', userId: 'u1' },
+      { ...base, id: 'g', ts: 10_004, region: 'north', userId: 'u3' },
+      { ...base, id: 'h', ts: 10_005, region: 'east', campaign: 'x', userId: 'u4' },
+    ];
+    const rows = rollupRows(events, 100);
+    expect(rows.map((r) => [r.bucket, r.channel, r.region, r.store, r.campaign, Number(r.sums.clicks), [...r.users]])).toEqual([
+      [10_000, 'jd', 'east', '', '', 2, []],
+      [20_000, 'jd', 'east', '', '', 1, []],
+      [10_000, 'jd', 'east', '', 'x', 2, ['u1', 'u4']],
+      [10_000, 'jd', 'east', 'sh-jingan', '', 1, ['u2']],
+      [10_000, 'taobao', 'east', '', '', 1, ['u1']],
+      [10_000, 'jd', 'north', '', '', 1, ['u3']],
+    ]);
+  });
+
   it('COPY rows escape what would break the format', () => {
     expect(copyLine(['a\tb', 'c\nd', 'e\\f', null, 3, undefined])).toBe('a\\tb\tc\\nd\te\\\\f\t\\N\t3\t\\N\n');
   });

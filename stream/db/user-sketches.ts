@@ -11,6 +11,7 @@ import { DAY, HOUR, floorTo } from '../buckets.js';
 import type { MarketingEvent } from '../types.js';
 import { UserSketch, hash52 } from '../user-sketch.js';
 import { DIMS, TEXT } from './columns.js';
+import { PlaceGroups } from '../place-groups.js';
 import { inTransaction } from './transaction.js';
 
 export type SketchStep = '1h' | '1d';
@@ -119,16 +120,24 @@ export interface SketchDelta {
 export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign' | 'userId'>>, known: KnownSketches): SketchDelta[] {
   // customers by hour and place first (a batch's tens of thousands of events fall in a few hundred),
   // then each place's share goes to its sketches: no per-event key for every sketch
-  const byPlace = new Map<string, { event: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>; hashes: Set<number> }>();
+  type Place = { event: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>; hashes: Set<number> };
+  const groups = new PlaceGroups<Place>();
+  const places: Place[] = [];
   for (const e of events) {
     if (!e.userId) continue;
-    const place = `${floorTo(e.ts, HOUR)}|${e.channel}|${e.region ?? ''}|${e.store ?? ''}|${e.campaign ?? ''}`;
-    let entry = byPlace.get(place);
-    if (!entry) byPlace.set(place, (entry = { event: e, hashes: new Set() }));
-    entry.hashes.add(hash52(e.userId));
+    const hour = Math.floor(e.ts / HOUR);
+    const region = e.region ?? '';
+    const store = e.store ?? '';
+    const campaign = e.campaign ?? '';
+    let place = groups.get(hour, e.channel, region, store, campaign);
+    if (!place) {
+      groups.set(hour, e.channel, region, store, campaign, (place = { event: e, hashes: new Set() }));
+      places.push(place);
+    }
+    place.hashes.add(hash52(e.userId));
   }
   const byKey = new Map<string, { key: SketchKey; hashes: Set<number> }>();
-  for (const { event, hashes } of byPlace.values()) {
+  for (const { event, hashes } of places) {
     for (const key of keysOfEvent(event)) {
       const text = keyText(key);
       const entry = byKey.get(text);
