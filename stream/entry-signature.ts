@@ -5,14 +5,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface EntrySigner {
-  sign(payload: string): string;
+  /** (a Buffer is the payload's UTF-8 bytes: the same signature as its text) */
+  sign(payload: string | Buffer): string;
   verify(payload: string, signature: string | undefined): boolean;
 }
 
 /** Signs with a key derived from `secret` (USER_ID_HASH_KEY, which the server and every processor hold) for this one use. */
 export function createEntrySigner(secret: string): EntrySigner {
   const key = createHmac('sha256', secret).update('marketing-wall stream entry signature v1').digest();
-  const sign = (payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
+  const sign = (payload: string | Buffer) => createHmac('sha256', key).update(payload).digest('base64url');
   return {
     sign,
     verify(payload, signature) {

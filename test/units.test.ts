@@ -4,6 +4,7 @@ import { moneyOfUnits } from '../stream/hot-read.js';
 import { hotFieldValues, sumsOfHotFields } from '../stream/redis-keys.js';
 import { DAY, HOUR, floorTo } from '../stream/buckets.js';
 import { copyLine } from '../stream/db/copy-text.js';
+import { createEntrySigner } from '../stream/entry-signature.js';
 import { deriveMetrics } from '../stream/derive.js';
 import { metricPoint, sumsPoint, type SummedMetric } from '../alerts/metric-point.js';
 import { scopeKeyOf, scopesOf } from '../stream/scopes.js';
@@ -97,6 +98,15 @@ describe('scopes and derived metrics', () => {
       [10_000, 'taobao', 'east', '', '', 1, ['u1']],
       [10_000, 'jd', 'north', '', '', 1, ['u3']],
     ]);
+  });
+
+  it('an entry signed as bytes (as ingest writes it) verifies as the text the processor reads', () => {
+    const signer = createEntrySigner('test-secret');
+    const payload = JSON.stringify([{ id: 'e1', channel: 'douyin', campaign: '双十一 ✓ 🎯', userId: 'u1' }]);
+    const signature = signer.sign(Buffer.from(payload));
+    expect(signature).toBe(signer.sign(payload));
+    expect(signer.verify(payload, signature)).toBe(true);
+    expect(signer.verify(payload.replace('u1', 'u2'), signature)).toBe(false);
   });
 
   it('COPY rows escape what would break the format', () => {

@@ -31,7 +31,8 @@ export async function writeToStream(redis: Redis, keys: RedisKeys, ingest: AppCo
     const batch = redis.pipeline().call('MULTI');
     let count = 0;
     for (let i = 0; i < list.length; i += ingest.eventsPerStreamEntry) {
-      const payload = JSON.stringify(list.slice(i, i + ingest.eventsPerStreamEntry));
+      // encoded once, for the signature and the socket (as text, each would encode it again)
+      const payload = Buffer.from(JSON.stringify(list.slice(i, i + ingest.eventsPerStreamEntry)));
       batch.xadd(partition.stream, '*', 'src', INGEST_SOURCE, 'events', payload, 'sig', signer.sign(payload));
       count++;
     }
