@@ -39,23 +39,17 @@ export interface RollupRow {
 /** Sums at 10 s grain by (bucket, channel, region, store, campaign), '' = none: the source of the hot deltas
  *  (the database aggregates the same way in SQL, see db/sink.ts). */
 export function rollupRows(events: MarketingEvent[], moneyScale: number): RollupRow[] {
-  const groups = new PlaceGroups<RollupRow>();
-  const rows: RollupRow[] = [];
+  const rows = new PlaceGroups<RollupRow>();
   for (const event of events) {
     const step = Math.floor(event.ts / BUCKET_MS);
-    const region = event.region ?? '';
-    const store = event.store ?? '';
-    const campaign = event.campaign ?? '';
-    let row = groups.get(step, event.channel, region, store, campaign);
-    if (!row) {
-      row = { bucket: step * BUCKET_MS, channel: event.channel, region, store, campaign, sums: newUnitSums(), users: new Set() };
-      groups.set(step, event.channel, region, store, campaign, row);
-      rows.push(row);
-    }
+    const row = rows.get(step, event) ?? rows.add(step, event, {
+      bucket: step * BUCKET_MS, channel: event.channel, region: event.region ?? '', store: event.store ?? '', campaign: event.campaign ?? '',
+      sums: newUnitSums(), users: new Set(),
+    });
     addEvent(row.sums, event, moneyScale);
     if (event.userId !== undefined) row.users.add(event.userId);
   }
-  return rows;
+  return rows.groups;
 }
 
 export interface HotDelta {

@@ -2,21 +2,29 @@
 // string per event: tens of thousands of events fall in a few hundred groups, and a key per event
 // (its time formatted, five parts joined, then hashed) was a good share of a processor's garbage.
 
+import type { MarketingEvent } from './types.js';
+
 type Level<T> = Map<string, T>;
+export type Place = Pick<MarketingEvent, 'channel' | 'region' | 'store' | 'campaign'>;
 
 export class PlaceGroups<T> {
   private readonly root = new Map<number, Level<Level<Level<Level<T>>>>>();
+  /** every group, in the order they were added */
+  readonly groups: T[] = [];
 
-  /** The group of this place, or undefined. `step` is the time step's index (ms / step: a small integer, a cheap key). */
-  get(step: number, channel: string, region: string, store: string, campaign: string): T | undefined {
-    return this.root.get(step)?.get(channel)?.get(region)?.get(store)?.get(campaign);
+  /**
+   * The group of this place (an absent region, store or campaign is the same as ''), or undefined.
+   * `step` is the time step's index (ms / step: a small integer, a cheap key).
+   */
+  get(step: number, place: Place): T | undefined {
+    return this.root.get(step)?.get(place.channel)?.get(place.region ?? '')?.get(place.store ?? '')?.get(place.campaign ?? '');
   }
 
-  set(step: number, channel: string, region: string, store: string, campaign: string, group: T): void {
-    const byChannel = child(this.root, step);
-    const byRegion = child(byChannel, channel);
-    const byStore = child(byRegion, region);
-    child(byStore, store).set(campaign, group);
+  add(step: number, place: Place, group: T): T {
+    const byRegion = child(child(this.root, step), place.channel);
+    child(child(byRegion, place.region ?? ''), place.store ?? '').set(place.campaign ?? '', group);
+    this.groups.push(group);
+    return group;
   }
 }
 

@@ -120,24 +120,15 @@ export interface SketchDelta {
 export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign' | 'userId'>>, known: KnownSketches): SketchDelta[] {
   // customers by hour and place first (a batch's tens of thousands of events fall in a few hundred),
   // then each place's share goes to its sketches: no per-event key for every sketch
-  type Place = { event: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>; hashes: Set<number> };
-  const groups = new PlaceGroups<Place>();
-  const places: Place[] = [];
+  const places = new PlaceGroups<{ event: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>; hashes: Set<number> }>();
   for (const e of events) {
     if (!e.userId) continue;
     const hour = Math.floor(e.ts / HOUR);
-    const region = e.region ?? '';
-    const store = e.store ?? '';
-    const campaign = e.campaign ?? '';
-    let place = groups.get(hour, e.channel, region, store, campaign);
-    if (!place) {
-      groups.set(hour, e.channel, region, store, campaign, (place = { event: e, hashes: new Set() }));
-      places.push(place);
-    }
+    const place = places.get(hour, e) ?? places.add(hour, e, { event: e, hashes: new Set() });
     place.hashes.add(hash52(e.userId));
   }
   const byKey = new Map<string, { key: SketchKey; hashes: Set<number> }>();
-  for (const { event, hashes } of places) {
+  for (const { event, hashes } of places.groups) {
     for (const key of keysOfEvent(event)) {
       const text = keyText(key);
       const entry = byKey.get(text);
