@@ -63,7 +63,11 @@ export const GROUP_BY = ['', 'channel', 'region', 'store', 'campaign'] as const;
 export const CONDITIONS = ['below', 'above', 'auto', 'drop', 'rise', 'zscore', 'ewma', 'seasonal'] as const;
 export type Condition = (typeof CONDITIONS)[number];
 
-/** each detector's parameters with the schema's defaults (config/alert-schema.ts) */
+/**
+ * each detector's parameters with the schema's defaults (config/alert-schema.ts; units.test holds
+ * them alike), except drop's and rise's, which the form suggests: a ratio, which the schema
+ * requires, and vs=day-ago rather than the schema's previous window
+ */
 export const DETECTOR_DEFAULTS: Record<Exclude<Condition, 'below' | 'above'>, Record<string, string | number>> = {
   auto: { sensitivity: 'medium', direction: 'both' },
   drop: { vs: 'day-ago', ratio: 0.5 },

@@ -11,7 +11,8 @@ import { scopeKeyOf, scopesOf } from '../stream/scopes.js';
 import type { MarketingEvent } from '../stream/types.js';
 import { KnownCustomers, customerKey, firstSeenCandidates, type FirstSeenAnswer } from '../stream/db/first-seen.js';
 import { summarize } from '../alerts/describe.js';
-import { ruleSchema } from '../config/alert-schema.js';
+import { detectorSchema, ruleSchema } from '../config/alert-schema.js';
+import { DETECTOR_DEFAULTS, blankRule } from '../screen/rule-form.js';
 import { loadConfig } from '../config/load.js';
 
 describe('bucket arithmetic', () => {
@@ -180,6 +181,24 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     expect(known.toWrite(firstSeenCandidates([at(5 * DAY + 1, 'jd', 'u1')]))).toHaveLength(1); // its last_ts may be a day behind: the ledger decides
     known.remember([sent!], wrote([sent!])); // now written: its last_ts is 5 days
     expect(known.toWrite(firstSeenCandidates([at(6 * DAY, 'jd', 'u1')]))).toEqual([]);
+  });
+});
+
+describe("the rule form's defaults (the console keeps its own copy: the schema's zod stays out of the screen bundle)", () => {
+  it("are the schema's: a blank rule and each detector's parameters", () => {
+    const blank = blankRule();
+    const parsed = ruleSchema.parse({ id: 'r', name: 'r', nameEn: 'r', metric: blank.metric, window: blank.window, detector: { kind: 'auto' } });
+    expect(ruleSchema.parse({ ...blank, id: 'r', name: 'r', nameEn: 'r' })).toEqual(parsed);
+    expect(blank.keepFiringFor).toBe('2h'); // as its field shows it
+    for (const [kind, params] of Object.entries(DETECTOR_DEFAULTS)) {
+      const full: Record<string, unknown> = { kind, ...params };
+      expect(detectorSchema.parse(full)).toEqual(full); // the form shows every parameter
+      for (const name of Object.keys(params)) {
+        if ((kind === 'drop' || kind === 'rise') && (name === 'vs' || name === 'ratio')) continue; // the form's suggestions
+        const { [name]: _, ...without } = full;
+        expect(detectorSchema.parse(without), `${kind}.${name}`).toEqual(full);
+      }
+    }
   });
 });
 
