@@ -52,11 +52,17 @@ export function rollupRows(events: MarketingEvent[], moneyScale: number): Rollup
   return rows.groups;
 }
 
+/** One scope's increments in one 10 s bucket; apply-entry.lua adds them at every hot level. */
+export interface HotIncrement {
+  bucket: number;
+  scope: string;
+  sums: UnitSums;
+  /** user ids seen (a HyperLogLog ignores repeats, so a plain list will do) */
+  users: string[];
+}
+
 export interface HotDelta {
-  /** "<bucketStart>|<scope>" (10 s bucket) → sums; apply-entry.lua adds them at every hot level */
-  sums: Map<string, UnitSums>;
-  /** same key → user ids seen */
-  users: Map<string, string[]>;
+  increments: HotIncrement[];
   scopes: Set<string>;
 }
 
@@ -66,20 +72,21 @@ export interface HotDelta {
  * dimension combinations rather than the number of events.
  */
 export function hotDelta(rows: RollupRow[], oldestKeptMs: number): HotDelta {
-  const delta: HotDelta = { sums: new Map(), users: new Map(), scopes: new Set() };
+  const delta: HotDelta = { increments: [], scopes: new Set() };
+  const byBucket = new Map<number, Map<string, HotIncrement>>();
   for (const row of rows) {
     if (row.bucket + BUCKET_MS <= oldestKeptMs) continue;
+    let byScope = byBucket.get(row.bucket);
+    if (!byScope) byBucket.set(row.bucket, (byScope = new Map()));
     for (const scope of scopesOf(row)) {
-      const key = `${row.bucket}|${scope}`;
-      let sums = delta.sums.get(key);
-      if (!sums) delta.sums.set(key, (sums = newUnitSums()));
-      for (const field of SUM_FIELDS) sums[field] += row.sums[field];
-      if (row.users.size) {
-        // a HyperLogLog ignores repeats, so a plain list will do
-        const users = delta.users.get(key);
-        if (users) users.push(...row.users);
-        else delta.users.set(key, [...row.users]);
+      let increment = byScope.get(scope);
+      if (!increment) {
+        increment = { bucket: row.bucket, scope, sums: newUnitSums(), users: [] };
+        byScope.set(scope, increment);
+        delta.increments.push(increment);
       }
+      for (const field of SUM_FIELDS) increment.sums[field] += row.sums[field];
+      for (const user of row.users) increment.users.push(user);
       delta.scopes.add(scope);
     }
   }

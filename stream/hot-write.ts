@@ -4,13 +4,14 @@ import { HOUR } from './buckets.js';
 import type { HotDelta } from './aggregate.js';
 import { hotFieldValues, type PartitionKeys } from './redis-keys.js';
 import { SUM_FIELDS } from './types.js';
+import { packStrings } from './msgpack-strings.js';
 import { projectPath } from '../config/project-root.js';
 
 const APPLY_ENTRY_LUA = readFileSync(projectPath('stream/lua/apply-entry.lua'), 'utf8');
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    applyEntry(stream: string, dirty: string, settled: string, ...args: Array<string | number>): Result<number, Context>;
+    applyEntry(stream: string, dirty: string, settled: string, ...args: Array<string | number | Buffer>): Result<number, Context>;
   }
 }
 
@@ -25,24 +26,18 @@ export function hotExpireAtSec(levelMs: number, start: number, hotRetentionMs: n
   return Math.ceil((start + levelMs + keep) / 1000);
 }
 
-/** The argument list of apply-entry.lua for one entry's delta. */
-export function applyEntryArgs(group: string, partition: PartitionKeys, entryId: string, delta: HotDelta, hotRetentionMs: number): Array<string | number> {
-  const args: Array<string | number> = [group, entryId, partition.prefix, hotRetentionMs, delta.sums.size];
-  for (const [key, sums] of delta.sums) {
-    const [bucket, scope] = splitDeltaKey(key);
-    args.push(scope, bucket);
-    args.push(...hotFieldValues(SUM_FIELDS.map((field) => sums[field])));
+/**
+ * The argument list of apply-entry.lua for one entry's delta: the delta itself is one MessagePack
+ * argument, [hashes, hlls, scopes] with hashes = flat (scope, bucketStart, 8 fields) × H,
+ * hlls = [scope, bucketStart, user…] × U and scopes = the scopes changed, all strings.
+ */
+export function applyEntryArgs(group: string, partition: PartitionKeys, entryId: string, delta: HotDelta, hotRetentionMs: number): Array<string | number | Buffer> {
+  const hashes: string[] = [];
+  const hlls: string[][] = [];
+  for (const { bucket, scope, sums, users } of delta.increments) {
+    const start = String(bucket);
+    hashes.push(scope, start, ...hotFieldValues(SUM_FIELDS.map((field) => sums[field])));
+    if (users.length) hlls.push([scope, start, ...users]);
   }
-  args.push(delta.users.size);
-  for (const [key, users] of delta.users) {
-    const [bucket, scope] = splitDeltaKey(key);
-    args.push(scope, bucket, users.length, ...users);
-  }
-  args.push(delta.scopes.size, ...delta.scopes);
-  return args;
-}
-
-function splitDeltaKey(key: string): [string, string] {
-  const bar = key.indexOf('|');
-  return [key.slice(0, bar), key.slice(bar + 1)];
+  return [group, entryId, partition.prefix, hotRetentionMs, packStrings([hashes, hlls, [...delta.scopes]])];
 }

@@ -6,6 +6,7 @@ import { moneyOfUnits, readHotWindows } from '../stream/hot-read.js';
 import { MAX_APPLY_ATTEMPTS } from '../stream/processor.js';
 import { defineReconcileScript, reconcileHotBuckets } from '../stream/reconcile.js';
 import { HOT_FIELDS, redisKeys, sumsOfHotFields } from '../stream/redis-keys.js';
+import { packStrings } from '../stream/msgpack-strings.js';
 import type { LiveResponse } from '../stream/types.js';
 import { startTestApp, testConfig, type TestApp } from './harness.js';
 
@@ -184,5 +185,21 @@ describe('range sums in Redis (sum-ranges.lua)', () => {
     // the exactness that matters below the JSON number: a field whose sum a double cannot hold
     expect(units[2]).toBe(3n * (123456789012345678n - 1n));
     expect(read!.visits).toBe(Number(3n * (123456789012345678n - 1n)));
+  });
+});
+
+describe('an entry\'s hot delta, one MessagePack argument', () => {
+  it('reaches Redis\'s Lua as the same strings, at every length and count, in the bytes ioredis sends', async () => {
+    const long = (n: number) => Array.from({ length: n }, (_, i) => String.fromCharCode(0x4e00 + (i % 500))).join('');
+    const tree = [
+      [],
+      ['', 'a', 'all', '東京 🎉', long(85), long(86), long(21_845), long(21_846), 'x'.repeat(70_000)],
+      Array.from({ length: 70_000 }, (_, i) => `u${i}`),
+      [['nested', ['deeper']], 'lone \ud800 surrogate'],
+    ];
+    const back = await app.redis.eval('return cmsgpack.unpack(ARGV[1])', 0, packStrings(tree));
+    // ioredis sends a lone surrogate as U+FFFD, as pg does: the same customer is the same bytes everywhere
+    const asSent = JSON.parse(JSON.stringify(tree).replace('\\ud800', '\ufffd'));
+    expect(back).toEqual(asSent);
   });
 });

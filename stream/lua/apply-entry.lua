@@ -13,10 +13,11 @@
 -- again.
 --
 -- KEYS[1] stream   KEYS[2] dirty-scope set   KEYS[3] settled hash (scope → changes of settled time)
--- ARGV: group, entryId, keyPrefix, hotRetentionMs,
---       H, then H × (scope, bucketStart, exposure, clicks, visits, conversions, revenue, spend, revenue:hi, spend:hi),
---       U, then U × (scope, bucketStart, n, user × n),
---       D, then D × scope
+-- ARGV: group, entryId, keyPrefix, hotRetentionMs, delta
+-- delta (MessagePack, every value a string; one argument rather than thousands, see msgpack-strings.ts):
+--   [ hashes: H × (scope, bucketStart, exposure, clicks, visits, conversions, revenue, spend, revenue:hi, spend:hi), flat,
+--     hlls: U × [scope, bucketStart, user…],
+--     scopes: D × scope ]
 if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) == 0 then return 0 end
 
 local prefix, retention = ARGV[3], tonumber(ARGV[4])
@@ -49,13 +50,13 @@ local function incr(key, field, by)
 end
 
 local function apply()
+  local delta = cmsgpack.unpack(ARGV[5])
+  local hashes, hlls, dirty = delta[1], delta[2], delta[3]
   local time = redis.call('TIME')
   local late_before = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) - LATE_MS
   local counted = {}
-  local i = 5
-  local hashes = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, hashes do
-    local scope, bucket = ARGV[i], tonumber(ARGV[i + 1])
+  for i = 1, #hashes, 2 + FIELDS_PER_HASH do
+    local scope, bucket = hashes[i], tonumber(hashes[i + 1])
     if bucket + BUCKET_MS <= late_before and not counted[scope] then
       counted[scope] = true
       redis.call('HINCRBY', KEYS[3], scope, 1)
@@ -64,7 +65,7 @@ local function apply()
       local key, expire_at = level_key('h', l, bucket, scope)
       local created = false
       for f = 1, FIELDS_PER_HASH do
-        local inc = ARGV[i + 1 + f]
+        local inc = hashes[i + 1 + f]
         if inc ~= '0' then
           local value = incr(key, fields[f], inc)
           -- a field whose new value equals the increment was just created: the key may be new
@@ -77,28 +78,24 @@ local function apply()
       end
       if created then redis.call('EXPIREAT', key, expire_at) end
     end
-    i = i + 2 + FIELDS_PER_HASH
   end
 
   -- HyperLogLogs, the dirty set and expiries ignore repeats: a retry may safely add them again
-  local hlls = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, hlls do
-    local scope, bucket, n = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  for _, hll in ipairs(hlls) do
+    local scope, bucket = hll[1], tonumber(hll[2])
     for l = 1, 3 do
       local key, expire_at = level_key('u', l, bucket, scope)
       local changed = 0
       -- unpack in chunks to stay under Lua's stack limit
-      for s = i + 3, i + 2 + n, 4000 do
-        changed = changed + redis.call('PFADD', key, unpack(ARGV, s, math.min(s + 3999, i + 2 + n)))
+      for s = 3, #hll, 4000 do
+        changed = changed + redis.call('PFADD', key, unpack(hll, s, math.min(s + 3999, #hll)))
       end
       if changed > 0 then redis.call('EXPIREAT', key, expire_at) end
     end
-    i = i + 3 + n
   end
 
-  local dirty = tonumber(ARGV[i]); i = i + 1
-  for s = i, i + dirty - 1, 4000 do
-    redis.call('SADD', KEYS[2], unpack(ARGV, s, math.min(s + 3999, i + dirty - 1)))
+  for s = 1, #dirty, 4000 do
+    redis.call('SADD', KEYS[2], unpack(dirty, s, math.min(s + 3999, #dirty)))
   end
 end
 
