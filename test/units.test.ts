@@ -3,7 +3,7 @@ import { hotDelta, rollupRows } from '../stream/aggregate.js';
 import { moneyOfUnits } from '../stream/hot-read.js';
 import { hotFieldValues, sumsOfHotFields } from '../stream/redis-keys.js';
 import { DAY, HOUR, floorTo } from '../stream/buckets.js';
-import { copyLine } from '../stream/db/copy-text.js';
+import { CopyWriter, copyLine } from '../stream/db/copy-text.js';
 import { createEntrySigner } from '../stream/entry-signature.js';
 import { deriveMetrics } from '../stream/derive.js';
 import { metricPoint, sumsPoint, type SummedMetric } from '../alerts/metric-point.js';
@@ -112,6 +112,17 @@ describe('scopes and derived metrics', () => {
 
   it('COPY rows escape what would break the format', () => {
     expect(copyLine(['a\tb', 'c\nd', 'e\\f', null, 3, undefined])).toBe('a\\tb\tc\\nd\te\\\\f\t\\N\t3\t\\N\n');
+  });
+
+  it('COPY rows written as bytes equal the same rows as text, escapes, UTF-8 and integers alike', () => {
+    const rows: Array<[string | null | undefined, number, string]> = [
+      ['東'.repeat(100), -1, '京'], ['a\tb\\c\r\nd', 1_733_000_000_123, '東京 🎉'], [null, -42, ''], [undefined, 0, 'x'], ['\ud800lone', Number.MAX_SAFE_INTEGER, 'y'],
+      ...Array.from({ length: 3000 }, (_, i): [string, number, string] => [`id-${i}`, i * 7919, 'z'.repeat(i % 50)]),
+    ];
+    const writer = new CopyWriter(1);
+    for (const [text, n, last] of rows) writer.text(text).integer(n).text(last, true);
+    // the text went to COPY as UTF-8 (a lone surrogate as U+FFFD), so the bytes must be those
+    expect(writer.bytes().equals(Buffer.from(rows.map((row) => copyLine(row)).join('')))).toBe(true);
   });
 });
 

@@ -15,3 +15,59 @@ export function copyField(value: string | number | null | undefined): string {
 export function copyLine(fields: Array<string | number | null | undefined>): string {
   return `${fields.map(copyField).join('\t')}\n`;
 }
+
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+
+/**
+ * COPY text written straight into bytes, a field at a time: a batch of tens of thousands of rows
+ * built as strings left several strings of garbage per field for the collector.
+ */
+export class CopyWriter {
+  private buf: Buffer;
+  private at = 0;
+
+  constructor(expectedBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(expectedBytes);
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+
+  /** A text field (null or absent: \N), then a tab, or a newline when it ends the row. */
+  text(value: string | null | undefined, last = false): this {
+    const field = value === null || value === undefined ? '\\N' : escapeText(value);
+    this.room(field.length * 3 + 1);
+    this.at += this.buf.write(field, this.at);
+    this.buf[this.at++] = last ? NEWLINE : TAB;
+    return this;
+  }
+
+  /** A safe integer field, written digit by digit (no string made), then a tab or newline. */
+  integer(value: number, last = false): this {
+    this.room(18);
+    let n = value;
+    if (n < 0) {
+      this.buf[this.at++] = 0x2d;
+      n = -n;
+    }
+    let digits = 1;
+    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    for (let i = digits - 1; i >= 0; i--) {
+      this.buf[this.at + i] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    this.at += digits;
+    this.buf[this.at++] = last ? NEWLINE : TAB;
+    return this;
+  }
+
+  /** The rows written so far (a view: the writer must not be used after). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.at);
+  }
+}

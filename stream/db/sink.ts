@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { MarketingEvent } from '../types.js';
 import { narrowRollupWrites } from './narrow-rollups.js';
 import { SUMMED, SUM_COLUMNS, addSums } from './columns.js';
-import { copyField } from './copy-text.js';
+import { CopyWriter } from './copy-text.js';
 import type { Storage } from './migrate.js';
 import { firstSeenAnswer, firstSeenUpsert, firstSeenCandidates, firstSeenParams, type KnownCustomers } from './first-seen.js';
 import { inTransaction } from './transaction.js';
@@ -86,14 +86,14 @@ function storeStatement(options: SinkOptions): string {
     SELECT count(*)::int AS n FROM fresh`;
 }
 
-/** The batch as COPY text for `incoming`, a line at a time (tens of thousands of lines a batch: no array per line). */
-function copyText(batch: StreamedEvent[], decimals: number): string {
-  let text = '';
+/** The batch as COPY text for `incoming` (about 130 bytes a row). */
+function copyText(batch: StreamedEvent[], decimals: number): Buffer {
+  const out = new CopyWriter(batch.length * 160);
   for (const { event, entryId } of batch) {
-    text += `${copyField(entryId)}\t${event.ts}\t${copyField(event.id)}\t${copyField(event.type)}\t${copyField(event.channel)}\t${copyField(event.region)}\t`
-      + `${copyField(event.store)}\t${copyField(event.campaign)}\t${copyField(event.userId)}\t${event.count}\t${event.value.toFixed(decimals)}\n`;
+    out.text(entryId).integer(event.ts).text(event.id).text(event.type).text(event.channel).text(event.region)
+      .text(event.store).text(event.campaign).text(event.userId).integer(event.count).text(event.value.toFixed(decimals), true);
   }
-  return text;
+  return out.bytes();
 }
 
 /**
