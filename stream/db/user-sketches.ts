@@ -127,21 +127,19 @@ export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'chann
     const place = places.get(hour, e) ?? places.add(hour, e, { event: e, hashes: new Set() });
     place.hashes.add(hash52(e.userId));
   }
-  const byKey = new Map<string, { key: SketchKey; hashes: Set<number> }>();
+  // each place's customers go only to the sketches they would change (a returning customer, to none)
+  const byKey = new Map<string, { key: SketchKey; sketch: UserSketch | undefined; hashes: Set<number> }>();
   for (const { event, hashes } of places.groups) {
     for (const key of keysOfEvent(event)) {
       const text = keyText(key);
-      const entry = byKey.get(text);
-      if (!entry) byKey.set(text, { key, hashes: new Set(hashes) });
-      else for (const hash of hashes) entry.hashes.add(hash);
+      let entry = byKey.get(text);
+      if (!entry) byKey.set(text, (entry = { key, sketch: known.get(text), hashes: new Set() }));
+      const { sketch } = entry;
+      for (const hash of hashes) if (!sketch || sketch.wouldChange(hash)) entry.hashes.add(hash);
     }
   }
   const deltas: SketchDelta[] = [];
-  for (const [text, { key, hashes }] of byKey) {
-    const sketch = known.get(text);
-    const news = sketch ? [...hashes].filter((h) => sketch.wouldChange(h)) : [...hashes];
-    if (news.length) deltas.push({ key, text, hashes: news });
-  }
+  for (const [text, { key, hashes }] of byKey) if (hashes.size) deltas.push({ key, text, hashes: [...hashes] });
   // one order for every writer
   return deltas.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
 }
