@@ -85,7 +85,10 @@ export function hotDelta(rows: RollupRow[], oldestKeptMs: number): HotDelta {
         byScope.set(scope, increment);
         delta.increments.push(increment);
       }
-      for (const field of SUM_FIELDS) increment.sums[field] += row.sums[field];
+      for (const field of SUM_FIELDS) {
+        const value = row.sums[field];
+        if (value !== 0n) increment.sums[field] += value; // a row holds one or two kinds of events: skip a new BigInt per zero
+      }
       for (const user of row.users) increment.users.push(user);
       delta.scopes.add(scope);
     }

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { ClientContext, Redis, Result } from 'ioredis';
 import { HOUR } from './buckets.js';
 import type { HotDelta } from './aggregate.js';
-import { hotFieldValues, type PartitionKeys } from './redis-keys.js';
+import { HOT_FIELDS, hotFieldValues, type PartitionKeys } from './redis-keys.js';
 import { SUM_FIELDS } from './types.js';
-import { packStrings } from './msgpack-strings.js';
+import { StringPacker } from './msgpack-strings.js';
 import { projectPath } from '../config/project-root.js';
 
 const APPLY_ENTRY_LUA = readFileSync(projectPath('stream/lua/apply-entry.lua'), 'utf8');
@@ -32,12 +32,28 @@ export function hotExpireAtSec(levelMs: number, start: number, hotRetentionMs: n
  * hlls = [scope, bucketStart, user…] × U and scopes = the scopes changed, all strings.
  */
 export function applyEntryArgs(group: string, partition: PartitionKeys, entryId: string, delta: HotDelta, hotRetentionMs: number): Array<string | number | Buffer> {
-  const hashes: string[] = [];
-  const hlls: string[][] = [];
-  for (const { bucket, scope, sums, users } of delta.increments) {
-    const start = String(bucket);
-    hashes.push(scope, start, ...hotFieldValues(SUM_FIELDS.map((field) => sums[field])));
-    if (users.length) hlls.push([scope, start, ...users]);
+  // written straight into the packer: no array of strings per increment
+  const { increments } = delta;
+  packer.array(3);
+  packer.array(increments.length * (2 + HOT_FIELDS.length));
+  for (const { bucket, scope, sums } of increments) {
+    packer.string(scope);
+    packer.string(String(bucket));
+    for (const value of hotFieldValues(SUM_FIELDS.map((field) => sums[field]))) packer.string(value);
   }
-  return [group, entryId, partition.prefix, hotRetentionMs, packStrings([hashes, hlls, [...delta.scopes]])];
+  let hlls = 0;
+  for (const increment of increments) if (increment.users.length) hlls++;
+  packer.array(hlls);
+  for (const { bucket, scope, users } of increments) {
+    if (!users.length) continue;
+    packer.array(2 + users.length);
+    packer.string(scope);
+    packer.string(String(bucket));
+    for (const user of users) packer.string(user);
+  }
+  packer.array(delta.scopes.size);
+  for (const scope of delta.scopes) packer.string(scope);
+  return [group, entryId, partition.prefix, hotRetentionMs, packer.take()];
 }
+
+const packer = new StringPacker();

@@ -14,11 +14,12 @@ const STR32 = 0xdb;
 const ARRAY16 = 0xdc;
 const ARRAY32 = 0xdd;
 
-class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
-  at = 0;
+/** Writes MessagePack arrays (their length first) and strings into one growing buffer. */
+export class StringPacker {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private at = 0;
 
-  room(bytes: number): void {
+  private room(bytes: number): void {
     if (this.at + bytes <= this.buf.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
     this.buf.copy(bigger, 0, 0, this.at);
@@ -68,14 +69,19 @@ class Writer {
       else this.tree(item);
     }
   }
+
+  /** What was written, in a Buffer of its own; the packer starts again empty (its buffer is kept). */
+  take(): Buffer {
+    const bytes = Buffer.from(this.buf.subarray(0, this.at));
+    this.at = 0;
+    return bytes;
+  }
 }
 
-// one scratch buffer per process, grown to the largest delta seen; each answer is a copy of its part
-const scratch = new Writer();
+const scratch = new StringPacker();
 
 /** The tree as MessagePack (arrays and strings only), in a Buffer of its own. */
 export function packStrings(tree: StringTree): Buffer {
-  scratch.at = 0;
   scratch.tree(tree);
-  return Buffer.from(scratch.buf.subarray(0, scratch.at));
+  return scratch.take();
 }
