@@ -11,12 +11,12 @@ const APPLY_ENTRY_LUA = readFileSync(projectPath('stream/lua/apply-entry.lua'), 
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    applyEntry(stream: string, dirty: string, settled: string, ...args: Array<string | number | Buffer>): Result<number, Context>;
+    applyEntries(stream: string, dirty: string, settled: string, ...args: Array<string | number | Buffer>): Result<number, Context>;
   }
 }
 
 export function defineHotScripts(redis: Redis): void {
-  redis.defineCommand('applyEntry', { numberOfKeys: 3, lua: APPLY_ENTRY_LUA });
+  redis.defineCommand('applyEntries', { numberOfKeys: 3, lua: APPLY_ENTRY_LUA });
 }
 
 /** How long a hot bucket lives past its start: the hourly level must cover a full 24 h window.
@@ -27,11 +27,11 @@ export function hotExpireAtSec(levelMs: number, start: number, hotRetentionMs: n
 }
 
 /**
- * The argument list of apply-entry.lua for one entry's delta: the delta itself is one MessagePack
+ * The argument list of apply-entry.lua for some entries' summed delta: the delta itself is one MessagePack
  * argument, [hashes, hlls, scopes] with hashes = flat (scope, bucketStart, 8 fields) × H,
  * hlls = [scope, bucketStart, user…] × U and scopes = the scopes changed, all strings.
  */
-export function applyEntryArgs(group: string, partition: PartitionKeys, entryId: string, delta: HotDelta, hotRetentionMs: number): Array<string | number | Buffer> {
+export function applyEntriesArgs(group: string, partition: PartitionKeys, entryIds: readonly string[], delta: HotDelta, hotRetentionMs: number): Array<string | number | Buffer> {
   // written straight into the packer: no array of strings per increment
   const { increments } = delta;
   packer.array(3);
@@ -53,7 +53,7 @@ export function applyEntryArgs(group: string, partition: PartitionKeys, entryId:
   }
   packer.array(delta.scopes.size);
   for (const scope of delta.scopes) packer.string(scope);
-  return [group, entryId, partition.prefix, hotRetentionMs, packer.take()];
+  return [group, entryIds.length, ...entryIds, partition.prefix, hotRetentionMs, packer.take()];
 }
 
 const packer = new StringPacker();

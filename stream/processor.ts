@@ -2,16 +2,15 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
-import { hotDelta, rollupRows } from './aggregate.js';
+import { hotDelta, rollupRows, type HotDelta } from './aggregate.js';
 import { redactPersonal } from './pseudonymize.js';
-import { isRefusedData, writeAroundRefusals, writeBatch, type SinkOptions, type SinkResult } from './db/sink.js';
+import { isRefusedData, writeAroundRefusals, writeBatch, type SinkOptions, type SinkResult, type StreamedEvent } from './db/sink.js';
 import { dropRepeatedIds, parseEntries, type DeadLetter, type RawEntry } from './entries.js';
 import type { EntrySigner } from './entry-signature.js';
 import { createEventValidator } from './event-validate.js';
-import { applyEntryArgs } from './hot-write.js';
+import { applyEntriesArgs } from './hot-write.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
 import type { PartitionKeys, RedisKeys } from './redis-keys.js';
-import type { MarketingEvent } from './types.js';
 
 export interface ProcessorDeps {
   cfg: AppConfig;
@@ -151,28 +150,42 @@ export class StreamProcessor {
       result = isolated;
     }
 
-    const countedByEntry = new Map<string, MarketingEvent[]>(parsed.entryIds.map((id) => [id, []]));
-    for (const item of unique) if (result.countedIds.has(item.event.id)) countedByEntry.get(item.entryId)!.push(item.event);
+    const counted: StreamedEvent[] = [];
+    for (const item of unique) if (result.countedIds.has(item.event.id)) counted.push(item);
+    const oldestKept = Date.now() - cfg.pipeline.windows.hotRetention;
+    const deltaOf = (items: StreamedEvent[]) => hotDelta(rollupRows(items.map((item) => item.event), this.moneyScale), oldestKept);
 
-    const hotRetention = cfg.pipeline.windows.hotRetention;
-    const oldestKept = Date.now() - hotRetention;
+    // the batch's entries in one call, their deltas summed; or, should one of them be applied
+    // already (claimed by another consumer) or the call fail, each entry in a call of its own
     const pipeline = redis.pipeline();
     for (const dead of parsed.deadLetters) addDeadLetter(pipeline, partition, dead);
-    for (const [entryId, events] of countedByEntry) {
-      const delta = hotDelta(rollupRows(events, this.moneyScale), oldestKept);
-      pipeline.applyEntry(partition.stream, partition.dirty, partition.settled, ...applyEntryArgs(keys.group, partition, entryId, delta, hotRetention));
-    }
+    const { entryIds } = parsed;
+    if (entryIds.length) this.queueApply(pipeline, entryIds, deltaOf(counted));
     const replies = (await pipeline.exec()) ?? [];
-    const applied = replies.slice(parsed.deadLetters.length);
     const deadLetterFailure = replies.slice(0, parsed.deadLetters.length).find(([err]) => err);
     if (deadLetterFailure) throw deadLetterFailure[0];
-    await this.handleApplyFailures([...countedByEntry.keys()], applied);
+    const [batchError, batchReply] = replies[parsed.deadLetters.length] ?? [new Error('no reply')];
+    if (entryIds.length > 1 && (batchError || batchReply !== 1)) {
+      const byEntry = new Map<string, StreamedEvent[]>(entryIds.map((id) => [id, []]));
+      for (const item of counted) byEntry.get(item.entryId)!.push(item);
+      const one = redis.pipeline();
+      for (const [entryId, items] of byEntry) this.queueApply(one, [entryId], deltaOf(items));
+      await this.handleApplyFailures(entryIds, (await one.exec()) ?? []);
+    } else {
+      await this.handleApplyFailures(entryIds, entryIds.map(() => [batchError, batchReply]));
+    }
 
     metrics.processed.inc(result.inserted);
     metrics.duplicates.inc(repeated + unique.length - result.inserted);
     metrics.deadLetters.inc(parsed.deadLetters.length);
     metrics.batches.inc();
     endTimer();
+  }
+
+  private queueApply(commands: ChainableCommander, entryIds: string[], delta: HotDelta): void {
+    const { keys, partition, cfg } = this.deps;
+    commands.applyEntries(partition.stream, partition.dirty, partition.settled,
+      ...applyEntriesArgs(keys.group, partition, entryIds, delta, cfg.pipeline.windows.hotRetention));
   }
 
   /**

@@ -1,8 +1,10 @@
--- Applies one stream entry's increments to the hot buckets and acknowledges the entry, atomically
--- and all-or-nothing: the entry is acknowledged (XACK, XDEL) last, and if any increment fails the
--- ones already made are taken back and the entry stays pending, to be retried or dead-lettered.
--- If the entry is no longer pending (another consumer already applied it) nothing is changed,
--- so a redelivered or claimed entry is counted exactly once.
+-- Applies stream entries' increments to the hot buckets and acknowledges the entries, atomically
+-- and all-or-nothing: the entries are acknowledged (XACK, XDEL) last, and if any increment fails
+-- the ones already made are taken back and the entries stay pending, to be retried or dead-lettered.
+-- If any entry is no longer pending (another consumer already applied it) nothing is changed and
+-- 0 is answered, so a redelivered or claimed entry is counted exactly once: the caller then applies
+-- the others one by one. The delta is the sum of the entries' own (a batch's entries in one call
+-- add each bucket once, not once per entry).
 --
 -- Each increment names a scope and a 10 s bucket; the script adds it to the 10 s, 1 min and 1 h
 -- buckets that hold it (keys <prefix>h:<levelMs>:<start>:<scope>, HyperLogLogs <prefix>u:…).
@@ -13,14 +15,17 @@
 -- again.
 --
 -- KEYS[1] stream   KEYS[2] dirty-scope set   KEYS[3] settled hash (scope → changes of settled time)
--- ARGV: group, entryId, keyPrefix, hotRetentionMs, delta
+-- ARGV: group, E, E × entryId, keyPrefix, hotRetentionMs, delta
 -- delta (MessagePack, every value a string; one argument rather than thousands, see msgpack-strings.ts):
 --   [ hashes: H × (scope, bucketStart, exposure, clicks, visits, conversions, revenue, spend, revenue:hi, spend:hi), flat,
 --     hlls: U × [scope, bucketStart, user…],
 --     scopes: D × scope ]
-if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) == 0 then return 0 end
+local group, entries = ARGV[1], tonumber(ARGV[2])
+for e = 3, 2 + entries do
+  if #redis.call('XPENDING', KEYS[1], group, ARGV[e], ARGV[e], 1) == 0 then return 0 end
+end
 
-local prefix, retention = ARGV[3], tonumber(ARGV[4])
+local prefix, retention, packed = ARGV[3 + entries], tonumber(ARGV[4 + entries]), ARGV[5 + entries]
 local LEVELS = { 10000, 60000, 3600000 }
 -- how long past its end a bucket is kept: the hourly level must cover a whole 24 h window
 local EXTRA = { 600000, 600000, 7200000 }
@@ -50,7 +55,7 @@ local function incr(key, field, by)
 end
 
 local function apply()
-  local delta = cmsgpack.unpack(ARGV[5])
+  local delta = cmsgpack.unpack(packed)
   local hashes, hlls, dirty = delta[1], delta[2], delta[3]
   local time = redis.call('TIME')
   local late_before = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) - LATE_MS
@@ -108,6 +113,6 @@ if not ok then
   return redis.error_reply('hot apply failed, nothing applied: ' .. message)
 end
 
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('XACK', KEYS[1], group, unpack(ARGV, 3, 2 + entries))
+redis.call('XDEL', KEYS[1], unpack(ARGV, 3, 2 + entries))
 return 1
