@@ -174,6 +174,17 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     expect(known.toWrite(firstSeenCandidates([at(10 * DAY + 1, 'douyin', 'u4')]))).toHaveLength(1);
   });
 
+  it('over its limit it forgets the least recently used (a use being a covered candidate too), down to a tenth below', () => {
+    const known = new KnownCustomers(20);
+    const one = (user: string) => firstSeenCandidates([at(DAY, 'jd', user)]);
+    for (let i = 0; i < 20; i++) known.remember(one(`u${i}`), wrote(one(`u${i}`)));
+    expect(known.toWrite(one('u0'))).toEqual([]); // u0, the oldest remembered, is used now
+    known.remember(one('u20'), wrote(one('u20'))); // 21 > 20: down to 18
+    expect(known.size).toBe(18);
+    const forgotten = Array.from({ length: 21 }, (_, i) => `u${i}`).filter((u) => known.toWrite(one(u)).length);
+    expect(forgotten).toEqual(['u1', 'u2', 'u3']);
+  });
+
   it('a row the ledger left is known by the last_ts it read, so the same customer later that day is not sent again', () => {
     const known = new KnownCustomers();
     const [sent] = firstSeenCandidates([at(5 * DAY, 'jd', 'u1')]);

@@ -208,6 +208,10 @@ export class KnownCustomers {
   private firstTs = new Float64Array(1024);
   private lastTs = new Float64Array(1024);
   private placeOfSlot = new Int32Array(1024);
+  // when each slot was last used (a count of calls): moving a Map entry to its end at every use
+  // churned the Map of a hundred thousand keys thousands of times a batch
+  private usedAt = new Float64Array(1024);
+  private clock = 0;
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private readonly placeIds = new Map<string, number>();
@@ -252,6 +256,7 @@ export class KnownCustomers {
       const grown = (from: Float64Array) => { const to = new Float64Array(from.length * 2); to.set(from); return to; };
       this.firstTs = grown(this.firstTs);
       this.lastTs = grown(this.lastTs);
+      this.usedAt = grown(this.usedAt);
       const places = new Int32Array(this.placeOfSlot.length * 2);
       places.set(this.placeOfSlot);
       this.placeOfSlot = places;
@@ -261,12 +266,11 @@ export class KnownCustomers {
 
   /** The candidates the ledger may not cover yet. */
   toWrite(candidates: FirstSeenCandidate[]): FirstSeenCandidate[] {
+    const now = ++this.clock;
     return candidates.filter((c) => {
-      const key = c.key;
-      const slot = this.slotOf.get(key);
+      const slot = this.slotOf.get(c.key);
       if (slot === undefined || this.before(c, slot) || c.lastTs > this.lastTs[slot]! + LAST_SEEN_SLACK_MS) return true;
-      this.slotOf.delete(key);
-      this.slotOf.set(key, slot); // most recently used last
+      this.usedAt[slot] = now;
       return false;
     });
   }
@@ -278,6 +282,7 @@ export class KnownCustomers {
    * first event no later than the candidate's either way.
    */
   remember(sent: FirstSeenCandidate[], answer: FirstSeenAnswer): void {
+    const now = ++this.clock;
     for (const c of sent) {
       const key = c.key;
       const place = this.placeOf(c); // first: it may forget everything
@@ -290,11 +295,26 @@ export class KnownCustomers {
         this.placeOfSlot[slot] = place;
       }
       this.lastTs[slot] = lastAtLeast;
-      this.slotOf.delete(key);
+      this.usedAt[slot] = now;
       this.slotOf.set(key, slot);
     }
+    if (this.slotOf.size > this.limit) this.forgetLeastRecent();
+  }
+
+  /** Forgets the least recently used down to a tenth below the limit, so this sort is rare. */
+  private forgetLeastRecent(): void {
+    const excess = this.slotOf.size - (this.limit - Math.floor(this.limit / 10));
+    const stamps = new Float64Array(this.slotOf.size);
+    let n = 0;
+    for (const slot of this.slotOf.values()) stamps[n++] = this.usedAt[slot]!;
+    stamps.sort();
+    const cutoff = stamps[excess - 1]!;
+    let atCutoff = 0;
+    for (let i = 0; i < excess; i++) if (stamps[i] === cutoff) atCutoff++;
+    // the oldest go; of those used last at the cutoff, the ones met first (inserted earlier)
     for (const [key, slot] of this.slotOf) {
-      if (this.slotOf.size <= this.limit) break;
+      const used = this.usedAt[slot]!;
+      if (used > cutoff || (used === cutoff && atCutoff-- <= 0)) continue;
       this.slotOf.delete(key);
       this.freeSlots.push(slot);
     }
