@@ -78,6 +78,7 @@ export function hotDelta(rows: RollupRow[], oldestKeptMs: number): HotDelta {
     if (row.bucket + BUCKET_MS <= oldestKeptMs) continue;
     let byScope = byBucket.get(row.bucket);
     if (!byScope) byBucket.set(row.bucket, (byScope = new Map()));
+    const users = [...row.users]; // read once per scope: indexing an array allocates nothing, iterating a Set may
     for (const scope of scopesOf(row)) {
       let increment = byScope.get(scope);
       if (!increment) {
@@ -89,7 +90,7 @@ export function hotDelta(rows: RollupRow[], oldestKeptMs: number): HotDelta {
         const value = row.sums[field];
         if (value !== 0n) increment.sums[field] += value; // a row holds one or two kinds of events: skip a new BigInt per zero
       }
-      for (const user of row.users) increment.users.push(user);
+      for (let i = 0; i < users.length; i++) increment.users.push(users[i]!);
       delta.scopes.add(scope);
     }
   }

@@ -150,8 +150,8 @@ export class StreamProcessor {
       result = isolated;
     }
 
-    const counted: StreamedEvent[] = [];
-    for (const item of unique) if (result.countedIds.has(item.event.id)) counted.push(item);
+    const { countedIds } = result;
+    const counted = countedIds === 'all' ? unique : unique.filter((item) => countedIds.has(item.event.id));
     const oldestKept = Date.now() - cfg.pipeline.windows.hotRetention;
     const deltaOf = (items: StreamedEvent[]) => hotDelta(rollupRows(items.map((item) => item.event), this.moneyScale), oldestKept);
 

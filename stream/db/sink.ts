@@ -20,8 +20,9 @@ export interface StreamedEvent {
 export interface SinkResult {
   /** events this batch stored for the first time */
   inserted: number;
-  /** ids whose hot-bucket increments belong to their entry: new now, or brought by the same entry before a crash */
-  countedIds: Set<string>;
+  /** ids whose hot-bucket increments belong to their entry: new now, or brought by the same entry before a crash
+   *  ('all': every event of the batch, as usual — no set of tens of thousands of ids to build) */
+  countedIds: Set<string> | 'all';
 }
 
 export interface SinkOptions {
@@ -112,9 +113,8 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
     // or by the same entry before a crash, whose ledger rows that commit wrote: sending them again
     // changes nothing), never a repeated id (its copy may carry another time or customer than the
     // event kept). Only counts come back: tens of thousands of ids would be parsed for nothing.
-    const allNew = inserted === batch.length;
-    const countedIds = allNew ? new Set(batch.map((b) => b.event.id)) : await idsOfTheirEntries(client);
-    const storedEvents = (allNew ? batch : batch.filter((b) => countedIds.has(b.event.id))).map((b) => b.event);
+    const countedIds = inserted === batch.length ? ('all' as const) : await idsOfTheirEntries(client);
+    const storedEvents = (countedIds === 'all' ? batch : batch.filter((b) => countedIds.has(b.event.id))).map((b) => b.event);
     // the first-seen ledger and the sketches: what this process knows is skipped
     const customers = options.known.toWrite(firstSeenCandidates(storedEvents));
     const ledger = customers.length
@@ -149,6 +149,7 @@ export function isRefusedData(err: unknown): boolean {
 }
 
 export interface IsolatedResult extends SinkResult {
+  countedIds: Set<string>;
   /** the events PostgreSQL refused, each alone, with its reason */
   refused: Array<{ item: StreamedEvent; reason: string }>;
 }
@@ -164,7 +165,8 @@ export async function writeAroundRefusals(pool: Pool, batch: StreamedEvent[], op
     try {
       const result = await writeBatch(pool, part, options);
       total.inserted += result.inserted;
-      for (const id of result.countedIds) total.countedIds.add(id);
+      if (result.countedIds === 'all') for (const item of part) total.countedIds.add(item.event.id);
+      else for (const id of result.countedIds) total.countedIds.add(id);
     } catch (err) {
       if (!isRefusedData(err)) throw err;
       if (part.length === 1) return void total.refused.push({ item: part[0]!, reason: `the database refused it: ${(err as Error).message}` });

@@ -129,13 +129,14 @@ export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'chann
   }
   // each place's customers go only to the sketches they would change (a returning customer, to none)
   const byKey = new Map<string, { key: SketchKey; sketch: UserSketch | undefined; hashes: Set<number> }>();
-  for (const { event, hashes } of places.groups) {
-    for (const key of keysOfEvent(event)) {
+  for (const place of places.groups) {
+    const hashes = [...place.hashes]; // read eight times: indexing an array allocates nothing, iterating a Set may
+    for (const key of keysOfEvent(place.event)) {
       const text = keyText(key);
       let entry = byKey.get(text);
       if (!entry) byKey.set(text, (entry = { key, sketch: known.get(text), hashes: new Set() }));
       const { sketch } = entry;
-      for (const hash of hashes) if (!sketch || sketch.wouldChange(hash)) entry.hashes.add(hash);
+      for (let i = 0; i < hashes.length; i++) if (!sketch || sketch.wouldChange(hashes[i]!)) entry.hashes.add(hashes[i]!);
     }
   }
   const deltas: SketchDelta[] = [];
