@@ -1,6 +1,7 @@
-// A batch's entries are applied to the hot buckets in one call, their deltas summed. When one of
-// them was applied already (another consumer took it over and finished it), that call changes
-// nothing and each entry is applied alone: the others are counted once, the applied one not again.
+// A batch's entries are applied to the hot buckets in calls of up to 8, their deltas summed. When
+// one of a call's entries was applied already (another consumer took it over and finished it),
+// that call changes nothing and each of its entries is applied alone: the others are counted
+// once, the applied one not again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawEntry } from '../stream/entries.js';
 import type { LiveResponse } from '../stream/types.js';
@@ -20,7 +21,7 @@ const partition = () => app.keys.partitions[0]!;
 const live = async () => ((await (await app.get('/api/v1/live?channel=douyin')).json()) as LiveResponse).windows['1h'];
 
 async function readNew(consumer: string): Promise<RawEntry[]> {
-  const reply = (await app.redis.call('XREADGROUP', 'GROUP', app.keys.group, consumer, 'COUNT', 10, 'STREAMS', partition().stream, '>')) as Array<[string, RawEntry[]]> | null;
+  const reply = (await app.redis.call('XREADGROUP', 'GROUP', app.keys.group, consumer, 'COUNT', 20, 'STREAMS', partition().stream, '>')) as Array<[string, RawEntry[]]> | null;
   return reply?.[0]?.[1] ?? [];
 }
 
@@ -60,5 +61,24 @@ describe('hot apply of a batch of entries', () => {
     expect(await app.pendingOf('by-hand')).toBe(0);
     const stored = await app.db.query<{ n: string }>(`SELECT count(*) AS n FROM events WHERE id LIKE 'ba-%'`);
     expect(Number(stored.rows[0]!.n)).toBe(20);
+  });
+
+  it('splits a batch of more than 8 entries into calls of 8, each falling back on its own', async () => {
+    const before = (await live()).clicks;
+    for (let e = 0; e < 11; e++) {
+      const events = Array.from({ length: e + 1 }, (_, i) => ({
+        id: `bb-${e}-${i}`, type: 'click', ts: now - 500 * i, channel: 'douyin', region: 'north', userId: `d${e}-${i}`,
+      }));
+      expect((await app.post(events)).status).toBe(202);
+    }
+    const entries = await readNew('by-hand');
+    expect(entries).toHaveLength(11);
+    const processor = app.processor!.processors[0]!;
+    await processor.processEntries([entries[9]!]); // 10 clicks, in the second call's share
+    expect((await live()).clicks).toBe(before + 10);
+    await processor.processEntries(entries);
+    expect((await live()).clicks).toBe(before + 66); // 1 + 2 + … + 11, each once
+    expect(await app.pendingOf('by-hand')).toBe(0);
+    expect(await app.streamLength()).toBe(0);
   });
 });
