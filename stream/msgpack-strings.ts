@@ -6,6 +6,8 @@
 // exactly the UTF-8 that ioredis and pg send for it (Buffer's encoding: a lone surrogate becomes
 // U+FFFD), or a customer added to a HyperLogLog here and by the reconciler would count twice.
 
+import { ByteWriter } from './byte-writer.js';
+
 export type StringTree = ReadonlyArray<string | StringTree>;
 
 const STR8 = 0xd9;
@@ -15,15 +17,9 @@ const ARRAY16 = 0xdc;
 const ARRAY32 = 0xdd;
 
 /** Writes MessagePack arrays (their length first) and strings into one growing buffer. */
-export class StringPacker {
-  private buf = Buffer.allocUnsafe(64 * 1024);
-  private at = 0;
-
-  private room(bytes: number): void {
-    if (this.at + bytes <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
+export class StringPacker extends ByteWriter {
+  constructor() {
+    super(64 * 1024);
   }
 
   array(length: number): void {

@@ -1,5 +1,7 @@
 // Rows in PostgreSQL's COPY text format: tab-separated, \N for null, backslash escapes.
 
+import { ByteWriter } from '../byte-writer.js';
+
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
 function escapeText(value: string): string {
@@ -23,19 +25,9 @@ const NEWLINE = 0x0a;
  * COPY text written straight into bytes, a field at a time: a batch of tens of thousands of rows
  * built as strings left several strings of garbage per field for the collector.
  */
-export class CopyWriter {
-  private buf: Buffer;
-  private at = 0;
-
+export class CopyWriter extends ByteWriter {
   constructor(expectedBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(expectedBytes);
-  }
-
-  private room(bytes: number): void {
-    if (this.at + bytes <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
+    super(expectedBytes);
   }
 
   /** A text field (null or absent: \N), then a tab, or a newline when it ends the row. */
