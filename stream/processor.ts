@@ -4,13 +4,14 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/load.js';
 import { hotDelta, rollupRows, type HotDelta } from './aggregate.js';
 import { redactPersonal } from './pseudonymize.js';
-import { isRefusedData, writeAroundRefusals, writeBatch, type SinkOptions, type SinkResult, type StreamedEvent } from './db/sink.js';
+import { isRefusedData, writeAroundRefusals, writeBatch, type SinkOptions, type SinkResult } from './db/sink.js';
 import { dropRepeatedIds, parseEntries, type DeadLetter, type RawEntry } from './entries.js';
 import type { EntrySigner } from './entry-signature.js';
 import { createEventValidator } from './event-validate.js';
 import { applyEntriesArgs } from './hot-write.js';
 import type { ProcessorMetrics } from './processor-metrics.js';
 import type { PartitionKeys, RedisKeys } from './redis-keys.js';
+import type { MarketingEvent } from './types.js';
 
 export interface ProcessorDeps {
   cfg: AppConfig;
@@ -154,11 +155,10 @@ export class StreamProcessor {
     }
 
     const { countedIds } = result;
-    const eventsOf = new Map<string, StreamedEvent[]>(parsed.entryIds.map((id) => [id, []]));
-    for (const item of unique) if (countedIds === 'all' || countedIds.has(item.event.id)) eventsOf.get(item.entryId)!.push(item);
+    const eventsOf = new Map<string, MarketingEvent[]>(parsed.entryIds.map((id) => [id, []]));
+    for (const item of unique) if (countedIds === 'all' || countedIds.has(item.event.id)) eventsOf.get(item.entryId)!.push(item.event);
     const oldestKept = Date.now() - cfg.pipeline.windows.hotRetention;
-    const deltaOf = (entryIds: string[]) =>
-      hotDelta(rollupRows(entryIds.flatMap((id) => eventsOf.get(id)!.map((item) => item.event)), this.moneyScale), oldestKept);
+    const deltaOf = (entryIds: string[]) => hotDelta(rollupRows(entryIds.flatMap((id) => eventsOf.get(id)!), this.moneyScale), oldestKept);
 
     // the entries in calls of up to ENTRIES_PER_APPLY, their deltas summed; or, should one of a
     // call's entries be applied already (claimed by another consumer) or the call fail, each of
