@@ -34,9 +34,13 @@ export interface ProcessorDeps {
 }
 
 const DEAD_LETTER_MAXLEN = 100_000;
-/** Entries applied to the hot buckets in one call, their deltas summed: a call of 32 took Redis up to 167 ms,
- *  holding every other client (ingest, screens) that long; 8 keep most of the saving. */
-const ENTRIES_PER_APPLY = 8;
+/**
+ * Entries applied to the hot buckets in one call, their deltas summed, until their events reach
+ * this many: a call of 32 ingest entries (32 000 events) held Redis, and every other client
+ * (ingest, screens), for tens of ms; 8 of them keep most of the saving. Counted in events, not
+ * entries, because a producer's own entry may hold far more than ingest's 1 000 (it goes alone).
+ */
+const EVENTS_PER_APPLY = 8000;
 /** Hot applies of one entry that may fail before it is dead-lettered (its events are in the database already). */
 export const MAX_APPLY_ATTEMPTS = 3;
 /** Queues one dead letter (personal data in its payload masked) on a pipeline or MULTI. */
@@ -160,13 +164,22 @@ export class StreamProcessor {
     const oldestKept = Date.now() - cfg.pipeline.windows.hotRetention;
     const deltaOf = (entryIds: string[]) => hotDelta(rollupRows(entryIds.flatMap((id) => eventsOf.get(id)!), this.moneyScale), oldestKept);
 
-    // the entries in calls of up to ENTRIES_PER_APPLY, their deltas summed; or, should one of a
-    // call's entries be applied already (claimed by another consumer) or the call fail, each of
-    // its entries in a call of its own
+    // the entries in calls of up to EVENTS_PER_APPLY events, their deltas summed; or, should one
+    // of a call's entries be applied already (claimed by another consumer) or the call fail, each
+    // of its entries in a call of its own
     const pipeline = redis.pipeline();
     for (const dead of parsed.deadLetters) addDeadLetter(pipeline, partition, dead);
     const groups: string[][] = [];
-    for (let i = 0; i < parsed.entryIds.length; i += ENTRIES_PER_APPLY) groups.push(parsed.entryIds.slice(i, i + ENTRIES_PER_APPLY));
+    let events = Infinity;
+    for (const entryId of parsed.entryIds) {
+      const n = eventsOf.get(entryId)!.length;
+      if (events + n > EVENTS_PER_APPLY) {
+        groups.push([]);
+        events = 0;
+      }
+      groups.at(-1)!.push(entryId);
+      events += n;
+    }
     for (const group of groups) this.queueApply(pipeline, group, deltaOf(group));
     const replies = (await pipeline.exec()) ?? [];
     const deadLetterFailure = replies.slice(0, parsed.deadLetters.length).find(([err]) => err);

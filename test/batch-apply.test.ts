@@ -1,7 +1,7 @@
-// A batch's entries are applied to the hot buckets in calls of up to 8, their deltas summed. When
-// one of a call's entries was applied already (another consumer took it over and finished it),
-// that call changes nothing and each of its entries is applied alone: the others are counted
-// once, the applied one not again.
+// A batch's entries are applied to the hot buckets in calls of up to 8 000 events (8 of ingest's
+// entries), their deltas summed. When one of a call's entries was applied already (another
+// consumer took it over and finished it), that call changes nothing and each of its entries is
+// applied alone: the others are counted once, the applied one not again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawEntry } from '../stream/entries.js';
 import type { LiveResponse } from '../stream/types.js';
@@ -63,21 +63,21 @@ describe('hot apply of a batch of entries', () => {
     expect(Number(stored.rows[0]!.n)).toBe(20);
   });
 
-  it('splits a batch of more than 8 entries into calls of 8, each falling back on its own', async () => {
+  it('counts a batch larger than one call\'s 8 000 events exactly, a call with an applied entry falling back on its own', async () => {
     const before = (await live()).clicks;
     for (let e = 0; e < 11; e++) {
-      const events = Array.from({ length: e + 1 }, (_, i) => ({
-        id: `bb-${e}-${i}`, type: 'click', ts: now - 500 * i, channel: 'douyin', region: 'north', userId: `d${e}-${i}`,
+      const events = Array.from({ length: 1000 }, (_, i) => ({
+        id: `bb-${e}-${i}`, type: 'click', ts: now - (i % 30) * 1000, channel: 'douyin', region: 'north', userId: `d${e}-${i}`, count: 1 + (e === 9 ? 1 : 0),
       }));
       expect((await app.post(events)).status).toBe(202);
     }
     const entries = await readNew('by-hand');
     expect(entries).toHaveLength(11);
     const processor = app.processor!.processors[0]!;
-    await processor.processEntries([entries[9]!]); // 10 clicks, in the second call's share
-    expect((await live()).clicks).toBe(before + 10);
+    await processor.processEntries([entries[9]!]); // 2 000 clicks, in the second call's share
+    expect((await live()).clicks).toBe(before + 2000);
     await processor.processEntries(entries);
-    expect((await live()).clicks).toBe(before + 66); // 1 + 2 + … + 11, each once
+    expect((await live()).clicks).toBe(before + 12_000); // ten entries of 1 000 and one of 2 000, each once
     expect(await app.pendingOf('by-hand')).toBe(0);
     expect(await app.streamLength()).toBe(0);
   });
