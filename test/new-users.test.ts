@@ -6,6 +6,7 @@ import { seededRandom } from '../server/simulator/generator.js';
 import { DAY, HOUR, floorTo } from '../stream/buckets.js';
 import type { LiveResponse, MetricsResponse, ScreenSubscribeAck } from '../stream/types.js';
 import { migrate } from '../stream/db/migrate.js';
+import { int8Array, textArray } from '../stream/db/binary-array.js';
 import { firstSeenCandidates, firstSeenParams, firstSeenUpsert } from '../stream/db/first-seen.js';
 import { postAll } from './event-factory.js';
 import type { TruthEvent } from './ground-truth.js';
@@ -145,6 +146,20 @@ describe('new users: first seen in the scope, exact', () => {
     expect(await send(t0 - 1, 'wechat')).toEqual(wrote); // earlier: takes the row over
     await db.query('ROLLBACK');
     db.release();
+  });
+
+  it('the upsert\'s binary array parameters carry what pg\'s own text arrays carry, byte for byte', async () => {
+    const ids = ['', ' ', 'NULL', 'null', '"', '\\', 'a,b', '{x}', '\'', '客户-一', '😀', 'lone-\uD800', 'x'.repeat(128), '户'.repeat(4000),
+      ...Array.from({ length: 2000 }, (_, i) => `${'户'.repeat(100)}-${i}`)]; // far past the writer's first guess of 24 bytes each
+    const ms = [0, -1, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, now];
+    const { rows: [row] } = await app.db.query<{ same_text: boolean; same_ms: boolean; texts: string[]; ms: string[] }>(
+      `SELECT $1::text[] = $2::text[] AS same_text, $3::bigint[] = $4::bigint[] AS same_ms, $1::text[] AS texts, $3::bigint[] AS ms`,
+      [textArray(ids, (s) => s), ids, int8Array(ms, (n) => n), ms]);
+    expect(row!.same_text).toBe(true);
+    expect(row!.same_ms).toBe(true);
+    expect(row!.texts).toEqual(ids.map((s) => s.replace('\uD800', '\uFFFD')));
+    expect(row!.ms.map(Number)).toEqual(ms);
+    expect(() => int8Array([1.5], (n) => n)).toThrow(/not a safe integer/);
   });
 
   it('a row the upsert leaves is read, not locked: a batch is not held behind another holding that customer', async () => {

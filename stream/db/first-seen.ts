@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import { DAY, HOUR, ceilTo, floorTo } from '../buckets.js';
 import type { GroupBy, MarketingEvent, NewUsersToday, Scope } from '../types.js';
+import { int8Array, textArray } from './binary-array.js';
 import { TEXT } from './columns.js';
 
 /** last_ts may lag a customer's last event by this much (the purge allows for it) */
@@ -167,10 +168,10 @@ export function firstSeenCandidates(events: Iterable<Pick<MarketingEvent, 'ts' |
   return [...byKey.values()];
 }
 
-/** The upsert's parameters for some candidates (times as epoch ms: firstSeenUpsert turns them into timestamps). */
+/** The upsert's parameters for some candidates, as binary arrays (times as epoch ms: firstSeenUpsert turns them into timestamps). */
 export function firstSeenParams(rows: FirstSeenCandidate[]): unknown[] {
-  return [rows.map((r) => r.scope), rows.map((r) => r.userId), rows.map((r) => r.firstTs), rows.map((r) => r.channel),
-    rows.map((r) => r.region), rows.map((r) => r.store), rows.map((r) => r.lastTs)];
+  return [textArray(rows, (r) => r.scope), textArray(rows, (r) => r.userId), int8Array(rows, (r) => r.firstTs),
+    textArray(rows, (r) => r.channel), textArray(rows, (r) => r.region), textArray(rows, (r) => r.store), int8Array(rows, (r) => r.lastTs)];
 }
 
 /** The key of a ledger row, as KnownCustomers and the upsert's answer name it. */
