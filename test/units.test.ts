@@ -14,6 +14,7 @@ import { summarize } from '../alerts/describe.js';
 import { detectorSchema, ruleSchema } from '../config/alert-schema.js';
 import { DETECTOR_DEFAULTS, blankRule } from '../screen/rule-form.js';
 import { loadConfig } from '../config/load.js';
+import { seededRandom } from '../server/simulator/generator.js';
 
 describe('bucket arithmetic', () => {
   it('aligns 1 d buckets to local midnight (+08:00)', () => {
@@ -183,6 +184,49 @@ describe('first-seen candidates and what a processor knows of the ledger', () =>
     expect(known.size).toBe(18);
     const forgotten = Array.from({ length: 21 }, (_, i) => `u${i}`).filter((u) => known.toWrite(one(u)).length);
     expect(forgotten).toEqual(['u1', 'u2', 'u3']);
+  });
+
+  it('given what it knows, the candidates are exactly those toWrite lets through, over random batches and evictions', () => {
+    const random = seededRandom(7);
+    const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)]!;
+    // two processes that learn the same: one filters whole candidates, the other checks each event first
+    const byCandidate = new KnownCustomers(300);
+    const byEvent = new KnownCustomers(300);
+    let sent = 0;
+    let skippedCustomers = 0;
+    let evictions = 0;
+    for (let batch = 0; batch < 200; batch++) {
+      const base = batch * 3_600_000;
+      const events = Array.from({ length: 60 }, () => at(
+        // mostly later than before, sometimes back (late events); whole hours, so instants tie and
+        // events fall exactly a day after a known last one
+        base + HOUR * (Math.floor((random() - 0.1) * 10) - (random() < 0.1 ? 48 : 0)),
+        pick(['jd', 'taobao', 'douyin']), random() < 0.95 ? `u${Math.floor(random() * 250)}` : undefined,
+        pick(['east', 'north', undefined]), pick(['sh-1', 'sh-2', undefined, undefined])));
+      const expected = byCandidate.toWrite(firstSeenCandidates(events));
+      const actual = firstSeenCandidates(events, byEvent);
+      expect(actual).toEqual(expected);
+      sent += actual.length;
+      const users = (list: Array<{ userId?: string }>) => new Set(list.map((e) => e.userId).filter(Boolean)).size;
+      skippedCustomers += users(events) - users(actual);
+      // the ledger wrote some and left others, read or unread
+      const written = new Set<string>();
+      const leftAt = new Map<string, number>();
+      for (const c of actual) {
+        const r = random();
+        if (r < 0.6) written.add(c.key);
+        else if (r < 0.8) leftAt.set(c.key, c.lastTs - Math.floor(random() * DAY));
+      }
+      const answer: FirstSeenAnswer = { written, leftAt };
+      byCandidate.remember(actual, answer);
+      byEvent.remember(actual, answer);
+      expect(byEvent.size).toBe(byCandidate.size);
+      if (byEvent.size === 270) evictions++; // only forgetting lands there: a tenth below the limit
+    }
+    // the walk went every way: customers sent, customers skipped whole, the limit reached
+    expect(sent).toBeGreaterThan(1000);
+    expect(skippedCustomers).toBeGreaterThan(500);
+    expect(evictions).toBeGreaterThan(3);
   });
 
   it('a row the ledger left is known by the last_ts it read, so the same customer later that day is not sent again', () => {

@@ -138,11 +138,20 @@ export interface FirstSeenCandidate {
 }
 
 /** (ts, channel, region, store) of an event before the candidate's first, as PostgreSQL orders them (ids are ASCII, compared byte-wise) */
-const isEarlier = (ts: number, channel: string, region: string, store: string, b: FirstSeenCandidate) =>
+const isEarlier = (ts: number, channel: string, region: string, store: string, b: FirstSeenCandidate): boolean =>
   ts !== b.firstTs ? ts < b.firstTs : channel !== b.channel ? channel < b.channel : region !== b.region ? region < b.region : store < b.store;
 
-/** Each customer's earliest event per scope (all, r:<region>, s:<store>) among `events`. */
-export function firstSeenCandidates(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'userId'>>): FirstSeenCandidate[] {
+type CandidateEvent = Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'userId'>;
+
+/**
+ * Each customer's earliest event per scope (all, r:<region>, s:<store>) among `events`; given what
+ * this process knows of the ledger, only the candidates it does not cover (`known.toWrite`'s).
+ */
+export function firstSeenCandidates(events: Iterable<CandidateEvent>, known?: KnownCustomers): FirstSeenCandidate[] {
+  return known ? known.candidatesToWrite(events) : candidatesOf(events);
+}
+
+function candidatesOf(events: Iterable<CandidateEvent>): FirstSeenCandidate[] {
   // a batch holds tens of thousands of events: nothing is allocated for a customer's repeat
   const byKey = new Map<string, FirstSeenCandidate>();
   const take = (scope: string, userId: string, ts: number, channel: string, region: string, store: string) => {
@@ -205,7 +214,11 @@ export class KnownCustomers {
   // per (scope, customer) a slot in typed arrays: its known first and last ts and the first event's
   // place (channel, region, store, interned as a number). Held as arrays of objects, a hundred thousand
   // customers were half a million heap objects for every full garbage collection to visit.
-  private readonly slotOf = new Map<string, number>();
+  // Found by the customer's id and then the scope (a few slots a customer), so a batch's events are
+  // checked without making a key string for each.
+  private readonly slotsOfUser = new Map<string, number | number[]>();
+  private userOfSlot: Array<string | undefined> = [];
+  private scopeOfSlot = new Int32Array(1024);
   private firstTs = new Float64Array(1024);
   private lastTs = new Float64Array(1024);
   private placeOfSlot = new Int32Array(1024);
@@ -215,19 +228,24 @@ export class KnownCustomers {
   private clock = 0;
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
+  private count = 0;
   private readonly placeIds = new Map<string, number>();
   private readonly placeNames: string[] = [];
-  // 117 bytes a key measured (its string, the Map's entry, the slot): 250 000 keys ≈ 29 MB. At 100 000
+  // scopes ('all', 'r:<region>', 's:<store>') interned; a region's and a store's found by its id alone
+  private readonly scopeIds = new Map<string, number>([['all', 0]]);
+  private readonly regionScopes = new Map<string, number>();
+  private readonly storeScopes = new Map<string, number>();
+  // ~112 bytes a key measured (the customer's id, the Map's entry, the slot): 250 000 keys ≈ 28 MB. At 100 000
   // the bench's ~115 000 active (scope, customer) keys churned, each forgotten one sent again.
   constructor(private readonly limit = 250_000) {}
 
-  private static placeText(c: FirstSeenCandidate): string {
-    return `${c.channel}\u0000${c.region}\u0000${c.store}`;
+  private static placeText(channel: string, region: string, store: string): string {
+    return `${channel}\u0000${region}\u0000${store}`;
   }
 
   /** The candidate's place, interned (only a slot written needs it). */
   private placeOf(c: FirstSeenCandidate): number {
-    const place = KnownCustomers.placeText(c);
+    const place = KnownCustomers.placeText(c.channel, c.region, c.store);
     let id = this.placeIds.get(place);
     if (id === undefined) {
       // only ids from the config: never near this; were it reached, forgetting all is safe (a cache)
@@ -238,41 +256,129 @@ export class KnownCustomers {
     return id;
   }
 
+  private scopeIdOf(scope: string): number {
+    let id = this.scopeIds.get(scope);
+    if (id === undefined) this.scopeIds.set(scope, (id = this.scopeIds.size));
+    return id;
+  }
+
+  /** The scope of a region's or a store's customers, by its id (-1: none known yet, so no slot holds it). */
+  private placeScope(byId: Map<string, number>, prefix: string, id: string): number {
+    let scope = byId.get(id);
+    if (scope === undefined) {
+      const known = this.scopeIds.get(prefix + id);
+      if (known === undefined) return -1;
+      byId.set(id, (scope = known));
+    }
+    return scope;
+  }
+
   private clear(): void {
-    this.slotOf.clear();
+    this.slotsOfUser.clear();
+    this.userOfSlot = [];
     this.freeSlots.length = 0;
     this.nextSlot = 0;
+    this.count = 0;
     this.placeIds.clear();
     this.placeNames.length = 0;
   }
 
-  /** c before the slot's first event (ts, then place — spelt out only on a tie: the separator sorts below every id character) */
-  private before(c: FirstSeenCandidate, slot: number): boolean {
-    const knownTs = this.firstTs[slot]!;
-    return c.firstTs !== knownTs ? c.firstTs < knownTs : KnownCustomers.placeText(c) < this.placeNames[this.placeOfSlot[slot]!]!;
+  private slotOf(scope: number, userId: string): number {
+    const held = this.slotsOfUser.get(userId);
+    if (held === undefined) return -1;
+    if (typeof held === 'number') return this.scopeOfSlot[held] === scope ? held : -1;
+    for (const slot of held) if (this.scopeOfSlot[slot] === scope) return slot;
+    return -1;
   }
 
-  private newSlot(): number {
-    const free = this.freeSlots.pop();
-    if (free !== undefined) return free;
-    if (this.nextSlot === this.firstTs.length) {
-      const grown = (from: Float64Array) => { const to = new Float64Array(from.length * 2); to.set(from); return to; };
-      this.firstTs = grown(this.firstTs);
-      this.lastTs = grown(this.lastTs);
-      this.usedAt = grown(this.usedAt);
-      const places = new Int32Array(this.placeOfSlot.length * 2);
-      places.set(this.placeOfSlot);
-      this.placeOfSlot = places;
+  /** (ts, place) before the slot's first event (place spelt out only on a tie: the separator sorts below every id character) */
+  private before(ts: number, channel: string, region: string, store: string, slot: number): boolean {
+    const knownTs = this.firstTs[slot]!;
+    return ts !== knownTs ? ts < knownTs : KnownCustomers.placeText(channel, region, store) < this.placeNames[this.placeOfSlot[slot]!]!;
+  }
+
+  /** An event the slot covers (and the slot used now); -1: no slot. */
+  private coversEvent(slot: number, ts: number, channel: string, region: string, store: string, now: number): boolean {
+    if (slot < 0 || this.before(ts, channel, region, store, slot) || ts > this.lastTs[slot]! + LAST_SEEN_SLACK_MS) return false;
+    this.usedAt[slot] = now;
+    return true;
+  }
+
+  private newSlot(scope: number, userId: string): number {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      if (this.nextSlot === this.firstTs.length) {
+        const grown = (from: Float64Array) => { const to = new Float64Array(from.length * 2); to.set(from); return to; };
+        const grownInts = (from: Int32Array) => { const to = new Int32Array(from.length * 2); to.set(from); return to; };
+        this.firstTs = grown(this.firstTs);
+        this.lastTs = grown(this.lastTs);
+        this.usedAt = grown(this.usedAt);
+        this.placeOfSlot = grownInts(this.placeOfSlot);
+        this.scopeOfSlot = grownInts(this.scopeOfSlot);
+      }
+      slot = this.nextSlot++;
     }
-    return this.nextSlot++;
+    this.scopeOfSlot[slot] = scope;
+    this.userOfSlot[slot] = userId;
+    const held = this.slotsOfUser.get(userId);
+    this.slotsOfUser.set(userId, held === undefined ? slot : typeof held === 'number' ? [held, slot] : (held.push(slot), held));
+    this.count++;
+    return slot;
+  }
+
+  private freeSlot(slot: number): void {
+    const userId = this.userOfSlot[slot]!;
+    const held = this.slotsOfUser.get(userId)!;
+    if (typeof held === 'number') this.slotsOfUser.delete(userId);
+    else {
+      const rest = held.filter((s) => s !== slot);
+      this.slotsOfUser.set(userId, rest.length === 1 ? rest[0]! : rest);
+    }
+    this.userOfSlot[slot] = undefined;
+    this.freeSlots.push(slot);
+    this.count--;
+  }
+
+  /**
+   * The candidates among `events` that toWrite would let through, found without making a candidate
+   * (nor a key string) for a customer each of whose events is covered — most, once they are known:
+   * a candidate is covered exactly when each of its events is (not before the known first, and
+   * within a day of the known last).
+   */
+  candidatesToWrite(events: Iterable<CandidateEvent>): FirstSeenCandidate[] {
+    const now = ++this.clock;
+    const uncovered = this.customersNotCovering(events, now);
+    if (!uncovered.size) return [];
+    const theirs: CandidateEvent[] = [];
+    for (const e of events) if (e.userId && uncovered.has(e.userId)) theirs.push(e);
+    return this.notCovered(candidatesOf(theirs), now);
+  }
+
+  /** The customers some event of whose it does not cover in one of the event's scopes; the covering slots used now. */
+  private customersNotCovering(events: Iterable<CandidateEvent>, now: number): Set<string> {
+    const uncovered = new Set<string>();
+    for (const e of events) {
+      const userId = e.userId;
+      if (!userId || uncovered.has(userId)) continue;
+      const region = e.region ?? '';
+      const store = e.store ?? '';
+      const covered = this.coversEvent(this.slotOf(0, userId), e.ts, e.channel, region, store, now)
+        && (!region || this.coversEvent(this.slotOf(this.placeScope(this.regionScopes, 'r:', region), userId), e.ts, e.channel, region, store, now))
+        && (!store || this.coversEvent(this.slotOf(this.placeScope(this.storeScopes, 's:', store), userId), e.ts, e.channel, region, store, now));
+      if (!covered) uncovered.add(userId);
+    }
+    return uncovered;
   }
 
   /** The candidates the ledger may not cover yet. */
   toWrite(candidates: FirstSeenCandidate[]): FirstSeenCandidate[] {
-    const now = ++this.clock;
+    return this.notCovered(candidates, ++this.clock);
+  }
+
+  private notCovered(candidates: FirstSeenCandidate[], now: number): FirstSeenCandidate[] {
     return candidates.filter((c) => {
-      const slot = this.slotOf.get(c.key);
-      if (slot === undefined || this.before(c, slot) || c.lastTs > this.lastTs[slot]! + LAST_SEEN_SLACK_MS) return true;
+      const slot = this.slotOf(this.scopeIds.get(c.scope) ?? -1, c.userId);
+      if (slot < 0 || this.before(c.firstTs, c.channel, c.region, c.store, slot) || c.lastTs > this.lastTs[slot]! + LAST_SEEN_SLACK_MS) return true;
       this.usedAt[slot] = now;
       return false;
     });
@@ -289,42 +395,42 @@ export class KnownCustomers {
     for (const c of sent) {
       const key = c.key;
       const place = this.placeOf(c); // first: it may forget everything
-      let slot = this.slotOf.get(key);
+      const scope = this.scopeIdOf(c.scope);
+      let slot = this.slotOf(scope, c.userId);
       const stored = answer.written.has(key) ? c.lastTs : answer.leftAt.get(key) ?? c.lastTs - LAST_SEEN_SLACK_MS;
-      const lastAtLeast = Math.max(stored, slot === undefined ? -Infinity : this.lastTs[slot]!);
-      if (slot === undefined || this.before(c, slot)) {
-        slot ??= this.newSlot();
+      const lastAtLeast = Math.max(stored, slot < 0 ? -Infinity : this.lastTs[slot]!);
+      if (slot < 0 || this.before(c.firstTs, c.channel, c.region, c.store, slot)) {
+        if (slot < 0) slot = this.newSlot(scope, c.userId);
         this.firstTs[slot] = c.firstTs;
         this.placeOfSlot[slot] = place;
       }
       this.lastTs[slot] = lastAtLeast;
       this.usedAt[slot] = now;
-      this.slotOf.set(key, slot);
     }
-    if (this.slotOf.size > this.limit) this.forgetLeastRecent();
+    if (this.count > this.limit) this.forgetLeastRecent();
   }
 
   /** Forgets the least recently used down to a tenth below the limit, so this sort is rare. */
   private forgetLeastRecent(): void {
-    const excess = this.slotOf.size - (this.limit - Math.floor(this.limit / 10));
-    const stamps = new Float64Array(this.slotOf.size);
+    const excess = this.count - (this.limit - Math.floor(this.limit / 10));
+    const stamps = new Float64Array(this.count);
     let n = 0;
-    for (const slot of this.slotOf.values()) stamps[n++] = this.usedAt[slot]!;
+    for (let slot = 0; slot < this.nextSlot; slot++) if (this.userOfSlot[slot] !== undefined) stamps[n++] = this.usedAt[slot]!;
     stamps.sort();
     const cutoff = stamps[excess - 1]!;
     let atCutoff = 0;
     for (let i = 0; i < excess; i++) if (stamps[i] === cutoff) atCutoff++;
-    // the oldest go; of those used last at the cutoff, the ones met first (inserted earlier)
-    for (const [key, slot] of this.slotOf) {
+    // the oldest go; of those used last at the cutoff, the lowest slots
+    for (let slot = 0; slot < this.nextSlot; slot++) {
+      if (this.userOfSlot[slot] === undefined) continue;
       const used = this.usedAt[slot]!;
       if (used > cutoff || (used === cutoff && atCutoff-- <= 0)) continue;
-      this.slotOf.delete(key);
-      this.freeSlots.push(slot);
+      this.freeSlot(slot);
     }
   }
 
   get size(): number {
-    return this.slotOf.size;
+    return this.count;
   }
 }
 

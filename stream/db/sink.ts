@@ -116,7 +116,7 @@ export async function writeBatch(pool: Pool, batch: StreamedEvent[], options: Si
     const countedIds = inserted === batch.length ? ('all' as const) : await idsOfTheirEntries(client);
     const storedEvents = (countedIds === 'all' ? batch : batch.filter((b) => countedIds.has(b.event.id))).map((b) => b.event);
     // the first-seen ledger and the sketches: what this process knows is skipped
-    const customers = options.known.toWrite(firstSeenCandidates(storedEvents));
+    const customers = firstSeenCandidates(storedEvents, options.known);
     const ledger = customers.length
       ? (await client.query<{ scope: string; user_id: string; stored_last_ms: number | null }>(
         firstSeenUpsert(new Date(-options.dayOffsetMs).toISOString()), firstSeenParams(customers))).rows
