@@ -1,5 +1,5 @@
 // npm run bench: the benchmark suite (CONTRACT §9). BENCH_SECONDS (default 60), BENCH_RATE
-// (default 30000 events/s offered), BENCH_LATENCY_RATE (default 5000 events/s background),
+// (default 55000 events/s offered to ingest), BENCH_CLUSTER_RATE (default 30000, the cluster's), BENCH_LATENCY_RATE (default 5000 events/s background),
 // BENCH_PROCESSORS (default 2 stream processors in the consumer group), BENCH_ONLY (a comma list of
 // ingest,entries,screen,push,alerts,drilldown,analytics,faults,detectors,cluster; default all), BENCH_OUTAGE_SECONDS
 // (default 60), NAB_DIR (the labelled corpus for detectors; default ../shared/datasets/nab-dev), BENCH_PROFILE_DIR
@@ -23,7 +23,11 @@ import { benchFrameRead, benchPushCost, benchScreen, benchScreenPage } from './s
 import { printTable, saveResult, type BenchResult } from './report.js';
 
 const seconds = Number(process.env.BENCH_SECONDS || 60);
-const rate = Number(process.env.BENCH_RATE || 30_000);
+// above the 50 000 events/s ingest must count: offered exactly that, counted (accepted ÷ the time
+// until all are visible) could only approach it
+const rate = Number(process.env.BENCH_RATE || 55_000);
+// the Redis Cluster's partitions run more processes on the same two cores: its own, lower rate
+const clusterRate = Number(process.env.BENCH_CLUSTER_RATE || 30_000);
 const latencyRate = Number(process.env.BENCH_LATENCY_RATE || 5000);
 const processors = Number(process.env.BENCH_PROCESSORS || 2);
 const pushIntervalMs = Number(process.env.PUSH_INTERVAL_MS || 500);
@@ -112,9 +116,9 @@ try {
     }
   }
   if (only.includes('cluster')) {
-    process.stdout.write(`cluster: ${rate} events/s offered for ${seconds} s on a Redis Cluster, 1, 2 and 4 partitions…\n`);
+    process.stdout.write(`cluster: ${clusterRate} events/s offered for ${seconds} s on a Redis Cluster, 1, 2 and 4 partitions…\n`);
     try {
-      results.push(...(await benchCluster(cfg, stores, { seconds, rate, partitions: [1, 2, 4], ceilings: { streamEventsPerSec: streamEvents, copyRowsPerSec: copyRows } })));
+      results.push(...(await benchCluster(cfg, stores, { seconds, rate: clusterRate, partitions: [1, 2, 4], ceilings: { streamEventsPerSec: streamEvents, copyRowsPerSec: copyRows } })));
     } finally {
       for (const p of [1, 2, 4]) await dropSchema(`${stores.dbSchema}_c${p}`);
     }
