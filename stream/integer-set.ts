@@ -57,6 +57,15 @@ export class IntegerSet {
     for (let i = 0; i < slots.length; i++) if (slots[i] !== EMPTY) callback(slots[i]!);
   }
 
+  /** The values in one array of their own, in no particular order. */
+  values(): Float64Array {
+    const out = new Float64Array(this.count);
+    const slots = this.slots;
+    let n = 0;
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== EMPTY) out[n++] = slots[i]!;
+    return out;
+  }
+
   *[Symbol.iterator](): IterableIterator<number> {
     for (const value of this.slots) if (value !== EMPTY) yield value;
   }

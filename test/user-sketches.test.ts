@@ -50,6 +50,11 @@ describe('the sketch itself', () => {
     const each: number[] = [];
     set.forEach((value) => each.push(value));
     expect(each.sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
+    expect(Array.from(set.values()).sort((a, b) => a - b)).toEqual([...values].sort((a, b) => a - b));
+    const small = new IntegerSet(); // 8 slots: 8 lands in the first, 3 in the fourth
+    small.add(8);
+    small.add(3);
+    expect(Array.from(small.values()).sort((a, b) => a - b)).toEqual([3, 8]);
     for (const value of values) expect(set.has(value)).toBe(true);
     // same low 32 bits, another value: the probe must go on past it
     expect(set.has(3 * 2 ** 32)).toBe(false);

@@ -9,6 +9,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { DAY, HOUR, floorTo } from '../buckets.js';
 import type { MarketingEvent } from '../types.js';
+import { IntegerSet } from '../integer-set.js';
 import { UserSketch, hash52 } from '../user-sketch.js';
 import { DIMS, TEXT } from './columns.js';
 import { PlaceGroups } from '../place-groups.js';
@@ -120,27 +121,28 @@ export interface SketchDelta {
 export function sketchDeltas(events: Iterable<Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign' | 'userId'>>, known: KnownSketches): SketchDelta[] {
   // customers by hour and place first (a batch's tens of thousands of events fall in a few hundred),
   // then each place's share goes to its sketches: no per-event key for every sketch
-  const places = new PlaceGroups<{ event: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>; hashes: Set<number> }>();
+  // hashes are 52-bit: in a Set each would be a boxed number of its own, in an IntegerSet none is
+  const places = new PlaceGroups<{ event: Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store' | 'campaign'>; hashes: IntegerSet }>();
   for (const e of events) {
     if (!e.userId) continue;
     const hour = Math.floor(e.ts / HOUR);
-    const place = places.get(hour, e) ?? places.add(hour, e, { event: e, hashes: new Set() });
+    const place = places.get(hour, e) ?? places.add(hour, e, { event: e, hashes: new IntegerSet() });
     place.hashes.add(hash52(e.userId));
   }
   // each place's customers go only to the sketches they would change (a returning customer, to none)
-  const byKey = new Map<string, { key: SketchKey; sketch: UserSketch | undefined; hashes: Set<number> }>();
+  const byKey = new Map<string, { key: SketchKey; sketch: UserSketch | undefined; hashes: IntegerSet }>();
   for (const place of places.groups) {
-    const hashes = [...place.hashes]; // read eight times: indexing an array allocates nothing, iterating a Set may
+    const hashes = place.hashes.values(); // read eight times
     for (const key of keysOfEvent(place.event)) {
       const text = keyText(key);
       let entry = byKey.get(text);
-      if (!entry) byKey.set(text, (entry = { key, sketch: known.get(text), hashes: new Set() }));
+      if (!entry) byKey.set(text, (entry = { key, sketch: known.get(text), hashes: new IntegerSet() }));
       const { sketch } = entry;
       for (let i = 0; i < hashes.length; i++) if (!sketch || sketch.wouldChange(hashes[i]!)) entry.hashes.add(hashes[i]!);
     }
   }
   const deltas: SketchDelta[] = [];
-  for (const [text, { key, hashes }] of byKey) if (hashes.size) deltas.push({ key, text, hashes: [...hashes] });
+  for (const [text, { key, hashes }] of byKey) if (hashes.size) deltas.push({ key, text, hashes: Array.from(hashes.values()) });
   // one order for every writer
   return deltas.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
 }
