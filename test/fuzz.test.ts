@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import { createEventValidator } from '../stream/event-validate.js';
+import { entryJson } from '../server/ingest/entry-json.js';
 import { API_KEY, startTestApp, type TestApp } from './harness.js';
 
 let app: TestApp;
@@ -136,6 +137,28 @@ describe('the ingest check by hand', () => {
     fc.assert(fc.property(fc.oneof(goodEvent.map((g) => g.event as unknown), badEvent.map((b) => b.event), mangled), (event) => {
       expect(byHand(event, now)).toEqual(byZod(event, now));
     }), { numRuns: 20_000 });
+  });
+
+  it('writes what it accepted into a stream entry as exactly the bytes of JSON.stringify', () => {
+    const validate = createEventValidator(cfg, (userId: string) => userId); // ids kept as sent: any text reaches the writer
+    const anyText = fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }), fc.constantFrom('a"b', 'a\\b', '\u007f', '\u0001', 'é', '\uD800', '😀', '户'));
+    const accepted = fc.tuple(goodEvent, fc.record({ id: anyText, userId: anyText, campaign: anyText }, { requiredKeys: [] }))
+      .map(([good, text]) => validate({ ...good.event, ...text }, now))
+      .filter((r): r is Extract<typeof r, { ok: true }> => r.ok)
+      .map((r) => r.event);
+    let odd = 0;
+    fc.assert(fc.property(fc.array(accepted, { minLength: 1, maxLength: 30 }), (events) => {
+      const json = JSON.stringify(events);
+      if (/\\|[^\x20-\x7e]/.test(json)) odd++;
+      expect(entryJson(events).equals(Buffer.from(json))).toBe(true);
+      expect(entryJson(events, 1).equals(Buffer.from(json))).toBe(true); // growing at every turn
+    }), { numRuns: 2000 });
+    expect(odd).toBeGreaterThan(500); // escapes and non-ASCII went through, not only plain ids
+    // an entry larger than the writer's first guess
+    const many = Array.from({ length: 3000 }, (_, i) => validate({ id: `户-${'x'.repeat(100)}-${i}`, type: 'click', ts: now, channel: 'app', userId: '😀'.repeat(40) }, now))
+      .map((r) => (r.ok ? r.event : expect.fail(r.error)));
+    expect(entryJson(many).equals(Buffer.from(JSON.stringify(many)))).toBe(true);
   });
 });
 

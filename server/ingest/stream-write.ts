@@ -9,6 +9,7 @@ import type { EntrySigner } from '../../stream/entry-signature.js';
 import { INGEST_SOURCE } from '../../stream/entries.js';
 import { partitionOf, type RedisKeys } from '../../stream/redis-keys.js';
 import type { MarketingEvent } from '../../stream/types.js';
+import { entryJson } from './entry-json.js';
 
 /**
  * Returns how many stream entries were written. Throws if any partition failed: the others may have
@@ -32,7 +33,7 @@ export async function writeToStream(redis: Redis, keys: RedisKeys, ingest: AppCo
     let count = 0;
     for (let i = 0; i < list.length; i += ingest.eventsPerStreamEntry) {
       // encoded once, for the signature and the socket (as text, each would encode it again)
-      const payload = Buffer.from(JSON.stringify(list.slice(i, i + ingest.eventsPerStreamEntry)));
+      const payload = entryJson(list.slice(i, i + ingest.eventsPerStreamEntry));
       batch.xadd(partition.stream, '*', 'src', INGEST_SOURCE, 'events', payload, 'sig', signer.sign(payload));
       count++;
     }
