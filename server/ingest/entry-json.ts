@@ -27,16 +27,7 @@ class JsonWriter extends ByteWriter {
   /** A finite number as JSON.stringify writes it: a non-negative safe integer digit by digit. */
   number(value: number): this {
     if (!(Number.isSafeInteger(value) && value >= 0)) return this.ascii(String(value));
-    let end = this.at;
-    for (let v = value; v >= 10; v = Math.floor(v / 10)) end++;
-    this.room(end + 1 - this.at);
-    const { buf } = this;
-    this.at = end + 1;
-    let v = value;
-    do {
-      buf[end--] = 48 + (v % 10);
-      v = Math.floor(v / 10);
-    } while (v > 0);
+    this.digits(value);
     return this;
   }
 
@@ -61,10 +52,6 @@ class JsonWriter extends ByteWriter {
     this.room(json.length * 3);
     this.at += this.buf.write(json, this.at);
     return this;
-  }
-
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.at);
   }
 }
 

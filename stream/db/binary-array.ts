@@ -40,10 +40,6 @@ class ArrayWriter extends ByteWriter {
     this.buf.writeUInt32BE(value - high * 2 ** 32, this.at + 8);
     this.at += 12;
   }
-
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.at);
-  }
 }
 
 /** A text[] parameter, for `$n::text[]`. */

@@ -42,24 +42,9 @@ export class CopyWriter extends ByteWriter {
   /** A safe integer field, written digit by digit (no string made), then a tab or newline. */
   integer(value: number, last = false): this {
     this.room(18);
-    let n = value;
-    if (n < 0) {
-      this.buf[this.at++] = 0x2d;
-      n = -n;
-    }
-    let digits = 1;
-    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-    for (let i = digits - 1; i >= 0; i--) {
-      this.buf[this.at + i] = 0x30 + (n % 10);
-      n = Math.floor(n / 10);
-    }
-    this.at += digits;
+    if (value < 0) this.buf[this.at++] = 0x2d;
+    this.digits(Math.abs(value));
     this.buf[this.at++] = last ? NEWLINE : TAB;
     return this;
-  }
-
-  /** The rows written so far (a view: the writer must not be used after). */
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.at);
   }
 }

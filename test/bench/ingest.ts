@@ -8,6 +8,7 @@ import type { LiveResponse } from '../../stream/types.js';
 import { PROCESSOR_NODE_FLAGS } from '../../server/processes.js';
 import { cpuMeter, freePort, pidsNamed, rssMb, spawnApp, stop, storeEnv, waitReady } from './processes.js';
 import { percentile, type BenchResult } from './report.js';
+import { ByteWriter } from '../../stream/byte-writer.js';
 
 const BATCH = 1000;
 const CHANNELS = ['douyin', 'wechat', 'xiaohongshu', 'baidu', 'taobao', 'jd', 'app', 'wecom', 'sms'];
@@ -21,11 +22,13 @@ const CUSTOMERS = 50_000;
 const ascii = (text: string) => Buffer.from(text, 'latin1');
 
 /** A batch's bytes, written front to back from fragments made once and numbers digit by digit. */
-class BatchWriter {
-  private buf = Buffer.allocUnsafe(256 * BATCH);
-  private at = 0;
+class BatchWriter extends ByteWriter {
+  constructor() {
+    super(256 * BATCH);
+  }
 
   put(fragment: Uint8Array): this {
+    this.room(fragment.length);
     const { buf } = this;
     let at = this.at;
     for (let i = 0; i < fragment.length; i++) buf[at++] = fragment[i]!;
@@ -34,26 +37,21 @@ class BatchWriter {
   }
 
   /** A non-negative integer in decimal. */
-  digits(value: number): this {
-    let end = this.at;
-    for (let v = value; v >= 10; v = Math.floor(v / 10)) end++;
-    this.at = end + 1;
-    let v = value;
-    do {
-      this.buf[end--] = 48 + (v % 10);
-      v = Math.floor(v / 10);
-    } while (v > 0);
+  number(value: number): this {
+    this.digits(value);
     return this;
   }
 
   byte(code: number): this {
+    this.room(1);
     this.buf[this.at++] = code;
     return this;
   }
 
+  /** The batch in an array of its own; the writer starts again empty. */
   take(): Uint8Array<ArrayBuffer> {
     const bytes = new Uint8Array(this.at);
-    bytes.set(this.buf.subarray(0, this.at));
+    bytes.set(this.bytes());
     this.at = 0;
     return bytes;
   }
@@ -133,7 +131,7 @@ export function makeBatch(cfg: AppConfig, runId: string, seq: { n: number }, tot
     const n = seq.n++;
     const r = (Math.imul(n, 2654435761) >>> 0) / 4294967296;
     if (i > 0) out.byte(COMMA);
-    out.put(p.idHead).digits(n).put(p.tsHead).digits(now - (n % 3000));
+    out.put(p.idHead).number(n).put(p.tsHead).number(now - (n % 3000));
     const channel = n % CHANNELS.length;
     const customer = (n * 7919) % CUSTOMERS;
     const home = customer % REGIONS.length;
