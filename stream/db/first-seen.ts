@@ -147,11 +147,11 @@ type CandidateEvent = Pick<MarketingEvent, 'ts' | 'channel' | 'region' | 'store'
  * Each customer's earliest event per scope (all, r:<region>, s:<store>) among `events`; given what
  * this process knows of the ledger, only the candidates it does not cover (`known.toWrite`'s).
  */
-export function firstSeenCandidates(events: Iterable<CandidateEvent>, known?: KnownCustomers): FirstSeenCandidate[] {
+export function firstSeenCandidates(events: readonly CandidateEvent[], known?: KnownCustomers): FirstSeenCandidate[] {
   return known ? known.candidatesToWrite(events) : candidatesOf(events);
 }
 
-function candidatesOf(events: Iterable<CandidateEvent>): FirstSeenCandidate[] {
+function candidatesOf(events: readonly CandidateEvent[]): FirstSeenCandidate[] {
   // a batch holds tens of thousands of events: nothing is allocated for a customer's repeat
   const byKey = new Map<string, FirstSeenCandidate>();
   const take = (scope: string, userId: string, ts: number, channel: string, region: string, store: string) => {
@@ -343,9 +343,9 @@ export class KnownCustomers {
    * The candidates among `events` that toWrite would let through, found without making a candidate
    * (nor a key string) for a customer each of whose events is covered — most, once they are known:
    * a candidate is covered exactly when each of its events is (not before the known first, and
-   * within a day of the known last).
+   * within a day of the known last). An array, not any iterable: it is read twice.
    */
-  candidatesToWrite(events: Iterable<CandidateEvent>): FirstSeenCandidate[] {
+  candidatesToWrite(events: readonly CandidateEvent[]): FirstSeenCandidate[] {
     const now = ++this.clock;
     const uncovered = this.customersNotCovering(events, now);
     if (!uncovered.size) return [];
@@ -355,7 +355,7 @@ export class KnownCustomers {
   }
 
   /** The customers some event of whose it does not cover in one of the event's scopes; the covering slots used now. */
-  private customersNotCovering(events: Iterable<CandidateEvent>, now: number): Set<string> {
+  private customersNotCovering(events: readonly CandidateEvent[], now: number): Set<string> {
     const uncovered = new Set<string>();
     for (const e of events) {
       const userId = e.userId;
